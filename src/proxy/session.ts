@@ -1,0 +1,50 @@
+import { LatencyHistogram } from './latency-histogram.ts';
+
+/** What the registry knows about one client session (the data behind SHOW SHIFTGATE SESSIONS). */
+export interface SessionInfo {
+  readonly id: number;
+  readonly dialect: string;
+  readonly clientAddress: string;
+  readonly connectedAt: Date;
+  user: string | null;
+  database: string | null;
+  applicationName: string | null;
+  /** Migration name the session is bound to; null = the schema before any migration. */
+  boundVersion: string | null;
+  /** Statements sent upstream (admin commands answered by the proxy are not counted). */
+  statements: number;
+  /** True once the session ran anything that was not an admin command. */
+  ranClientStatements: boolean;
+  readonly latency: LatencyHistogram;
+}
+
+/** A live client session, whatever its dialect. */
+export interface ProxySession {
+  readonly info: SessionInfo;
+  /** True when no statement is in flight and no transaction is open. */
+  isIdle(): boolean;
+  /** Ask the session to close at its next idle point (SIGTERM drain). */
+  drain(): void;
+  /** Close now; `reason` is told to the client when the protocol allows it. */
+  terminate(reason: string): void;
+  /** Resolves once both the client and the upstream connection are closed. */
+  readonly closed: Promise<void>;
+}
+
+let nextSessionId = 1;
+
+export function newSessionInfo(dialect: string, clientAddress: string): SessionInfo {
+  return {
+    id: nextSessionId++,
+    dialect,
+    clientAddress,
+    connectedAt: new Date(),
+    user: null,
+    database: null,
+    applicationName: null,
+    boundVersion: null,
+    statements: 0,
+    ranClientStatements: false,
+    latency: new LatencyHistogram(),
+  };
+}

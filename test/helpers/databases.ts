@@ -1,0 +1,60 @@
+/**
+ * Throwaway databases on the real servers: each test creates its own
+ * uniquely named database and drops it, so tests never see each other's
+ * data and never touch anything else on the shared servers.
+ */
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+
+export const PG_URL = process.env.SHIFTGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const MYSQL_URL = process.env.SHIFTGATE_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
+
+export interface TestDatabase {
+  name: string;
+  /** Connection URL of the new database, as the superuser of the admin URL. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+function uniqueName(prefix: string): string {
+  return `sg_${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function createPgDatabase(prefix: string): Promise<TestDatabase> {
+  const name = uniqueName(prefix);
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function createMysqlDatabase(prefix: string): Promise<TestDatabase> {
+  const name = uniqueName(prefix);
+  const admin = await mysql.createConnection(MYSQL_URL);
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  await admin.end();
+  const url = new URL(MYSQL_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const c = await mysql.createConnection(MYSQL_URL);
+      await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await c.end();
+    },
+  };
+}

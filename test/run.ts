@@ -1,0 +1,62 @@
+/**
+ * The test entry point: makes sure a PostgreSQL answers at
+ * SHIFTGATE_TEST_PG_URL (starting the embedded one when nothing does), then
+ * runs every `*.test.ts` under test/ with node's test runner, one file at a
+ * time (the files share the database servers).
+ *
+ * Usage: npm test [-- FILTER...]   (FILTER: substrings of test file paths)
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/cli/embedded-postgres.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const pgUrl = process.env.SHIFTGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+let stopEmbedded: (() => Promise<void>) | undefined;
+if (!(await answers(pgUrl))) {
+  const port = Number(new URL(pgUrl).port || 5432);
+  console.log(`no PostgreSQL answers at ${pgUrl}; starting the embedded one on port ${port}`);
+  const server = await startEmbeddedPostgres({
+    dataDir: join(root, '.shiftgate/test-pg'),
+    port,
+    authMethod: 'trust',
+  });
+  stopEmbedded = server.stop;
+}
+
+const filters = process.argv.slice(2);
+const files = findTests(join(root, 'test')).filter(
+  (f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)),
+);
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files],
+  { stdio: 'inherit', env: { ...process.env, SHIFTGATE_TEST_PG_URL: pgUrl } },
+);
+const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+await stopEmbedded?.();
+process.exit(code);
