@@ -1,0 +1,23 @@
+/**
+ * The `shiftgate` command line. Each subcommand lives in its own file and
+ * exports `run(args)`, resolving to the process exit code.
+ */
+type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  serve: { summary: 'run the proxy', load: () => import('./serve.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: shiftgate <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+const [name, ...args] = process.argv.slice(2);
+const command = name ? commands[name] : undefined;
+if (!command) {
+  process.stderr.write(name && name !== '--help' ? `unknown command '${name}'\n\n${usage()}` : usage());
+  process.exit(name && name !== '--help' ? 2 : 0);
+}
+const code = await (await command.load()).run(args);
+process.exitCode = code;
