@@ -1,0 +1,121 @@
+import { ProtocolError } from '../../../proxy/protocol-error.ts';
+
+/**
+ * One whole protocol message, with its raw bytes kept so a message the proxy
+ * does not change is forwarded exactly as it arrived.
+ */
+export interface Frame {
+  /** Type byte, or -1 for an untyped startup-phase message. */
+  readonly code: number;
+  /** The whole message: type byte (if any), length and body. */
+  readonly raw: Buffer;
+  /** Offset of the body inside `raw` (5 for typed, 4 for startup messages). */
+  readonly bodyOffset: number;
+}
+
+/**
+ * Turns a stream of chunks into whole messages. Frames inside one chunk are
+ * zero-copy subarrays of it; a message split across chunks is gathered into
+ * a list and joined once, so a 10 MB row costs one copy, not one per chunk.
+ *
+ * Starts in startup mode (untyped messages: Int32 length first) when
+ * `startup` is true; call `typed()` once the startup phase is over.
+ */
+export class PgFramer {
+  private hasType: boolean;
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  /** Total length of the message being gathered, once its header is known; else -1. */
+  private expected = -1;
+
+  constructor(
+    private readonly maxMessageBytes: number,
+    startup: boolean,
+  ) {
+    this.hasType = !startup;
+  }
+
+  typed(): void {
+    this.hasType = true;
+  }
+
+  get isStartup(): boolean {
+    return !this.hasType;
+  }
+
+  /** Bytes received but not yet part of a whole frame. */
+  get buffered(): number {
+    return this.partsLength;
+  }
+
+  /**
+   * Feeds one chunk; calls `onFrame` for every message it completes. The
+   * callback may switch the framer to typed mode for the frames after it.
+   */
+  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+    let data = chunk;
+    if (this.partsLength > 0) {
+      if (this.expected < 0) {
+        // Header still incomplete: join (at most a few bytes were pending).
+        data = Buffer.concat([...this.parts, chunk]);
+        this.parts = [];
+        this.partsLength = 0;
+      } else {
+        const need = this.expected - this.partsLength;
+        if (chunk.length < need) {
+          this.parts.push(chunk);
+          this.partsLength += chunk.length;
+          return;
+        }
+        this.parts.push(chunk.subarray(0, need));
+        const raw = Buffer.concat(this.parts, this.expected);
+        this.parts = [];
+        this.partsLength = 0;
+        this.expected = -1;
+        onFrame(this.frameOf(raw));
+        data = chunk.subarray(need);
+      }
+    }
+    let offset = 0;
+    while (offset < data.length) {
+      const headerLength = this.hasType ? 5 : 4;
+      if (data.length - offset < headerLength) break;
+      const lengthField = data.readInt32BE(offset + headerLength - 4);
+      const minimum = this.hasType ? 4 : 8;
+      if (lengthField < minimum) {
+        throw new ProtocolError(
+          `message length ${lengthField} is below the minimum of ${minimum}`,
+          this.describe(data, offset),
+          offset,
+        );
+      }
+      const total = lengthField + (this.hasType ? 1 : 0);
+      if (total > this.maxMessageBytes) {
+        throw new ProtocolError(
+          `message of ${total} bytes exceeds the limit of ${this.maxMessageBytes} bytes`,
+          this.describe(data, offset),
+          offset,
+        );
+      }
+      if (data.length - offset < total) {
+        this.expected = total;
+        break;
+      }
+      onFrame(this.frameOf(data.subarray(offset, offset + total)));
+      offset += total;
+    }
+    if (offset < data.length) {
+      const rest = data.subarray(offset);
+      this.parts.push(rest);
+      this.partsLength += rest.length;
+    }
+  }
+
+  private frameOf(raw: Buffer): Frame {
+    return this.hasType ? { code: raw[0]!, raw, bodyOffset: 5 } : { code: -1, raw, bodyOffset: 4 };
+  }
+
+  private describe(data: Buffer, offset: number): string {
+    return this.hasType ? String.fromCharCode(data[offset]!) : 'startup';
+  }
+}

@@ -1,0 +1,451 @@
+import { randomInt } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { TLSSocket } from 'node:tls';
+import { serialize } from 'pg-protocol';
+import type { BackendKeyDataMessage } from 'pg-protocol/dist/messages.js';
+import type { ProxyContext } from '../../proxy/context.ts';
+import { log } from '../../proxy/log.ts';
+import { ProtocolError } from '../../proxy/protocol-error.ts';
+import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
+import { recordStatementLatency } from '../../proxy/statement-latency.ts';
+import { cancelKeyOf, sendCancel } from './cancel.ts';
+import { decodeBackend } from './codec/backend-decoder.ts';
+import {
+  type ErrorFields,
+  encodeAuthenticationSASL,
+  encodeBackendKeyData,
+  encodeErrorResponse,
+  encodeNegotiateProtocolVersion,
+} from './codec/backend-encoder.ts';
+import { BackendScanner } from './codec/backend-scanner.ts';
+import { type Frame, PgFramer } from './codec/framer.ts';
+import { decodeStartup, type StartupMessage } from './codec/frontend.ts';
+import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-codes.ts';
+import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
+
+const DIALECT = 'postgres';
+
+/** Frontend message types a client may send once the session is ready. */
+const VALID_FRONTEND = new Uint8Array(256);
+for (const c of 'BCdcfDEHFPpQSX') VALID_FRONTEND[c.charCodeAt(0)] = 1;
+
+type Phase = 'startup' | 'connecting' | 'authenticating' | 'ready' | 'closed';
+
+/**
+ * One client session relayed to its own upstream backend.
+ *
+ * Startup and authentication are decoded message by message (the proxy
+ * swaps BackendKeyData for its own and removes SCRAM channel-binding
+ * mechanisms it cannot honour); after that, both directions forward the
+ * bytes they receive, and the proxy only follows message boundaries to time
+ * statements (Query / Sync / FunctionCall until ReadyForQuery) and to
+ * validate what the client sends.
+ */
+export class PgSession implements ProxySession {
+  readonly info: SessionInfo;
+  readonly closed: Promise<void>;
+
+  private client: Socket;
+  private upstream: Socket | null = null;
+  private phase: Phase = 'startup';
+  private readonly clientFramer: PgFramer;
+  /** Whole-frame reader of the server's startup messages; replaced by the scanner once ready. */
+  private readonly upstreamFramer: PgFramer;
+  private readonly scanner: BackendScanner;
+  /** Start times (performance.now) of requests awaiting their ReadyForQuery, oldest first. */
+  private readonly inFlight: number[] = [];
+  private transactionStatus: number = TransactionStatus.Idle;
+  private upstreamKey: { processId: number; secretKey: number } | null = null;
+  private readonly proxyKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(0, 2 ** 31 - 1) };
+  /** True once the server itself sent a FATAL error: it explained the close better than we could. */
+  private serverSentFatal = false;
+  private drainRequested = false;
+  private clientGone = false;
+  /** No upstream connection is open (true until one is, and again once it closed). */
+  private upstreamGone = true;
+  private resolveClosed!: () => void;
+  private readonly labels;
+
+  constructor(
+    socket: Socket,
+    private readonly ctx: ProxyContext,
+  ) {
+    this.client = socket;
+    this.info = newSessionInfo(DIALECT, `${socket.remoteAddress}:${socket.remotePort}`);
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    this.labels = {
+      received: ctx.metrics.clientBytesReceived.labels(DIALECT),
+      sent: ctx.metrics.clientBytesSent.labels(DIALECT),
+    };
+    this.clientFramer = new PgFramer(ctx.config.proxy.max_message_bytes, true);
+    this.upstreamFramer = new PgFramer(Number.MAX_SAFE_INTEGER, false);
+    this.scanner = new BackendScanner([BackendCode.ReadyForQuery, BackendCode.ErrorResponse], (code, body) =>
+      this.onWatchedBackendMessage(code, body),
+    );
+    this.attachClient(socket);
+  }
+
+  isIdle(): boolean {
+    return (
+      this.phase === 'ready' &&
+      this.inFlight.length === 0 &&
+      this.transactionStatus === TransactionStatus.Idle
+    );
+  }
+
+  drain(): void {
+    this.drainRequested = true;
+    if (this.phase !== 'ready' || this.isIdle()) this.terminate('Shiftgate is shutting down');
+  }
+
+  terminate(reason: string): void {
+    if (this.phase === 'closed') return;
+    this.fail({ severity: 'FATAL', code: '57P01', message: `terminating connection: ${reason}` });
+  }
+
+  // --- client side -------------------------------------------------------
+
+  private attachClient(socket: Socket): void {
+    this.client = socket;
+    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('drain', () => this.upstream?.resume());
+    socket.on('error', (err) =>
+      log.debug('client socket error', { session: this.info.id, error: err.message }),
+    );
+    socket.on('close', () => this.onClientClosed());
+  }
+
+  private onClientData(chunk: Buffer): void {
+    this.labels.received.inc(chunk.length);
+    try {
+      if (this.phase === 'ready') this.relayClientChunk(chunk);
+      else this.clientFramer.push(chunk, (frame) => this.onClientStartupFrame(frame));
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.ctx.metrics.protocolErrors.labels(DIALECT).inc();
+      log.warn('malformed client message; closing session', { session: this.info.id, error: err.message });
+      this.fail({
+        severity: 'FATAL',
+        code: '08P01',
+        message: `invalid frontend message: ${err.message}`,
+        hint: 'The client sent bytes that are not PostgreSQL protocol 3.0; check the driver and the port.',
+      });
+    }
+  }
+
+  /**
+   * The hot path: frames are checked and timed, then forwarded as the bytes
+   * that arrived. Frames that are contiguous in the chunk go out as one
+   * write.
+   */
+  private relayClientChunk(chunk: Buffer): void {
+    let runStart = -1;
+    let runEnd = -1;
+    const out = this.upstream!;
+    this.clientFramer.push(chunk, (frame) => {
+      const code = frame.code;
+      if (!VALID_FRONTEND[code]) {
+        throw new ProtocolError(
+          `unknown frontend message type 0x${code.toString(16)}`,
+          String.fromCharCode(code),
+          0,
+        );
+      }
+      if (code === FrontendCode.Query || code === FrontendCode.Sync || code === FrontendCode.FunctionCall) {
+        this.inFlight.push(performance.now());
+        this.info.ranClientStatements = true;
+      } else if (code === FrontendCode.Terminate) {
+        this.phase = 'closed';
+      }
+      const raw = frame.raw;
+      if (raw.buffer === chunk.buffer && raw.byteOffset === runEnd) {
+        runEnd += raw.length;
+        return;
+      }
+      if (runStart >= 0) out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart));
+      if (raw.buffer === chunk.buffer) {
+        runStart = raw.byteOffset;
+        runEnd = raw.byteOffset + raw.length;
+      } else {
+        runStart = runEnd = -1;
+        out.write(raw);
+      }
+    });
+    if (runStart >= 0 && !out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart)))
+      this.client.pause();
+    if (this.phase === 'closed') this.closeUpstream(false);
+  }
+
+  private onClientStartupFrame(frame: Frame): void {
+    if (this.phase === 'authenticating') {
+      // Password / SASL responses: forwarded unread, the server decides.
+      if (frame.code !== FrontendCode.Password) {
+        throw new ProtocolError(
+          'expected a password message during authentication',
+          String.fromCharCode(frame.code),
+          0,
+        );
+      }
+      this.upstream!.write(frame.raw);
+      return;
+    }
+    if (this.phase !== 'startup') {
+      throw new ProtocolError('message received before the upstream connection was ready', 'startup', 0);
+    }
+    this.onStartupMessage(decodeStartup(frame), frame);
+  }
+
+  private onStartupMessage(msg: StartupMessage, frame: Frame): void {
+    switch (msg.kind) {
+      case 'ssl':
+        this.answerSslRequest();
+        return;
+      case 'gssenc':
+        this.client.write('N');
+        return;
+      case 'cancel':
+        this.forwardCancel(msg.processId, msg.secretKey);
+        return;
+      case 'startup':
+        this.startSession(msg.minorVersion, msg.params, frame);
+    }
+  }
+
+  private answerSslRequest(): void {
+    if (this.clientFramer.buffered > 0) {
+      // Bytes pipelined behind SSLRequest would bypass TLS (CVE-2021-23214).
+      throw new ProtocolError('unencrypted data after SSLRequest', 'startup', 8);
+    }
+    if (!this.ctx.clientTls || this.client instanceof TLSSocket) {
+      this.client.write('N');
+      return;
+    }
+    const plain = this.client;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('drain');
+    plain.write('S');
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: this.ctx.clientTls });
+    this.attachClient(secure);
+  }
+
+  private forwardCancel(processId: number, secretKey: number): void {
+    const target = this.ctx.registry.byCancelKey(cancelKeyOf(processId, secretKey));
+    // A CancelRequest connection gets no answer either way, as with the server itself.
+    this.phase = 'closed';
+    this.endClient();
+    if (target instanceof PgSession) target.cancelUpstream();
+    else log.debug('cancel request with an unknown key ignored', { processId });
+  }
+
+  /** Sends the server a CancelRequest for this session's backend (best effort, like libpq). */
+  cancelUpstream(): void {
+    if (!this.upstreamKey) return;
+    sendCancel(
+      upstreamTarget(this.ctx.upstream),
+      this.upstreamKey,
+      this.ctx.config.proxy.connect_timeout_ms,
+    ).catch((err) =>
+      log.warn('cancel request to the upstream server failed', { error: (err as Error).message }),
+    );
+  }
+
+  private startSession(minor: number, params: Map<string, string>, frame: Frame): void {
+    this.info.user = params.get('user') ?? null;
+    this.info.database = params.get('database') ?? this.info.user;
+    this.info.applicationName = params.get('application_name') ?? null;
+    this.clientFramer.typed();
+    this.phase = 'connecting';
+    // The proxy speaks 3.0: newer minor versions and protocol options are declined as the server would.
+    const protocolOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
+    let startup = frame.raw;
+    if (minor > 0 || protocolOptions.length > 0) {
+      this.client.write(encodeNegotiateProtocolVersion(0, protocolOptions));
+      for (const k of protocolOptions) params.delete(k);
+      startup = serialize.startup(Object.fromEntries(params));
+    }
+    this.client.pause();
+    connectUpstream(upstreamTarget(this.ctx.upstream), this.ctx.config.proxy.connect_timeout_ms).then(
+      (socket) => this.onUpstreamConnected(socket, startup),
+      (err: Error) => {
+        this.ctx.metrics.upstreamConnectErrors.labels(DIALECT).inc();
+        log.warn('upstream connect failed', { session: this.info.id, error: err.message });
+        this.fail({
+          severity: 'FATAL',
+          code: '08006',
+          message: `Shiftgate could not connect to the upstream server ${this.ctx.upstream.host}: ${err.message}`,
+          hint: "Check that the database is running and that Shiftgate's upstream URL points at it.",
+        });
+      },
+    );
+  }
+
+  // --- upstream side -----------------------------------------------------
+
+  private onUpstreamConnected(socket: Socket, startup: Buffer): void {
+    if (this.phase === 'closed') {
+      socket.destroy();
+      return;
+    }
+    this.upstream = socket;
+    this.upstreamGone = false;
+    this.phase = 'authenticating';
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    socket.on('drain', () => this.client.resume());
+    socket.on('error', (err) =>
+      log.debug('upstream socket error', { session: this.info.id, error: err.message }),
+    );
+    socket.on('close', () => this.onUpstreamClosed());
+    socket.resume();
+    socket.write(startup);
+    this.client.resume();
+  }
+
+  private onUpstreamData(chunk: Buffer): void {
+    try {
+      if (this.phase === 'ready') {
+        this.scanner.scan(chunk);
+        this.writeClient(chunk);
+      } else {
+        this.upstreamFramer.push(chunk, (frame) => this.onUpstreamStartupFrame(frame));
+      }
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      log.error('malformed message from the upstream server', { session: this.info.id, error: err.message });
+      this.fail({
+        severity: 'FATAL',
+        code: '08P01',
+        message: `the upstream server sent an invalid message: ${err.message}`,
+      });
+    }
+  }
+
+  private writeClient(data: Buffer): void {
+    this.labels.sent.inc(data.length);
+    if (!this.client.write(data)) this.upstream?.pause();
+  }
+
+  private onUpstreamStartupFrame(frame: Frame): void {
+    if (this.phase === 'ready') {
+      // Frames after ReadyForQuery that arrived in the same chunk.
+      this.scanner.scan(frame.raw);
+      this.writeClient(frame.raw);
+      return;
+    }
+    switch (frame.code) {
+      case BackendCode.Authentication: {
+        const msg = decodeBackend(frame);
+        if (msg.name === 'authenticationSASL') {
+          // Channel binding binds to the TLS connection the server sees, which is the proxy's, not the client's.
+          const mechanisms = (msg as unknown as { mechanisms: string[] }).mechanisms.filter(
+            (m) => !m.endsWith('-PLUS'),
+          );
+          this.writeClient(encodeAuthenticationSASL(mechanisms));
+          return;
+        }
+        break;
+      }
+      case BackendCode.BackendKeyData: {
+        const msg = decodeBackend(frame) as BackendKeyDataMessage;
+        this.upstreamKey = { processId: msg.processID, secretKey: msg.secretKey };
+        this.ctx.registry.setCancelKey(cancelKeyOf(this.proxyKey.processId, this.proxyKey.secretKey), this);
+        this.writeClient(encodeBackendKeyData(this.proxyKey.processId, this.proxyKey.secretKey));
+        return;
+      }
+      case BackendCode.ErrorResponse:
+        // Authentication failed: the server's own error (e.g. 28P01) goes to the client; the server closes.
+        this.serverSentFatal = true;
+        break;
+      case BackendCode.ReadyForQuery:
+        this.phase = 'ready';
+        this.transactionStatus = frame.raw[5]!;
+        this.writeClient(frame.raw);
+        if (this.drainRequested) this.drain();
+        return;
+    }
+    this.writeClient(frame.raw);
+  }
+
+  private onWatchedBackendMessage(code: number, body: Buffer): void {
+    if (code === BackendCode.ReadyForQuery) {
+      this.transactionStatus = body[0]!;
+      const started = this.inFlight.shift();
+      if (started !== undefined) {
+        recordStatementLatency(this.ctx, this.info, (performance.now() - started) * 1000);
+      }
+      if (this.drainRequested && this.isIdle()) {
+        // Let the ReadyForQuery reach the client first, then close.
+        setImmediate(() => this.terminate('Shiftgate is shutting down'));
+      }
+    } else if (code === BackendCode.ErrorResponse && body.includes('SFATAL\0')) {
+      this.serverSentFatal = true;
+    }
+  }
+
+  // --- closing -------------------------------------------------------------
+
+  private onClientClosed(): void {
+    this.clientGone = true;
+    this.phase = 'closed';
+    // A running statement would not notice the client is gone until it writes; closeUpstream cancels
+    // it so its transaction rolls back and releases its locks now.
+    this.closeUpstream();
+    this.settleIfClosed();
+  }
+
+  private onUpstreamClosed(): void {
+    this.upstreamGone = true;
+    this.upstream = null;
+    if (this.phase !== 'closed') {
+      this.phase = 'closed';
+      const error = this.serverSentFatal
+        ? undefined
+        : encodeErrorResponse({
+            severity: 'FATAL',
+            code: '08006',
+            message: 'Shiftgate lost the connection to the upstream server',
+            hint: 'The database closed or dropped this session; reconnect to get a new one.',
+          });
+      this.endClient(error);
+    }
+    this.settleIfClosed();
+  }
+
+  /** Sends the client an error (when it can still hear one) and closes both sides. */
+  private fail(error: ErrorFields): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.endClient(encodeErrorResponse(error));
+    this.closeUpstream();
+  }
+
+  private endClient(last?: Buffer): void {
+    if (this.clientGone) return;
+    if (last) this.client.end(last);
+    else this.client.end();
+    // A client that never closes its side is cut off.
+    setTimeout(() => this.client.destroy(), 2000).unref();
+  }
+
+  /** `sendTerminate` is false when the client's own Terminate was already forwarded. */
+  private closeUpstream(sendTerminate = true): void {
+    const upstream = this.upstream;
+    if (!upstream || upstream.destroyed) return;
+    if (this.inFlight.length > 0 || this.phase === 'authenticating') {
+      this.cancelUpstream();
+      upstream.destroy();
+      return;
+    }
+    if (sendTerminate) upstream.end(serialize.end());
+    else upstream.end();
+    setTimeout(() => upstream.destroy(), 2000).unref();
+  }
+
+  private settleIfClosed(): void {
+    if (this.clientGone && this.upstreamGone) this.resolveClosed();
+  }
+}
