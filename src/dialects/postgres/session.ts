@@ -55,6 +55,8 @@ export class PgSession implements ProxySession {
   private readonly scanner: BackendScanner;
   /** Start times (performance.now) of requests awaiting their ReadyForQuery, oldest first. */
   private readonly inFlight: number[] = [];
+  /** Client frames that arrived while the upstream connection was being opened. */
+  private readonly pendingUpstream: Buffer[] = [];
   private transactionStatus: number = TransactionStatus.Idle;
   private upstreamKey: { processId: number; secretKey: number } | null = null;
   private readonly proxyKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(0, 2 ** 31 - 1) };
@@ -146,20 +148,7 @@ export class PgSession implements ProxySession {
     let runEnd = -1;
     const out = this.upstream!;
     this.clientFramer.push(chunk, (frame) => {
-      const code = frame.code;
-      if (!VALID_FRONTEND[code]) {
-        throw new ProtocolError(
-          `unknown frontend message type 0x${code.toString(16)}`,
-          String.fromCharCode(code),
-          0,
-        );
-      }
-      if (code === FrontendCode.Query || code === FrontendCode.Sync || code === FrontendCode.FunctionCall) {
-        this.inFlight.push(performance.now());
-        this.info.ranClientStatements = true;
-      } else if (code === FrontendCode.Terminate) {
-        this.phase = 'closed';
-      }
+      this.observeClientFrame(frame.code);
       const raw = frame.raw;
       if (raw.buffer === chunk.buffer && raw.byteOffset === runEnd) {
         runEnd += raw.length;
@@ -179,23 +168,40 @@ export class PgSession implements ProxySession {
     if (this.phase === 'closed') this.closeUpstream(false);
   }
 
+  /** Validates a typed client frame and starts the clock for requests that end in ReadyForQuery. */
+  private observeClientFrame(code: number): void {
+    if (!VALID_FRONTEND[code]) {
+      throw new ProtocolError(
+        `unknown frontend message type 0x${code.toString(16)}`,
+        String.fromCharCode(code),
+        0,
+      );
+    }
+    if (code === FrontendCode.Query || code === FrontendCode.Sync || code === FrontendCode.FunctionCall) {
+      this.inFlight.push(performance.now());
+      this.info.ranClientStatements = true;
+    } else if (code === FrontendCode.Terminate) {
+      this.phase = 'closed';
+    }
+  }
+
   private onClientStartupFrame(frame: Frame): void {
-    if (this.phase === 'authenticating') {
-      // Password / SASL responses: forwarded unread, the server decides.
-      if (frame.code !== FrontendCode.Password) {
-        throw new ProtocolError(
-          'expected a password message during authentication',
-          String.fromCharCode(frame.code),
-          0,
-        );
-      }
-      this.upstream!.write(frame.raw);
-      return;
+    switch (this.phase) {
+      case 'startup':
+        this.onStartupMessage(decodeStartup(frame), frame);
+        return;
+      case 'connecting':
+        // Pipelined behind the startup message: sent once the upstream connection is open.
+        this.observeClientFrame(frame.code);
+        this.pendingUpstream.push(frame.raw);
+        return;
+      case 'authenticating':
+        // Password / SASL responses (and anything pipelined behind them) are forwarded unread: the server decides.
+        this.observeClientFrame(frame.code);
+        this.upstream!.write(frame.raw);
+        if ((this.phase as Phase) === 'closed') this.closeUpstream(false);
+        return;
     }
-    if (this.phase !== 'startup') {
-      throw new ProtocolError('message received before the upstream connection was ready', 'startup', 0);
-    }
-    this.onStartupMessage(decodeStartup(frame), frame);
   }
 
   private onStartupMessage(msg: StartupMessage, frame: Frame): void {
@@ -302,6 +308,7 @@ export class PgSession implements ProxySession {
     socket.on('close', () => this.onUpstreamClosed());
     socket.resume();
     socket.write(startup);
+    for (const raw of this.pendingUpstream.splice(0)) socket.write(raw);
     this.client.resume();
   }
 
