@@ -8,8 +8,10 @@ export interface EmbeddedOptions {
   port: number;
   user?: string;
   password?: string;
-  /** `trust` for throwaway test clusters, `scram-sha-256` for `npm start`. */
-  authMethod?: 'trust' | 'scram-sha-256';
+  /** `trust` for throwaway test clusters, `scram-sha-256` for `npm start`; `md5` accepts md5 and SCRAM users. */
+  authMethod?: 'trust' | 'scram-sha-256' | 'md5';
+  /** Extra server flags, e.g. `['-c', 'ssl=on']`. */
+  postgresFlags?: string[];
 }
 
 export interface EmbeddedServer {
@@ -35,6 +37,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     authMethod: 'scram-sha-256',
     // initdb takes the last --auth it is given, so this overrides the package's own flag.
     initdbFlags: [`--auth=${authMethod}`, '--encoding=UTF8', '--locale=C'],
+    postgresFlags: options.postgresFlags ?? [],
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     onLog: (m) => log.debug('embedded postgres', { message: String(m).trim() }),
