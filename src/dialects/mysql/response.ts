@@ -1,0 +1,305 @@
+/**
+ * Follows server responses packet by packet, knowing only the first bytes
+ * of each, to tell when the response to a command is complete (the final
+ * OK / ERR / EOF, after every result set of a multi-statement). The relay
+ * uses it for statement latency, transaction state and idle points. Pure:
+ * no sockets, no clocks.
+ */
+import { ProtocolError } from '../../proxy/protocol-error.ts';
+import { decodeColumnCount, decodeErr, decodeStmtPrepareOk, terminatorStatus } from './messages.ts';
+import { Command, MAX_PACKET_PAYLOAD, ResponseHeader, ServerStatus } from './protocol.ts';
+
+/** The shape of the response a command gets. */
+export enum ResponseKind {
+  /** No response at all (COM_QUIT, COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA). */
+  None = 0,
+  /** OK, ERR, LOCAL INFILE request or result sets, possibly several (COM_QUERY, COM_STMT_EXECUTE). */
+  Results = 1,
+  /** COM_STMT_PREPARE_OK and its parameter / column definitions. */
+  Prepare = 2,
+  /** Column definitions up to EOF (COM_FIELD_LIST). */
+  FieldList = 3,
+  /** Rows up to EOF (COM_STMT_FETCH). */
+  Rows = 4,
+  /** Exactly one packet, whatever it is (COM_PING, COM_STATISTICS, ...). */
+  Single = 5,
+  /** An authentication exchange ending in OK or ERR (COM_CHANGE_USER). */
+  Auth = 6,
+}
+
+/** How the server answers each command. */
+export function responseKindOf(command: number): ResponseKind {
+  switch (command) {
+    case Command.Quit:
+    case Command.StmtClose:
+    case Command.StmtSendLongData:
+      return ResponseKind.None;
+    case Command.Query:
+    case Command.StmtExecute:
+    case Command.StmtBulkExecute:
+    case Command.ProcessInfo:
+      return ResponseKind.Results;
+    case Command.StmtPrepare:
+      return ResponseKind.Prepare;
+    case Command.FieldList:
+      return ResponseKind.FieldList;
+    case Command.StmtFetch:
+      return ResponseKind.Rows;
+    case Command.ChangeUser:
+      return ResponseKind.Auth;
+    default:
+      return ResponseKind.Single;
+  }
+}
+
+enum Phase {
+  First = 0,
+  Columns = 1,
+  ColumnsEof = 2,
+  Rows = 3,
+  Params = 4,
+  ParamsEof = 5,
+  PrepareColumns = 6,
+  PrepareColumnsEof = 7,
+}
+
+/** What one server packet meant. */
+export enum Outcome {
+  /** The response goes on. */
+  Continue = 0,
+  /** The oldest pending response is complete. */
+  Complete = 1,
+  /** No response was pending: the server spoke on its own (e.g. an ERR before closing a killed connection). */
+  Unsolicited = 2,
+}
+
+/** What the server now waits for from the client, in the middle of a response. */
+export enum AwaitingClient {
+  Nothing = 0,
+  /** After a LOCAL INFILE request: file packets up to an empty packet. */
+  Infile = 1,
+  /** After an auth switch or more-data packet in COM_CHANGE_USER. */
+  Auth = 2,
+}
+
+interface Pending<T> {
+  kind: ResponseKind;
+  tag: T;
+}
+
+/**
+ * @example
+ * const t = new ResponseTracker<number>(true);
+ * t.expect(ResponseKind.Results, performance.now());
+ * if (t.onPacket(head, length, false) === Outcome.Complete) record(t.completedTag);
+ */
+export class ResponseTracker<T = unknown> {
+  private readonly queue: Pending<T>[] = [];
+  private phase: Phase = Phase.First;
+  private count = 0;
+  private prepareColumns = 0;
+  /** Status flags of the last OK / EOF seen (SERVER_STATUS_IN_TRANS tells an open transaction). */
+  statusFlags = 0;
+  awaiting: AwaitingClient = AwaitingClient.Nothing;
+  /** Tag of the response that just completed, and whether it ended in an ERR. */
+  completedTag: T | undefined;
+  completedWithError = false;
+
+  constructor(
+    /** CLIENT_DEPRECATE_EOF was agreed: no EOF after column definitions, OK (0xFE) ends rows. */
+    private readonly deprecateEof: boolean,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  get inTransaction(): boolean {
+    return (this.statusFlags & ServerStatus.InTrans) !== 0;
+  }
+
+  /** Tag of the newest pending response, if any. */
+  lastTag(): T | undefined {
+    return this.queue[this.queue.length - 1]?.tag;
+  }
+
+  /** A command went upstream; `kind` None is ignored. */
+  expect(kind: ResponseKind, tag: T): void {
+    if (kind === ResponseKind.None) return;
+    this.queue.push({ kind, tag });
+  }
+
+  /** The client sent a packet that belongs to the current exchange (file data, auth data). */
+  clientData(empty: boolean): void {
+    if (this.awaiting === AwaitingClient.Infile) {
+      if (empty) this.awaiting = AwaitingClient.Nothing;
+    } else {
+      this.awaiting = AwaitingClient.Nothing;
+    }
+  }
+
+  /**
+   * One server packet: `head` is its first bytes (at least 64 or the whole
+   * payload), `length` its full payload length.
+   */
+  onPacket(head: Buffer, length: number, continuation: boolean): Outcome {
+    const current = this.queue[0];
+    if (current === undefined) return Outcome.Unsolicited;
+    // The rest of a >= 16 MB message (a big row) is never a terminator.
+    if (continuation) return Outcome.Continue;
+    const first = length === 0 ? -1 : head[0]!;
+    switch (current.kind) {
+      case ResponseKind.Single:
+        return this.complete(first === ResponseHeader.Err);
+      case ResponseKind.Auth:
+        return this.onAuth(first);
+      case ResponseKind.FieldList:
+        if (first === ResponseHeader.Err) return this.complete(true);
+        if (this.isTerminator(first, length)) return this.complete(false);
+        return Outcome.Continue;
+      case ResponseKind.Rows:
+        return this.onRows(head, first, length, false);
+      case ResponseKind.Prepare:
+        return this.onPrepare(head, first);
+      default:
+        return this.onResults(head, first, length);
+    }
+  }
+
+  private isTerminator(first: number, length: number): boolean {
+    // A text row starting with 0xFE (8-byte length prefix) is at least 16 MB long, so a shorter 0xFE is an EOF / OK.
+    return first === ResponseHeader.Eof && length < MAX_PACKET_PAYLOAD;
+  }
+
+  private complete(error: boolean): Outcome {
+    const done = this.queue.shift()!;
+    this.completedTag = done.tag;
+    this.completedWithError = error;
+    this.phase = Phase.First;
+    this.awaiting = AwaitingClient.Nothing;
+    return Outcome.Complete;
+  }
+
+  private onAuth(first: number): Outcome {
+    if (first === ResponseHeader.Ok) {
+      return this.complete(false);
+    }
+    if (first === ResponseHeader.Err) return this.complete(true);
+    // AuthSwitchRequest (0xFE) or AuthMoreData (0x01): the client may answer.
+    this.awaiting = AwaitingClient.Auth;
+    return Outcome.Continue;
+  }
+
+  private onResults(head: Buffer, first: number, length: number): Outcome {
+    switch (this.phase) {
+      case Phase.First:
+        if (first === ResponseHeader.Ok) return this.endOfResult(head);
+        if (first === ResponseHeader.Err) return this.onErr(head);
+        if (first === ResponseHeader.LocalInfile) {
+          this.awaiting = AwaitingClient.Infile;
+          return Outcome.Continue;
+        }
+        this.count = decodeColumnCount(head);
+        this.phase = Phase.Columns;
+        return Outcome.Continue;
+      case Phase.Columns:
+        if (--this.count === 0) this.phase = this.deprecateEof ? Phase.Rows : Phase.ColumnsEof;
+        return Outcome.Continue;
+      case Phase.ColumnsEof:
+        if (first === ResponseHeader.Err) return this.onErr(head);
+        this.statusFlags = terminatorStatus(head);
+        // COM_STMT_EXECUTE that opened a cursor: rows come later through COM_STMT_FETCH.
+        if (this.statusFlags & ServerStatus.CursorExists) return this.complete(false);
+        this.phase = Phase.Rows;
+        return Outcome.Continue;
+      default:
+        return this.onRows(head, first, length, true);
+    }
+  }
+
+  private onRows(head: Buffer, first: number, length: number, multi: boolean): Outcome {
+    if (first === ResponseHeader.Err) return this.onErr(head);
+    if (!this.isTerminator(first, length)) return Outcome.Continue;
+    if (!multi) {
+      this.statusFlags = terminatorStatus(head);
+      return this.complete(false);
+    }
+    return this.endOfResult(head);
+  }
+
+  /** An OK or the terminator of a result set: another result follows when MORE_RESULTS_EXISTS is set. */
+  private endOfResult(head: Buffer): Outcome {
+    this.statusFlags = terminatorStatus(head);
+    if (this.statusFlags & ServerStatus.MoreResultsExist) {
+      this.phase = Phase.First;
+      return Outcome.Continue;
+    }
+    return this.complete(false);
+  }
+
+  private onErr(head: Buffer): Outcome {
+    // MariaDB progress reports use the ERR header with code 0xFFFF; the proxy clears
+    // MARIADB_CLIENT_PROGRESS, but a report is still no terminator.
+    if (head.length >= 3 && head.readUInt16LE(1) === 0xffff) return Outcome.Continue;
+    return this.complete(true);
+  }
+
+  private onPrepare(head: Buffer, first: number): Outcome {
+    switch (this.phase) {
+      case Phase.First: {
+        if (first === ResponseHeader.Err) return this.complete(true);
+        if (first !== ResponseHeader.Ok) {
+          throw new ProtocolError(
+            `unexpected 0x${first.toString(16)} answering COM_STMT_PREPARE`,
+            'COM_STMT_PREPARE_OK',
+            0,
+          );
+        }
+        const ok = decodeStmtPrepareOk(head);
+        this.prepareColumns = ok.numColumns;
+        if (ok.numParams > 0) {
+          this.count = ok.numParams;
+          this.phase = Phase.Params;
+          return Outcome.Continue;
+        }
+        return this.prepareColumnsNext();
+      }
+      case Phase.Params:
+        if (--this.count > 0) return Outcome.Continue;
+        if (!this.deprecateEof) {
+          this.phase = Phase.ParamsEof;
+          return Outcome.Continue;
+        }
+        return this.prepareColumnsNext();
+      case Phase.ParamsEof:
+        return this.prepareColumnsNext();
+      case Phase.PrepareColumns:
+        if (--this.count > 0) return Outcome.Continue;
+        if (!this.deprecateEof) {
+          this.phase = Phase.PrepareColumnsEof;
+          return Outcome.Continue;
+        }
+        return this.complete(false);
+      default:
+        return this.complete(false);
+    }
+  }
+
+  private prepareColumnsNext(): Outcome {
+    if (this.prepareColumns === 0) return this.complete(false);
+    this.count = this.prepareColumns;
+    this.phase = Phase.PrepareColumns;
+    return Outcome.Continue;
+  }
+}
+
+/** Error of an ERR packet head, for logs; null when the head is not an ERR. */
+export function errorSummary(head: Buffer): string | null {
+  if (head[0] !== ResponseHeader.Err) return null;
+  try {
+    const e = decodeErr(head);
+    return `${e.code} ${e.message}`;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,801 @@
+/**
+ * One MySQL / MariaDB client session: a raw packet relay between the
+ * client socket and its own upstream connection. The handshake is relayed
+ * with the capability flags filtered and the connection id replaced; after
+ * authentication, server traffic is forwarded chunk by chunk while a
+ * scanner follows packet boundaries, and client commands are framed so the
+ * few the proxy must see (KILL, COM_PROCESS_KILL, replication) are read.
+ */
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { Counter } from 'prom-client';
+import type { ProxyContext } from '../../proxy/context.ts';
+import { log } from '../../proxy/log.ts';
+import { ProtocolError } from '../../proxy/protocol-error.ts';
+import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
+import { recordStatementLatency } from '../../proxy/statement-latency.ts';
+import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
+import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
+import { matchKill } from './kill.ts';
+import {
+  decodeAuthMoreData,
+  decodeAuthSwitchRequest,
+  decodeChangeUser,
+  decodeErr,
+  decodeHandshakeResponse,
+  decodeHandshakeV10,
+  decodeInitDb,
+  decodeOk,
+  decodeProcessKill,
+  decodeQueryText,
+  encodeAuthMoreData,
+  encodeErr,
+  encodeHandshakeV10,
+  encodePacket,
+  encodeQuery,
+  encodeSslRequest,
+  type HandshakeV10,
+  patchHandshakeResponseCapabilities,
+} from './messages.ts';
+import {
+  AuthPlugin,
+  CachingSha2,
+  Capability,
+  Command,
+  ErrorCode,
+  ResponseHeader,
+  SUPPORTED_CAPABILITIES,
+  SUPPORTED_MARIADB_CAPABILITIES,
+} from './protocol.ts';
+import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
+import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
+
+const DIALECT = 'mysql';
+
+enum Phase {
+  /** Connecting upstream, waiting for the server greeting. */
+  Connecting = 0,
+  /** Greeting sent; waiting for the client's SSLRequest / HandshakeResponse41. */
+  Handshake = 1,
+  /** Relaying the authentication exchange, sequence ids translated. */
+  Auth = 2,
+  /** Authenticated: the command relay. */
+  Command = 3,
+  Closed = 4,
+}
+
+/** Per-command bookkeeping carried through the response tracker. */
+interface CommandTag {
+  command: number;
+  /** performance.now() when the command went upstream. */
+  start: number;
+  /** Packets the proxy answers itself for later pipelined commands, written once this response is through. */
+  after: Buffer[] | null;
+  /** Applied to the session when the command succeeds (COM_INIT_DB, COM_CHANGE_USER). */
+  onSuccess: (() => void) | null;
+}
+
+/** Commands that turn the connection into a replication stream; the proxy refuses them. */
+const REPLICATION_COMMANDS = new Set<number>([
+  Command.BinlogDump,
+  Command.BinlogDumpGtid,
+  Command.RegisterSlave,
+  Command.TableDump,
+]);
+
+export class MysqlSession implements ProxySession {
+  readonly info: SessionInfo;
+  readonly closed: Promise<void>;
+  /** The `shiftgate_version` connection attribute, when the client sent one. */
+  requestedVersion: string | null = null;
+
+  private resolveClosed!: () => void;
+  private client: Socket;
+  private upstreamSocket: Socket | null = null;
+  private readonly upstream: MysqlUpstream;
+  private phase = Phase.Connecting;
+  private clientFramer: PacketFramer;
+  private upstreamFramer = new PacketFramer();
+  private readonly scanner = new PacketScanner();
+  private tracker: ResponseTracker<CommandTag> = new ResponseTracker(false);
+  private greeting: HandshakeV10 | null = null;
+  private advertisedCapabilities = 0;
+  private advertisedMariadbCapabilities = 0;
+  private clientCapabilities = 0;
+  upstreamThreadId = 0;
+  // Authentication-phase state: the two links count sequence ids on their own.
+  private clientSeq = 0;
+  private upstreamSeq = 0;
+  private authPlugin = '';
+  private scramble: Buffer = Buffer.alloc(0);
+  private clientTlsActive = false;
+  private upstreamTlsActive = false;
+  private fullAuthRequested = false;
+  private proxyRequestedServerKey = false;
+  private pendingCleartext: Buffer | null = null;
+  private proxyOfferedKey = false;
+  /** Sequence id the client expects next in the current response (for errors the proxy writes). */
+  private nextClientSeq = 1;
+  private draining = false;
+  private quitSent = false;
+  private clientOpen = true;
+  private upstreamOpen = false;
+  private upstreamGone = false;
+  private resolved = false;
+  private readonly bytesIn: Counter.Internal;
+  private readonly bytesOut: Counter.Internal;
+
+  constructor(
+    socket: Socket,
+    private readonly ctx: ProxyContext,
+  ) {
+    this.info = newSessionInfo(DIALECT, `${socket.remoteAddress}:${socket.remotePort}`);
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    this.bytesIn = ctx.metrics.clientBytesReceived.labels(DIALECT);
+    this.bytesOut = ctx.metrics.clientBytesSent.labels(DIALECT);
+    this.client = socket;
+    this.clientFramer = new PacketFramer(ctx.config.proxy.max_message_bytes);
+    this.upstream = parseMysqlUpstream(ctx.upstream);
+    socket.setNoDelay(true);
+    this.attachClient(socket);
+    socket.on('close', () => this.onClientClosed());
+    this.connectUpstream();
+  }
+
+  // -------------------------------------------------------------------------
+  // ProxySession
+
+  isIdle(): boolean {
+    if (this.phase !== Phase.Command) return this.phase !== Phase.Auth;
+    return this.tracker.pending === 0 && !this.tracker.inTransaction;
+  }
+
+  drain(): void {
+    this.draining = true;
+    if (this.isIdle()) this.closeGracefully();
+  }
+
+  terminate(reason: string): void {
+    if (this.phase === Phase.Closed) return;
+    if (this.phase === Phase.Command && this.tracker.pending > 0) {
+      this.killRunningQuery();
+      this.writeClient(
+        encodePacket(
+          this.nextClientSeq,
+          encodeErr(ErrorCode.ServerShutdown, '08S01', `Shiftgate: ${reason}`),
+        ),
+      );
+    }
+    this.closeAll();
+  }
+
+  // -------------------------------------------------------------------------
+  // Sockets
+
+  private attachClient(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('error', (err) =>
+      log.debug('mysql client socket error', { session: this.info.id, error: err.message }),
+    );
+    socket.on('drain', () => this.upstreamSocket?.resume());
+  }
+
+  private writeClient(buf: Buffer): void {
+    if (!this.clientOpen || this.client.destroyed) return;
+    this.bytesOut.inc(buf.length);
+    if (!this.client.write(buf)) this.upstreamSocket?.pause();
+  }
+
+  private writeUpstream(buf: Buffer): void {
+    const up = this.upstreamSocket;
+    if (!up || !this.upstreamOpen || up.destroyed) return;
+    if (!up.write(buf)) this.client.pause();
+  }
+
+  private connectUpstream(): void {
+    const { host, port } = this.upstream;
+    const socket = connect({ host, port, noDelay: true });
+    this.upstreamSocket = socket;
+    socket.setTimeout(this.ctx.config.proxy.connect_timeout_ms, () => {
+      if (this.phase === Phase.Connecting) socket.destroy(new Error('connect timeout'));
+    });
+    socket.once('connect', () => {
+      this.upstreamOpen = true;
+    });
+    this.attachUpstream(socket);
+    socket.on('close', () => this.onUpstreamClosed());
+  }
+
+  private attachUpstream(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    socket.on('error', (err) => {
+      if (this.phase === Phase.Connecting) {
+        this.ctx.metrics.upstreamConnectErrors.labels(DIALECT).inc();
+        log.warn('mysql upstream connect failed', { session: this.info.id, error: err.message });
+        this.sendClientError(
+          0,
+          ErrorCode.ConnHostError,
+          'HY000',
+          `Shiftgate could not connect to the upstream server ${this.upstream.host}:${this.upstream.port} (${err.message})`,
+        );
+        this.closeAll();
+      } else {
+        log.debug('mysql upstream socket error', { session: this.info.id, error: err.message });
+      }
+    });
+    socket.on('drain', () => this.client.resume());
+  }
+
+  // -------------------------------------------------------------------------
+  // Client -> proxy
+
+  private onClientData(chunk: Buffer): void {
+    this.bytesIn.inc(chunk.length);
+    // After the session ended (drain, upstream gone), late client bytes have no one to go to.
+    if (this.phase === Phase.Closed) return;
+    try {
+      const packets = this.clientFramer.push(chunk);
+      if (this.phase === Phase.Command) this.relayCommands(packets);
+      else for (const p of packets) this.onClientHandshakePacket(p);
+    } catch (err) {
+      this.onClientProtocolError(err);
+    }
+  }
+
+  private onClientProtocolError(err: unknown): void {
+    if (!(err instanceof ProtocolError)) {
+      log.error('mysql session failed', {
+        session: this.info.id,
+        error: (err as Error).stack ?? String(err),
+      });
+      this.terminate('internal error');
+      return;
+    }
+    this.ctx.metrics.protocolErrors.labels(DIALECT).inc();
+    log.warn('mysql client protocol error', { session: this.info.id, error: err.message });
+    if (this.phase === Phase.Command && this.tracker.pending > 0) this.killRunningQuery();
+    this.sendClientError(
+      this.nextClientSeq,
+      ErrorCode.MalformedPacket,
+      '08S01',
+      `Shiftgate: malformed packet: ${err.message}`,
+    );
+    this.closeAll();
+  }
+
+  private sendClientError(seq: number, code: number, sqlState: string, message: string): void {
+    this.writeClient(encodePacket(seq, encodeErr(code, sqlState, message)));
+  }
+
+  private onClientHandshakePacket(p: Packet): void {
+    if (this.phase === Phase.Handshake) {
+      this.onHandshakeResponse(p);
+      return;
+    }
+    if (this.phase !== Phase.Auth) {
+      throw new ProtocolError('client spoke before the server greeting', 'handshake', 0);
+    }
+    this.clientSeq = p.sequenceId;
+    if (
+      this.fullAuthRequested &&
+      this.authPlugin === AuthPlugin.cachingSha2 &&
+      this.onCachingSha2ClientPacket(p)
+    ) {
+      return;
+    }
+    this.sendUpstreamAuth(p.payload);
+  }
+
+  private sendUpstreamAuth(payload: Buffer): void {
+    this.upstreamSeq = (this.upstreamSeq + 1) & 0xff;
+    this.writeUpstream(encodePacket(this.upstreamSeq, payload));
+  }
+
+  private sendClientAuth(payload: Buffer): void {
+    this.clientSeq = (this.clientSeq + 1) & 0xff;
+    this.writeClient(encodePacket(this.clientSeq, payload));
+  }
+
+  private onHandshakeResponse(p: Packet): void {
+    const response = decodeHandshakeResponse(p.payload);
+    this.clientSeq = p.sequenceId;
+    if (response.sslRequest) {
+      if (!this.ctx.clientTls || this.clientTlsActive) {
+        throw new ProtocolError('SSLRequest although the proxy offered no TLS', 'SSLRequest', 0);
+      }
+      this.startClientTls();
+      return;
+    }
+    this.info.user = response.user;
+    this.info.database = response.database;
+    this.info.applicationName = response.attributes.get('program_name') ?? null;
+    this.requestedVersion = response.attributes.get('shiftgate_version') ?? null;
+    this.authPlugin = response.authPluginName ?? this.greeting!.authPluginName;
+    // The client may only use what the proxy offered; TLS upstream is the proxy's own choice.
+    this.clientCapabilities = (response.capabilities & this.advertisedCapabilities & ~Capability.Ssl) >>> 0;
+    const mariadbCapabilities = response.mariadbCapabilities & this.advertisedMariadbCapabilities;
+    this.tracker = new ResponseTracker((this.clientCapabilities & Capability.DeprecateEof) !== 0);
+    const upstreamCapabilities = this.upstream.tls
+      ? (this.clientCapabilities | Capability.Ssl) >>> 0
+      : this.clientCapabilities;
+    const payload = patchHandshakeResponseCapabilities(p.payload, upstreamCapabilities, mariadbCapabilities);
+    this.phase = Phase.Auth;
+    if (this.upstream.tls) {
+      this.upstreamSeq = 1;
+      this.writeUpstream(
+        encodePacket(
+          1,
+          encodeSslRequest(
+            upstreamCapabilities,
+            response.maxPacketSize,
+            response.characterSet,
+            mariadbCapabilities,
+          ),
+        ),
+      );
+      this.startUpstreamTls(() => this.sendUpstreamAuth(payload));
+    } else {
+      this.upstreamSeq = 0;
+      this.sendUpstreamAuth(payload);
+    }
+  }
+
+  private startClientTls(): void {
+    const raw = this.client;
+    raw.removeAllListeners('data');
+    raw.pause();
+    // A client may send its TLS ClientHello right behind the SSLRequest; give those bytes back to the socket.
+    if (this.clientFramer.buffered > 0) raw.unshift(this.clientFramer.takeBuffered());
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.clientTls! });
+    this.client = secure;
+    this.clientTlsActive = true;
+    this.clientFramer = new PacketFramer(this.ctx.config.proxy.max_message_bytes);
+    this.attachClient(secure);
+    secure.on('close', () => this.onClientClosed());
+  }
+
+  private startUpstreamTls(then: () => void): void {
+    const raw = this.upstreamSocket!;
+    raw.removeAllListeners('data');
+    const secure = tlsConnect({ ...this.upstream.tls, socket: raw });
+    this.upstreamSocket = secure;
+    this.upstreamTlsActive = true;
+    this.attachUpstream(secure);
+    secure.on('close', () => this.onUpstreamClosed());
+    secure.once('secureConnect', then);
+    secure.on('error', (err) => {
+      if (this.phase === Phase.Auth && !this.client.destroyed) {
+        this.sendClientAuthError(
+          ErrorCode.SslConnectionError,
+          'HY000',
+          `Shiftgate: TLS to the upstream server failed: ${err.message}`,
+        );
+        this.closeAll();
+      }
+    });
+  }
+
+  private sendClientAuthError(code: number, sqlState: string, message: string): void {
+    this.sendClientAuth(encodeErr(code, sqlState, message));
+  }
+
+  /**
+   * caching_sha2_password full authentication when only one link is
+   * encrypted: a client on TLS sends its password in clear, which a server
+   * on a clear link will not take; a client on a clear link sends it
+   * RSA-encrypted, which a server on TLS will not take. Returns true when
+   * the packet was handled here.
+   */
+  private onCachingSha2ClientPacket(p: Packet): boolean {
+    if (this.clientTlsActive && !this.upstreamTlsActive) {
+      // Cleartext password + NUL: fetch the server's key and send it encrypted instead.
+      this.pendingCleartext = Buffer.from(p.payload);
+      this.proxyRequestedServerKey = true;
+      this.fullAuthRequested = false;
+      this.sendUpstreamAuth(Buffer.from([CachingSha2.RequestPublicKey]));
+      return true;
+    }
+    if (!this.clientTlsActive && this.upstreamTlsActive) {
+      if (!this.proxyOfferedKey && p.payload.length === 1 && p.payload[0] === CachingSha2.RequestPublicKey) {
+        this.proxyOfferedKey = true;
+        this.sendClientAuth(encodeAuthMoreData(Buffer.from(proxyRsaKey().publicPem)));
+        return true;
+      }
+      if (this.proxyOfferedKey) {
+        this.fullAuthRequested = false;
+        this.sendUpstreamAuth(decryptPassword(p.payload, this.scramble, proxyRsaKey().privateKey));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // -------------------------------------------------------------------------
+  // Upstream -> proxy
+
+  private onUpstreamData(chunk: Buffer): void {
+    try {
+      if (this.phase === Phase.Command) {
+        this.relayResponses(chunk);
+        return;
+      }
+      for (const p of this.upstreamFramer.push(chunk)) {
+        const phase = this.phase as Phase;
+        if (phase === Phase.Connecting) this.onGreeting(p);
+        else if (phase === Phase.Auth) this.onUpstreamAuthPacket(p);
+        // Bytes behind the final auth OK belong to the command relay.
+        else if (phase === Phase.Command) this.relayResponses(p.raw);
+        else if (phase !== Phase.Closed) {
+          throw new ProtocolError('server spoke out of turn during the handshake', 'handshake', 0);
+        }
+      }
+      if ((this.phase as Phase) === Phase.Command && this.upstreamFramer.buffered > 0) {
+        this.relayResponses(this.upstreamFramer.takeBuffered());
+      }
+    } catch (err) {
+      this.onUpstreamProtocolError(err);
+    }
+  }
+
+  private onUpstreamProtocolError(err: unknown): void {
+    log.error('mysql upstream protocol error', {
+      session: this.info.id,
+      error: err instanceof ProtocolError ? err.message : ((err as Error).stack ?? String(err)),
+    });
+    this.sendClientError(
+      this.nextClientSeq,
+      ErrorCode.ServerLost,
+      'HY000',
+      `Lost connection to the upstream server: Shiftgate could not follow its response (${(err as Error).message})`,
+    );
+    this.closeAll();
+  }
+
+  private onGreeting(p: Packet): void {
+    this.upstreamSocket?.setTimeout(0);
+    if (p.payload[0] === ResponseHeader.Err) {
+      // The server refused the connection (too many connections, host blocked): its own words.
+      this.writeClient(p.raw);
+      this.closeAll();
+      return;
+    }
+    const greeting = decodeHandshakeV10(p.payload);
+    this.greeting = greeting;
+    this.upstreamThreadId = greeting.connectionId;
+    this.scramble = greeting.authPluginData;
+    this.authPlugin = greeting.authPluginName;
+    if (this.upstream.tls && (greeting.capabilities & Capability.Ssl) === 0) {
+      this.sendClientError(
+        0,
+        ErrorCode.SslConnectionError,
+        'HY000',
+        'Shiftgate: the upstream URL asks for TLS but the server does not offer it',
+      );
+      this.closeAll();
+      return;
+    }
+    let capabilities = (greeting.capabilities & SUPPORTED_CAPABILITIES) >>> 0;
+    if (this.ctx.clientTls) capabilities = (capabilities | Capability.Ssl) >>> 0;
+    this.advertisedCapabilities = capabilities;
+    this.advertisedMariadbCapabilities = greeting.mariadbCapabilities & SUPPORTED_MARIADB_CAPABILITIES;
+    this.ctx.registry.setCancelKey(String(this.info.id), this);
+    this.phase = Phase.Handshake;
+    const forClient = encodeHandshakeV10({
+      ...greeting,
+      connectionId: this.info.id,
+      capabilities,
+      mariadbCapabilities: this.advertisedMariadbCapabilities,
+    });
+    this.writeClient(encodePacket(0, forClient));
+  }
+
+  private onUpstreamAuthPacket(p: Packet): void {
+    this.upstreamSeq = p.sequenceId;
+    const header = p.payload[0];
+    if (header === ResponseHeader.Ok) {
+      this.tracker.statusFlags = decodeOk(p.payload).statusFlags;
+      this.sendClientAuth(p.payload);
+      this.phase = Phase.Command;
+      log.debug('mysql session authenticated', {
+        session: this.info.id,
+        user: this.info.user,
+        thread: this.upstreamThreadId,
+      });
+      if (this.draining) this.closeGracefully();
+      return;
+    }
+    if (header === ResponseHeader.Err) {
+      // Wrong password and friends: the server's own error (1045 ...), then the server closes.
+      this.sendClientAuth(p.payload);
+      this.closeAll();
+      return;
+    }
+    if (header === ResponseHeader.Eof) {
+      const sw = decodeAuthSwitchRequest(p.payload);
+      this.authPlugin = sw.pluginName;
+      this.scramble = sw.pluginData;
+      this.fullAuthRequested = false;
+    } else if (header === ResponseHeader.AuthMoreData && this.authPlugin === AuthPlugin.cachingSha2) {
+      const data = decodeAuthMoreData(p.payload);
+      if (this.proxyRequestedServerKey && this.pendingCleartext) {
+        // The server's PEM public key, asked for by the proxy: answer with the encrypted password.
+        this.proxyRequestedServerKey = false;
+        const cipher = encryptPassword(this.pendingCleartext, this.scramble, data);
+        this.pendingCleartext = null;
+        this.sendUpstreamAuth(cipher);
+        return;
+      }
+      if (data.length === 1 && data[0] === CachingSha2.PerformFullAuthentication)
+        this.fullAuthRequested = true;
+    }
+    this.sendClientAuth(p.payload);
+  }
+
+  // -------------------------------------------------------------------------
+  // Command phase
+
+  private relayCommands(packets: Packet[]): void {
+    const out: Buffer[] = [];
+    const tracker = this.tracker;
+    for (const p of packets) {
+      this.nextClientSeq = (p.sequenceId + 1) & 0xff;
+      if (tracker.awaiting === AwaitingClient.Infile) {
+        // LOAD DATA LOCAL INFILE content, up to an empty packet.
+        out.push(p.raw);
+        tracker.clientData(p.payload.length === 0);
+        continue;
+      }
+      if (p.continuation) {
+        out.push(p.raw);
+        continue;
+      }
+      if (p.sequenceId !== 0) {
+        if (tracker.awaiting === AwaitingClient.Auth) {
+          out.push(p.raw);
+          tracker.clientData(false);
+          continue;
+        }
+        throw new ProtocolError(`command packet with sequence id ${p.sequenceId}`, 'command', 0);
+      }
+      if (p.payload.length === 0) throw new ProtocolError('empty command packet', 'command', 0);
+      const command = p.payload[0]!;
+      let raw = p.raw;
+      let onSuccess: (() => void) | null = null;
+      if (!p.continues) {
+        const handled = this.inspectCommand(p, command);
+        if (handled === null) continue;
+        raw = handled.raw;
+        onSuccess = handled.onSuccess;
+      }
+      if (command === Command.Quit) {
+        this.quitSent = true;
+        out.push(raw);
+        continue;
+      }
+      const kind = responseKindOf(command);
+      if (kind !== ResponseKind.None) {
+        this.info.ranClientStatements = true;
+        tracker.expect(kind, { command, start: performance.now(), after: null, onSuccess });
+      }
+      out.push(raw);
+    }
+    if (out.length === 1) this.writeUpstream(out[0]!);
+    else if (out.length > 1) this.writeUpstream(Buffer.concat(out));
+  }
+
+  /**
+   * Looks at one whole command packet. Returns what to forward, or null when
+   * the proxy answered the command itself.
+   */
+  private inspectCommand(p: Packet, command: number): { raw: Buffer; onSuccess: (() => void) | null } | null {
+    switch (command) {
+      case Command.Query: {
+        const kill = matchKill(decodeQueryText(p.payload));
+        if (kill.kind === 'none') return { raw: p.raw, onSuccess: null };
+        if (kill.kind === 'unsupported') {
+          this.answerLocally(
+            encodeErr(
+              ErrorCode.NotSupportedYet,
+              '42000',
+              'Shiftgate: KILL with a connection id must be a statement of its own (KILL [QUERY|CONNECTION] <id>)',
+            ),
+          );
+          return null;
+        }
+        const target = this.targetOf(kill.connectionId);
+        if (target === null) {
+          this.answerLocally(
+            encodeErr(ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${kill.connectionId}`),
+          );
+          return null;
+        }
+        return { raw: encodePacket(0, encodeQuery(kill.rewrite(target))), onSuccess: null };
+      }
+      case Command.ProcessKill: {
+        const id = decodeProcessKill(p.payload);
+        const target = this.targetOf(id);
+        if (target === null) {
+          this.answerLocally(encodeErr(ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`));
+          return null;
+        }
+        const payload = Buffer.from(p.payload);
+        payload.writeUInt32LE(target >>> 0, 1);
+        return { raw: encodePacket(0, payload), onSuccess: null };
+      }
+      case Command.InitDb: {
+        const database = decodeInitDb(p.payload);
+        return {
+          raw: p.raw,
+          onSuccess: () => {
+            this.info.database = database;
+          },
+        };
+      }
+      case Command.ChangeUser: {
+        const change = decodeChangeUser(p.payload, this.clientCapabilities);
+        return {
+          raw: p.raw,
+          onSuccess: () => {
+            this.info.user = change.user;
+            this.info.database = change.database;
+          },
+        };
+      }
+      default:
+        if (REPLICATION_COMMANDS.has(command)) {
+          this.answerLocally(
+            encodeErr(
+              ErrorCode.NotSupportedYet,
+              '42000',
+              'Shiftgate: replication commands are not relayed by the proxy',
+            ),
+          );
+          return null;
+        }
+        return { raw: p.raw, onSuccess: null };
+    }
+  }
+
+  /** The upstream thread id behind a connection id this proxy handed out, or null. */
+  private targetOf(connectionId: number): number | null {
+    const session = this.ctx.registry.byCancelKey(String(connectionId));
+    return session instanceof MysqlSession && session.upstreamThreadId !== 0
+      ? session.upstreamThreadId
+      : null;
+  }
+
+  /**
+   * Answers the current command from the proxy (sequence id 1), after every
+   * response still owed for earlier pipelined commands.
+   */
+  private answerLocally(payload: Buffer): void {
+    const packet = encodePacket(1, payload);
+    const last = this.tracker.lastTag();
+    if (last === undefined) {
+      this.writeClient(packet);
+      return;
+    }
+    last.after ??= [];
+    last.after.push(packet);
+  }
+
+  private relayResponses(chunk: Buffer): void {
+    let from = 0;
+    this.scanner.feed(chunk, (head, length, sequenceId, continuation, endOffset) => {
+      this.nextClientSeq = (sequenceId + 1) & 0xff;
+      const outcome = this.tracker.onPacket(head, length, continuation);
+      if (outcome === Outcome.Complete) {
+        const tag = this.tracker.completedTag!;
+        recordStatementLatency(this.ctx, this.info, Math.round((performance.now() - tag.start) * 1000));
+        if (!this.tracker.completedWithError) tag.onSuccess?.();
+        if (tag.after !== null) {
+          this.writeClient(chunk.subarray(from, endOffset));
+          from = endOffset;
+          for (const b of tag.after) this.writeClient(b);
+        }
+      } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
+        const err = decodeErr(head);
+        log.info('mysql server message outside a command', {
+          session: this.info.id,
+          code: err.code,
+          message: err.message,
+        });
+      }
+    });
+    if (from < chunk.length) this.writeClient(from === 0 ? chunk : chunk.subarray(from));
+    if (this.draining && this.scanner.atBoundary && this.isIdle()) this.closeGracefully();
+  }
+
+  // -------------------------------------------------------------------------
+  // Ending
+
+  /** Stops whatever the upstream connection is running, through a connection of the proxy's own. */
+  private killRunningQuery(): void {
+    if (this.upstreamThreadId === 0 || !this.upstreamOpen) return;
+    const thread = this.upstreamThreadId;
+    void killUpstreamQuery(this.upstream, thread, this.ctx.config.proxy.connect_timeout_ms).then((ok) => {
+      if (!ok)
+        log.warn('mysql KILL QUERY of an abandoned statement failed', { session: this.info.id, thread });
+    });
+  }
+
+  private onClientClosed(): void {
+    if (!this.clientOpen) return;
+    this.clientOpen = false;
+    if (this.phase === Phase.Command && this.tracker.pending > 0) {
+      // The client went away mid-statement: do not let the statement run on for nobody.
+      this.killRunningQuery();
+    }
+    this.closeAll();
+    this.maybeClosed();
+  }
+
+  private onUpstreamClosed(): void {
+    if (this.upstreamGone) return;
+    this.upstreamGone = true;
+    this.upstreamOpen = false;
+    if (this.clientOpen && !this.quitSent) {
+      if (this.phase === Phase.Command && this.tracker.pending > 0) {
+        this.sendClientError(
+          this.nextClientSeq,
+          ErrorCode.ServerLost,
+          'HY000',
+          'Lost connection to MySQL server during query (Shiftgate: the upstream connection closed)',
+        );
+      } else if (this.phase === Phase.Auth) {
+        this.sendClientAuthError(
+          ErrorCode.ServerLost,
+          'HY000',
+          'Lost connection to MySQL server during authentication (Shiftgate: the upstream connection closed)',
+        );
+      } else if (this.phase === Phase.Connecting && this.greeting === null) {
+        this.sendClientError(
+          0,
+          ErrorCode.ServerLost,
+          'HY000',
+          'Shiftgate: the upstream server closed the connection before its greeting',
+        );
+      }
+    }
+    this.closeAll();
+    this.maybeClosed();
+  }
+
+  /** At an idle point: say COM_QUIT upstream so the server logs a clean disconnect, and close the client. */
+  private closeGracefully(): void {
+    if (this.phase === Phase.Closed) return;
+    this.closeAll();
+  }
+
+  private closeAll(): void {
+    const idleCommandPhase = this.phase === Phase.Command && this.tracker.pending === 0;
+    this.phase = Phase.Closed;
+    if (!this.client.destroyed) this.client.end();
+    // A half-closed client that never reads must not keep the session alive.
+    const client = this.client;
+    setTimeout(() => client.destroy(), 1000).unref();
+    const up = this.upstreamSocket;
+    if (!up || this.upstreamGone || up.destroyed) return;
+    if (idleCommandPhase && this.upstreamOpen && !this.quitSent) {
+      this.quitSent = true;
+      up.end(encodePacket(0, Buffer.from([Command.Quit])));
+    } else if (this.quitSent) {
+      up.end();
+    } else {
+      up.destroy();
+      return;
+    }
+    setTimeout(() => up.destroy(), 1000).unref();
+  }
+
+  private maybeClosed(): void {
+    if (!this.clientOpen && this.upstreamGone && !this.resolved) {
+      this.resolved = true;
+      this.phase = Phase.Closed;
+      this.resolveClosed();
+    }
+  }
+}
