@@ -150,9 +150,10 @@ export class ResponseTracker<T = unknown> {
     const first = length === 0 ? -1 : head[0]!;
     switch (current.kind) {
       case ResponseKind.Single:
+        if (first === ResponseHeader.Ok || this.isTerminator(first, length)) this.statusFlags = terminatorStatus(head);
         return this.complete(first === ResponseHeader.Err);
       case ResponseKind.Auth:
-        return this.onAuth(first);
+        return this.onAuth(head, first);
       case ResponseKind.FieldList:
         if (first === ResponseHeader.Err) return this.complete(true);
         if (this.isTerminator(first, length)) return this.complete(false);
@@ -180,8 +181,9 @@ export class ResponseTracker<T = unknown> {
     return Outcome.Complete;
   }
 
-  private onAuth(first: number): Outcome {
+  private onAuth(head: Buffer, first: number): Outcome {
     if (first === ResponseHeader.Ok) {
+      this.statusFlags = terminatorStatus(head);
       return this.complete(false);
     }
     if (first === ResponseHeader.Err) return this.complete(true);
