@@ -8,7 +8,7 @@
  * dollar-quoted) and brackets, and nothing of the grammar.
  */
 
-export const enum Tok {
+export enum Tok {
   Eof = 0,
   /** Unquoted identifier or keyword. */
   Word = 1,
@@ -30,7 +30,7 @@ export interface Token {
   end: number;
 }
 
-const enum Ch {
+enum Ch {
   Tab = 0x09,
   Lf = 0x0a,
   Vt = 0x0b,
@@ -96,7 +96,8 @@ export function nextToken(b: Uint8Array, pos: number): Token {
   // U&"..." identifiers and U&'...' strings.
   if ((c === 0x55 || c === 0x75) && b[start + 1] === Ch.Amp) {
     const q = b[start + 2];
-    if (q === Ch.DQuote) return { kind: Tok.QuotedIdent, start, end: uescape(b, quoted(b, start + 2, Ch.DQuote)) };
+    if (q === Ch.DQuote)
+      return { kind: Tok.QuotedIdent, start, end: uescape(b, quoted(b, start + 2, Ch.DQuote)) };
     if (q === Ch.Quote) return { kind: Tok.String, start, end: uescape(b, quoted(b, start + 2, Ch.Quote)) };
   }
   if (c === Ch.DQuote) return { kind: Tok.QuotedIdent, start, end: quoted(b, start, Ch.DQuote) };
@@ -139,7 +140,8 @@ export function nextToken(b: Uint8Array, pos: number): Token {
   let end = start + 1;
   while (end < b.length && OPERATOR_CHARS.has(b[end]!)) {
     // A comment start ends an operator (`a*/*x*/b` is not an operator `*/*`).
-    if ((b[end] === Ch.Minus && b[end + 1] === Ch.Minus) || (b[end] === Ch.Slash && b[end + 1] === Ch.Star)) break;
+    if ((b[end] === Ch.Minus && b[end + 1] === Ch.Minus) || (b[end] === Ch.Slash && b[end + 1] === Ch.Star))
+      break;
     end++;
   }
   return { kind: Tok.Operator, start, end };

@@ -1,0 +1,141 @@
+import { loadModule, parseSync, type RawStmt } from 'libpg-query';
+import { LRUCache } from 'lru-cache';
+import { TranslationError } from '../../../versions/translation-error.ts';
+import type { VersionMap } from '../../../versions/version-map.ts';
+import type { VersionSchema } from '../../../versions/version-schema.ts';
+import { applyEdits, type TranslationPlan } from './plan.ts';
+import { rewriteStatements } from './rewriter.ts';
+
+/** Plain counters for metrics: the proxy reads them, nothing here resets them. */
+export interface TranslatorCounters {
+  /** Plans (or refusals) served from the cache. */
+  hits: number;
+  /** Statements parsed and rewritten. */
+  misses: number;
+  /** Statements passed without parsing: they cannot touch a migrating table. */
+  fastPath: number;
+  /** Statements refused with a TranslationError (cached refusals included). */
+  refused: number;
+}
+
+export interface TranslatorOptions {
+  /** Cached plans per translator (all versions together). Default 10 000. */
+  maxEntries?: number;
+}
+
+/**
+ * Loads the PostgreSQL parser (WebAssembly) once per process; translate()
+ * needs it. Idempotent.
+ */
+export async function loadPgParser(): Promise<void> {
+  await loadModule();
+}
+
+/**
+ * The PostgreSQL translator a proxy session calls for every query string
+ * (simple Query, extended Parse, PREPARE): fast path, then the plan cache
+ * keyed by (version, text), then parse + rewrite. Parameters (`$1`) are
+ * never added, removed or renumbered, so a Parse message keeps its
+ * parameter types.
+ *
+ * @example
+ * await loadPgParser();
+ * const translator = new PgTranslator(map);
+ * const plan = translator.translate(session.version, sql); // throws TranslationError (0A000, 42703, ...)
+ * upstream.query(plan.sql);
+ */
+export class PgTranslator {
+  private map: VersionMap;
+  private readonly cache: LRUCache<string, TranslationPlan | TranslationError>;
+  readonly counters: TranslatorCounters = { hits: 0, misses: 0, fastPath: 0, refused: 0 };
+
+  constructor(map: VersionMap, options: TranslatorOptions = {}) {
+    this.map = map;
+    this.cache = new LRUCache({ max: options.maxEntries ?? 10_000 });
+  }
+
+  /** Swaps in a new version map (a migration started, completed or rolled back); cached plans are dropped. */
+  setVersionMap(map: VersionMap): void {
+    this.map = map;
+    this.cache.clear();
+  }
+
+  get versionMap(): VersionMap {
+    return this.map;
+  }
+
+  /** Number of cached plans, for metrics. */
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  translate(version: string, sql: string): TranslationPlan {
+    const schema = this.map.version(version);
+    if (!schema) {
+      this.counters.refused++;
+      throw new TranslationError(
+        'unknown_version',
+        version,
+        version,
+        'no such schema version (rolled back, or never started)',
+      );
+    }
+    if (!schema.mayTouch(sql)) {
+      this.counters.fastPath++;
+      return passThrough(version, sql, true);
+    }
+    const key = `${version}\u0000${sql}`;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      this.counters.hits++;
+      if (cached instanceof TranslationError) {
+        this.counters.refused++;
+        throw cached;
+      }
+      return cached;
+    }
+    this.counters.misses++;
+    let plan: TranslationPlan;
+    try {
+      plan = translateUncached(schema, sql);
+    } catch (e) {
+      if (e instanceof TranslationError) {
+        this.counters.refused++;
+        this.cache.set(key, e);
+      }
+      throw e;
+    }
+    this.cache.set(key, plan);
+    return plan;
+  }
+}
+
+/**
+ * Parse + rewrite with no cache and no fast path: the pure core, for tests
+ * and benchmarks. Text that does not parse is passed through unchanged, so
+ * the server reports the syntax error in its own words.
+ */
+export function translateUncached(schema: VersionSchema, sql: string): TranslationPlan {
+  let stmts: RawStmt[];
+  try {
+    stmts = parseSync(sql).stmts ?? [];
+  } catch {
+    return passThrough(schema.name, sql, false);
+  }
+  const bytes = Buffer.from(sql, 'utf8');
+  const { edits, statements } = rewriteStatements(schema, bytes, stmts);
+  const out = edits.length === 0 ? sql : applyEdits(bytes, edits);
+  return {
+    version: schema.name,
+    original: sql,
+    sql: out,
+    rewritten: out !== sql,
+    edits,
+    statements,
+    fastPath: false,
+  };
+}
+
+function passThrough(version: string, sql: string, fastPath: boolean): TranslationPlan {
+  return { version, original: sql, sql, rewritten: false, edits: [], statements: [], fastPath };
+}
