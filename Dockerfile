@@ -1,0 +1,30 @@
+# Shiftgate: wire-protocol proxy for zero-downtime schema migrations.
+# Build: docker build -t shiftgate .
+# Run:   docker run -p 6432:6432 -p 9187:9187 shiftgate serve --upstream postgres://app@db:5432/appdb \
+#          --listen 0.0.0.0:6432 --http 0.0.0.0:9187
+
+# Stage 1: install every dependency and check the sources.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json biome.json ./
+COPY bin ./bin
+COPY src ./src
+COPY test ./test
+COPY bench ./bench
+RUN npm run lint && npm run typecheck && npm prune --omit=dev
+
+# Stage 2: the runtime, with production dependencies only, as an unprivileged user.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY src ./src
+COPY config ./config
+USER node
+EXPOSE 6432 6033 9187
+ENTRYPOINT ["node", "bin/shiftgate.js"]
+CMD ["serve", "--listen", "0.0.0.0:6432", "--http", "0.0.0.0:9187"]
