@@ -1,4 +1,5 @@
 import type { WireDialect } from '../proxy/dialect.ts';
+import { mysqlDialect } from './mysql/index.ts';
 import { postgresWireDialect } from './postgres/index.ts';
 
 /**
@@ -10,6 +11,9 @@ export function dialectForUrl(url: URL): WireDialect {
     case 'postgres:':
     case 'postgresql:':
       return postgresWireDialect;
+    case 'mysql:':
+    case 'mariadb:':
+      return mysqlDialect;
     default:
       throw new Error(`no dialect for upstream scheme '${url.protocol}' (expected postgres:// or mysql://)`);
   }
