@@ -11,7 +11,10 @@ export interface TestPgProxy {
   stop(): Promise<void>;
 }
 
-export async function startPgProxy(upstream: string, flags: Record<string, string> = {}): Promise<TestPgProxy> {
+export async function startPgProxy(
+  upstream: string,
+  flags: Record<string, string> = {},
+): Promise<TestPgProxy> {
   const config = loadConfig({ env: {}, flags: { upstream, listen: '127.0.0.1:0', ...flags } });
   const proxy = await startProxy({ config, dialect: postgresWireDialect, upstream: new URL(upstream) });
   const port = proxy.address.port;
