@@ -307,11 +307,11 @@ function logicalTable(t: WTable, p: PhysicalTable | undefined, filled: ReadonlyS
       omittable: c.nullable || c.hasDefault || filled.has(key(p?.name ?? '', c.name)),
     }));
   const physicalColumns = new Set((p?.columns ?? []).map((c) => c.name));
-  const rewrites =
-    t.physical !== t.name ||
-    !p ||
-    p.columns.length !== columns.length ||
-    columns.some((c, i) => c.physical !== c.name || p.columns[i]?.name !== c.physical);
+  const sameColumns =
+    p !== undefined &&
+    p.columns.length === columns.length &&
+    columns.every((c, i) => c.physical === c.name && p.columns[i]?.name === c.physical);
+  const rewrites = t.physical !== t.name || !sameColumns;
   const byName = new Map(columns.map((c) => [c.name, c]));
   const hiddenByName = new Map(hidden.map((h) => [h.physical, h]));
   return {
@@ -320,6 +320,7 @@ function logicalTable(t: WTable, p: PhysicalTable | undefined, filled: ReadonlyS
     columns,
     hidden,
     physicalColumns,
+    sameColumns,
     rewrites,
     column: (n) => byName.get(n),
     hiddenColumn: (n) => hiddenByName.get(n),

@@ -36,6 +36,12 @@ export interface LogicalTable {
   /** Every physical column name of the table, visible or hidden (for capture checks). */
   readonly physicalColumns: ReadonlySet<string>;
   /**
+   * True when the visible columns are exactly the physical ones, same names,
+   * same order (the table may still be renamed): `*` needs no expansion and
+   * an INSERT no column list.
+   */
+  readonly sameColumns: boolean;
+  /**
    * False when the version sees the table exactly as it is physically (same
    * names, same columns, same order): statements on it need no rewrite.
    */

@@ -232,7 +232,7 @@ class Rewriter {
     // The source is processed first: its width decides how many columns a missing list names.
     const sourceOutputs = stmt.selectStmt ? this.query(stmt.selectStmt, level) : null;
     if (t?.rewrites) {
-      if (!stmt.cols?.length && stmt.selectStmt) {
+      if (!stmt.cols?.length && stmt.selectStmt && !t.sameColumns) {
         if (sourceOutputs === null) {
           this.fail(
             'unsupported',
@@ -242,7 +242,7 @@ class Rewriter {
           );
         }
         const listed = t.columns.slice(0, sourceOutputs.length);
-        const text = listed.map((c) => this.physicalOrFail(t, c.name, c.physical, rv)).join(', ');
+        const text = listed.map((c) => quoteIdent(this.physicalOrFail(t, c.name, c.physical, rv))).join(', ');
         this.insertAt(this.targetEnd(rv), ` (${text})`);
       }
       for (const h of t.hidden) {
@@ -339,8 +339,10 @@ class Rewriter {
         this.fail('unsupported', t.name, 'cannot locate the COPY column list', rv);
       }
       for (const [i, c] of cols.entries()) this.targetColumn(t, c, list.items[i]!.start);
-    } else {
-      const text = t.columns.map((c) => this.physicalOrFail(t, c.name, c.physical, rv)).join(', ');
+    } else if (!t.sameColumns) {
+      const text = t.columns
+        .map((c) => quoteIdent(this.physicalOrFail(t, c.name, c.physical, rv)))
+        .join(', ');
       this.insertAt(last.end, ` (${text})`);
     }
     if (stmt.is_from) {
@@ -442,7 +444,7 @@ class Rewriter {
     if (j.larg) this.fromItem(j.larg, level);
     if (j.rarg) this.fromItem(j.rarg, level);
     const inner = level.rels.slice(start);
-    const migrating = inner.find((r) => r.table?.rewrites);
+    const migrating = inner.find((r) => r.table && !r.table.sameColumns);
     if (j.isNatural || j.usingClause?.length) {
       level.mergedJoin = true;
       if (j.isNatural && migrating) {
@@ -452,7 +454,7 @@ class Rewriter {
         for (const r of inner) {
           const t = r.table;
           if (!t?.rewrites) continue;
-          if (needsRewrite(r, col) || (t.column(col) === undefined && t.hiddenColumn(col))) {
+          if (needsRewrite(r, col) || (t.column(col) === undefined && t.physicalColumns.has(col))) {
             this.fail(
               'unsupported',
               `${t.name}.${col}`,
@@ -486,7 +488,7 @@ class Rewriter {
     }
     const t = this.managedTable(rv);
     if (!t) return unknownRel(alias ?? name, alias === undefined);
-    if (rv.alias?.colnames?.length && t.rewrites) {
+    if (rv.alias?.colnames?.length && !t.sameColumns) {
       this.fail('unsupported', name, 'column aliases on a migrating table (list the columns instead)', rv);
     }
     this.renameTable(rv, t, alias === undefined);
@@ -577,7 +579,7 @@ class Rewriter {
     if (names.length === 1) {
       const rels = level.rels.filter((r) => !r.qualifiedOnly);
       const all = rels.every((r) => r.columns) ? rels.flatMap((r) => r.columns ?? []) : null;
-      const migrating = rels.find((r) => r.table?.rewrites);
+      const migrating = rels.find((r) => r.table && !r.table.sameColumns);
       if (!migrating) return all;
       if (level.mergedJoin) {
         this.fail(
@@ -593,7 +595,7 @@ class Rewriter {
           this.fail('unsupported', migrating.table!.name, '* next to a subquery without alias', ref);
         }
         const prefix = single ? '' : `${quoteIdent(r.refName!)}.`;
-        return r.table?.rewrites ? this.columnList(r.table, prefix, ref) : `${prefix}*`;
+        return r.table && !r.table.sameColumns ? this.columnList(r.table, prefix, ref) : `${prefix}*`;
       });
       const star = this.parts(ref.location ?? -1, 1, '*')[0]!;
       this.edit(star.start, star.end, pieces.filter((p) => p !== '').join(', '));
@@ -603,7 +605,7 @@ class Rewriter {
     const found = level.findRel(qualifier, names.length >= 3);
     if (!found) return null;
     const { rel } = found;
-    if (!rel.table?.rewrites) return rel.columns ? [...rel.columns] : null;
+    if (!rel.table || rel.table.sameColumns) return rel.columns ? [...rel.columns] : null;
     const parts = this.parts(ref.location ?? -1, names.length, qualifier);
     const text = this.columnList(rel.table, `${quoteIdent(rel.refName!)}.`, ref);
     this.edit(parts[0]!.start, parts.at(-1)!.end, text);
@@ -625,7 +627,7 @@ class Rewriter {
   private targetColumn(t: LogicalTable, name: string, location: number): void {
     const c = t.column(name);
     if (!c) {
-      if (t.hiddenColumn(name))
+      if (t.physicalColumns.has(name))
         this.fail('undefined_column', `${t.name}.${name}`, 'the column does not exist', location);
       return;
     }
@@ -664,7 +666,7 @@ class Rewriter {
         qualifier === undefined || qualifier === null
           ? level.rels
           : [level.findRel(qualifier, names.length >= 3)?.rel].filter((r) => r !== undefined);
-      const migrating = rels.find((r) => r.table?.rewrites);
+      const migrating = rels.find((r) => r.table && !r.table.sameColumns);
       if (migrating)
         this.fail('unsupported', migrating.table!.name, 'a whole-row reference (list the columns)', ref);
       return;
@@ -685,7 +687,7 @@ class Rewriter {
     if (schema !== undefined && schema !== this.v.schema) return;
     const c = t.column(col);
     if (!c) {
-      if (t.hiddenColumn(col))
+      if (t.physicalColumns.has(col))
         this.fail('undefined_column', `${qualifier}.${col}`, 'the column does not exist', ref);
       return;
     }
@@ -728,7 +730,7 @@ class Rewriter {
         this.mapUnqualified(ref, name, rel, l, level);
         return;
       }
-      const hiddenHere = visible.some((r) => r.table?.hiddenColumn(name));
+      const hiddenHere = visible.some((r) => r.table?.physicalColumns.has(name));
       hiddenSeen ||= hiddenHere;
       if (unknown.length > 0) {
         // It may be a column of a relation whose columns are unknown; then nothing else may claim it.
@@ -746,7 +748,7 @@ class Rewriter {
     }
     if (hiddenSeen) this.fail('undefined_column', name, 'the column does not exist', ref);
     const whole = level.findRel(name, false);
-    if (whole?.rel.table?.rewrites) {
+    if (whole?.rel.table && !whole.rel.table.sameColumns) {
       this.fail('unsupported', name, 'a whole-row reference to a migrating table (list the columns)', ref);
     }
   }

@@ -1,0 +1,566 @@
+/**
+ * The translation table: a statement written for one version, the exact
+ * text the translator must produce, and what the client must see. Every
+ * case also runs against the physical schema of fixture.ts.
+ */
+export interface Case {
+  /** The session's version. */
+  v: string;
+  sql: string;
+  /** The expected rewritten text; omitted: unchanged (byte for byte). */
+  out?: string;
+  /** The result column names the client must see (SELECT / RETURNING). */
+  cols?: string[];
+  params?: unknown[];
+  /** False for statements the pg driver cannot run as a plain query (COPY). */
+  run?: boolean;
+}
+
+export const V0 = '(initial)';
+export const V1 = '01_mail';
+export const V2 = '02_nick';
+export const V3 = '03_split';
+
+const NEW_USER_COLS = 'id, name AS full_name, email, _shiftgate_new_age AS age, "Nick Name", bio';
+const NEW_USER_NAMES = ['id', 'full_name', 'email', 'age', 'Nick Name', 'bio'];
+
+export const CASES: Case[] = [
+  // ---- pass-through ------------------------------------------------------------
+  { v: V3, sql: 'SELECT id, sku FROM order_items WHERE qty > 1', cols: ['id', 'sku'] },
+  { v: V3, sql: 'SELECT 1 AS one', cols: ['one'] },
+  { v: V2, sql: 'SELECT * FROM orders ORDER BY id', cols: ['id', 'user_id', 'total', 'note'] },
+  { v: V3, sql: 'SELECT count(*) FROM users WHERE bio IS NULL', cols: ['count'] },
+  { v: V3, sql: 'WITH users AS (SELECT 1 AS full_name) SELECT full_name FROM users', cols: ['full_name'] },
+  { v: V3, sql: 'INSERT INTO tags (user_id, label) VALUES (1, $1) RETURNING *', params: ['x'] },
+
+  // ---- SELECT: star expansion ----------------------------------------------------
+  { v: V3, sql: 'SELECT * FROM users', out: `SELECT ${NEW_USER_COLS} FROM users`, cols: NEW_USER_NAMES },
+  {
+    v: V2,
+    sql: 'SELECT * FROM users',
+    out: 'SELECT id, name, email, age, legacy, "Nick Name" FROM users',
+    cols: ['id', 'name', 'email', 'age', 'legacy', 'Nick Name'],
+  },
+  {
+    v: V1,
+    sql: 'SELECT * FROM users WHERE id = $1',
+    out: 'SELECT id, name, email, age, legacy FROM users WHERE id = $1',
+    cols: ['id', 'name', 'email', 'age', 'legacy'],
+    params: [1],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.* FROM users AS u',
+    out: 'SELECT u.id, u.name AS full_name, u.email, u._shiftgate_new_age AS age, u."Nick Name", u.bio FROM users AS u',
+    cols: NEW_USER_NAMES,
+  },
+  {
+    v: V3,
+    sql: 'SELECT * FROM purchases',
+    out: 'SELECT * FROM orders AS purchases',
+    cols: ['id', 'user_id', 'total', 'note'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT * FROM users u JOIN purchases p ON p.user_id = u.id',
+    out: 'SELECT u.id, u.name AS full_name, u.email, u._shiftgate_new_age AS age, u."Nick Name", u.bio, p.* FROM users u JOIN orders p ON p.user_id = u.id',
+    cols: [...NEW_USER_NAMES, 'id', 'user_id', 'total', 'note'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT t.*, u.full_name FROM tags t JOIN users u ON u.id = t.user_id',
+    out: 'SELECT t.*, u.name AS full_name FROM tags t JOIN users u ON u.id = t.user_id',
+    cols: ['id', 'user_id', 'label', 'full_name'],
+  },
+
+  // ---- SELECT: columns, aliases, case, quoting -------------------------------------
+  {
+    v: V3,
+    sql: 'SELECT full_name FROM users WHERE id = $1',
+    out: 'SELECT name AS full_name FROM users WHERE id = $1',
+    cols: ['full_name'],
+    params: [1],
+  },
+  {
+    v: V3,
+    sql: 'select FULL_NAME from USERS',
+    out: 'select name AS full_name from USERS',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT "full_name" FROM "users"',
+    out: 'SELECT name AS full_name FROM "users"',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.full_name, u.age FROM users u',
+    out: 'SELECT u.name AS full_name, u._shiftgate_new_age AS age FROM users u',
+    cols: ['full_name', 'age'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT users.full_name FROM users',
+    out: 'SELECT users.name AS full_name FROM users',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT public.users.full_name FROM public.users',
+    out: 'SELECT public.users.name AS full_name FROM public.users',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name AS who, age years FROM users',
+    out: 'SELECT name AS who, _shiftgate_new_age years FROM users',
+    cols: ['who', 'years'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT "Nick Name", full_name FROM users',
+    out: 'SELECT "Nick Name", name AS full_name FROM users',
+    cols: ['Nick Name', 'full_name'],
+  },
+  {
+    v: V0,
+    sql: 'SELECT mail FROM users WHERE id = 1',
+    out: 'SELECT email AS mail FROM users WHERE id = 1',
+    cols: ['mail'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name::varchar(20), age::text FROM users',
+    out: 'SELECT name::varchar(20) AS full_name, _shiftgate_new_age::text AS age FROM users',
+    cols: ['full_name', 'age'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CAST(age AS int) FROM users',
+    out: 'SELECT CAST(_shiftgate_new_age AS int) AS age FROM users',
+    cols: ['age'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT upper(full_name) AS n, coalesce(bio, $$none$$) FROM users WHERE full_name ILIKE $1 AND age BETWEEN 1 AND 99',
+    out: 'SELECT upper(name) AS n, coalesce(bio, $$none$$) FROM users WHERE name ILIKE $1 AND _shiftgate_new_age BETWEEN 1 AND 99',
+    cols: ['n', 'coalesce'],
+    params: ['a%'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN age > 30 THEN full_name ELSE email END FROM users',
+    out: 'SELECT CASE WHEN _shiftgate_new_age > 30 THEN name ELSE email END FROM users',
+    cols: ['email'],
+  },
+  {
+    v: V3,
+    sql: "SELECT json_build_object('name', full_name, 'age', age) AS j FROM users",
+    out: "SELECT json_build_object('name', name, 'age', _shiftgate_new_age) AS j FROM users",
+    cols: ['j'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT id FROM users WHERE full_name = ANY($1::text[])',
+    out: 'SELECT id FROM users WHERE name = ANY($1::text[])',
+    params: [['Alice', 'Bob']],
+  },
+
+  // ---- comments, literals, multibyte text -------------------------------------------
+  {
+    v: V3,
+    sql: 'SELECT /* full_name */ full_name -- trailing users\nFROM users',
+    out: 'SELECT /* full_name */ name AS full_name -- trailing users\nFROM users',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u /* q */ . full_name FROM users u',
+    out: 'SELECT u /* q */ . name AS full_name FROM users u',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT 'héllo wörld ✓' AS greeting, full_name FROM users WHERE full_name <> 'ünïcödé'",
+    out: "SELECT 'héllo wörld ✓' AS greeting, name AS full_name FROM users WHERE name <> 'ünïcödé'",
+    cols: ['greeting', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: '/* 日本語のコメント */ SELECT full_name FROM users',
+    out: '/* 日本語のコメント */ SELECT name AS full_name FROM users',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: `SELECT '🙂' AS "émoji", u."Nick Name" FROM users u WHERE u.full_name = '🙂🙂' OR u.age > 0`,
+    out: `SELECT '🙂' AS "émoji", u."Nick Name" FROM users u WHERE u.name = '🙂🙂' OR u._shiftgate_new_age > 0`,
+    cols: ['émoji', 'Nick Name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT 'full_name FROM users' AS s, full_name FROM users",
+    out: "SELECT 'full_name FROM users' AS s, name AS full_name FROM users",
+    cols: ['s', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT $$full_name$$, E'it\\'s' AS e, full_name FROM users",
+    out: "SELECT $$full_name$$, E'it\\'s' AS e, name AS full_name FROM users",
+    cols: ['?column?', 'e', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name FROM users; SELECT total FROM purchases',
+    out: 'SELECT name AS full_name FROM users; SELECT total FROM orders AS purchases',
+  },
+  {
+    v: V3,
+    sql: "SELECT 'ü' AS a; -- ü\nSELECT age FROM users WHERE full_name = 'ß'",
+    out: "SELECT 'ü' AS a; -- ü\nSELECT _shiftgate_new_age AS age FROM users WHERE name = 'ß'",
+  },
+
+  // ---- joins, subqueries, CTEs ------------------------------------------------------
+  {
+    v: V3,
+    sql: 'SELECT purchases.total FROM purchases WHERE purchases.user_id = 1',
+    out: 'SELECT purchases.total FROM orders AS purchases WHERE purchases.user_id = 1',
+    cols: ['total'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT public.purchases.total FROM public.purchases',
+    out: 'SELECT purchases.total FROM public.orders AS purchases',
+    cols: ['total'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.full_name, p.total FROM users u JOIN purchases p ON p.user_id = u.id ORDER BY p.total DESC',
+    out: 'SELECT u.name AS full_name, p.total FROM users u JOIN orders p ON p.user_id = u.id ORDER BY p.total DESC',
+    cols: ['full_name', 'total'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name, total FROM users JOIN purchases ON purchases.user_id = users.id',
+    out: 'SELECT name AS full_name, total FROM users JOIN orders AS purchases ON purchases.user_id = users.id',
+    cols: ['full_name', 'total'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.email, oi.sku FROM users u LEFT JOIN purchases p ON p.user_id = u.id LEFT JOIN order_items oi ON oi.order_id = p.id WHERE u.age >= 18',
+    out: 'SELECT u.email, oi.sku FROM users u LEFT JOIN orders p ON p.user_id = u.id LEFT JOIN order_items oi ON oi.order_id = p.id WHERE u._shiftgate_new_age >= 18',
+    cols: ['email', 'sku'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT total FROM purchases JOIN order_items USING (id)',
+    out: 'SELECT total FROM orders AS purchases JOIN order_items USING (id)',
+    cols: ['total'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT email FROM users WHERE id IN (SELECT user_id FROM purchases WHERE total > 10)',
+    out: 'SELECT email FROM users WHERE id IN (SELECT user_id FROM orders AS purchases WHERE total > 10)',
+    cols: ['email'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name, (SELECT count(*) FROM purchases p WHERE p.user_id = u.id) AS n FROM users u',
+    out: 'SELECT name AS full_name, (SELECT count(*) FROM orders p WHERE p.user_id = u.id) AS n FROM users u',
+    cols: ['full_name', 'n'],
+  },
+  {
+    v: V3,
+    sql: "SELECT email FROM users WHERE EXISTS (SELECT 1 FROM purchases WHERE user_id = users.id AND full_name <> '')",
+    out: "SELECT email FROM users WHERE EXISTS (SELECT 1 FROM orders AS purchases WHERE user_id = users.id AND name <> '')",
+    cols: ['email'],
+  },
+  {
+    // `bio` is hidden from 02_nick but exists physically in users: the outer reference is qualified.
+    v: V2,
+    sql: "SELECT (SELECT bio FROM users WHERE id = 1 LIMIT 1) FROM (SELECT 'x' AS bio) s",
+    out: "SELECT (SELECT s.bio FROM users WHERE id = 1 LIMIT 1) FROM (SELECT 'x' AS bio) s",
+    cols: ['bio'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT (SELECT full_name FROM users WHERE id = 1) AS who',
+    out: 'SELECT (SELECT name AS full_name FROM users WHERE id = 1) AS who',
+    cols: ['who'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT s.full_name FROM (SELECT full_name FROM users) s',
+    out: 'SELECT s.full_name FROM (SELECT name AS full_name FROM users) s',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT x.a FROM (SELECT full_name FROM users) AS x(a)',
+    out: 'SELECT x.a FROM (SELECT name AS full_name FROM users) AS x(a)',
+    cols: ['a'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.full_name, last.total FROM users u, LATERAL (SELECT total FROM purchases p WHERE p.user_id = u.id ORDER BY p.id DESC LIMIT 1) last',
+    out: 'SELECT u.name AS full_name, last.total FROM users u, LATERAL (SELECT total FROM orders p WHERE p.user_id = u.id ORDER BY p.id DESC LIMIT 1) last',
+    cols: ['full_name', 'total'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.full_name, g FROM users u, generate_series(1, 2) g',
+    out: 'SELECT u.name AS full_name, g FROM users u, generate_series(1, 2) g',
+    cols: ['full_name', 'g'],
+  },
+  {
+    v: V3,
+    sql: 'WITH big AS (SELECT user_id, sum(total) AS s FROM purchases GROUP BY user_id) SELECT u.full_name, big.s FROM users u JOIN big ON big.user_id = u.id',
+    out: 'WITH big AS (SELECT user_id, sum(total) AS s FROM orders AS purchases GROUP BY user_id) SELECT u.name AS full_name, big.s FROM users u JOIN big ON big.user_id = u.id',
+    cols: ['full_name', 's'],
+  },
+  {
+    v: V3,
+    sql: 'WITH n AS (SELECT id, full_name FROM users) SELECT full_name FROM n ORDER BY full_name',
+    out: 'WITH n AS (SELECT id, name AS full_name FROM users) SELECT full_name FROM n ORDER BY full_name',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'WITH a AS (SELECT id, full_name FROM users), b AS (SELECT full_name FROM a WHERE id > 0) SELECT * FROM b',
+    out: 'WITH a AS (SELECT id, name AS full_name FROM users), b AS (SELECT full_name FROM a WHERE id > 0) SELECT * FROM b',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'WITH RECURSIVE r(n, who) AS (SELECT 1, full_name FROM users WHERE id = 1 UNION ALL SELECT n + 1, who FROM r WHERE n < 3) SELECT * FROM r',
+    out: 'WITH RECURSIVE r(n, who) AS (SELECT 1, name AS full_name FROM users WHERE id = 1 UNION ALL SELECT n + 1, who FROM r WHERE n < 3) SELECT * FROM r',
+    cols: ['n', 'who'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name FROM users UNION SELECT label FROM tags ORDER BY full_name',
+    out: 'SELECT name AS full_name FROM users UNION SELECT label FROM tags ORDER BY full_name',
+    cols: ['full_name'],
+  },
+
+  // ---- GROUP BY, ORDER BY, DISTINCT, windows, locking ----------------------------------
+  {
+    v: V3,
+    sql: 'SELECT age, count(*) FROM users GROUP BY age HAVING count(*) > 0 ORDER BY age',
+    out: 'SELECT _shiftgate_new_age AS age, count(*) FROM users GROUP BY _shiftgate_new_age HAVING count(*) > 0 ORDER BY age',
+    cols: ['age', 'count'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT id FROM users ORDER BY full_name DESC, age',
+    out: 'SELECT id FROM users ORDER BY name DESC, _shiftgate_new_age',
+    cols: ['id'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT id FROM users ORDER BY lower(full_name) NULLS LAST',
+    out: 'SELECT id FROM users ORDER BY lower(name) NULLS LAST',
+    cols: ['id'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT DISTINCT ON (age) age, full_name FROM users ORDER BY age, full_name',
+    out: 'SELECT DISTINCT ON (age) _shiftgate_new_age AS age, name AS full_name FROM users ORDER BY age, full_name',
+    cols: ['age', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name, row_number() OVER (PARTITION BY age ORDER BY full_name) FROM users',
+    out: 'SELECT name AS full_name, row_number() OVER (PARTITION BY _shiftgate_new_age ORDER BY name) FROM users',
+    cols: ['full_name', 'row_number'],
+  },
+  {
+    v: V3,
+    sql: "SELECT p.total FROM purchases p JOIN users u ON u.id = p.user_id WHERE u.full_name = 'Alice' FOR UPDATE OF p",
+    out: "SELECT p.total FROM orders p JOIN users u ON u.id = p.user_id WHERE u.name = 'Alice' FOR UPDATE OF p",
+    cols: ['total'],
+  },
+
+  // ---- INSERT ------------------------------------------------------------------------------
+  {
+    v: V3,
+    sql: "INSERT INTO users (full_name, email, age) VALUES ('Zed', 'z@x', 40)",
+    out: "INSERT INTO users (name, email, _shiftgate_new_age) VALUES ('Zed', 'z@x', 40)",
+  },
+  {
+    v: V3,
+    sql: "INSERT INTO users VALUES (100, 'Zed', 'z@x', 40)",
+    out: "INSERT INTO users (id, name, email, _shiftgate_new_age) VALUES (100, 'Zed', 'z@x', 40)",
+  },
+  {
+    v: V2,
+    sql: "INSERT INTO users VALUES (101, 'Old', 'o@x', 41, 'leg')",
+    out: "INSERT INTO users (id, name, email, age, legacy) VALUES (101, 'Old', 'o@x', 41, 'leg')",
+  },
+  {
+    v: V3,
+    sql: "INSERT INTO users (full_name) VALUES ('R') RETURNING *",
+    out: `INSERT INTO users (name) VALUES ('R') RETURNING ${NEW_USER_COLS}`,
+    cols: NEW_USER_NAMES,
+  },
+  {
+    v: V3,
+    sql: 'INSERT INTO users (full_name) VALUES ($1) RETURNING id, full_name, age',
+    out: 'INSERT INTO users (name) VALUES ($1) RETURNING id, name AS full_name, _shiftgate_new_age AS age',
+    cols: ['id', 'full_name', 'age'],
+    params: ['P'],
+  },
+  {
+    v: V3,
+    sql: "INSERT INTO users (id, full_name, email) VALUES (1, 'A', 'a@x') ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, age = users.age + 1 RETURNING full_name",
+    out: "INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x') ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, _shiftgate_new_age = users._shiftgate_new_age + 1 RETURNING name AS full_name",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "INSERT INTO users AS u (full_name, email) VALUES ('Alice', 'new@x') ON CONFLICT (full_name) DO UPDATE SET email = excluded.email WHERE u.full_name <> '' RETURNING u.full_name",
+    out: "INSERT INTO users AS u (name, email) VALUES ('Alice', 'new@x') ON CONFLICT (name) DO UPDATE SET email = excluded.email WHERE u.name <> '' RETURNING u.name AS full_name",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "INSERT INTO users (full_name) VALUES ('Bob') ON CONFLICT (full_name) WHERE age > 0 DO NOTHING",
+    out: "INSERT INTO users (name) VALUES ('Bob') ON CONFLICT (name) WHERE _shiftgate_new_age > 0 DO NOTHING",
+  },
+  {
+    v: V3,
+    sql: 'INSERT INTO purchases (user_id, total) VALUES (1, 5) ON CONFLICT DO NOTHING RETURNING id',
+    out: 'INSERT INTO orders AS purchases (user_id, total) VALUES (1, 5) ON CONFLICT DO NOTHING RETURNING id',
+    cols: ['id'],
+  },
+  {
+    v: V3,
+    sql: "INSERT INTO purchases (user_id, total) SELECT id, age FROM users WHERE full_name = 'Alice'",
+    out: "INSERT INTO orders AS purchases (user_id, total) SELECT id, _shiftgate_new_age AS age FROM users WHERE name = 'Alice'",
+  },
+  {
+    v: V3,
+    sql: "INSERT INTO purchases SELECT 500, id, 1.5, 'n' FROM users WHERE id = 1",
+    out: "INSERT INTO orders AS purchases SELECT 500, id, 1.5, 'n' FROM users WHERE id = 1",
+  },
+  {
+    v: V2,
+    sql: "INSERT INTO users SELECT 102, 'Copy', email FROM users WHERE id = 1",
+    out: "INSERT INTO users (id, name, email) SELECT 102, 'Copy', email FROM users WHERE id = 1",
+  },
+  {
+    v: V3,
+    sql: "WITH src AS (SELECT 'W' AS full_name) INSERT INTO users (full_name) SELECT full_name FROM src RETURNING full_name",
+    out: "WITH src AS (SELECT 'W' AS full_name) INSERT INTO users (name) SELECT full_name FROM src RETURNING name AS full_name",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'INSERT INTO "users" ("full_name", "Nick Name") VALUES (\'Q\', \'q\') RETURNING "full_name"',
+    out: 'INSERT INTO "users" (name, "Nick Name") VALUES (\'Q\', \'q\') RETURNING name AS full_name',
+    cols: ['full_name'],
+  },
+
+  // ---- UPDATE / DELETE ------------------------------------------------------------------------
+  {
+    v: V3,
+    sql: 'UPDATE users SET full_name = $1, age = age + 1 WHERE id = $2 RETURNING full_name, age',
+    out: 'UPDATE users SET name = $1, _shiftgate_new_age = _shiftgate_new_age + 1 WHERE id = $2 RETURNING name AS full_name, _shiftgate_new_age AS age',
+    cols: ['full_name', 'age'],
+    params: ['Alicia', 1],
+  },
+  {
+    v: V3,
+    sql: "UPDATE purchases p SET total = p.total * 2 FROM users u WHERE u.id = p.user_id AND u.full_name = 'Alice' RETURNING p.*",
+    out: "UPDATE orders p SET total = p.total * 2 FROM users u WHERE u.id = p.user_id AND u.name = 'Alice' RETURNING p.*",
+    cols: ['id', 'user_id', 'total', 'note'],
+  },
+  {
+    v: V3,
+    sql: "UPDATE purchases SET note = 'x' WHERE purchases.id = 1",
+    out: "UPDATE orders AS purchases SET note = 'x' WHERE purchases.id = 1",
+  },
+  {
+    v: V3,
+    sql: "UPDATE users SET (full_name, age) = ('X', 5) WHERE id = 1",
+    out: "UPDATE users SET (name, _shiftgate_new_age) = ('X', 5) WHERE id = 1",
+  },
+  {
+    v: V3,
+    sql: "UPDATE users SET (full_name, email) = (SELECT full_name || '!', email FROM users WHERE id = 2) WHERE id = 1",
+    out: "UPDATE users SET (name, email) = (SELECT name || '!', email FROM users WHERE id = 2) WHERE id = 1",
+  },
+  {
+    v: V2,
+    sql: "UPDATE users SET name = 'Y', legacy = 'l' WHERE id = 1 RETURNING *",
+    out: "UPDATE users SET name = 'Y', legacy = 'l' WHERE id = 1 RETURNING id, name, email, age, legacy, \"Nick Name\"",
+    cols: ['id', 'name', 'email', 'age', 'legacy', 'Nick Name'],
+  },
+  {
+    v: V0,
+    sql: "UPDATE users SET mail = 'm@x' WHERE mail IS NULL OR id = 2 RETURNING mail",
+    out: "UPDATE users SET email = 'm@x' WHERE email IS NULL OR id = 2 RETURNING email AS mail",
+    cols: ['mail'],
+  },
+  {
+    v: V3,
+    sql: "DELETE FROM purchases WHERE user_id IN (SELECT id FROM users WHERE full_name = 'Bob') RETURNING total",
+    out: "DELETE FROM orders AS purchases WHERE user_id IN (SELECT id FROM users WHERE name = 'Bob') RETURNING total",
+    cols: ['total'],
+  },
+  {
+    v: V3,
+    sql: 'DELETE FROM purchases p USING users u WHERE p.user_id = u.id AND u.age > 100',
+    out: 'DELETE FROM orders p USING users u WHERE p.user_id = u.id AND u._shiftgate_new_age > 100',
+  },
+  {
+    v: V3,
+    sql: "DELETE FROM tags WHERE user_id IN (SELECT id FROM users WHERE full_name = 'Alice') RETURNING label",
+    out: "DELETE FROM tags WHERE user_id IN (SELECT id FROM users WHERE name = 'Alice') RETURNING label",
+    cols: ['label'],
+  },
+  {
+    v: V3,
+    sql: "DELETE FROM users WHERE full_name = 'nobody' RETURNING *",
+    out: `DELETE FROM users WHERE name = 'nobody' RETURNING ${NEW_USER_COLS}`,
+    cols: NEW_USER_NAMES,
+  },
+
+  // ---- other statement kinds ----------------------------------------------------------------
+  {
+    v: V3,
+    sql: 'EXPLAIN SELECT full_name FROM users',
+    out: 'EXPLAIN SELECT name AS full_name FROM users',
+  },
+  {
+    v: V3,
+    sql: 'PREPARE q(int) AS SELECT full_name FROM users WHERE id = $1',
+    out: 'PREPARE q(int) AS SELECT name AS full_name FROM users WHERE id = $1',
+  },
+  { v: V3, sql: 'TRUNCATE purchases, tags', out: 'TRUNCATE orders, tags' },
+  { v: V3, sql: 'LOCK TABLE purchases IN SHARE MODE', out: 'LOCK TABLE orders IN SHARE MODE' },
+  {
+    v: V3,
+    sql: 'COPY users TO STDOUT',
+    out: 'COPY users (id, name, email, _shiftgate_new_age, "Nick Name", bio) TO STDOUT',
+    run: false,
+  },
+  {
+    v: V3,
+    sql: 'COPY users (full_name, email) FROM STDIN',
+    out: 'COPY users (name, email) FROM STDIN',
+    run: false,
+  },
+  {
+    v: V3,
+    sql: 'COPY (SELECT full_name FROM users) TO STDOUT',
+    out: 'COPY (SELECT name AS full_name FROM users) TO STDOUT',
+    run: false,
+  },
+  {
+    v: V3,
+    sql: 'CREATE TEMP TABLE snapshot AS SELECT full_name, age FROM users',
+    out: 'CREATE TEMP TABLE snapshot AS SELECT name AS full_name, _shiftgate_new_age AS age FROM users',
+  },
+];

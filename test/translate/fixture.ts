@@ -1,0 +1,115 @@
+/**
+ * The schema the translation tests run on: a physical schema in the middle
+ * of a migration (built with plain DDL, as the engine's expand phase would
+ * leave it) and the migration history that explains it.
+ *
+ * Versions:
+ * - `(initial)`: users(id, name, mail, age, legacy, fax*), orders, order_items without batch, sessions*
+ *   (* dropped by a completed migration: no longer servable)
+ * - `01_mail`:   users(id, name, email, age, legacy), order_items without batch, sessions*
+ * - `02_nick`:   users(id, name, email, age, legacy, "Nick Name"), orders, order_items, no tags
+ * - `03_split`:  users(id, full_name, email, age (shadow bigint), "Nick Name", bio), purchases, order_items, tags
+ */
+import pg from 'pg';
+import type { MigrationRecord, PhysicalSchema } from '../../src/versions/index.ts';
+
+export const DDL = `
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  name text NOT NULL,
+  email text,
+  age int,
+  legacy text NOT NULL DEFAULT '',
+  "Nick Name" text,
+  bio text,
+  _shiftgate_new_age bigint
+);
+CREATE UNIQUE INDEX users_name_key ON users (name);
+CREATE TABLE orders (
+  id serial PRIMARY KEY,
+  user_id int NOT NULL REFERENCES users (id),
+  total numeric(10, 2),
+  note text
+);
+CREATE TABLE order_items (
+  id serial PRIMARY KEY,
+  order_id int NOT NULL,
+  sku text NOT NULL,
+  qty int NOT NULL DEFAULT 1,
+  batch int NOT NULL
+);
+CREATE TABLE tags (id serial PRIMARY KEY, user_id int, label text NOT NULL);
+INSERT INTO users (name, email, age, _shiftgate_new_age, "Nick Name") VALUES
+  ('Alice', 'alice@example.com', 31, 31, 'Al'),
+  ('Bob', 'bob@example.com', 17, 17, NULL),
+  ('Ünïcödé', 'u@example.com', 44, 44, 'U');
+INSERT INTO orders (user_id, total, note) VALUES (1, 10.50, 'first'), (1, 20, NULL), (2, 5, 'bob');
+INSERT INTO order_items (order_id, sku, qty, batch) VALUES (1, 'A', 2, 1), (2, 'B', 1, 1);
+INSERT INTO tags (user_id, label) VALUES (1, 'vip');
+`;
+
+export const HISTORY: MigrationRecord[] = [
+  {
+    name: '01_mail',
+    inFlight: false,
+    changes: [
+      { kind: 'rename_column', table: 'users', from: 'mail', to: 'email' },
+      { kind: 'drop_column', table: 'users', column: 'fax' },
+    ],
+  },
+  {
+    name: '02_nick',
+    inFlight: false,
+    changes: [
+      { kind: 'add_column', table: 'users', column: 'Nick Name' },
+      { kind: 'add_column', table: 'order_items', column: 'batch' },
+      { kind: 'drop_table', table: 'sessions' },
+    ],
+  },
+  {
+    name: '03_split',
+    inFlight: true,
+    changes: [
+      { kind: 'rename_column', table: 'users', from: 'name', to: 'full_name' },
+      { kind: 'alter_column', table: 'users', column: 'age' },
+      { kind: 'add_column', table: 'users', column: 'bio' },
+      { kind: 'drop_column', table: 'users', column: 'legacy' },
+      { kind: 'rename_table', from: 'orders', to: 'purchases' },
+      { kind: 'create_table', table: 'tags' },
+    ],
+  },
+];
+
+/** What the dialect's introspection will return; enough of it for the tests. */
+export async function introspect(client: pg.Client, schema = 'public'): Promise<PhysicalSchema> {
+  const { rows } = await client.query<{
+    table_name: string;
+    column_name: string;
+    is_nullable: string;
+    has_default: boolean;
+  }>(
+    `SELECT c.table_name, c.column_name, c.is_nullable,
+            (c.column_default IS NOT NULL OR c.is_identity = 'YES' OR c.is_generated = 'ALWAYS') AS has_default
+       FROM information_schema.columns c
+       JOIN information_schema.tables t USING (table_schema, table_name)
+      WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE'
+      ORDER BY c.table_name, c.ordinal_position`,
+    [schema],
+  );
+  const tables = new Map<string, PhysicalSchema['tables'][number]>();
+  for (const r of rows) {
+    let t = tables.get(r.table_name);
+    if (!t) {
+      t = { name: r.table_name, columns: [] };
+      tables.set(r.table_name, t);
+    }
+    t.columns.push({ name: r.column_name, nullable: r.is_nullable === 'YES', hasDefault: r.has_default });
+  }
+  return { schema, tables: [...tables.values()] };
+}
+
+export async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
