@@ -1,0 +1,274 @@
+/**
+ * The PostgreSQL migration dialect: one connection per runner that takes the
+ * migration lock, runs DDL under `lock_timeout` with retry, introspects, and
+ * runs backfill batches that write their checkpoint in the same statement.
+ */
+import pg from 'pg';
+import type { BackfillTask } from '../../migrations/actions.ts';
+import type {
+  BackfillScope,
+  BatchOutcome,
+  BatchRequestSpec,
+  LockPolicy,
+  MigrationConnection,
+  MigrationDialect,
+  RetryNotice,
+  Statement,
+} from '../../migrations/dialect.ts';
+import { LockTimeoutError } from '../../migrations/errors.ts';
+import type { SchemaModel } from '../../migrations/model.ts';
+import { renderAction } from './ddl.ts';
+import { introspectPostgres } from './introspect.ts';
+import { ident, qualified } from './quote.ts';
+import { CHECKPOINT_TABLE, PostgresStateStore, toCheckpoint } from './state-store.ts';
+
+/** SQLSTATEs after which the same work can simply be tried again. */
+const RETRYABLE = new Set([
+  '55P03', // lock_not_available: lock_timeout expired
+  '40P01', // deadlock_detected
+  '40001', // serialization_failure
+]);
+
+/** First key of the two-key advisory lock space ('shif'): keeps Shiftgate apart from the application's own locks. */
+const LOCK_CLASS = 0x73686966 | 0;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Exponential backoff with full jitter: spreads retries of several runners / statements apart. */
+export function backoffDelay(attempt: number, policy: LockPolicy): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+function sqlState(err: unknown): string | undefined {
+  return (err as { code?: string } | null)?.code;
+}
+
+interface KeyInfo {
+  columns: string[];
+  types: string[];
+}
+
+/**
+ * One backfill batch as a single statement: pick the next keys, update those
+ * rows, and advance the checkpoint. Being one statement, it commits or fails
+ * as a whole, so the checkpoint can never disagree with the rows.
+ * `types` (the key columns' types) cast the text-encoded checkpoint keys.
+ */
+export function batchStatement(
+  schema: string,
+  migration: string,
+  task: BackfillTask,
+  types: string[],
+  request: Pick<BatchRequestSpec, 'limit' | 'lastKey' | 'upTo' | 'rowsPerSecond' | 'throttleReason'>,
+): { sql: string; params: unknown[] } {
+  const table = qualified(schema, task.table);
+  const bare = ident(task.table);
+  const keys = task.key.map(ident);
+  // Aliased so that a user expression naming a key column resolves to the table, never to the batch.
+  const aliases = task.key.map((_, i) => `_sg_k${i}`);
+  const tuple = (cols: string[]) => (cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`);
+  const params: unknown[] = [
+    request.limit,
+    schema,
+    task.table,
+    migration,
+    request.rowsPerSecond,
+    request.throttleReason,
+  ];
+  const paramTuple = (values: string[]) =>
+    tuple(
+      values.map((v, i) => {
+        params.push(v);
+        return `$${params.length}::${types[i]}`;
+      }),
+    );
+  const where: string[] = [];
+  if (request.lastKey) where.push(`${tuple(keys)} > ${paramTuple(request.lastKey)}`);
+  if (request.upTo) where.push(`${tuple(keys)} <= ${paramTuple(request.upTo)}`);
+  const set = task.assignments
+    .map((a) => `${ident(a.target)} = ${'expression' in a ? `(${a.expression})` : ident(a.copyFrom)}`)
+    .join(', ');
+  const sql = `WITH batch AS (
+  SELECT ${keys.map((k, i) => `${k} AS ${aliases[i]}`).join(', ')} FROM ${table}${where.length ? `\n   WHERE ${where.join(' AND ')}` : ''}
+   ORDER BY ${keys.join(', ')} LIMIT $1
+), upd AS (
+  UPDATE ${table} SET ${set} FROM batch
+   WHERE ${tuple(keys.map((k) => `${bare}.${k}`))} = ${tuple(aliases.map((a) => `batch.${a}`))}
+  RETURNING 1
+), last AS (
+  SELECT ARRAY[${aliases.map((a) => `${a}::text`).join(', ')}] AS key FROM batch
+   ORDER BY ${aliases.map((a) => `${a} DESC`).join(', ')} LIMIT 1
+)
+UPDATE ${CHECKPOINT_TABLE} ck
+   SET last_key = COALESCE((SELECT key FROM last), ck.last_key),
+       rows_done = ck.rows_done + (SELECT count(*) FROM upd),
+       done = (SELECT count(*) FROM batch) < $1,
+       batch_size = $1, rows_per_second = $5, throttle_reason = $6, updated_at = clock_timestamp()
+ WHERE schema_name = $2 AND migration = $4 AND table_name = $3
+RETURNING ck.*, (SELECT count(*) FROM upd) AS updated`;
+  return { sql, params };
+}
+
+export class PostgresMigrationConnection implements MigrationConnection {
+  readonly state: PostgresStateStore;
+  private lockTimeoutMs: number | null = null;
+  private readonly keyTypes = new Map<string, KeyInfo>();
+
+  constructor(private readonly client: pg.Client) {
+    this.state = new PostgresStateStore(client);
+  }
+
+  introspect(schema: string): Promise<SchemaModel> {
+    return introspectPostgres(this.client, schema);
+  }
+
+  private async setLockTimeout(ms: number): Promise<void> {
+    if (this.lockTimeoutMs === ms) return;
+    await this.client.query(`SET lock_timeout = ${Math.max(1, Math.round(ms))}`);
+    this.lockTimeoutMs = ms;
+  }
+
+  async runAction(
+    statements: Statement[],
+    policy: LockPolicy,
+    onRetry?: (n: RetryNotice) => void,
+  ): Promise<void> {
+    await this.setLockTimeout(policy.lockTimeoutMs);
+    for (let attempt = 1; ; attempt++) {
+      let current = statements[0]?.sql ?? '';
+      try {
+        for (const statement of statements) {
+          current = statement.sql;
+          if (statement.skipIf) {
+            const r = await this.client.query<{ skip: boolean }>(
+              statement.skipIf.sql,
+              statement.skipIf.params,
+            );
+            if (r.rows[0]?.skip) continue;
+          }
+          await this.client.query(statement.sql);
+        }
+        return;
+      } catch (err) {
+        const code = sqlState(err);
+        if (!code || !RETRYABLE.has(code)) throw err;
+        if (attempt >= policy.maxAttempts) throw new LockTimeoutError(current, attempt, policy.lockTimeoutMs);
+        const delayMs = backoffDelay(attempt, policy);
+        onRetry?.({ sql: current, attempt, delayMs, code });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  async tryLock(schema: string): Promise<boolean> {
+    const r = await this.client.query<{ ok: boolean }>(
+      'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
+      [LOCK_CLASS, schema],
+    );
+    return r.rows[0]!.ok;
+  }
+
+  async unlock(schema: string): Promise<void> {
+    await this.client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, schema]);
+  }
+
+  private async keyInfo(schema: string, task: BackfillTask): Promise<KeyInfo> {
+    const cacheKey = `${schema}.${task.table}.${task.key.join(',')}`;
+    const known = this.keyTypes.get(cacheKey);
+    if (known) return known;
+    const r = await this.client.query<{ name: string; type: string }>(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+         FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = ANY($2) AND NOT a.attisdropped`,
+      [qualified(schema, task.table), task.key],
+    );
+    const types = task.key.map((k) => r.rows.find((row) => row.name === k)?.type ?? 'text');
+    const info = { columns: task.key, types };
+    this.keyTypes.set(cacheKey, info);
+    return info;
+  }
+
+  async measure(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }> {
+    const { schema, task } = scope;
+    const table = qualified(schema, task.table);
+    const keys = task.key.map(ident);
+    const count = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    const max = await this.client.query<{ key: string[] }>(
+      `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS key FROM ${table}
+        ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
+    );
+    return { rows: Number(count.rows[0]!.n), maxKey: max.rows[0]?.key ?? null };
+  }
+
+  async batch(
+    scope: BackfillScope,
+    request: BatchRequestSpec,
+    policy: LockPolicy,
+    onRetry?: (n: RetryNotice) => void,
+  ): Promise<BatchOutcome> {
+    const { schema, task, migration } = scope;
+    const info = await this.keyInfo(schema, task);
+    const { sql, params } = batchStatement(schema, migration, task, info.types, request);
+    await this.setLockTimeout(policy.lockTimeoutMs);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.query('BEGIN');
+        // Sync triggers step aside for this transaction only: the batch writes what they would.
+        await this.client.query("SELECT set_config('shiftgate.backfill', 'on', true)");
+        const r = await this.client.query(sql, params);
+        await this.client.query('COMMIT');
+        const row = r.rows[0];
+        if (!row) throw new Error(`backfill checkpoint of ${migration}/${task.table} is missing`);
+        return { rows: Number(row.updated), checkpoint: toCheckpoint(row) };
+      } catch (err) {
+        await this.client.query('ROLLBACK').catch(() => {});
+        const code = sqlState(err);
+        if (!code || !RETRYABLE.has(code)) throw err;
+        if (attempt >= policy.maxAttempts) throw new LockTimeoutError(sql, attempt, policy.lockTimeoutMs);
+        const delayMs = backoffDelay(attempt, policy);
+        onRetry?.({ sql: `backfill ${task.table}`, attempt, delayMs, code });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => {});
+  }
+}
+
+export const postgresMigrationDialect: MigrationDialect = {
+  name: 'postgres',
+  urlSchemes: ['postgres:', 'postgresql:'],
+  capabilities: {
+    maxIdentifierLength: 63,
+    notValidConstraints: true,
+    concurrentIndex: true,
+    attachIndexConstraint: true,
+    transactionalDdl: true,
+  },
+  render: renderAction,
+  describeBackfill(task, schema) {
+    const sample = task.key.map(() => '<key>');
+    return batchStatement(
+      schema,
+      '<migration>',
+      task,
+      task.key.map(() => 'text'),
+      {
+        limit: 1000,
+        lastKey: sample,
+        upTo: sample,
+        rowsPerSecond: 0,
+        throttleReason: null,
+      },
+    ).sql;
+  },
+  async connect(url: string): Promise<MigrationConnection> {
+    const client = new pg.Client({ connectionString: url, application_name: 'shiftgate-migrate' });
+    // A dropped connection surfaces as the failing query's error; without a listener it would crash the process.
+    client.on('error', () => {});
+    await client.connect();
+    return new PostgresMigrationConnection(client);
+  },
+};

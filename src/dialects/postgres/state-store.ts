@@ -1,0 +1,276 @@
+/**
+ * The migration state store in the `shiftgate` schema of the upstream
+ * PostgreSQL database. A partial unique index enforces one in-flight
+ * migration per schema, whoever writes the row.
+ */
+import type pg from 'pg';
+import type { SchemaModel } from '../../migrations/model.ts';
+import type {
+  CheckpointRecord,
+  MigrationRecord,
+  Phase,
+  PhaseUpdate,
+  StateStore,
+} from '../../migrations/state.ts';
+import { STATE_SCHEMA } from './triggers.ts';
+
+type Queryable = Pick<pg.Client, 'query'>;
+
+const S = STATE_SCHEMA;
+
+const DDL = `
+CREATE SCHEMA IF NOT EXISTS ${S};
+CREATE TABLE IF NOT EXISTS ${S}.migrations (
+  schema_name   text NOT NULL,
+  name          text NOT NULL,
+  parent        text,
+  phase         text NOT NULL,
+  phase_done    boolean NOT NULL DEFAULT false,
+  step          integer NOT NULL DEFAULT 0,
+  migration     jsonb NOT NULL,
+  schema_before jsonb NOT NULL,
+  error         text,
+  created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  active_at     timestamptz,
+  completed_at  timestamptz,
+  PRIMARY KEY (schema_name, name)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_flight ON ${S}.migrations (schema_name)
+  WHERE phase NOT IN ('completed', 'rolled_back');
+CREATE TABLE IF NOT EXISTS ${S}.backfill_checkpoints (
+  schema_name     text NOT NULL,
+  migration       text NOT NULL,
+  table_name      text NOT NULL,
+  key_columns     text[] NOT NULL,
+  last_key        text[],
+  up_to           text[],
+  rows_done       bigint NOT NULL DEFAULT 0,
+  rows_total      bigint NOT NULL DEFAULT 0,
+  done            boolean NOT NULL DEFAULT false,
+  batch_size      integer NOT NULL DEFAULT 0,
+  rows_per_second double precision NOT NULL DEFAULT 0,
+  throttle_reason text,
+  started_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (schema_name, migration, table_name),
+  FOREIGN KEY (schema_name, migration) REFERENCES ${S}.migrations ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS ${S}.events (
+  id          bigserial PRIMARY KEY,
+  schema_name text NOT NULL,
+  migration   text NOT NULL,
+  phase       text NOT NULL,
+  event       text NOT NULL,
+  detail      jsonb,
+  at          timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+`;
+
+interface MigrationRow {
+  schema_name: string;
+  name: string;
+  parent: string | null;
+  phase: Phase;
+  phase_done: boolean;
+  step: number;
+  migration: unknown;
+  schema_before: SchemaModel;
+  error: string | null;
+  created_at: Date;
+  updated_at: Date;
+  active_at: Date | null;
+  completed_at: Date | null;
+}
+
+function toRecord(r: MigrationRow): MigrationRecord {
+  return {
+    schema: r.schema_name,
+    name: r.name,
+    parent: r.parent,
+    phase: r.phase,
+    phaseDone: r.phase_done,
+    step: r.step,
+    migration: r.migration,
+    schemaBefore: r.schema_before,
+    error: r.error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    activeAt: r.active_at,
+    completedAt: r.completed_at,
+  };
+}
+
+interface CheckpointRow {
+  table_name: string;
+  key_columns: string[];
+  last_key: string[] | null;
+  up_to: string[] | null;
+  rows_done: string;
+  rows_total: string;
+  done: boolean;
+  batch_size: number;
+  rows_per_second: number;
+  throttle_reason: string | null;
+  started_at: Date;
+  updated_at: Date;
+}
+
+export function toCheckpoint(r: CheckpointRow): CheckpointRecord {
+  return {
+    table: r.table_name,
+    keyColumns: r.key_columns,
+    lastKey: r.last_key,
+    upTo: r.up_to,
+    rowsDone: Number(r.rows_done),
+    rowsTotal: Number(r.rows_total),
+    done: r.done,
+    batchSize: r.batch_size,
+    rowsPerSecond: r.rows_per_second,
+    throttleReason: r.throttle_reason,
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export const CHECKPOINT_TABLE = `${S}.backfill_checkpoints`;
+
+export class PostgresStateStore implements StateStore {
+  constructor(private readonly client: Queryable) {}
+
+  /** True once the state tables exist; readers that must not create them check this first. */
+  private async exists(): Promise<boolean> {
+    const r = await this.client.query<{ ok: boolean }>(
+      `SELECT to_regclass('${S}.migrations') IS NOT NULL AS ok`,
+    );
+    return r.rows[0]!.ok;
+  }
+
+  async init(): Promise<void> {
+    if (await this.exists()) return;
+    await this.client.query(DDL);
+  }
+
+  async get(schema: string, name: string): Promise<MigrationRecord | null> {
+    if (!(await this.exists())) return null;
+    const r = await this.client.query<MigrationRow>(
+      `SELECT * FROM ${S}.migrations WHERE schema_name = $1 AND name = $2`,
+      [schema, name],
+    );
+    return r.rows[0] ? toRecord(r.rows[0]) : null;
+  }
+
+  async inFlight(schema: string): Promise<MigrationRecord | null> {
+    if (!(await this.exists())) return null;
+    const r = await this.client.query<MigrationRow>(
+      `SELECT * FROM ${S}.migrations WHERE schema_name = $1 AND phase NOT IN ('completed', 'rolled_back')`,
+      [schema],
+    );
+    return r.rows[0] ? toRecord(r.rows[0]) : null;
+  }
+
+  async latestCompleted(schema: string): Promise<string | null> {
+    if (!(await this.exists())) return null;
+    const r = await this.client.query<{ name: string }>(
+      `SELECT name FROM ${S}.migrations WHERE schema_name = $1 AND phase = 'completed'
+        ORDER BY completed_at DESC, created_at DESC LIMIT 1`,
+      [schema],
+    );
+    return r.rows[0]?.name ?? null;
+  }
+
+  async list(schema: string): Promise<MigrationRecord[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.client.query<MigrationRow>(
+      `SELECT * FROM ${S}.migrations WHERE schema_name = $1 ORDER BY created_at, name`,
+      [schema],
+    );
+    return r.rows.map(toRecord);
+  }
+
+  async create(
+    record: Pick<MigrationRecord, 'schema' | 'name' | 'parent' | 'migration' | 'schemaBefore'>,
+  ): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${S}.migrations (schema_name, name, parent, phase, phase_done, migration, schema_before)
+       VALUES ($1, $2, $3, 'pending', true, $4, $5)`,
+      [
+        record.schema,
+        record.name,
+        record.parent,
+        JSON.stringify(record.migration),
+        JSON.stringify(record.schemaBefore),
+      ],
+    );
+  }
+
+  async remove(schema: string, name: string): Promise<void> {
+    await this.client.query(`DELETE FROM ${S}.migrations WHERE schema_name = $1 AND name = $2`, [
+      schema,
+      name,
+    ]);
+  }
+
+  async setPhase(schema: string, name: string, phase: Phase, update: PhaseUpdate = {}): Promise<void> {
+    await this.client.query(
+      `UPDATE ${S}.migrations
+          SET phase = $3, phase_done = $4, step = $5, error = $6, updated_at = clock_timestamp(),
+              active_at = CASE WHEN $3 = 'active' AND active_at IS NULL THEN clock_timestamp() ELSE active_at END,
+              completed_at = CASE WHEN $3 IN ('completed', 'rolled_back') THEN clock_timestamp() ELSE completed_at END
+        WHERE schema_name = $1 AND name = $2`,
+      [schema, name, phase, update.phaseDone ?? false, update.step ?? 0, update.error ?? null],
+    );
+  }
+
+  async update(schema: string, name: string, update: PhaseUpdate): Promise<void> {
+    await this.client.query(
+      `UPDATE ${S}.migrations
+          SET phase_done = COALESCE($3, phase_done), step = COALESCE($4, step),
+              error = CASE WHEN $5 THEN $6 ELSE error END, updated_at = clock_timestamp()
+        WHERE schema_name = $1 AND name = $2`,
+      [
+        schema,
+        name,
+        update.phaseDone ?? null,
+        update.step ?? null,
+        update.error !== undefined,
+        update.error ?? null,
+      ],
+    );
+  }
+
+  async event(schema: string, name: string, phase: Phase, event: string, detail?: unknown): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${S}.events (schema_name, migration, phase, event, detail) VALUES ($1, $2, $3, $4, $5)`,
+      [schema, name, phase, event, detail === undefined ? null : JSON.stringify(detail)],
+    );
+  }
+
+  async checkpoints(schema: string, name: string): Promise<CheckpointRecord[]> {
+    if (!(await this.exists())) return [];
+    const r = await this.client.query<CheckpointRow>(
+      `SELECT * FROM ${CHECKPOINT_TABLE} WHERE schema_name = $1 AND migration = $2 ORDER BY started_at, table_name`,
+      [schema, name],
+    );
+    return r.rows.map(toCheckpoint);
+  }
+
+  async initCheckpoint(
+    schema: string,
+    name: string,
+    table: string,
+    init: { keyColumns: string[]; upTo: string[] | null; rowsTotal: number; batchSize: number },
+  ): Promise<CheckpointRecord> {
+    await this.client.query(
+      `INSERT INTO ${CHECKPOINT_TABLE} (schema_name, migration, table_name, key_columns, up_to, rows_total, done, batch_size)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (schema_name, migration, table_name) DO NOTHING`,
+      [schema, name, table, init.keyColumns, init.upTo, init.rowsTotal, init.upTo === null, init.batchSize],
+    );
+    const r = await this.client.query<CheckpointRow>(
+      `SELECT * FROM ${CHECKPOINT_TABLE} WHERE schema_name = $1 AND migration = $2 AND table_name = $3`,
+      [schema, name, table],
+    );
+    return toCheckpoint(r.rows[0]!);
+  }
+}

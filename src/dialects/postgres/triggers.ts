@@ -1,0 +1,94 @@
+/**
+ * Sync triggers on PostgreSQL: one BEFORE INSERT OR UPDATE row trigger per
+ * operation and table, whose PL/pgSQL function lives in the `shiftgate`
+ * schema (so the user's schema only gains the trigger itself).
+ *
+ * The writer's version comes from the session setting `shiftgate.version`,
+ * which the proxy sets on each upstream session: a session of the migration's
+ * own version is a new-version writer (its row gets `down`); anything else,
+ * including a session that never set it, is an old-version writer (its row
+ * gets `up`). The backfill sets `shiftgate.backfill` for its own
+ * transactions, because each batch already writes what `up` would compute.
+ *
+ * The user's expressions see the row's columns as PL/pgSQL variables named
+ * as the writer's version names them (`%TYPE` of the physical column).
+ */
+import type { Action, SyncAssignment, SyncBinding } from '../../migrations/actions.ts';
+import type { Statement } from '../../migrations/dialect.ts';
+import { boundedName } from '../../migrations/names.ts';
+import { ident, literal, PG_MAX_IDENTIFIER, qualified } from './quote.ts';
+
+export const STATE_SCHEMA = 'shiftgate';
+
+type Install = Extract<Action, { kind: 'install_sync' }>;
+type Remove = Extract<Action, { kind: 'remove_sync' }>;
+
+/** The function of a table's sync trigger: unique per (schema, table, trigger). */
+export function syncFunctionName(schema: string, table: string, trigger: string): string {
+  return boundedName(PG_MAX_IDENTIFIER, schema === 'public' ? '' : `${schema}__`, `${table}__${trigger}`);
+}
+
+function mentions(expressions: string[], variable: string): boolean {
+  const escaped = variable.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const word = new RegExp(`(^|[^A-Za-z0-9_$"])${escaped}($|[^A-Za-z0-9_$])`, 'i');
+  return expressions.some((e) => e.includes(`"${variable}"`) || word.test(e));
+}
+
+function branch(
+  schema: string,
+  table: string,
+  assignments: SyncAssignment[],
+  bindings: SyncBinding[],
+): string {
+  if (assignments.length === 0) return '    NULL;';
+  const expressions = assignments.map((a) => ('expression' in a ? a.expression : `"${a.copyFrom}"`));
+  // Binding every column costs an assignment per column per row: bind only what the expressions name.
+  const used = bindings.filter((b) => mentions(expressions, b.variable));
+  const declare = used
+    .map(
+      (b) =>
+        `      ${ident(b.variable)} ${qualified(schema, table)}.${ident(b.column)}%TYPE := NEW.${ident(b.column)};`,
+    )
+    .join('\n');
+  const body = assignments
+    .map(
+      (a) =>
+        `      NEW.${ident(a.target)} := ${'expression' in a ? `(${a.expression})` : ident(a.copyFrom)};`,
+    )
+    .join('\n');
+  return `    DECLARE\n${declare}\n    BEGIN\n${body}\n    END;`;
+}
+
+export function renderSyncInstall(action: Install, schema: string): Statement[] {
+  const fn = qualified(STATE_SCHEMA, syncFunctionName(schema, action.table, action.name));
+  const body = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $shiftgate$
+BEGIN
+  IF current_setting('shiftgate.backfill', true) = 'on' THEN
+    RETURN NEW;
+  END IF;
+  IF current_setting('shiftgate.version', true) IS DISTINCT FROM ${literal(action.version)} THEN
+${branch(schema, action.table, action.up, action.upBindings)}
+  ELSE
+${branch(schema, action.table, action.down, action.downBindings)}
+  END IF;
+  RETURN NEW;
+END
+$shiftgate$`;
+  return [
+    { sql: body },
+    {
+      sql: `CREATE OR REPLACE TRIGGER ${ident(action.name)} BEFORE INSERT OR UPDATE ON ${qualified(schema, action.table)} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+    },
+  ];
+}
+
+export function renderSyncRemove(action: Remove, schema: string): Statement[] {
+  const fn = qualified(STATE_SCHEMA, syncFunctionName(schema, action.table, action.name));
+  return [
+    {
+      sql: `DROP TRIGGER IF EXISTS ${ident(action.name)} ON ${qualified(schema, action.table)}`,
+      skipIf: { sql: 'SELECT to_regclass($1) IS NULL AS skip', params: [qualified(schema, action.table)] },
+    },
+    { sql: `DROP FUNCTION IF EXISTS ${fn}()` },
+  ];
+}

@@ -1,0 +1,118 @@
+/**
+ * The migration half of a database dialect: renders dialect-neutral actions
+ * into statements and runs them with that engine's lock handling. The
+ * engine and the operations only ever talk to this interface and read its
+ * capability flags; they never branch on the dialect's name.
+ */
+import type { Action, BackfillTask } from './actions.ts';
+import type { SchemaModel } from './model.ts';
+import type { CheckpointRecord, StateStore } from './state.ts';
+
+export interface Statement {
+  sql: string;
+  /** Must run outside a transaction block (e.g. concurrent index builds). */
+  online?: boolean;
+  /**
+   * A query answering one row with a boolean `skip`: true when the effect
+   * of `sql` is already there, which makes statements without an
+   * `IF [NOT] EXISTS` form idempotent.
+   */
+  skipIf?: { sql: string; params: unknown[] };
+}
+
+export interface MigrationCapabilities {
+  maxIdentifierLength: number;
+  /** Constraints can be added without checking existing rows and validated later. */
+  notValidConstraints: boolean;
+  /** Indexes can be built without blocking writes. */
+  concurrentIndex: boolean;
+  /** A built unique index can become a constraint without a scan. */
+  attachIndexConstraint: boolean;
+  transactionalDdl: boolean;
+}
+
+/** How DDL waits for locks: each try waits at most `lockTimeoutMs`, then backs off and retries. */
+export interface LockPolicy {
+  lockTimeoutMs: number;
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_LOCK_POLICY: LockPolicy = {
+  lockTimeoutMs: 500,
+  maxAttempts: 30,
+  baseDelayMs: 50,
+  maxDelayMs: 5000,
+};
+
+export interface RetryNotice {
+  sql: string;
+  attempt: number;
+  delayMs: number;
+  code: string;
+}
+
+export interface BatchOutcome {
+  /** Rows updated by this batch. */
+  rows: number;
+  checkpoint: CheckpointRecord;
+}
+
+export interface BatchRequestSpec {
+  limit: number;
+  lastKey: string[] | null;
+  upTo: string[] | null;
+  /** Recorded with the checkpoint for status readers. */
+  rowsPerSecond: number;
+  throttleReason: string | null;
+}
+
+export interface BackfillScope {
+  schema: string;
+  migration: string;
+  task: BackfillTask;
+}
+
+export interface MigrationConnection {
+  readonly state: StateStore;
+  introspect(schema: string): Promise<SchemaModel>;
+  /**
+   * Runs the statements of one action in order under the lock policy. A lock
+   * timeout or deadlock restarts the action from its first statement after
+   * a backoff with jitter (its statements are idempotent); after
+   * `maxAttempts` it throws `LockTimeoutError`.
+   */
+  runAction(statements: Statement[], policy: LockPolicy, onRetry?: (n: RetryNotice) => void): Promise<void>;
+  /** Session-level lock keeping a second runner out; false when someone else holds it. */
+  tryLock(schema: string): Promise<boolean>;
+  unlock(schema: string): Promise<void>;
+  /** Counts the rows of the task's table and finds the largest key. */
+  measure(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }>;
+  /**
+   * One batch in one short transaction: the next `limit` keys after
+   * `lastKey` (up to `upTo`), their assignments, and the new checkpoint.
+   * Writers' sync triggers are bypassed for this transaction only, since the
+   * batch computes what they would. Retries on lock timeout / deadlock.
+   */
+  batch(
+    scope: BackfillScope,
+    request: BatchRequestSpec,
+    policy: LockPolicy,
+    onRetry?: (n: RetryNotice) => void,
+  ): Promise<BatchOutcome>;
+  close(): Promise<void>;
+}
+
+export interface MigrationDialect {
+  /** For labels and messages only. */
+  readonly name: string;
+  /** URL schemes this dialect serves (`postgres:`, `postgresql:`). */
+  readonly urlSchemes: readonly string[];
+  readonly capabilities: MigrationCapabilities;
+  /** Pure: the statements that carry out `action` in `schema`. */
+  render(action: Action, schema: string): Statement[];
+  /** One batch statement of `task`, for dry runs (keys shown as placeholders). */
+  describeBackfill(task: BackfillTask, schema: string): string;
+  connect(url: string): Promise<MigrationConnection>;
+}

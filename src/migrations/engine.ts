@@ -1,0 +1,419 @@
+/**
+ * The phase runner and the programmatic API of the migration engine, used by
+ * the CLI (`shiftgate migrate ...`), the admin console and the proxy.
+ *
+ *   pending -> expanding -> backfilling -> validating -> active
+ *           -> contracting -> completed
+ *   (any phase before contracting) -> rolling_back -> rolled_back
+ *
+ * Every transition is written to the state store before its work starts
+ * (phase, done = false) and after it ends (done = true), and each action
+ * advances a step counter, so a runner killed anywhere resumes where it
+ * stopped; every action is idempotent, so redoing the interrupted one is
+ * safe. A session-level advisory lock keeps a second runner out.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  type BackfillProgress,
+  type BatchSizing,
+  DEFAULT_SIZING,
+  progressOf,
+  runBackfill,
+} from './backfill.ts';
+import {
+  DEFAULT_LOCK_POLICY,
+  type LockPolicy,
+  type MigrationConnection,
+  type MigrationDialect,
+  type RetryNotice,
+} from './dialect.ts';
+import { migrationDialectFor } from './dialects.ts';
+import { MigrationError, MigrationLockedError, MigrationStateError, MigrationStepError } from './errors.ts';
+import type { Migration } from './format.ts';
+import type { SchemaModel } from './model.ts';
+import { parseMigration } from './parse.ts';
+import { type MigrationPlan, type PlannedAction, planMigration } from './planner.ts';
+import type { MigrationRecord, Phase } from './state.ts';
+import { type BackfillThrottle, passThroughThrottle } from './throttle.ts';
+import { type VersionHistory, versionHistory } from './version-history.ts';
+
+export interface EngineOptions {
+  /** `postgres://...`; the scheme picks the dialect unless `dialect` is given. */
+  url: string;
+  dialect?: MigrationDialect;
+  /** The database schema migrations apply to (default `public`). */
+  schema?: string;
+  lock?: Partial<LockPolicy>;
+  /** Batch sizing (config `throttle.target_batch_ms`, `min_batch`, `max_batch`). */
+  sizing?: Partial<BatchSizing>;
+  throttle?: BackfillThrottle;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+export type EngineEvent =
+  | { type: 'phase'; migration: string; phase: Phase; state: 'begin' | 'end' }
+  | { type: 'action'; migration: string; phase: Phase; op: number; kind: string; sql: string[] }
+  | { type: 'retry'; migration: string; phase: Phase; notice: RetryNotice }
+  | { type: 'batch'; migration: string; progress: BackfillProgress }
+  | { type: 'error'; migration: string; phase: Phase; error: Error };
+
+export interface MigrationStatus {
+  name: string;
+  schema: string;
+  parent: string | null;
+  phase: Phase;
+  phaseDone: boolean;
+  error: string | null;
+  createdAt: Date;
+  activeAt: Date | null;
+  completedAt: Date | null;
+  backfill: BackfillProgress[];
+}
+
+export interface DryRunAction {
+  op: number;
+  kind: string;
+  /** The statements the action runs, in order. */
+  sql: string[];
+}
+
+/** What every phase of a migration would run, without running anything. */
+export interface DryRun {
+  migration: string;
+  plan: MigrationPlan;
+  start: DryRunAction[];
+  backfill: { table: string; key: string[]; sql: string }[];
+  verify: DryRunAction[];
+  complete: DryRunAction[];
+  rollback: DryRunAction[];
+}
+
+export interface StartOptions {
+  /** Aborting stops the backfill between batches; `start` resumes it later. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs migrations against one database schema.
+ *
+ * @example
+ * const engine = await MigrationEngine.connect({ url: 'postgres://app@db/appdb' });
+ * await engine.start(loadMigrationFile('migrations/02_add_email.yaml'));
+ * // ... deploy the new application version ...
+ * await engine.complete();
+ * await engine.close();
+ */
+export class MigrationEngine {
+  readonly schema: string;
+  private readonly policy: LockPolicy;
+  private readonly sizing: BatchSizing;
+  private readonly throttle: BackfillThrottle;
+
+  private constructor(
+    readonly dialect: MigrationDialect,
+    private readonly conn: MigrationConnection,
+    private readonly options: EngineOptions,
+  ) {
+    this.schema = options.schema ?? 'public';
+    this.policy = { ...DEFAULT_LOCK_POLICY, ...options.lock };
+    this.sizing = { ...DEFAULT_SIZING, ...options.sizing };
+    this.throttle = options.throttle ?? passThroughThrottle;
+  }
+
+  static async connect(options: EngineOptions): Promise<MigrationEngine> {
+    const dialect = options.dialect ?? migrationDialectFor(options.url);
+    const conn = await dialect.connect(options.url);
+    return new MigrationEngine(dialect, conn, options);
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close();
+  }
+
+  private emit(event: EngineEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private async locked<T>(work: () => Promise<T>): Promise<T> {
+    if (!(await this.conn.tryLock(this.schema))) throw new MigrationLockedError(this.schema);
+    try {
+      return await work();
+    } finally {
+      await this.conn.unlock(this.schema).catch(() => {});
+    }
+  }
+
+  private plan(migration: Migration, before: SchemaModel): MigrationPlan {
+    return planMigration(migration, before, this.dialect.capabilities);
+  }
+
+  private replan(record: MigrationRecord): MigrationPlan {
+    return this.plan(parseMigration(record.migration, `${record.name}.json`), record.schemaBefore);
+  }
+
+  /** Validates `migration` against the live schema and renders every phase. Touches nothing. */
+  async dryRun(migration: Migration): Promise<DryRun> {
+    const before = await this.conn.introspect(this.schema);
+    const plan = this.plan(migration, before);
+    const render = (list: PlannedAction[]): DryRunAction[] =>
+      list.map((p) => ({
+        op: p.op,
+        kind: p.kind,
+        sql: this.dialect.render(p.action, this.schema).map((s) => s.sql),
+      }));
+    return {
+      migration: migration.name,
+      plan,
+      start: render(plan.start),
+      backfill: plan.backfill.map((t) => ({
+        table: t.table,
+        key: t.key,
+        sql: this.dialect.describeBackfill(t, this.schema),
+      })),
+      verify: render(plan.verify),
+      complete: render(plan.complete),
+      rollback: render(plan.rollback),
+    };
+  }
+
+  /**
+   * Starts `migration` and runs it to `active` (expand, backfill, validate),
+   * or resumes it when it was interrupted. Validation errors are thrown
+   * before anything is written to the database.
+   */
+  async start(migration: Migration, options: StartOptions = {}): Promise<MigrationStatus> {
+    return this.locked(async () => {
+      const state = this.conn.state;
+      let record = await state.get(this.schema, migration.name);
+      if (record?.phase === 'rolled_back') record = null;
+      if (record?.phase === 'completed')
+        throw new MigrationStateError(
+          migration.name,
+          record.phase,
+          `migration "${migration.name}" is already completed`,
+        );
+      if (record && (record.phase === 'contracting' || record.phase === 'rolling_back'))
+        throw new MigrationStateError(
+          migration.name,
+          record.phase,
+          `migration "${migration.name}" is ${record.phase}; finish it with ${record.phase === 'contracting' ? 'complete' : 'rollback'}`,
+        );
+      if (record && JSON.stringify(record.migration) !== JSON.stringify(migration.raw))
+        throw new MigrationStateError(
+          migration.name,
+          record.phase,
+          `migration "${migration.name}" was started from a different file; roll it back before changing it`,
+        );
+      const other = await state.inFlight(this.schema);
+      if (other && other.name !== migration.name)
+        throw new MigrationStateError(
+          other.name,
+          other.phase,
+          `migration "${other.name}" is ${other.phase}; complete or roll it back before starting "${migration.name}"`,
+        );
+      let plan: MigrationPlan;
+      if (!record) {
+        const before = await this.conn.introspect(this.schema);
+        plan = this.plan(migration, before);
+        await state.init();
+        await state.remove(this.schema, migration.name);
+        await state.create({
+          schema: this.schema,
+          name: migration.name,
+          parent: await state.latestCompleted(this.schema),
+          migration: migration.raw,
+          schemaBefore: before,
+        });
+        record = (await state.get(this.schema, migration.name))!;
+      } else {
+        plan = this.replan(record);
+      }
+      await this.forward(record, plan, options.signal);
+      return (await this.statusOf(migration.name))!;
+    });
+  }
+
+  /** Continues the migration in flight from its stored phase, whichever direction it was going. */
+  async resume(options: StartOptions = {}): Promise<MigrationStatus | null> {
+    const record = await this.conn.state.inFlight(this.schema);
+    if (!record) return null;
+    if (record.phase === 'contracting') return this.complete();
+    if (record.phase === 'rolling_back') return this.rollback();
+    return this.locked(async () => {
+      await this.forward(record, this.replan(record), options.signal);
+      return (await this.statusOf(record.name))!;
+    });
+  }
+
+  /** Contracts the active migration: the new version becomes the only one. */
+  async complete(): Promise<MigrationStatus> {
+    return this.locked(async () => {
+      const record = await this.conn.state.inFlight(this.schema);
+      if (!record) throw new MigrationStateError(null, null, 'no migration is in flight');
+      if (record.phase !== 'active' && record.phase !== 'contracting')
+        throw new MigrationStateError(
+          record.name,
+          record.phase,
+          `migration "${record.name}" is ${record.phase}; only an active migration can be completed`,
+        );
+      const plan = this.replan(record);
+      const step = record.phase === 'contracting' && !record.phaseDone ? record.step : 0;
+      await this.phase(record, 'contracting', step, () =>
+        this.actions(record, 'contracting', plan.complete, step),
+      );
+      await this.conn.state.setPhase(this.schema, record.name, 'completed', { phaseDone: true });
+      this.emit({ type: 'phase', migration: record.name, phase: 'completed', state: 'end' });
+      return (await this.statusOf(record.name))!;
+    });
+  }
+
+  /** Undoes everything the migration in flight created; the schema ends as it was before it started. */
+  async rollback(): Promise<MigrationStatus> {
+    return this.locked(async () => {
+      const record = await this.conn.state.inFlight(this.schema);
+      if (!record) throw new MigrationStateError(null, null, 'no migration is in flight');
+      if (record.phase === 'contracting')
+        throw new MigrationStateError(
+          record.name,
+          record.phase,
+          `migration "${record.name}" is contracting: the old version is already gone; run complete to finish it`,
+        );
+      const plan = this.replan(record);
+      let actions = plan.rollback;
+      if (record.phase === 'pending' || (record.phase === 'expanding' && !record.phaseDone)) {
+        // Undo only the operations whose expand began: a raw `down` must not run for an `up` that never ran.
+        const reached =
+          record.phase === 'pending' ? -1 : (plan.start[record.step]?.op ?? Number.POSITIVE_INFINITY);
+        actions = actions.filter((a) => a.op <= reached);
+      }
+      const step = record.phase === 'rolling_back' && !record.phaseDone ? record.step : 0;
+      await this.phase(record, 'rolling_back', step, () =>
+        this.actions(record, 'rolling_back', actions, step),
+      );
+      await this.conn.state.setPhase(this.schema, record.name, 'rolled_back', { phaseDone: true });
+      this.emit({ type: 'phase', migration: record.name, phase: 'rolled_back', state: 'end' });
+      return (await this.statusOf(record.name))!;
+    });
+  }
+
+  /** The migration in flight, else the latest one; null when there is none. */
+  async status(): Promise<MigrationStatus | null> {
+    const inFlight = await this.conn.state.inFlight(this.schema);
+    if (inFlight) return this.statusOf(inFlight.name);
+    const all = await this.conn.state.list(this.schema);
+    const last = all.at(-1);
+    return last ? this.statusOf(last.name) : null;
+  }
+
+  /** Every migration of the schema, oldest first. */
+  async history(): Promise<MigrationStatus[]> {
+    const all = await this.conn.state.list(this.schema);
+    return Promise.all(all.map((r) => this.statusOf(r.name) as Promise<MigrationStatus>));
+  }
+
+  /** The schema versions and what each changed: see `version-history.ts`. */
+  async versions(): Promise<VersionHistory> {
+    return versionHistory(this.schema, await this.conn.state.list(this.schema), this.dialect.capabilities);
+  }
+
+  private async statusOf(name: string): Promise<MigrationStatus | null> {
+    const r = await this.conn.state.get(this.schema, name);
+    if (!r) return null;
+    const checkpoints = await this.conn.state.checkpoints(this.schema, name);
+    return {
+      name: r.name,
+      schema: r.schema,
+      parent: r.parent,
+      phase: r.phase,
+      phaseDone: r.phaseDone,
+      error: r.error,
+      createdAt: r.createdAt,
+      activeAt: r.activeAt,
+      completedAt: r.completedAt,
+      backfill: checkpoints.map((c) => progressOf(name, c)),
+    };
+  }
+
+  private async forward(record: MigrationRecord, plan: MigrationPlan, signal?: AbortSignal): Promise<void> {
+    const order: Phase[] = ['expanding', 'backfilling', 'validating'];
+    const at = order.indexOf(record.phase);
+    const from = record.phase === 'pending' ? 0 : at < 0 ? order.length : record.phaseDone ? at + 1 : at;
+    for (let i = from; i < order.length; i++) {
+      const phase = order[i]!;
+      const step = i === at && !record.phaseDone ? record.step : 0;
+      await this.phase(record, phase, step, async () => {
+        if (phase === 'expanding') await this.actions(record, phase, plan.start, step);
+        else if (phase === 'validating') await this.actions(record, phase, plan.verify, step);
+        else
+          await runBackfill(this.conn, this.schema, record.name, plan.backfill, {
+            sizing: this.sizing,
+            throttle: this.throttle,
+            policy: this.policy,
+            signal,
+            onBatch: (progress) => this.emit({ type: 'batch', migration: record.name, progress }),
+            onRetry: (notice) => this.emit({ type: 'retry', migration: record.name, phase, notice }),
+          });
+      });
+    }
+    if (record.phase !== 'active') {
+      await this.conn.state.setPhase(this.schema, record.name, 'active', { phaseDone: true });
+      this.emit({ type: 'phase', migration: record.name, phase: 'active', state: 'end' });
+    }
+  }
+
+  /** Persists the transition before and after `work`, and the error when it fails. */
+  private async phase(
+    record: MigrationRecord,
+    phase: Phase,
+    step: number,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    const state = this.conn.state;
+    await state.setPhase(this.schema, record.name, phase, { phaseDone: false, step });
+    await state.event(this.schema, record.name, phase, 'begin', { step });
+    this.emit({ type: 'phase', migration: record.name, phase, state: 'begin' });
+    const t0 = performance.now();
+    try {
+      await work();
+    } catch (err) {
+      const error = err as Error;
+      await state.update(this.schema, record.name, { error: error.message }).catch(() => {});
+      await state.event(this.schema, record.name, phase, 'error', { message: error.message }).catch(() => {});
+      this.emit({ type: 'error', migration: record.name, phase, error });
+      throw err;
+    }
+    await state.update(this.schema, record.name, { phaseDone: true, error: null });
+    await state.event(this.schema, record.name, phase, 'end', { ms: Math.round(performance.now() - t0) });
+    this.emit({ type: 'phase', migration: record.name, phase, state: 'end' });
+  }
+
+  private async actions(
+    record: MigrationRecord,
+    phase: Phase,
+    list: PlannedAction[],
+    from: number,
+  ): Promise<void> {
+    for (let i = from; i < list.length; i++) {
+      const planned = list[i]!;
+      const statements = this.dialect.render(planned.action, this.schema);
+      this.emit({
+        type: 'action',
+        migration: record.name,
+        phase,
+        op: planned.op,
+        kind: planned.kind,
+        sql: statements.map((s) => s.sql),
+      });
+      try {
+        await this.conn.runAction(statements, this.policy, (notice) => {
+          this.emit({ type: 'retry', migration: record.name, phase, notice });
+          void this.conn.state.event(this.schema, record.name, phase, 'retry', notice).catch(() => {});
+        });
+      } catch (err) {
+        if (err instanceof MigrationError) throw err;
+        throw new MigrationStepError(record.name, phase, statements.map((s) => s.sql).join(';\n'), err);
+      }
+      await this.conn.state.update(this.schema, record.name, { step: i + 1 });
+    }
+  }
+}

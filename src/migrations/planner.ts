@@ -1,0 +1,130 @@
+/**
+ * Turns a parsed migration and the schema model before it into the ordered
+ * actions of every phase. Pure: a dry run is this plus rendering, and a
+ * restarted runner rebuilds the identical plan from the model snapshot the
+ * state store kept.
+ */
+import type { Action, BackfillTask } from './actions.ts';
+import type { SchemaChange } from './changes.ts';
+import type { MigrationCapabilities } from './dialect.ts';
+import { MigrationValidationError } from './errors.ts';
+import type { Migration, OperationKind } from './format.ts';
+import { cloneModel, type SchemaModel } from './model.ts';
+import { Claims, type OperationDefinition, type PlanContext } from './operation.ts';
+import { operations } from './operations/index.ts';
+
+export interface PlannedAction {
+  /** Index of the operation in the file. */
+  op: number;
+  kind: OperationKind;
+  action: Action;
+}
+
+export interface MigrationPlan {
+  migration: string;
+  schema: string;
+  /** expanding */
+  start: PlannedAction[];
+  /** backfilling: one task per table, assignments of all operations merged */
+  backfill: BackfillTask[];
+  /** validating */
+  verify: PlannedAction[];
+  /** contracting */
+  complete: PlannedAction[];
+  /** rolling_back */
+  rollback: PlannedAction[];
+  changes: SchemaChange[];
+  before: SchemaModel;
+  after: SchemaModel;
+}
+
+/**
+ * Renames run after every other contract action, column renames before table
+ * renames: the other actions of the migration name objects by their physical
+ * names of the expand phase, which stay valid until the renames.
+ */
+function completeRank(action: Action): number {
+  if (action.kind === 'rename_column') return 1;
+  if (action.kind === 'rename_table') return 2;
+  return 0;
+}
+
+function mergeBackfill(tasks: BackfillTask[]): BackfillTask[] {
+  const byTable = new Map<string, BackfillTask>();
+  for (const t of tasks) {
+    const known = byTable.get(t.table);
+    if (known) known.assignments.push(...t.assignments);
+    else byTable.set(t.table, { ...t, assignments: [...t.assignments] });
+  }
+  return [...byTable.values()];
+}
+
+/**
+ * Validates every operation against the model and plans all phases.
+ * Throws `MigrationValidationError` (with `issues`) naming file, operation
+ * index and field; nothing touches a database.
+ *
+ * @example
+ * const plan = planMigration(migration, await conn.introspect('public'), dialect.capabilities);
+ */
+export function planMigration(
+  migration: Migration,
+  before: SchemaModel,
+  caps: MigrationCapabilities,
+  file: string = migration.name,
+): MigrationPlan {
+  const model = cloneModel(before);
+  const claims = new Claims();
+  const plan: MigrationPlan = {
+    migration: migration.name,
+    schema: before.schema,
+    start: [],
+    backfill: [],
+    verify: [],
+    complete: [],
+    rollback: [],
+    changes: [],
+    before,
+    after: model,
+  };
+  const rollbacks: PlannedAction[][] = [];
+  const backfill: BackfillTask[] = [];
+  migration.operations.forEach((operation, index) => {
+    const issues: MigrationValidationError[] = [];
+    const ctx: PlanContext = {
+      migration: migration.name,
+      file,
+      op: index,
+      caps,
+      model,
+      claims,
+      issue: (field, reason) =>
+        issues.push(
+          new MigrationValidationError(
+            file,
+            index,
+            field ? `${operation.kind}.${field}` : operation.kind,
+            reason,
+          ),
+        ),
+    };
+    const def = operations[operation.kind] as OperationDefinition<typeof operation.kind>;
+    const body = operation.body as never;
+    def.validate(body, ctx);
+    if (issues.length > 0) throw MigrationValidationError.aggregate(issues);
+    const tag = (action: Action): PlannedAction => ({ op: index, kind: operation.kind, action });
+    plan.start.push(...def.start(body, ctx).map(tag));
+    backfill.push(...def.backfill(body, ctx));
+    plan.verify.push(...def.verify(body, ctx).map(tag));
+    plan.complete.push(...def.complete(body, ctx).map(tag));
+    rollbacks.push(def.rollback(body, ctx).map(tag));
+    plan.changes.push(...def.apply(body, ctx));
+  });
+  plan.backfill = mergeBackfill(backfill);
+  plan.complete = plan.complete
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => completeRank(x.a.action) - completeRank(y.a.action) || x.i - y.i)
+    .map((x) => x.a);
+  plan.rollback = rollbacks.reverse().flat();
+  return plan;
+}
