@@ -61,11 +61,13 @@ export class VersionSchema {
     /** The physical namespace (`public`). */
     readonly schema: string,
     tables: readonly LogicalTable[],
-    /** Physical tables this version must not see (created later, or the old name of a renamed table). */
+    /** Physical tables this version must not see (created by a later migration, say). */
     hiddenTables: Iterable<string>,
   ) {
     this.byName = new Map(tables.map((t) => [t.name, t]));
+    // The physical name of a renamed table is not a name this version has either.
     this.hiddenTables = new Set(hiddenTables);
+    for (const t of tables) if (t.physical !== null && t.physical !== t.name) this.hiddenTables.add(t.physical);
     const words: string[] = [...this.hiddenTables];
     for (const t of tables) {
       if (!t.rewrites) continue;

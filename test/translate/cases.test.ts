@@ -11,6 +11,7 @@ import { buildVersionMap, type VersionMap } from '../../src/versions/index.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { CASES } from './cases.ts';
 import { connect, DDL, HISTORY, introspect } from './fixture.ts';
+import { FIXTURE_PHYSICAL } from './physical.ts';
 
 describe('PostgreSQL translation table', () => {
   let db: TestDatabase;
@@ -28,6 +29,10 @@ describe('PostgreSQL translation table', () => {
   after(async () => {
     await client?.end();
     await db?.drop();
+  });
+
+  test('the physical schema the other tests assume is what the server reports', async () => {
+    assert.deepEqual(await introspect(client), FIXTURE_PHYSICAL);
   });
 
   test('has at least 60 cases', () => {

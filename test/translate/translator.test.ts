@@ -1,0 +1,87 @@
+/** The translator's fast path and plan cache: counters, eviction, map swaps. */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { loadPgParser, PgTranslator } from '../../src/dialects/postgres/translate/index.ts';
+import { buildVersionMap, TranslationError, type VersionMap } from '../../src/versions/index.ts';
+import { V2, V3 } from './cases.ts';
+import { HISTORY } from './fixture.ts';
+import { FIXTURE_PHYSICAL } from './physical.ts';
+
+describe('PgTranslator cache', () => {
+  let map: VersionMap;
+
+  before(async () => {
+    await loadPgParser();
+    map = buildVersionMap(FIXTURE_PHYSICAL, HISTORY);
+  });
+
+  test('a second translation of the same text for the same version is a hit and the same plan', () => {
+    const t = new PgTranslator(map);
+    const a = t.translate(V3, 'SELECT full_name FROM users');
+    const b = t.translate(V3, 'SELECT full_name FROM users');
+    assert.equal(a, b);
+    assert.equal(a.sql, 'SELECT name AS full_name FROM users');
+    assert.deepEqual(t.counters, { hits: 1, misses: 1, fastPath: 0, refused: 0 });
+    assert.equal(t.cached, 1);
+  });
+
+  test('the key includes the version', () => {
+    const t = new PgTranslator(map);
+    const neu = t.translate(V3, 'SELECT * FROM users WHERE id = 1');
+    const old = t.translate(V2, 'SELECT * FROM users WHERE id = 1');
+    assert.notEqual(neu.sql, old.sql);
+    assert.equal(t.counters.misses, 2);
+    assert.equal(t.counters.hits, 0);
+  });
+
+  test('text that cannot touch a migrating table takes the fast path: no parse, no cache entry', () => {
+    const t = new PgTranslator(map);
+    const sql = 'SELECT sku FROM order_items WHERE id = $1';
+    const plan = t.translate(V3, sql);
+    assert.equal(plan.sql, sql);
+    assert.equal(plan.fastPath, true);
+    assert.deepEqual(plan.statements, []);
+    assert.deepEqual(t.counters, { hits: 0, misses: 0, fastPath: 1, refused: 0 });
+    assert.equal(t.cached, 0);
+  });
+
+  test('a refusal is cached too and thrown again on a hit', () => {
+    const t = new PgTranslator(map);
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => t.translate(V3, 'SELECT legacy FROM users'), TranslationError);
+    }
+    assert.deepEqual(t.counters, { hits: 1, misses: 1, fastPath: 0, refused: 2 });
+  });
+
+  test('least recently used plans are evicted at maxEntries', () => {
+    const t = new PgTranslator(map, { maxEntries: 2 });
+    t.translate(V3, 'SELECT id FROM users WHERE id = 1');
+    t.translate(V3, 'SELECT id FROM users WHERE id = 2');
+    t.translate(V3, 'SELECT id FROM users WHERE id = 1'); // hit: now most recent
+    t.translate(V3, 'SELECT id FROM users WHERE id = 3'); // evicts id = 2
+    t.translate(V3, 'SELECT id FROM users WHERE id = 1'); // still cached
+    t.translate(V3, 'SELECT id FROM users WHERE id = 2'); // miss again
+    assert.equal(t.counters.hits, 2);
+    assert.equal(t.counters.misses, 4);
+    assert.equal(t.cached, 2);
+  });
+
+  test('a new version map drops every cached plan', () => {
+    const t = new PgTranslator(map);
+    t.translate(V3, 'SELECT full_name FROM users');
+    const completed = buildVersionMap(FIXTURE_PHYSICAL, HISTORY.slice(0, 2));
+    t.setVersionMap(completed);
+    assert.equal(t.cached, 0);
+    assert.throws(() => t.translate(V3, 'SELECT full_name FROM users'), /no such schema version/);
+    assert.equal(t.translate(V2, 'SELECT name FROM users').sql, 'SELECT name FROM users');
+  });
+
+  test('text that does not parse passes unchanged so the server reports the syntax error', () => {
+    const t = new PgTranslator(map);
+    const sql = 'SELEC full_name FROM users';
+    const plan = t.translate(V3, sql);
+    assert.equal(plan.sql, sql);
+    assert.equal(plan.rewritten, false);
+    assert.equal(t.counters.misses, 1);
+  });
+});
