@@ -66,8 +66,9 @@ export class VersionSchema {
   ) {
     this.byName = new Map(tables.map((t) => [t.name, t]));
     // The physical name of a renamed table is not a name this version has either.
-    this.hiddenTables = new Set(hiddenTables);
-    for (const t of tables) if (t.physical !== null && t.physical !== t.name) this.hiddenTables.add(t.physical);
+    const hidden = new Set(hiddenTables);
+    for (const t of tables) if (t.physical !== null && t.physical !== t.name) hidden.add(t.physical);
+    this.hiddenTables = hidden;
     const words: string[] = [...this.hiddenTables];
     for (const t of tables) {
       if (!t.rewrites) continue;
