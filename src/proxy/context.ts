@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { ProxyMetrics } from '../metrics/registry.ts';
 import type { LatencyRecorder } from './latency-recorder.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import type { StatementRouter } from './statement-router.ts';
 
 /** What every session of one running proxy shares. */
 export interface ProxyContext {
@@ -15,6 +16,8 @@ export interface ProxyContext {
   readonly metrics: ProxyMetrics;
   /** Set when `tls.cert` and `tls.key` are configured: the proxy terminates client TLS. */
   readonly clientTls: SecureContext | null;
+  /** Admin commands, version binding and translation; null passes every statement through. */
+  readonly router: StatementRouter | null;
   /** True once SIGTERM drain has begun: sessions close at their next idle point. */
   readonly draining: boolean;
 }

@@ -9,6 +9,7 @@ import { LatencyRecorder } from './latency-recorder.ts';
 import { parseHostPort } from './listen-address.ts';
 import { log } from './log.ts';
 import { SessionRegistry } from './session-registry.ts';
+import type { StatementRouter } from './statement-router.ts';
 
 export interface RunningProxy {
   readonly ctx: ProxyContext;
@@ -36,6 +37,8 @@ export async function startProxy(options: {
   dialect: WireDialect;
   upstream: URL;
   metrics?: ProxyMetrics;
+  /** Built once the context exists (it needs the registry and the latency recorder). */
+  router?: (ctx: ProxyContext) => StatementRouter;
 }): Promise<RunningProxy> {
   const { config, dialect } = options;
   const clientTls =
@@ -43,8 +46,12 @@ export async function startProxy(options: {
       ? createSecureContext({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) })
       : null;
   const state = { draining: false };
+  let router: StatementRouter | null = null;
   const ctx: ProxyContext = {
     config,
+    get router() {
+      return router;
+    },
     upstream: options.upstream,
     registry: new SessionRegistry(),
     latency: new LatencyRecorder(config.proxy.latency_window_s),
@@ -54,6 +61,7 @@ export async function startProxy(options: {
       return state.draining;
     },
   };
+  router = options.router?.(ctx) ?? null;
   const connections = ctx.metrics.clientConnections.labels(dialect.name);
   const sockets = new Set<Socket>();
 

@@ -9,6 +9,7 @@ import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
+import type { Route } from '../../proxy/statement-router.ts';
 import { cancelKeyOf, sendCancel } from './cancel.ts';
 import { decodeBackend } from './codec/backend-decoder.ts';
 import {
@@ -20,8 +21,14 @@ import {
 } from './codec/backend-encoder.ts';
 import { BackendScanner } from './codec/backend-scanner.ts';
 import { type Frame, PgFramer } from './codec/framer.ts';
-import { decodeStartup, type StartupMessage } from './codec/frontend.ts';
+import {
+  decodeFrontend,
+  decodeStartup,
+  type FrontendMessage,
+  type StartupMessage,
+} from './codec/frontend.ts';
 import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-codes.ts';
+import { errorAsSql, resultAsSql } from './local-answers.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
 const DIALECT = 'postgres';
@@ -57,6 +64,10 @@ export class PgSession implements ProxySession {
   private readonly inFlight: number[] = [];
   /** Client frames that arrived while the upstream connection was being opened. */
   private readonly pendingUpstream: Buffer[] = [];
+  /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
+  private backlog: Frame[] | null = null;
+  /** The extended-protocol batch since the last Sync contained an admin command. */
+  private adminBatch = false;
   private transactionStatus: number = TransactionStatus.Idle;
   private upstreamKey: { processId: number; secretKey: number } | null = null;
   private readonly proxyKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(0, 2 ** 31 - 1) };
@@ -141,35 +152,55 @@ export class PgSession implements ProxySession {
   /**
    * The hot path: frames are checked and timed, then forwarded as the bytes
    * that arrived. Frames that are contiguous in the chunk go out as one
-   * write.
+   * write. Only statements the router may care about are decoded.
    */
   private relayClientChunk(chunk: Buffer): void {
+    const out = this.upstream!;
     let runStart = -1;
     let runEnd = -1;
-    const out = this.upstream!;
+    const flushRun = () => {
+      if (runStart < 0) return;
+      out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart));
+      runStart = runEnd = -1;
+    };
     this.clientFramer.push(chunk, (frame) => {
-      this.observeClientFrame(frame.code);
-      const raw = frame.raw;
-      if (raw.buffer === chunk.buffer && raw.byteOffset === runEnd) {
-        runEnd += raw.length;
+      if (this.backlog) {
+        this.backlog.push(frame);
         return;
       }
-      if (runStart >= 0) out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart));
-      if (raw.buffer === chunk.buffer) {
-        runStart = raw.byteOffset;
-        runEnd = raw.byteOffset + raw.length;
-      } else {
-        runStart = runEnd = -1;
+      const replacement = this.routeClientFrame(frame);
+      if (replacement === undefined) {
+        const raw = frame.raw;
+        if (raw.buffer === chunk.buffer) {
+          if (raw.byteOffset === runEnd) {
+            runEnd += raw.length;
+            return;
+          }
+          flushRun();
+          runStart = raw.byteOffset;
+          runEnd = raw.byteOffset + raw.length;
+          return;
+        }
+        flushRun();
         out.write(raw);
+        return;
       }
+      flushRun();
+      if (replacement instanceof Promise) this.waitForRoute(frame, replacement);
+      else out.write(replacement);
     });
-    if (runStart >= 0 && !out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart)))
-      this.client.pause();
+    flushRun();
+    if (out.writableNeedDrain) this.client.pause();
     if (this.phase === 'closed') this.closeUpstream(false);
   }
 
-  /** Validates a typed client frame and starts the clock for requests that end in ReadyForQuery. */
-  private observeClientFrame(code: number): void {
+  /**
+   * Validates one client frame, starts the clock for requests that end in
+   * ReadyForQuery and asks the router about statements. Returns undefined
+   * to forward the frame as it is, or the bytes to send instead.
+   */
+  private routeClientFrame(frame: Frame): Buffer | undefined | Promise<Buffer | undefined> {
+    const code = frame.code;
     if (!VALID_FRONTEND[code]) {
       throw new ProtocolError(
         `unknown frontend message type 0x${code.toString(16)}`,
@@ -177,12 +208,99 @@ export class PgSession implements ProxySession {
         0,
       );
     }
-    if (code === FrontendCode.Query || code === FrontendCode.Sync || code === FrontendCode.FunctionCall) {
-      this.inFlight.push(performance.now());
-      this.info.ranClientStatements = true;
-    } else if (code === FrontendCode.Terminate) {
-      this.phase = 'closed';
+    switch (code) {
+      case FrontendCode.Query:
+        this.inFlight.push(performance.now());
+        break;
+      case FrontendCode.Sync:
+        // Admin batches are not client traffic: their latency must not feed the throttle.
+        this.inFlight.push(this.adminBatch ? Number.NaN : performance.now());
+        this.adminBatch = false;
+        return undefined;
+      case FrontendCode.FunctionCall:
+        this.inFlight.push(performance.now());
+        this.info.ranClientStatements = true;
+        return undefined;
+      case FrontendCode.Terminate:
+        this.phase = 'closed';
+        return undefined;
+      case FrontendCode.Parse:
+        break;
+      default:
+        return undefined;
     }
+    const router = this.ctx.router;
+    if (!router || !router.mayRoute(frame.raw, frame.bodyOffset, frame.raw.length)) {
+      this.info.ranClientStatements = true;
+      return undefined;
+    }
+    const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
+    const route = router.route(this.info, msg.sql);
+    return route instanceof Promise
+      ? route.then((r) => this.applyRoute(msg, r))
+      : this.applyRoute(msg, route);
+  }
+
+  /** Turns a routing decision into the frame to send upstream in the statement's place. */
+  private applyRoute(msg: Extract<FrontendMessage, { sql: string }>, route: Route): Buffer | undefined {
+    let sql: string;
+    switch (route.kind) {
+      case 'forward':
+      case 'bind-version':
+        // PostgreSQL runs `SET shiftgate.version` itself: the sync triggers read that setting.
+        return undefined;
+      case 'rewrite':
+        sql = route.sql;
+        break;
+      case 'result':
+        sql = resultAsSql(route.result);
+        this.markAdmin(msg);
+        break;
+      case 'error':
+        sql = errorAsSql(route.error);
+        if (!this.info.ranClientStatements) this.markAdmin(msg);
+        break;
+    }
+    return msg.code === FrontendCode.Query
+      ? serialize.query(sql)
+      : serialize.parse({ name: msg.statement, text: sql, types: msg.paramTypes });
+  }
+
+  private markAdmin(msg: Extract<FrontendMessage, { sql: string }>): void {
+    if (msg.code === FrontendCode.Query) this.inFlight[this.inFlight.length - 1] = Number.NaN;
+    else this.adminBatch = true;
+  }
+
+  /** Holds every later client frame back until an asynchronous routing decision is in. */
+  private waitForRoute(frame: Frame, pending: Promise<Buffer | undefined>): void {
+    this.backlog = [];
+    this.client.pause();
+    pending
+      .then((replacement) => {
+        if (this.phase === 'closed' || !this.upstream) return;
+        this.upstream.write(replacement ?? frame.raw);
+        const backlog = this.backlog ?? [];
+        this.backlog = null;
+        for (const [i, next] of backlog.entries()) {
+          const r = this.routeClientFrame(next);
+          if (r instanceof Promise) {
+            this.waitForRoute(next, r);
+            this.backlog!.push(...backlog.slice(i + 1));
+            return;
+          }
+          this.upstream.write(r ?? next.raw);
+        }
+        if ((this.phase as Phase) === 'closed') this.closeUpstream(false);
+        else this.client.resume();
+      })
+      .catch((err: Error) => {
+        log.error('statement routing failed', { session: this.info.id, error: err.message });
+        this.fail({
+          severity: 'FATAL',
+          code: 'XX000',
+          message: `Shiftgate failed to handle a statement: ${err.message}`,
+        });
+      });
   }
 
   private onClientStartupFrame(frame: Frame): void {
@@ -192,16 +310,23 @@ export class PgSession implements ProxySession {
         return;
       case 'connecting':
         // Pipelined behind the startup message: sent once the upstream connection is open.
-        this.observeClientFrame(frame.code);
-        this.pendingUpstream.push(frame.raw);
+        this.pendingUpstream.push(this.routeSynchronously(frame));
         return;
       case 'authenticating':
         // Password / SASL responses (and anything pipelined behind them) are forwarded unread: the server decides.
-        this.observeClientFrame(frame.code);
-        this.upstream!.write(frame.raw);
+        this.upstream!.write(this.routeSynchronously(frame));
         if ((this.phase as Phase) === 'closed') this.closeUpstream(false);
         return;
     }
+  }
+
+  /** Routing for the rare frames pipelined into the startup phase: only decisions that need no waiting. */
+  private routeSynchronously(frame: Frame): Buffer {
+    const r = this.routeClientFrame(frame);
+    if (r instanceof Promise) {
+      throw new ProtocolError('a Shiftgate command was pipelined before authentication completed', 'Q', 0);
+    }
+    return r ?? frame.raw;
   }
 
   private onStartupMessage(msg: StartupMessage, frame: Frame): void {
@@ -381,7 +506,7 @@ export class PgSession implements ProxySession {
     if (code === BackendCode.ReadyForQuery) {
       this.transactionStatus = body[0]!;
       const started = this.inFlight.shift();
-      if (started !== undefined) {
+      if (started !== undefined && !Number.isNaN(started)) {
         recordStatementLatency(this.ctx, this.info, (performance.now() - started) * 1000);
       }
       if (this.drainRequested && this.isIdle()) {

@@ -1,0 +1,39 @@
+import type { ClientError } from './client-error.ts';
+import type { SessionInfo } from './session.ts';
+
+/** A result set the proxy answers itself (admin commands). Values are text; null is SQL NULL. */
+export interface LocalResult {
+  columns: string[];
+  rows: (string | null)[][];
+  /** Command tag for protocols that report one (`SHOW`, `SHIFTGATE START`). */
+  tag: string;
+}
+
+/** What to do with one client statement. */
+export type Route =
+  /** Send the statement upstream unchanged. */
+  | { kind: 'forward' }
+  /** Send this text instead (a translated statement). */
+  | { kind: 'rewrite'; sql: string }
+  /** Answer with this result set; nothing of the statement reaches the database. */
+  | { kind: 'result'; result: LocalResult }
+  /** Answer with this error; the session stays usable. */
+  | { kind: 'error'; error: ClientError }
+  /** The session binds itself to a schema version; the statement is also sent upstream when the dialect can run it. */
+  | { kind: 'bind-version'; version: string | null };
+
+/**
+ * Decides, statement by statement, what the proxy does with client SQL:
+ * admin commands, version binding and translation all live behind it, so
+ * the wire sessions only apply decisions. Dialect-neutral.
+ */
+export interface StatementRouter {
+  /**
+   * Cheap test on the raw statement bytes, run for every statement before
+   * anything is decoded: false means "forward unchanged", and is the answer
+   * for ordinary traffic when no migration is in flight.
+   */
+  mayRoute(bytes: Buffer, start: number, end: number): boolean;
+  /** The decision; a promise when it has to do work first (starting a migration). */
+  route(session: SessionInfo, sql: string): Route | Promise<Route>;
+}
