@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import * as mariadb from 'mariadb';
 import mysql from 'mysql2/promise';
+import { encodePacket } from '../../src/dialects/mysql/messages.ts';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { type MysqlProxy, startMysqlProxy } from './proxy-harness.ts';
 import { isEofOrErr, RawMysqlClient } from './raw-client.ts';
@@ -252,6 +253,23 @@ describe('mysql clients through Shiftgate', () => {
       assert.equal(refused.payload.readUInt16LE(1), 1235);
       c.send(0, Buffer.from([0x0e]));
       assert.equal((await c.read()).payload[0], 0x00);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('holds a command pipelined behind the handshake response until the login succeeds', async () => {
+    const c = await RawMysqlClient.connect(
+      proxy.port,
+      'root',
+      db.name,
+      encodePacket(0, Buffer.concat([Buffer.from([0x03]), Buffer.from('SELECT 4242')])),
+    );
+    try {
+      const result = await c.readUntil(isEofOrErr);
+      const rows = await c.readUntil(isEofOrErr);
+      assert.equal(result[0]!.payload[0], 1, 'one column');
+      assert.match(rows[0]!.payload.toString('latin1'), /4242/);
     } finally {
       c.close();
     }

@@ -44,7 +44,13 @@ export class RawMysqlClient {
     socket.on('error', () => undefined);
   }
 
-  static async connect(port: number, user = 'root', database = ''): Promise<RawMysqlClient> {
+  /** Logs in; `pipelined` bytes go out right behind the handshake response, before the server's OK. */
+  static async connect(
+    port: number,
+    user = 'root',
+    database = '',
+    pipelined?: Buffer,
+  ): Promise<RawMysqlClient> {
     const socket = connect(port, '127.0.0.1');
     const client = new RawMysqlClient(socket);
     const greeting = decodeHandshakeV10((await client.read()).payload);
@@ -60,7 +66,7 @@ export class RawMysqlClient {
       Buffer.from(`${database}\0`),
       Buffer.from('mysql_native_password\0'),
     ]);
-    client.send(1, payload);
+    client.sendRaw(Buffer.concat([encodePacket(1, payload), pipelined ?? Buffer.alloc(0)]));
     const reply = await client.read();
     if (reply.payload[0] !== 0x00) throw new Error(`login failed: ${reply.payload.toString('latin1')}`);
     return client;

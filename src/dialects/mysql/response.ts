@@ -150,7 +150,8 @@ export class ResponseTracker<T = unknown> {
     const first = length === 0 ? -1 : head[0]!;
     switch (current.kind) {
       case ResponseKind.Single:
-        if (first === ResponseHeader.Ok || this.isTerminator(first, length)) this.statusFlags = terminatorStatus(head);
+        if (first === ResponseHeader.Ok || this.isTerminator(first, length))
+          this.statusFlags = terminatorStatus(head);
         return this.complete(first === ResponseHeader.Err);
       case ResponseKind.Auth:
         return this.onAuth(head, first);

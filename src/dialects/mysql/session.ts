@@ -114,6 +114,7 @@ export class MysqlSession implements ProxySession {
   private fullAuthRequested = false;
   private proxyRequestedServerKey = false;
   private pendingCleartext: Buffer | null = null;
+  private earlyCommands: Packet[] = [];
   private proxyOfferedKey = false;
   /** Sequence id the client expects next in the current response (for errors the proxy writes). */
   private nextClientSeq = 1;
@@ -277,6 +278,11 @@ export class MysqlSession implements ProxySession {
     }
     if (this.phase !== Phase.Auth) {
       throw new ProtocolError('client spoke before the server greeting', 'handshake', 0);
+    }
+    if (p.sequenceId === 0 && !p.continuation) {
+      // A command pipelined behind the handshake: it waits until authentication succeeds.
+      this.earlyCommands.push(p);
+      return;
     }
     this.clientSeq = p.sequenceId;
     if (
@@ -505,6 +511,15 @@ export class MysqlSession implements ProxySession {
         thread: this.upstreamThreadId,
       });
       if (this.draining) this.closeGracefully();
+      else if (this.earlyCommands.length > 0) {
+        const early = this.earlyCommands;
+        this.earlyCommands = [];
+        try {
+          this.relayCommands(early);
+        } catch (err) {
+          this.onClientProtocolError(err);
+        }
+      }
       return;
     }
     if (header === ResponseHeader.Err) {
