@@ -417,6 +417,7 @@ BEGIN
   FOR seq IN
     SELECT d.objid::regclass FROM pg_depend d
     JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+    JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
       AND d.refobjid = ${literal(regclass(schema, action.table))}::regclass
       AND a.attname = ${literal(action.from)} AND d.deptype = 'a'
