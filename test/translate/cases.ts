@@ -137,6 +137,18 @@ export const CASES: Case[] = [
   },
   {
     v: V3,
+    sql: 'SELECT (full_name), (u.age)::int FROM users u',
+    out: 'SELECT (name) AS full_name, (u._shiftgate_new_age)::int AS age FROM users u',
+    cols: ['full_name', 'age'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name COLLATE "C" FROM users WHERE full_name IS DISTINCT FROM email',
+    out: 'SELECT name COLLATE "C" AS full_name FROM users WHERE name IS DISTINCT FROM email',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
     sql: 'SELECT CAST(age AS int) FROM users',
     out: 'SELECT CAST(_shiftgate_new_age AS int) AS age FROM users',
     cols: ['age'],

@@ -78,8 +78,8 @@ function renameColumns(outputs: Outputs, alias: { colnames?: Node[] } | undefine
 class Rewriter {
   private readonly edits: (TextEdit & { seq: number })[] = [];
   private readonly editAt = new Map<string, string>();
-  /** Column references whose last part was renamed: the physical name and the end of that part. */
-  private readonly renamed = new Map<object, { physical: string; end: number }>();
+  /** Column references whose last part was renamed, with the physical name (for output names). */
+  private readonly renamed = new Map<object, string>();
   private tables = new Map<string, TableUse>();
 
   constructor(
@@ -561,12 +561,11 @@ class Rewriter {
         continue;
       }
       const logical = outputName(val);
-      const physical = outputName(val, (ref) => this.renamed.get(ref)?.physical);
+      const physical = outputName(val, (ref) => this.renamed.get(ref));
       if (logical !== physical) {
         // Keep the result column named as the version expects it.
-        const ref = val && 'ColumnRef' in val ? this.renamed.get(val.ColumnRef) : undefined;
-        const end = ref ? ref.end : expressionEnd(this.b, rt.location ?? 0);
-        this.insertAt(end, ` AS ${quoteIdent(logical)}`);
+        // From the target's start, so parentheses around the reference stay inside: `(name) AS full_name`.
+        this.insertAt(expressionEnd(this.b, rt.location ?? 0), ` AS ${quoteIdent(logical)}`);
       }
       outputs?.push(logical);
     }
@@ -696,7 +695,7 @@ class Rewriter {
     const last = parts.at(-1)!;
     if (phys !== col) {
       this.edit(last.start, last.end, quoteIdent(phys));
-      this.renamed.set(ref, { physical: phys, end: last.end });
+      this.renamed.set(ref, phys);
     }
     if (schema !== undefined && t.physical !== t.name) {
       // `public.users.id` on `accounts AS users`: only the alias names it now.
@@ -784,7 +783,7 @@ class Rewriter {
       text = `${quoteIdent(rel.refName)}.${text}`;
     }
     this.edit(part.start, part.end, text);
-    if (phys !== name) this.renamed.set(ref, { physical: phys, end: part.end });
+    if (phys !== name) this.renamed.set(ref, phys);
   }
 
   // ---- helpers -----------------------------------------------------------------------
