@@ -1,9 +1,13 @@
 /** The translator's fast path and plan cache: counters, eviction, map swaps. */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { loadPgParser, PgTranslator } from '../../src/dialects/postgres/translate/index.ts';
+import {
+  loadPgParser,
+  PgTranslator,
+  translateUncached,
+} from '../../src/dialects/postgres/translate/index.ts';
 import { buildVersionMap, TranslationError, type VersionMap } from '../../src/versions/index.ts';
-import { V2, V3 } from './cases.ts';
+import { CASES, V2, V3 } from './cases.ts';
 import { HISTORY } from './fixture.ts';
 import { FIXTURE_PHYSICAL } from './physical.ts';
 
@@ -83,5 +87,47 @@ describe('PgTranslator cache', () => {
     assert.equal(plan.sql, sql);
     assert.equal(plan.rewritten, false);
     assert.equal(t.counters.misses, 1);
+  });
+
+  test('the fast path never skips a statement the translator would rewrite or refuse', () => {
+    let checked = 0;
+    for (const c of CASES) {
+      const schema = map.version(c.v)!;
+      if (translateUncached(schema, c.sql).rewritten) {
+        assert.equal(schema.mayTouch(c.sql), true, c.sql);
+        checked++;
+      }
+    }
+    for (const sql of ['SELECT legacy FROM users', 'SELECT * FROM orders', 'DROP TABLE purchases']) {
+      assert.throws(() => translateUncached(map.version(V3)!, sql), TranslationError);
+      assert.equal(map.version(V3)!.mayTouch(sql), true, sql);
+    }
+    assert.ok(checked > 60, `${checked}`);
+  });
+
+  test('the plan names the statement kind, the tables used and the result columns', () => {
+    const t = new PgTranslator(map);
+    const plan = t.translate(
+      V3,
+      'SELECT p.total FROM purchases p JOIN users u ON u.id = p.user_id; DELETE FROM tags',
+    );
+    assert.deepEqual(
+      plan.statements.map((s) => [s.kind, s.tables, s.outputColumns]),
+      [
+        [
+          'SelectStmt',
+          [
+            { logical: 'purchases', physical: 'orders', migrating: true },
+            { logical: 'users', physical: 'users', migrating: true },
+          ],
+          ['total'],
+        ],
+        ['DeleteStmt', [{ logical: 'tags', physical: 'tags', migrating: false }], null],
+      ],
+    );
+    assert.deepEqual(
+      plan.statements.map((s) => Buffer.from(plan.original).subarray(s.start, s.end).toString()),
+      ['SELECT p.total FROM purchases p JOIN users u ON u.id = p.user_id', 'DELETE FROM tags'],
+    );
   });
 });
