@@ -187,12 +187,6 @@ export const operationSchemas = {
     .object({ table: identifier, column: columnSchema, up: z.string().optional() })
     .strict()
     .superRefine((op, ctx) => {
-      if (op.column.nullable !== true && op.column.default === undefined && !op.up && !op.column.generated)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['up'],
-          message: `column "${op.column.name}" is NOT NULL with no default: existing rows need an "up" expression (or make it nullable, or give it a default)`,
-        });
       if (op.column.pk)
         ctx.addIssue({
           code: 'custom',

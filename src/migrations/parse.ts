@@ -33,6 +33,31 @@ function issuesOf(file: string, op: number, kind: string, error: z.ZodError): Mi
 }
 
 /**
+ * Checks between the operations of one file that need no database: a NOT
+ * NULL column added to an existing table needs a value for existing rows
+ * (a table created earlier in the same file is empty).
+ */
+function crossChecks(file: string, operations: MigrationOperation[]): MigrationValidationError[] {
+  const issues: MigrationValidationError[] = [];
+  const created = new Set<string>();
+  operations.forEach((op, i) => {
+    if (op.kind === 'create_table') created.add(op.body.name);
+    if (op.kind !== 'add_column') return;
+    const c = op.body.column;
+    if (c.nullable !== true && c.default === undefined && !op.body.up && !c.generated && !created.has(op.body.table))
+      issues.push(
+        new MigrationValidationError(
+          file,
+          i,
+          'add_column.up',
+          `column "${c.name}" is NOT NULL with no default: existing rows need an "up" expression (or make it nullable, or give it a default)`,
+        ),
+      );
+  });
+  return issues;
+}
+
+/**
  * Parses an already-loaded document (the result of JSON.parse / YAML parse).
  * Throws `MigrationValidationError` whose `issues` lists every problem found.
  *
@@ -112,6 +137,7 @@ export function parseMigration(doc: unknown, file: string): Migration {
       else operations.push({ kind, body: result.data } as MigrationOperation);
     });
   }
+  if (issues.length === 0) issues.push(...crossChecks(file, operations));
   if (issues.length > 0) throw MigrationValidationError.aggregate(issues);
   return { name, operations, raw: doc };
 }
