@@ -130,4 +130,14 @@ describe('PgTranslator cache', () => {
       ['SELECT p.total FROM purchases p JOIN users u ON u.id = p.user_id', 'DELETE FROM tags'],
     );
   });
+
+  test('a statement too large for the cache is translated but not cached', () => {
+    const t = new PgTranslator(map, { maxTextSize: 800 });
+    const big = `SELECT full_name FROM users WHERE email IN (${Array.from({ length: 40 }, (_, i) => `'${i}'`).join(', ')})`;
+    assert.ok(big.length > 100);
+    t.translate(V3, big);
+    t.translate(V3, big);
+    assert.equal(t.counters.misses, 2);
+    assert.equal(t.cached, 0);
+  });
 });

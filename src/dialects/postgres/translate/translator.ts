@@ -21,6 +21,12 @@ export interface TranslatorCounters {
 export interface TranslatorOptions {
   /** Cached plans per translator (all versions together). Default 10 000. */
   maxEntries?: number;
+  /**
+   * Bound on the cached text (keys and rewritten SQL, in UTF-16 code units)
+   * so a few huge statements cannot hold memory. Default 64 Mi; a single
+   * plan larger than an eighth of it is not cached at all.
+   */
+  maxTextSize?: number;
 }
 
 /**
@@ -51,7 +57,14 @@ export class PgTranslator {
 
   constructor(map: VersionMap, options: TranslatorOptions = {}) {
     this.map = map;
-    this.cache = new LRUCache({ max: options.maxEntries ?? 10_000 });
+    const maxSize = options.maxTextSize ?? 64 * 1024 * 1024;
+    this.cache = new LRUCache({
+      max: options.maxEntries ?? 10_000,
+      maxSize,
+      maxEntrySize: Math.max(1, Math.floor(maxSize / 8)),
+      sizeCalculation: (value, key) =>
+        key.length + (value instanceof TranslationError ? 0 : value.sql.length) + 1,
+    });
   }
 
   /** Swaps in a new version map (a migration started, completed or rolled back); cached plans are dropped. */
