@@ -1,5 +1,6 @@
 import { loadModule, parseSync, type RawStmt } from 'libpg-query';
 import { LRUCache } from 'lru-cache';
+import { log } from '../../../proxy/log.ts';
 import { TranslationError } from '../../../versions/translation-error.ts';
 import type { VersionMap } from '../../../versions/version-map.ts';
 import type { VersionSchema } from '../../../versions/version-schema.ts';
@@ -136,7 +137,21 @@ export function translateUncached(schema: VersionSchema, sql: string): Translati
     return passThrough(schema.name, sql, false);
   }
   const bytes = Buffer.from(sql, 'utf8');
-  const { edits, statements } = rewriteStatements(schema, bytes, stmts);
+  let rewritten: ReturnType<typeof rewriteStatements>;
+  try {
+    rewritten = rewriteStatements(schema, bytes, stmts);
+  } catch (e) {
+    if (e instanceof TranslationError) throw e;
+    // A translator bug must not take the session down nor let the statement through unrewritten.
+    log.error('translator failed', { version: schema.name, error: String(e) });
+    throw new TranslationError(
+      'unsupported',
+      schema.name,
+      'statement',
+      `internal translator error: ${String(e)}`,
+    );
+  }
+  const { edits, statements } = rewritten;
   const out = edits.length === 0 ? sql : applyEdits(bytes, edits);
   return {
     version: schema.name,
