@@ -6,6 +6,32 @@ type Command = { summary: string; load: () => Promise<{ run(args: string[]): Pro
 
 const commands: Record<string, Command> = {
   serve: { summary: 'run the proxy', load: () => import('./serve.ts') },
+  start: {
+    summary: 'start a migration on a running proxy: start NAME [--proxy URL]',
+    load: () => import('./proxy-command.ts').then((m) => m.start),
+  },
+  status: {
+    summary: 'active migrations: status [--watch] [--proxy URL]',
+    load: () => import('./proxy-command.ts').then((m) => m.status),
+  },
+  pause: { summary: 'hold the backfill', load: () => import('./proxy-command.ts').then((m) => m.pause) },
+  resume: { summary: 'release the backfill', load: () => import('./proxy-command.ts').then((m) => m.resume) },
+  complete: {
+    summary: 'contract the active migration: complete [--force]',
+    load: () => import('./proxy-command.ts').then((m) => m.complete),
+  },
+  rollback: {
+    summary: 'undo the active migration',
+    load: () => import('./proxy-command.ts').then((m) => m.rollback),
+  },
+  sessions: {
+    summary: 'client sessions and their schema versions',
+    load: () => import('./proxy-command.ts').then((m) => m.sessions),
+  },
+  migrations: {
+    summary: 'migration history',
+    load: () => import('./proxy-command.ts').then((m) => m.migrations),
+  },
 };
 
 function usage(): string {

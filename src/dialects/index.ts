@@ -1,20 +1,35 @@
+import type { AdminClient } from '../proxy/admin-client.ts';
 import type { WireDialect } from '../proxy/dialect.ts';
+import { connectMysqlAdminClient } from './mysql/admin-client.ts';
 import { mysqlDialect } from './mysql/index.ts';
+import { connectPgAdminClient } from './postgres/admin-client.ts';
 import { postgresWireDialect } from './postgres/index.ts';
 
-/**
- * Picks the dialect from the upstream URL's scheme. This is the one place
- * that maps a scheme to an engine.
- */
+/** Everything Shiftgate has for one engine, found by URL scheme. */
+interface DialectEntry {
+  schemes: readonly string[];
+  wire: WireDialect;
+  connectAdminClient(url: string): Promise<AdminClient>;
+}
+
+/** The one place that maps a URL scheme to an engine. */
+const DIALECTS: readonly DialectEntry[] = [
+  { schemes: ['postgres:', 'postgresql:'], wire: postgresWireDialect, connectAdminClient: connectPgAdminClient },
+  { schemes: ['mysql:', 'mariadb:'], wire: mysqlDialect, connectAdminClient: connectMysqlAdminClient },
+];
+
+function entryFor(url: URL): DialectEntry {
+  const entry = DIALECTS.find((d) => d.schemes.includes(url.protocol));
+  if (!entry) throw new Error(`no dialect for URL scheme '${url.protocol}' (expected postgres:// or mysql://)`);
+  return entry;
+}
+
+/** The wire dialect for an upstream URL. */
 export function dialectForUrl(url: URL): WireDialect {
-  switch (url.protocol) {
-    case 'postgres:':
-    case 'postgresql:':
-      return postgresWireDialect;
-    case 'mysql:':
-    case 'mariadb:':
-      return mysqlDialect;
-    default:
-      throw new Error(`no dialect for upstream scheme '${url.protocol}' (expected postgres:// or mysql://)`);
-  }
+  return entryFor(url).wire;
+}
+
+/** Opens an admin connection to a running proxy with the driver its URL scheme asks for. */
+export function connectAdminClient(url: string): Promise<AdminClient> {
+  return entryFor(new URL(url)).connectAdminClient(url);
 }
