@@ -1,8 +1,8 @@
 /** A throwaway database with the clients a migration test needs. */
 import pg from 'pg';
-import { MigrationEngine, type EngineOptions } from '../../../src/migrations/index.ts';
-import { parseMigration } from '../../../src/migrations/parse.ts';
 import type { Migration } from '../../../src/migrations/format.ts';
+import { type EngineOptions, MigrationEngine } from '../../../src/migrations/index.ts';
+import { parseMigration } from '../../../src/migrations/parse.ts';
 import { createPgDatabase, type TestDatabase } from '../../helpers/databases.ts';
 
 export interface MigrationDb {
@@ -55,7 +55,11 @@ export function migration(name: string, operations: unknown[]): Migration {
   return parseMigration({ operations }, `${name}.yaml`);
 }
 
-export async function rows<T = Record<string, unknown>>(client: pg.Client, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function rows<T = Record<string, unknown>>(
+  client: pg.Client,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return (await client.query(sql, params)).rows as T[];
 }
 

@@ -10,7 +10,8 @@ import type pg from 'pg';
 export async function fingerprint(client: pg.Client, schema = 'public'): Promise<unknown> {
   const q = async (sql: string) => (await client.query(sql, [schema])).rows;
   return {
-    tables: await q(`SELECT c.relname, c.relkind, c.relreplident, obj_description(c.oid, 'pg_class') AS comment
+    tables:
+      await q(`SELECT c.relname, c.relkind, c.relreplident, obj_description(c.oid, 'pg_class') AS comment
                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S') ORDER BY 1`),
     columns: await q(`SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
@@ -22,7 +23,8 @@ export async function fingerprint(client: pg.Client, schema = 'public'): Promise
                         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
                        ORDER BY 1, position`),
-    constraints: await q(`SELECT c.relname, con.conname, pg_get_constraintdef(con.oid) AS def, con.convalidated
+    constraints:
+      await q(`SELECT c.relname, con.conname, pg_get_constraintdef(con.oid) AS def, con.convalidated
                             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
                             JOIN pg_namespace n ON n.oid = c.relnamespace
                            WHERE n.nspname = $1 ORDER BY 1, 2`),

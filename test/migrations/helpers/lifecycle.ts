@@ -7,8 +7,8 @@
  *   -> nothing of Shiftgate's temporary objects is left.
  */
 import assert from 'node:assert/strict';
-import { fingerprint, leftovers } from './fingerprint.ts';
 import { type MigrationDb, migration, migrationDb } from './db.ts';
+import { fingerprint, leftovers } from './fingerprint.ts';
 
 export interface LifecycleCase {
   /** SQL that builds the schema (and data) before the migration. */

@@ -4,9 +4,12 @@ import { rows } from '../helpers/db.ts';
 import { runLifecycle } from '../helpers/lifecycle.ts';
 
 const defs = async (db: { sql: import('pg').Client }) =>
-  (await rows<{ indexdef: string }>(db.sql, `SELECT indexdef FROM pg_indexes WHERE tablename = 'docs' AND indexname <> 'docs_pkey' ORDER BY indexname`)).map(
-    (r) => r.indexdef,
-  );
+  (
+    await rows<{ indexdef: string }>(
+      db.sql,
+      `SELECT indexdef FROM pg_indexes WHERE tablename = 'docs' AND indexname <> 'docs_pkey' ORDER BY indexname`,
+    )
+  ).map((r) => r.indexdef);
 
 describe('create_index', () => {
   it('builds indexes concurrently with sort order, nulls, opclass, method, predicate and storage parameters', () =>
@@ -18,12 +21,22 @@ describe('create_index', () => {
           create_index: {
             name: 'docs_score_title',
             table: 'docs',
-            columns: [{ column: 'score', sort: 'DESC', nulls: 'LAST' }, { column: 'title', collate: 'C' }],
+            columns: [
+              { column: 'score', sort: 'DESC', nulls: 'LAST' },
+              { column: 'title', collate: 'C' },
+            ],
             predicate: 'score > 10',
             storage_parameters: 'fillfactor = 70',
           },
         },
-        { create_index: { name: 'docs_body', table: 'docs', method: 'gin', columns: { body: { opclass: { name: 'jsonb_path_ops' } } } } },
+        {
+          create_index: {
+            name: 'docs_body',
+            table: 'docs',
+            method: 'gin',
+            columns: { body: { opclass: { name: 'jsonb_path_ops' } } },
+          },
+        },
         { create_index: { name: 'docs_slug', table: 'docs', unique: true, columns: ['slug'] } },
         { create_index: { name: 'docs_title_hash', table: 'docs', method: 'hash', columns: ['title'] } },
       ],

@@ -8,7 +8,9 @@ describe('drop_column', () => {
     runLifecycle('drop_down', {
       setup: `CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL, legacy_code text NOT NULL);
               INSERT INTO products VALUES (1, 'lamp', 'L-1');`,
-      operations: [{ drop_column: { table: 'products', column: 'legacy_code', down: "'X-' || upper(name)" } }],
+      operations: [
+        { drop_column: { table: 'products', column: 'legacy_code', down: "'X-' || upper(name)" } },
+      ],
       async afterStart({ db, version, round }) {
         assert.deepEqual(await columns(db.sql, 'products'), ['id', 'name', 'legacy_code']);
         const next = await db.session(version);
@@ -35,11 +37,16 @@ describe('drop_column', () => {
       setup: 'CREATE TABLE t (id int PRIMARY KEY, note text); CREATE INDEX t_note ON t (note);',
       operations: [{ drop_column: { table: 't', column: 'note' } }],
       async afterStart({ db }) {
-        assert.deepEqual(await rows(db.sql, `SELECT tgname FROM pg_trigger WHERE tgrelid = 't'::regclass`), []);
+        assert.deepEqual(
+          await rows(db.sql, `SELECT tgname FROM pg_trigger WHERE tgrelid = 't'::regclass`),
+          [],
+        );
       },
       async afterComplete({ db }) {
         assert.deepEqual(await columns(db.sql, 't'), ['id']);
-        assert.deepEqual(await rows(db.sql, `SELECT indexname FROM pg_indexes WHERE tablename = 't'`), [{ indexname: 't_pkey' }]);
+        assert.deepEqual(await rows(db.sql, `SELECT indexname FROM pg_indexes WHERE tablename = 't'`), [
+          { indexname: 't_pkey' },
+        ]);
       },
     }));
 });

@@ -18,10 +18,13 @@ describe('drop_table', () => {
 
   it('drops a referencing table and then the referenced one', () =>
     runLifecycle('drop_two', {
-      setup: 'CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);',
+      setup:
+        'CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);',
       operations: [{ drop_table: { name: 'b' } }, { drop_table: { name: 'a' } }],
       async afterComplete({ db }) {
-        assert.deepEqual(await rows(db.sql, `SELECT to_regclass('a') AS a, to_regclass('b') AS b`), [{ a: null, b: null }]);
+        assert.deepEqual(await rows(db.sql, `SELECT to_regclass('a') AS a, to_regclass('b') AS b`), [
+          { a: null, b: null },
+        ]);
       },
     }));
 });

@@ -19,8 +19,13 @@ describe('rename_column', () => {
       },
       async afterComplete({ db }) {
         assert.deepEqual(await columns(db.sql, 'users'), ['id', 'email']);
-        const idx = await rows(db.sql, `SELECT indexdef FROM pg_indexes WHERE indexname = 'users_mail_lower'`);
-        assert.deepEqual(idx, [{ indexdef: 'CREATE INDEX users_mail_lower ON public.users USING btree (lower(email))' }]);
+        const idx = await rows(
+          db.sql,
+          `SELECT indexdef FROM pg_indexes WHERE indexname = 'users_mail_lower'`,
+        );
+        assert.deepEqual(idx, [
+          { indexdef: 'CREATE INDEX users_mail_lower ON public.users USING btree (lower(email))' },
+        ]);
       },
     }));
 

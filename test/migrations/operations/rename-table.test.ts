@@ -11,13 +11,20 @@ describe('rename_table', () => {
               INSERT INTO customer VALUES (1); INSERT INTO orders VALUES (1, 1);`,
       operations: [{ rename_table: { from: 'customer', to: 'customers' } }],
       async afterStart({ db }) {
-        assert.deepEqual(await rows(db.sql, `SELECT to_regclass('customer') IS NOT NULL AS old, to_regclass('customers') IS NULL AS new`), [
-          { old: true, new: true },
-        ]);
+        assert.deepEqual(
+          await rows(
+            db.sql,
+            `SELECT to_regclass('customer') IS NOT NULL AS old, to_regclass('customers') IS NULL AS new`,
+          ),
+          [{ old: true, new: true }],
+        );
       },
       async afterComplete({ db }) {
         assert.deepEqual(await rows(db.sql, 'SELECT count(*)::int AS n FROM customers'), [{ n: 1 }]);
-        const fk = await rows(db.sql, `SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'f'`);
+        const fk = await rows(
+          db.sql,
+          `SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'f'`,
+        );
         assert.deepEqual(fk, [{ d: 'FOREIGN KEY (customer_id) REFERENCES customers(id)' }]);
       },
     }));
@@ -27,7 +34,15 @@ describe('rename_table', () => {
       setup: 'CREATE TABLE src (id int PRIMARY KEY, v int NOT NULL); INSERT INTO src VALUES (1, 5);',
       operations: [
         { rename_table: { from: 'src', to: 'dst' } },
-        { alter_column: { table: 'dst', column: 'v', type: 'text', up: "'v' || v", down: "substr(v, 2)::int" } },
+        {
+          alter_column: {
+            table: 'dst',
+            column: 'v',
+            type: 'text',
+            up: "'v' || v",
+            down: 'substr(v, 2)::int',
+          },
+        },
       ],
       async afterStart({ db }) {
         assert.deepEqual(await rows(db.sql, 'SELECT v, _shiftgate_new_v AS s FROM src'), [{ v: 5, s: 'v5' }]);
