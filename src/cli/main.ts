@@ -6,6 +6,8 @@ type Command = { summary: string; load: () => Promise<{ run(args: string[]): Pro
 
 const commands: Record<string, Command> = {
   serve: { summary: 'run the proxy', load: () => import('./serve.ts') },
+  migrate: { summary: 'run a migration directly against a database', load: () => import('./migrate.ts') },
+  validate: { summary: 'check migration files', load: () => import('./validate.ts') },
   start: {
     summary: 'start a migration on a running proxy: start NAME [--proxy URL]',
     load: () => import('./proxy-command.ts').then((m) => m.start),

@@ -151,6 +151,11 @@ export class MigrationEngine {
     return this.plan(parseMigration(record.migration, `${record.name}.json`), record.schemaBefore);
   }
 
+  /** The live schema model (read only). */
+  introspect(): Promise<SchemaModel> {
+    return this.conn.introspect(this.schema);
+  }
+
   /** Validates `migration` against the live schema and renders every phase. Touches nothing. */
   async dryRun(migration: Migration): Promise<DryRun> {
     const before = await this.conn.introspect(this.schema);

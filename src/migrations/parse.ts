@@ -44,7 +44,13 @@ function crossChecks(file: string, operations: MigrationOperation[]): MigrationV
     if (op.kind === 'create_table') created.add(op.body.name);
     if (op.kind !== 'add_column') return;
     const c = op.body.column;
-    if (c.nullable !== true && c.default === undefined && !op.body.up && !c.generated && !created.has(op.body.table))
+    if (
+      c.nullable !== true &&
+      c.default === undefined &&
+      !op.body.up &&
+      !c.generated &&
+      !created.has(op.body.table)
+    )
       issues.push(
         new MigrationValidationError(
           file,

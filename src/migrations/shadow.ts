@@ -189,7 +189,9 @@ export function validateShadow(
     claim(ctx, columnKey(table.name, c.column), 'shadow', f);
   }
   // An index or constraint over columns that two operations shadow would be carried over twice.
-  const physical = spec.columns.map((c) => findColumn(table, c.column)?.physical).filter((c) => c !== undefined);
+  const physical = spec.columns
+    .map((c) => findColumn(table, c.column)?.physical)
+    .filter((c) => c !== undefined);
   const renames = Object.fromEntries(physical.map((p) => [p, p]));
   for (const k of table.constraints)
     if (k.columns.some((x) => x in renames) && !spec.drop.includes(k.name))
