@@ -398,6 +398,8 @@ export const migrationFileSchema = z
 export interface Migration {
   /** The file name without extension; also the schema version name sessions bind to. */
   name: string;
+  /** The file it was read from (error messages name it). */
+  file: string;
   operations: MigrationOperation[];
   /** The file's content as parsed (before defaults), kept in the state store's history. */
   raw: unknown;

@@ -145,7 +145,7 @@ export function parseMigration(doc: unknown, file: string): Migration {
   }
   if (issues.length === 0) issues.push(...crossChecks(file, operations));
   if (issues.length > 0) throw MigrationValidationError.aggregate(issues);
-  return { name, operations, raw: doc };
+  return { name, file, operations, raw: doc };
 }
 
 /** Parses YAML or JSON text (by extension; YAML otherwise). */

@@ -71,7 +71,7 @@ export function planMigration(
   migration: Migration,
   before: SchemaModel,
   caps: MigrationCapabilities,
-  file: string = migration.name,
+  file: string = migration.file,
 ): MigrationPlan {
   const model = cloneModel(before);
   const claims = new Claims();
