@@ -37,6 +37,15 @@ import type { MigrationRecord, Phase } from './state.ts';
 import { type BackfillThrottle, passThroughThrottle } from './throttle.ts';
 import { type VersionHistory, versionHistory } from './version-history.ts';
 
+/** JSON with sorted keys: the state store's jsonb does not keep key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 export interface EngineOptions {
   /** `postgres://...`; the scheme picks the dialect unless `dialect` is given. */
   url: string;
@@ -203,7 +212,7 @@ export class MigrationEngine {
           record.phase,
           `migration "${migration.name}" is ${record.phase}; finish it with ${record.phase === 'contracting' ? 'complete' : 'rollback'}`,
         );
-      if (record && JSON.stringify(record.migration) !== JSON.stringify(migration.raw))
+      if (record && canonical(record.migration) !== canonical(migration.raw))
         throw new MigrationStateError(
           migration.name,
           record.phase,

@@ -221,6 +221,24 @@ export function shadowStart(spec: ShadowSpec, ctx: PlanContext): Action[] {
         comment: c.spec.comment !== undefined ? c.spec.comment : c.model.comment,
       },
     });
+  }
+  // The trigger goes in before any constraint on the shadow, so that no write lands between them unfilled.
+  out.push({
+    kind: 'install_sync',
+    table: t,
+    name: d.sync,
+    version: ctx.migration,
+    columns: d.table.columns.map((c) => c.physical),
+    up: d.columns.map(upAssignment),
+    upBindings: d.table.columns.map((c) => ({ variable: c.physical, column: c.physical })),
+    down: d.columns.map((c) =>
+      c.spec.down
+        ? { target: c.model.physical, expression: c.spec.down }
+        : { target: c.model.physical, copyFrom: c.model.name },
+    ),
+    downBindings: d.table.columns.map((c) => ({ variable: c.name, column: d.newPhysical[c.name]! })),
+  });
+  for (const c of d.columns)
     if (c.needsCheck)
       out.push({
         kind: 'add_not_null_check',
@@ -228,7 +246,6 @@ export function shadowStart(spec: ShadowSpec, ctx: PlanContext): Action[] {
         name: notNullCheckName(ctx.caps, c.shadow),
         column: c.shadow,
       });
-  }
   for (const k of d.carriedConstraints)
     out.push({
       kind: 'copy_constraint',
@@ -264,21 +281,6 @@ export function shadowStart(spec: ShadowSpec, ctx: PlanContext): Action[] {
       });
     }
   }
-  out.push({
-    kind: 'install_sync',
-    table: t,
-    name: d.sync,
-    version: ctx.migration,
-    columns: d.table.columns.map((c) => c.physical),
-    up: d.columns.map(upAssignment),
-    upBindings: d.table.columns.map((c) => ({ variable: c.physical, column: c.physical })),
-    down: d.columns.map((c) =>
-      c.spec.down
-        ? { target: c.model.physical, expression: c.spec.down }
-        : { target: c.model.physical, copyFrom: c.model.name },
-    ),
-    downBindings: d.table.columns.map((c) => ({ variable: c.name, column: d.newPhysical[c.name]! })),
-  });
   return out;
 }
 

@@ -85,19 +85,7 @@ export const addColumn: OperationDefinition<'add_column'> = {
         column: columnSpec(op.column, isFresh ? isNullable(op.column) : true),
       },
     ];
-    if (!isFresh && !isNullable(op.column))
-      out.push({ kind: 'add_not_null_check', table: n.table, name: n.notNull, column: op.column.name });
-    if (op.column.check)
-      out.push({
-        kind: 'add_check',
-        table: n.table,
-        name: op.column.check.name,
-        expression: op.column.check.constraint,
-        noInherit: op.column.check.no_inherit ?? false,
-        validated: isFresh,
-      });
-    const fk = columnForeignKey(ctx.model, op.column.name, op.column);
-    if (fk) out.push({ kind: 'add_foreign_key', table: n.table, fk, validated: isFresh });
+    // The trigger goes in before the constraints, so that no old-version write lands between them unfilled.
     if (op.up && !isFresh)
       out.push({
         kind: 'install_sync',
@@ -113,6 +101,19 @@ export const addColumn: OperationDefinition<'add_column'> = {
         down: [],
         downBindings: [],
       });
+    if (!isFresh && !isNullable(op.column))
+      out.push({ kind: 'add_not_null_check', table: n.table, name: n.notNull, column: op.column.name });
+    if (op.column.check)
+      out.push({
+        kind: 'add_check',
+        table: n.table,
+        name: op.column.check.name,
+        expression: op.column.check.constraint,
+        noInherit: op.column.check.no_inherit ?? false,
+        validated: isFresh,
+      });
+    const fk = columnForeignKey(ctx.model, op.column.name, op.column);
+    if (fk) out.push({ kind: 'add_foreign_key', table: n.table, fk, validated: isFresh });
     return out;
   },
   backfill(op, ctx): BackfillTask[] {
