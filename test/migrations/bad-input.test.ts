@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MigrationValidationError } from '../../src/migrations/errors.ts';
@@ -72,6 +73,21 @@ describe('malformed migration files', () => {
       assert.deepEqual(await rows(db.sql, `SELECT to_regnamespace('shiftgate') AS s`), [{ s: null }]);
     });
   }
+
+  it('rejects a file that is not YAML at all, naming the file', async () => {
+    // Kept out of fixtures/ because the repository's formatter parses every YAML file there.
+    const path = join(mkdtempSync(join(tmpdir(), 'shiftgate-')), '30_broken.yaml');
+    writeFileSync(path, 'operations:\n  - add_column: { table: users, column: { name: age, type: int\n');
+    const error = await db
+      .engine()
+      .then((e) => e.start(loadMigrationFile(path)))
+      .catch((err: unknown) => err);
+    assert.ok(error instanceof MigrationValidationError);
+    assert.equal(error.file, path);
+    assert.equal(error.op, null);
+    assert.match(error.message, /30_broken\.yaml: not valid \.yaml/);
+    assert.deepEqual(await fingerprint(db.sql), clean);
+  });
 
   it('shiftgate validate reports every file, operation and field', () => {
     const root = join(import.meta.dirname, '../..');
