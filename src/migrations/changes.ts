@@ -1,8 +1,9 @@
 /**
- * The logical schema changes a migration makes, as the version after it sees
- * them. Table names are logical names of the new version (`from` of a rename
- * is the old version's name); see `version-history.ts` for how the proxy's
- * translation consumes them.
+ * The logical schema changes a migration makes, in operation order. Each
+ * names the table as it is called at that point of the migration (a
+ * `table_renamed` later in the same migration renames it for the changes
+ * after it); see `version-history.ts` for the per-table views the proxy's
+ * translation consumes.
  */
 export type SchemaChange =
   | { kind: 'table_created'; table: string }

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EngineEvent } from '../../src/migrations/engine.ts';
 import { LockTimeoutError } from '../../src/migrations/errors.ts';
-import { fingerprint } from './helpers/fingerprint.ts';
 import { type MigrationDb, migration, migrationDb, rows } from './helpers/db.ts';
+import { fingerprint } from './helpers/fingerprint.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,7 +42,11 @@ describe('lock timeout and retry', () => {
         await sleep(20);
       }
     })();
-    const started = engine.start(migration('01_add_note', [{ add_column: { table: 't', column: { name: 'note', type: 'text', nullable: true } } }]));
+    const started = engine.start(
+      migration('01_add_note', [
+        { add_column: { table: 't', column: { name: 'note', type: 'text', nullable: true } } },
+      ]),
+    );
     await sleep(2500);
     assert.ok(retries.length >= 2, `retried ${retries.length} times while the lock was held`);
     await holder.query('COMMIT');
@@ -52,8 +56,14 @@ describe('lock timeout and retry', () => {
     assert.equal(status.phase, 'active');
     assert.ok(latencies.length > 30, `${latencies.length} reads`);
     const worst = Math.max(...latencies);
-    assert.ok(worst < 500 + 250, `a reader waited ${Math.round(worst)} ms behind the DDL (lock timeout 500 ms)`);
-    const events = await rows(db.sql, `SELECT count(*)::int AS n FROM shiftgate.events WHERE event = 'retry'`);
+    assert.ok(
+      worst < 500 + 250,
+      `a reader waited ${Math.round(worst)} ms behind the DDL (lock timeout 500 ms)`,
+    );
+    const events = await rows(
+      db.sql,
+      `SELECT count(*)::int AS n FROM shiftgate.events WHERE event = 'retry'`,
+    );
     assert.ok(events[0]!.n >= 2);
     await engine.rollback();
   });
@@ -65,13 +75,20 @@ describe('lock timeout and retry', () => {
     await holder.query('SELECT count(*) FROM t');
     const engine = await db.engine({ lock: { lockTimeoutMs: 100, maxAttempts: 3, baseDelayMs: 10 } });
     const error = await engine
-      .start(migration('02_add_flag', [{ add_column: { table: 't', column: { name: 'flag', type: 'boolean', nullable: true } } }]))
+      .start(
+        migration('02_add_flag', [
+          { add_column: { table: 't', column: { name: 'flag', type: 'boolean', nullable: true } } },
+        ]),
+      )
       .catch((e: unknown) => e);
     assert.ok(error instanceof LockTimeoutError, String(error));
     assert.equal(error.attempts, 3);
     assert.equal(error.lockTimeoutMs, 100);
     assert.match(error.statement, /ADD COLUMN IF NOT EXISTS "flag"/);
-    const state = await rows(db.sql, `SELECT phase, phase_done, error FROM shiftgate.migrations WHERE name = '02_add_flag'`);
+    const state = await rows(
+      db.sql,
+      `SELECT phase, phase_done, error FROM shiftgate.migrations WHERE name = '02_add_flag'`,
+    );
     assert.equal(state[0]!.phase, 'expanding');
     assert.equal(state[0]!.phase_done, false);
     assert.match(String(state[0]!.error), /could not acquire the lock/);
@@ -91,16 +108,22 @@ describe('lock timeout and retry', () => {
         if (e.type === 'retry') retried++;
       },
     });
-    const started = engine.start(migration('03_index_v', [{ create_index: { name: 't_v_idx', table: 't', columns: ['v'] } }]));
+    const started = engine.start(
+      migration('03_index_v', [{ create_index: { name: 't_v_idx', table: 't', columns: ['v'] } }]),
+    );
     await sleep(1500);
-    const invalid = await rows(db.sql, `SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('t_v_idx')`);
+    const invalid = await rows(
+      db.sql,
+      `SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('t_v_idx')`,
+    );
     assert.deepEqual(invalid, [{ indisvalid: false }], 'the timed-out build left an invalid index');
     await writer.query('COMMIT');
     await started;
     assert.ok(retried >= 1);
-    assert.deepEqual(await rows(db.sql, `SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('t_v_idx')`), [
-      { indisvalid: true },
-    ]);
+    assert.deepEqual(
+      await rows(db.sql, `SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('t_v_idx')`),
+      [{ indisvalid: true }],
+    );
     await engine.complete();
   });
 });
