@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { dialectForUrl } from '../dialects/index.ts';
-import { startAdminHttp } from '../metrics/http.ts';
 import { log } from '../proxy/log.ts';
-import { startProxy } from '../proxy/server.ts';
 import { parseArgs } from './args.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { startShiftgate } from './runtime.ts';
 
 const DEFAULT_CONFIG = 'config/shiftgate.yaml';
 
@@ -48,17 +47,16 @@ export async function run(argv: string[]): Promise<number> {
 
   const upstream = new URL(upstreamUrl);
   const dialect = dialectForUrl(upstream);
-  const proxy = await startProxy({ config, dialect, upstream });
-  const http = await startAdminHttp(config.http, proxy.ctx.metrics.registry, () =>
-    dialect.probeUpstream(proxy.ctx),
-  );
+  const shiftgate = await startShiftgate(config, upstreamUrl);
+  const { proxy } = shiftgate;
+  const http = shiftgate.http!;
 
   const where = `${proxy.address.address}:${proxy.address.port}`;
   const example = new URL(upstreamUrl);
   example.host = where;
   process.stdout.write(
     `Shiftgate is proxying ${dialect.name} ${upstream.host} on ${where}\n` +
-      `  connect:  ${dialect.name === 'postgres' ? 'psql ' : ''}"${example}"\n` +
+      `  connect:  ${example}\n` +
       `  metrics:  http://${http.address.address}:${http.address.port}/metrics\n`,
   );
 
@@ -70,8 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await proxy.shutdown();
-  await http.close();
+  await shiftgate.stop();
   await stopEmbedded?.();
   log.info('stopped');
   return 0;

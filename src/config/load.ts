@@ -15,7 +15,7 @@ export class ConfigError extends Error {
   }
 }
 
-type LeafKind = 'string' | 'number' | 'string[]';
+type LeafKind = 'string' | 'number' | 'string[]' | 'json';
 
 export interface ConfigKey {
   /** Dotted path in the YAML file, e.g. `throttle.min_batch`. */
@@ -46,12 +46,23 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; nullable: boolean } {
 
 function collectKeys(schema: z.ZodType, prefix: string[], out: ConfigKey[]): void {
   const { inner, nullable } = unwrap(schema);
-  const def = (inner as unknown as { def: { type: string; shape?: Record<string, z.ZodType> } }).def;
+  const def = (
+    inner as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } }
+  ).def;
   if (def.type === 'object' && def.shape) {
     for (const [name, child] of Object.entries(def.shape)) collectKeys(child, [...prefix, name], out);
     return;
   }
-  const kind: LeafKind = def.type === 'number' ? 'number' : def.type === 'array' ? 'string[]' : 'string';
+  const element = def.element ? unwrap(def.element).inner : null;
+  const elementType = (element as unknown as { def: { type: string } } | null)?.def.type;
+  const kind: LeafKind =
+    def.type === 'number'
+      ? 'number'
+      : def.type === 'array'
+        ? elementType === 'string'
+          ? 'string[]'
+          : 'json'
+        : 'string';
   out.push({
     path: prefix.join('.'),
     env: `SHIFTGATE_${prefix.join('_').toUpperCase()}`,

@@ -53,6 +53,22 @@ export const configSchema = z
         connect_timeout_ms: z.number().int().positive().default(5000),
         /** Sliding window of the client latency recorder the throttle reads. */
         latency_window_s: z.number().int().positive().default(60),
+        /**
+         * Schema version for sessions that do not choose one, by user and/or
+         * application_name; the first matching rule wins. Environment and flag
+         * take the list as JSON.
+         */
+        version_rules: z
+          .array(
+            z
+              .object({
+                user: z.string().optional(),
+                application_name: z.string().optional(),
+                version: z.string(),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
       .prefault({}),

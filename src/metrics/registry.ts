@@ -53,6 +53,29 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  readonly translations = new Counter({
+    name: 'shiftgate_translations_total',
+    help: 'Client statements looked at by the translator, by result: rewritten, passthrough, refused',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  /** Set by the router's owner: where the translation cache counts come from. */
+  translationCacheCounts: () => { hits: number; misses: number } = () => ({ hits: 0, misses: 0 });
+
+  readonly translationCache = new Counter({
+    name: 'shiftgate_translation_cache_total',
+    help: 'Translation plan cache lookups by result: hit, miss',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const { hits, misses } = this.translationCacheCounts();
+      this.translationCache.reset();
+      this.translationCache.labels('hit').inc(hits);
+      this.translationCache.labels('miss').inc(misses);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

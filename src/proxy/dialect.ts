@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ProxyContext } from './context.ts';
+import type { SqlTranslator } from './router.ts';
 import type { ProxySession } from './session.ts';
 
 /**
@@ -16,4 +17,6 @@ export interface WireDialect {
   accept(socket: Socket, ctx: ProxyContext): ProxySession;
   /** Opens and closes one upstream connection; rejects when the upstream is unreachable. */
   probeUpstream(ctx: ProxyContext): Promise<void>;
+  /** The dialect's versioned SQL translator, or null when it has none yet (statements pass unchanged). */
+  readonly createTranslator: (() => Promise<SqlTranslator>) | null;
 }

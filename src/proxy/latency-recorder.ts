@@ -12,6 +12,8 @@ import { LatencyHistogram } from './latency-histogram.ts';
  */
 export class LatencyRecorder {
   private readonly slots: LatencyHistogram[];
+  /** Extra histograms that see every statement while attached (a migration's "during" report). */
+  readonly taps = new Set<LatencyHistogram>();
   private readonly slotSecond: number[];
 
   constructor(
@@ -30,6 +32,7 @@ export class LatencyRecorder {
       this.slotSecond[i] = second;
     }
     this.slots[i]!.record(us);
+    for (const tap of this.taps) tap.record(us);
   }
 
   /** Merged histogram of the last `seconds` seconds (capped at the window). */

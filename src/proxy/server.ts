@@ -37,8 +37,10 @@ export async function startProxy(options: {
   dialect: WireDialect;
   upstream: URL;
   metrics?: ProxyMetrics;
-  /** Built once the context exists (it needs the registry and the latency recorder). */
-  router?: (ctx: ProxyContext) => StatementRouter;
+  latency?: LatencyRecorder;
+  registry?: SessionRegistry;
+  /** Admin commands, version binding, translation; without one every statement passes unchanged. */
+  router?: StatementRouter;
 }): Promise<RunningProxy> {
   const { config, dialect } = options;
   const clientTls =
@@ -46,22 +48,18 @@ export async function startProxy(options: {
       ? createSecureContext({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) })
       : null;
   const state = { draining: false };
-  let router: StatementRouter | null = null;
   const ctx: ProxyContext = {
     config,
-    get router() {
-      return router;
-    },
+    router: options.router ?? null,
     upstream: options.upstream,
-    registry: new SessionRegistry(),
-    latency: new LatencyRecorder(config.proxy.latency_window_s),
+    registry: options.registry ?? new SessionRegistry(),
+    latency: options.latency ?? new LatencyRecorder(config.proxy.latency_window_s),
     metrics: options.metrics ?? new ProxyMetrics(),
     clientTls,
     get draining() {
       return state.draining;
     },
   };
-  router = options.router?.(ctx) ?? null;
   const connections = ctx.metrics.clientConnections.labels(dialect.name);
   const sockets = new Set<Socket>();
 

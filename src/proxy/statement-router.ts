@@ -36,4 +36,10 @@ export interface StatementRouter {
   mayRoute(bytes: Buffer, start: number, end: number): boolean;
   /** The decision; a promise when it has to do work first (starting a migration). */
   route(session: SessionInfo, sql: string): Route | Promise<Route>;
+  /**
+   * Binds a new session to its schema version: `requested` (a startup
+   * parameter), else a config rule, else the latest completed version.
+   * Throws a ClientError for an unknown version.
+   */
+  bindAtConnect(session: SessionInfo, requested: string | null): void;
 }

@@ -29,7 +29,7 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<Served
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       stdout += d;
-      const connect = /connect:\s+psql "([^"]+)"/.exec(stdout);
+      const connect = /connect:\s+(\S+)/.exec(stdout);
       const metrics = /metrics:\s+(\S+)/.exec(stdout);
       if (connect && metrics) resolve({ child, proxyUrl: connect[1]!, metricsUrl: metrics[1]!, exited });
     });

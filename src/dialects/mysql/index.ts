@@ -9,6 +9,8 @@ import { openAdminConnection, parseMysqlUpstream } from './upstream.ts';
 export const mysqlDialect: WireDialect = {
   name: 'mysql',
   defaultListenPort: 6033,
+  // NOTE: MySQL statements are not translated yet; migrations run on PostgreSQL only for now.
+  createTranslator: null,
   accept(socket, ctx) {
     return new MysqlSession(socket, ctx);
   },

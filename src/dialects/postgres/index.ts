@@ -3,11 +3,13 @@ import pg from 'pg';
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { WireDialect } from '../../proxy/dialect.ts';
 import { PgSession } from './session.ts';
+import { createPgSqlTranslator } from './sql-translator.ts';
 
 /** The PostgreSQL wire dialect: protocol 3.0 relay, one upstream backend per client session. */
 export const postgresWireDialect: WireDialect = {
   name: 'postgres',
   defaultListenPort: 6432,
+  createTranslator: createPgSqlTranslator,
   accept(socket: Socket, ctx: ProxyContext) {
     return new PgSession(socket, ctx);
   },

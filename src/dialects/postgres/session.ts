@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { BackendKeyDataMessage } from 'pg-protocol/dist/messages.js';
+import { ClientError } from '../../proxy/client-error.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
@@ -29,6 +30,7 @@ import {
 } from './codec/frontend.ts';
 import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-codes.ts';
 import { errorAsSql, resultAsSql } from './local-answers.ts';
+import { versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
 const DIALECT = 'postgres';
@@ -392,12 +394,26 @@ export class PgSession implements ProxySession {
     this.phase = 'connecting';
     // The proxy speaks 3.0: newer minor versions and protocol options are declined as the server would.
     const protocolOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
-    let startup = frame.raw;
+    let rebuild = false;
     if (minor > 0 || protocolOptions.length > 0) {
       this.client.write(encodeNegotiateProtocolVersion(0, protocolOptions));
       for (const k of protocolOptions) params.delete(k);
-      startup = serialize.startup(Object.fromEntries(params));
+      rebuild = true;
     }
+    const requested = versionFromOptions(params.get('options'));
+    try {
+      this.ctx.router?.bindAtConnect(this.info, requested);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      this.fail({ severity: 'FATAL', code: err.sqlstate, message: err.message, hint: err.hint });
+      return;
+    }
+    if (requested === null && this.info.boundVersion !== null) {
+      // The sync triggers read shiftgate.version to tell which version a write comes from.
+      params.set('options', withVersionOption(params.get('options'), this.info.boundVersion));
+      rebuild = true;
+    }
+    const startup = rebuild ? serialize.startup(Object.fromEntries(params)) : frame.raw;
     this.client.pause();
     connectUpstream(upstreamTarget(this.ctx.upstream), this.ctx.config.proxy.connect_timeout_ms).then(
       (socket) => this.onUpstreamConnected(socket, startup),

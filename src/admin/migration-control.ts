@@ -1,0 +1,333 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import type { BackfillProgress, EngineEvent, Migration, MigrationStatus } from '../migrations/index.ts';
+import {
+  loadMigrationFile,
+  MigrationEngine,
+  MigrationError,
+  MigrationLockedError,
+  MigrationStateError,
+  MigrationValidationError,
+} from '../migrations/index.ts';
+import { clientError } from '../proxy/client-error.ts';
+import { LatencyHistogram } from '../proxy/latency-histogram.ts';
+import type { LatencyRecorder } from '../proxy/latency-recorder.ts';
+import { log } from '../proxy/log.ts';
+import type { ThrottleController } from '../throttle/controller.ts';
+import type { LatencyReport } from './latency-report.ts';
+
+/** Client statements needed in a window before its p99 means anything. */
+const MIN_SAMPLES = 20;
+
+/** p99 over the last `seconds`, or null when too few statements were seen. */
+export function windowP99Ms(latency: LatencyRecorder, seconds: number): number | null {
+  const h = latency.window(seconds);
+  if (h.count < MIN_SAMPLES) return null;
+  return h.quantileUs(0.99)! / 1000;
+}
+
+/** What the console needs to know about sessions to refuse COMPLETE. */
+export interface RetiringSessions {
+  /** Sessions (other than admin-only ones) bound to a version the completing migration retires. */
+  boundToOtherThan(version: string): { id: number; user: string | null; address: string; version: string }[];
+}
+
+/**
+ * Drives migrations for the admin console: one engine runs the phases (the
+ * backfill in the background, throttled), another one on its own
+ * connection answers status questions so they never queue behind a batch.
+ */
+export class MigrationControl {
+  private running: { name: string; abort: AbortController; done: Promise<void> } | null = null;
+  private readonly progress = new Map<string, BackfillProgress>();
+  /** Latency of client statements while the migration runs, for its report. */
+  private during: LatencyHistogram | null = null;
+  private before: { p50: number | null; p99: number | null } | null = null;
+  private readonly reports = new Map<string, LatencyReport>();
+
+  private constructor(
+    private readonly config: Config,
+    private readonly runner: MigrationEngine,
+    private readonly reader: MigrationEngine,
+    readonly throttle: ThrottleController,
+    private readonly latency: LatencyRecorder,
+    private readonly onChange: () => void,
+  ) {}
+
+  static async open(options: {
+    config: Config;
+    url: string;
+    throttle: ThrottleController;
+    latency: LatencyRecorder;
+    /** Called after every phase change this proxy makes. */
+    onChange: () => void;
+  }): Promise<MigrationControl> {
+    let control: MigrationControl | undefined;
+    const onEvent = (e: EngineEvent) => control?.onEngineEvent(e);
+    const sizing = {
+      targetBatchMs: options.config.throttle.target_batch_ms,
+      minBatch: options.config.throttle.min_batch,
+      maxBatch: options.config.throttle.max_batch,
+    };
+    const runner = await MigrationEngine.connect({
+      url: options.url,
+      throttle: options.throttle,
+      sizing,
+      onEvent,
+    });
+    const reader = await MigrationEngine.connect({ url: options.url });
+    control = new MigrationControl(
+      options.config,
+      runner,
+      reader,
+      options.throttle,
+      options.latency,
+      options.onChange,
+    );
+    return control;
+  }
+
+  async close(): Promise<void> {
+    this.running?.abort.abort();
+    await this.running?.done;
+    await Promise.all([this.runner.close(), this.reader.close()]);
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    if (e.type === 'batch') this.progress.set(`${e.migration}/${e.progress.table}`, e.progress);
+    if (e.type === 'phase' && e.state === 'end') this.onChange();
+    if (e.type === 'error')
+      log.error('migration step failed', { migration: e.migration, phase: e.phase, error: e.error.message });
+  }
+
+  /** Loads `<migrations>/<name>.yaml|yml|json`; a missing or invalid file is the operator's error. */
+  private load(name: string): Migration {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith('.')) {
+      throw clientError(
+        'invalidParameter',
+        `invalid migration name "${name}"`,
+        'use the file name without extension',
+      );
+    }
+    const dir = this.config.migrations;
+    const file = ['.yaml', '.yml', '.json']
+      .map((ext) => join(dir, `${name}${ext}`))
+      .find((f) => existsSync(f));
+    if (!file) {
+      throw clientError(
+        'invalidParameter',
+        `no migration file "${name}" in ${dir}`,
+        `expected ${name}.yaml, ${name}.yml or ${name}.json in the migrations directory`,
+      );
+    }
+    try {
+      return loadMigrationFile(file);
+    } catch (err) {
+      throw asClientError(err);
+    }
+  }
+
+  /**
+   * Validates the file against the live schema (nothing is written when it
+   * fails), then runs expand, backfill and validate in the background.
+   */
+  async start(name: string): Promise<MigrationStatus> {
+    if (this.running) {
+      throw clientError('stateConflict', `migration "${this.running.name}" is still running on this proxy`);
+    }
+    const migration = this.load(name);
+    try {
+      await this.reader.dryRun(migration);
+    } catch (err) {
+      throw asClientError(err);
+    }
+    const inFlight = await this.reader.status();
+    if (inFlight && isInFlight(inFlight) && inFlight.name !== name) {
+      throw clientError(
+        'stateConflict',
+        `migration "${inFlight.name}" is ${inFlight.phase}`,
+        'complete or roll it back before starting another',
+      );
+    }
+    this.before = { p50: windowQuantile(this.latency, 0.5), p99: windowP99Ms(this.latency, 60) };
+    this.throttle.setBaseline(this.before.p99);
+    this.during = new LatencyHistogram();
+    this.latency.taps.add(this.during);
+    this.launch(name, (signal) => this.runner.start(migration, { signal }));
+    // Give the engine a moment to persist the new record, so the answer shows its phase.
+    for (let i = 0; i < 50; i++) {
+      const status = await this.reader.status();
+      if (status?.name === name && isInFlight(status)) return status;
+      if (!this.running) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const status = await this.reader.status();
+    if (status?.name === name) return status;
+    throw clientError('internal', `migration "${name}" did not start; see the proxy log`);
+  }
+
+  private launch(name: string, work: (signal: AbortSignal) => Promise<unknown>): void {
+    const abort = new AbortController();
+    const done = work(abort.signal).then(
+      () => {
+        log.info('migration is active', { migration: name });
+      },
+      (err: Error) => {
+        if (!abort.signal.aborted) log.error('migration failed', { migration: name, error: err.message });
+      },
+    );
+    this.running = {
+      name,
+      abort,
+      done: done.finally(() => {
+        if (this.running?.abort === abort) this.running = null;
+        this.onChange();
+      }),
+    };
+  }
+
+  /** After a restart: carry on with a migration that was interrupted between expand and active. */
+  async resumeInterrupted(): Promise<void> {
+    const status = await this.reader.status();
+    if (!status || !['pending', 'expanding', 'backfilling', 'validating'].includes(status.phase)) return;
+    log.info('resuming an interrupted migration', { migration: status.name, phase: status.phase });
+    this.during = new LatencyHistogram();
+    this.latency.taps.add(this.during);
+    this.launch(status.name, (signal) => this.runner.resume({ signal }));
+  }
+
+  pause(): void {
+    this.throttle.pause();
+  }
+
+  resume(): void {
+    this.throttle.resume();
+  }
+
+  /** Contracts the migration in flight; refused while sessions are bound to the version it retires. */
+  async complete(force: boolean, sessions: RetiringSessions): Promise<MigrationStatus> {
+    const status = await this.reader.status();
+    if (!status || !isInFlight(status)) throw clientError('stateConflict', 'no migration is in flight');
+    if (status.phase !== 'active' && status.phase !== 'contracting') {
+      throw clientError(
+        'stateConflict',
+        `migration "${status.name}" is ${status.phase}`,
+        'wait until SHOW SHIFTGATE STATUS shows it active (backfill and validation done)',
+      );
+    }
+    const old = sessions.boundToOtherThan(status.name);
+    if (old.length > 0 && !force) {
+      const list = old
+        .slice(0, 10)
+        .map((s) => `#${s.id} ${s.user ?? '?'}@${s.address} (version ${s.version})`)
+        .join(', ');
+      throw clientError(
+        'objectInUse',
+        `${old.length} session(s) are still bound to the version "${status.name}" retires: ${list}${old.length > 10 ? ', ...' : ''}`,
+        'disconnect them or bind them to the new version, or run SHIFTGATE COMPLETE FORCE',
+      );
+    }
+    await this.running?.done;
+    let done: MigrationStatus;
+    try {
+      done = await this.runner.complete();
+    } catch (err) {
+      throw asClientError(err);
+    }
+    await this.finishReport(done.name);
+    this.onChange();
+    return done;
+  }
+
+  /** Undoes the migration in flight, stopping its backfill first. */
+  async rollback(): Promise<MigrationStatus> {
+    if (this.running) {
+      this.running.abort.abort();
+      this.throttle.resume();
+      await this.running.done;
+    }
+    let done: MigrationStatus;
+    try {
+      done = await this.runner.rollback();
+    } catch (err) {
+      throw asClientError(err);
+    }
+    this.stopDuring();
+    this.onChange();
+    return done;
+  }
+
+  async status(): Promise<MigrationStatus | null> {
+    const status = await this.reader.status();
+    return status && isInFlight(status) ? status : null;
+  }
+
+  /** Live backfill progress of this proxy's run, by table. */
+  liveProgress(name: string): BackfillProgress[] {
+    return [...this.progress.entries()].filter(([k]) => k.startsWith(`${name}/`)).map(([, v]) => v);
+  }
+
+  async history(): Promise<{ status: MigrationStatus; report: LatencyReport | null }[]> {
+    const all = await this.reader.history();
+    return all.map((status) => ({ status, report: this.reports.get(status.name) ?? null }));
+  }
+
+  get engine(): MigrationEngine {
+    return this.reader;
+  }
+
+  private stopDuring(): void {
+    if (this.during) this.latency.taps.delete(this.during);
+    this.during = null;
+  }
+
+  /** Stores before / during now and measures "after" over the next minute. */
+  private async finishReport(name: string): Promise<void> {
+    const during = this.during;
+    this.stopDuring();
+    const report: LatencyReport = {
+      beforeP50Ms: this.before?.p50 ?? null,
+      beforeP99Ms: this.before?.p99 ?? null,
+      duringP50Ms: during && during.count > 0 ? during.quantileUs(0.5)! / 1000 : null,
+      duringP99Ms: during && during.count > 0 ? during.quantileUs(0.99)! / 1000 : null,
+      afterP50Ms: null,
+      afterP99Ms: null,
+    };
+    this.reports.set(name, report);
+    const after = new LatencyHistogram();
+    this.latency.taps.add(after);
+    setTimeout(() => {
+      this.latency.taps.delete(after);
+      if (after.count === 0) return;
+      report.afterP50Ms = after.quantileUs(0.5)! / 1000;
+      report.afterP99Ms = after.quantileUs(0.99)! / 1000;
+    }, 60_000).unref();
+  }
+}
+
+function windowQuantile(latency: LatencyRecorder, q: number): number | null {
+  const h = latency.window(60);
+  return h.count < MIN_SAMPLES ? null : h.quantileUs(q)! / 1000;
+}
+
+function isInFlight(status: MigrationStatus): boolean {
+  return !['completed', 'rolled_back'].includes(status.phase);
+}
+
+/** Engine errors become client errors that say what to do; anything else stays internal. */
+function asClientError(err: unknown): Error {
+  if (err instanceof MigrationValidationError) {
+    return clientError('invalidParameter', err.message, 'fix the migration file; nothing was changed');
+  }
+  if (err instanceof MigrationLockedError) {
+    return clientError(
+      'objectInUse',
+      err.message,
+      'another runner holds the migration lock; try again when it is done',
+    );
+  }
+  if (err instanceof MigrationStateError) return clientError('stateConflict', err.message);
+  if (err instanceof MigrationError) return clientError('internal', err.message);
+  return err as Error;
+}

@@ -1,0 +1,121 @@
+import { AdminConsole } from '../admin/console.ts';
+import { MigrationControl, windowP99Ms } from '../admin/migration-control.ts';
+import type { Config } from '../config/schema.ts';
+import { dialectForUrl } from '../dialects/index.ts';
+import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
+import { ProxyMetrics } from '../metrics/registry.ts';
+import { migrationDialects } from '../migrations/index.ts';
+import { LatencyRecorder } from '../proxy/latency-recorder.ts';
+import { log } from '../proxy/log.ts';
+import { ShiftgateRouter } from '../proxy/router.ts';
+import { type RunningProxy, startProxy } from '../proxy/server.ts';
+import { SessionRegistry } from '../proxy/session-registry.ts';
+import { ThrottleController } from '../throttle/controller.ts';
+import { VersionFollower } from '../versions/follower.ts';
+
+export interface Shiftgate {
+  proxy: RunningProxy;
+  http: AdminHttp | null;
+  router: ShiftgateRouter;
+  control: MigrationControl | null;
+  /** Drains the proxy (SIGTERM semantics) and releases everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: the proxy for the upstream's dialect, its router
+ * (admin console, version binding, translation), the migration control and
+ * throttle, the version follower and the admin HTTP endpoint.
+ *
+ * @example
+ * const sg = await startShiftgate(config, 'postgres://app@db/appdb');
+ * // clients connect to sg.proxy.address.port
+ * await sg.stop();
+ */
+export async function startShiftgate(
+  config: Config,
+  upstreamUrl: string,
+  options: { http?: boolean } = {},
+): Promise<Shiftgate> {
+  const upstream = new URL(upstreamUrl);
+  const dialect = dialectForUrl(upstream);
+  const metrics = new ProxyMetrics();
+  const latency = new LatencyRecorder(config.proxy.latency_window_s);
+  const registry = new SessionRegistry();
+
+  const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
+  if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
+  const throttle = new ThrottleController(config.throttle, {
+    clientP99Ms: () => windowP99Ms(latency, 5),
+    replicaLagMs: () => null,
+  });
+
+  let follower: VersionFollower | null = null;
+  let control: MigrationControl | null = null;
+  let unavailable = 'migrations are not supported for this upstream yet';
+  let retry: NodeJS.Timeout | null = null;
+  const managedDatabase = decodeURIComponent(upstream.pathname.replace(/^\//, '')) || null;
+  const adminConsole = new AdminConsole(
+    config,
+    registry,
+    latency,
+    () => control ?? unavailable,
+    managedDatabase,
+  );
+  const router = new ShiftgateRouter(config, adminConsole, translator, metrics);
+
+  /** The migration side needs the database; while it is unreachable the proxy relays and retries. */
+  async function connectMigrations(): Promise<void> {
+    try {
+      const opened = await MigrationControl.open({
+        config,
+        url: upstreamUrl,
+        throttle,
+        latency,
+        onChange: () => void follower?.refresh().catch(() => {}),
+      });
+      const engine = opened.engine;
+      follower = new VersionFollower(
+        { versions: () => engine.versions(), introspect: () => engine.introspect() },
+        (map) => router.setVersionMap(map),
+      );
+      await follower.start();
+      control = opened;
+      await opened.resumeInterrupted();
+    } catch (err) {
+      unavailable = `the migration engine cannot reach the database (${(err as Error).message}); retrying`;
+      log.warn('migration engine not connected; retrying', { error: (err as Error).message });
+      retry = setTimeout(() => void connectMigrations(), 2000);
+      retry.unref();
+    }
+  }
+  if (migrationDialects.some((d) => d.urlSchemes.includes(upstream.protocol))) {
+    await connectMigrations();
+  } else {
+    log.warn('migrations are not supported for this upstream yet; the proxy relays only', {
+      dialect: dialect.name,
+    });
+  }
+
+  const proxy = await startProxy({ config, dialect, upstream, metrics, latency, registry, router });
+  const http =
+    options.http === false
+      ? null
+      : await startAdminHttp(config.http, metrics.registry, () => dialect.probeUpstream(proxy.ctx));
+
+  return {
+    proxy,
+    http,
+    router,
+    get control() {
+      return control;
+    },
+    async stop() {
+      if (retry) clearTimeout(retry);
+      await proxy.shutdown();
+      follower?.stop();
+      await control?.close();
+      await http?.close();
+    },
+  };
+}

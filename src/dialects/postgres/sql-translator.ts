@@ -1,0 +1,23 @@
+import type { SqlTranslator } from '../../proxy/router.ts';
+import type { VersionMap } from '../../versions/index.ts';
+import { loadPgParser, PgTranslator } from './translate/index.ts';
+
+/** The PostgreSQL translator behind the router's dialect-neutral interface. */
+export async function createPgSqlTranslator(): Promise<SqlTranslator> {
+  await loadPgParser();
+  let translator: PgTranslator | null = null;
+  return {
+    translate(version, sql) {
+      if (!translator) return null;
+      const plan = translator.translate(version, sql);
+      return plan.rewritten ? plan.sql : null;
+    },
+    setVersionMap(map: VersionMap) {
+      if (translator) translator.setVersionMap(map);
+      else translator = new PgTranslator(map);
+    },
+    cacheCounters() {
+      return { hits: translator?.counters.hits ?? 0, misses: translator?.counters.misses ?? 0 };
+    },
+  };
+}
