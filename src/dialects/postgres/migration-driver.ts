@@ -49,33 +49,11 @@ interface KeyInfo {
   types: string[];
 }
 
-/**
- * One backfill batch as a single statement: pick the next keys, update those
- * rows, and advance the checkpoint. Being one statement, it commits or fails
- * as a whole, so the checkpoint can never disagree with the rows.
- * `types` (the key columns' types) cast the text-encoded checkpoint keys.
- */
-export function batchStatement(
-  schema: string,
-  migration: string,
-  task: BackfillTask,
-  types: string[],
-  request: Pick<BatchRequestSpec, 'limit' | 'lastKey' | 'upTo' | 'rowsPerSecond' | 'throttleReason'>,
-): { sql: string; params: unknown[] } {
-  const table = qualified(schema, task.table);
-  const bare = ident(task.table);
+type KeyRange = Pick<BatchRequestSpec, 'lastKey'> & { upper: string[] | null };
+
+function keyPredicates(task: BackfillTask, types: string[], range: KeyRange, params: unknown[]): string[] {
   const keys = task.key.map(ident);
-  // Aliased so that a user expression naming a key column resolves to the table, never to the batch.
-  const aliases = task.key.map((_, i) => `_sg_k${i}`);
   const tuple = (cols: string[]) => (cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`);
-  const params: unknown[] = [
-    request.limit,
-    schema,
-    task.table,
-    migration,
-    request.rowsPerSecond,
-    request.throttleReason,
-  ];
   const paramTuple = (values: string[]) =>
     tuple(
       values.map((v, i) => {
@@ -84,27 +62,69 @@ export function batchStatement(
       }),
     );
   const where: string[] = [];
-  if (request.lastKey) where.push(`${tuple(keys)} > ${paramTuple(request.lastKey)}`);
-  if (request.upTo) where.push(`${tuple(keys)} <= ${paramTuple(request.upTo)}`);
+  if (range.lastKey) where.push(`${tuple(keys)} > ${paramTuple(range.lastKey)}`);
+  if (range.upper) where.push(`${tuple(keys)} <= ${paramTuple(range.upper)}`);
+  return where;
+}
+
+/**
+ * The upper key of the next batch: the `limit`-th key after the checkpoint
+ * (an index-only walk), or null when fewer rows are left before `upTo`.
+ */
+export function batchBoundStatement(
+  schema: string,
+  task: BackfillTask,
+  types: string[],
+  request: Pick<BatchRequestSpec, 'limit' | 'lastKey' | 'upTo'>,
+): { sql: string; params: unknown[] } {
+  const keys = task.key.map(ident);
+  const params: unknown[] = [Math.max(0, request.limit - 1)];
+  const where = keyPredicates(task, types, { lastKey: request.lastKey, upper: request.upTo }, params);
+  const sql = `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS key FROM ${qualified(schema, task.table)}${
+    where.length ? ` WHERE ${where.join(' AND ')}` : ''
+  } ORDER BY ${keys.join(', ')} OFFSET $1 LIMIT 1`;
+  return { sql, params };
+}
+
+/**
+ * The rows of one batch, a key range, updated in one statement that also
+ * advances the checkpoint: it commits or fails as a whole, so the checkpoint
+ * never disagrees with the rows. A range scan over the key beats joining a
+ * list of keys, and rows inserted into the range meanwhile are simply
+ * included. `types` cast the text-encoded keys.
+ */
+export function batchUpdateStatement(
+  schema: string,
+  migration: string,
+  task: BackfillTask,
+  types: string[],
+  request: Pick<BatchRequestSpec, 'limit' | 'lastKey' | 'rowsPerSecond' | 'throttleReason'> & {
+    upper: string[] | null;
+    done: boolean;
+  },
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [
+    request.limit,
+    schema,
+    task.table,
+    migration,
+    request.rowsPerSecond,
+    request.throttleReason,
+    request.upper,
+    request.done,
+  ];
+  const where = keyPredicates(task, types, request, params);
   const set = task.assignments
     .map((a) => `${ident(a.target)} = ${'expression' in a ? `(${a.expression})` : ident(a.copyFrom)}`)
     .join(', ');
-  const sql = `WITH batch AS (
-  SELECT ${keys.map((k, i) => `${k} AS ${aliases[i]}`).join(', ')} FROM ${table}${where.length ? `\n   WHERE ${where.join(' AND ')}` : ''}
-   ORDER BY ${keys.join(', ')} LIMIT $1
-), upd AS (
-  UPDATE ${table} SET ${set} FROM batch
-   WHERE ${tuple(keys.map((k) => `${bare}.${k}`))} = ${tuple(aliases.map((a) => `batch.${a}`))}
+  const sql = `WITH upd AS (
+  UPDATE ${qualified(schema, task.table)} SET ${set}${where.length ? `\n   WHERE ${where.join(' AND ')}` : ''}
   RETURNING 1
-), last AS (
-  SELECT ARRAY[${aliases.map((a) => `${a}::text`).join(', ')}] AS key FROM batch
-   ORDER BY ${aliases.map((a) => `${a} DESC`).join(', ')} LIMIT 1
 )
 UPDATE ${CHECKPOINT_TABLE} ck
-   SET last_key = COALESCE((SELECT key FROM last), ck.last_key),
+   SET last_key = COALESCE($7::text[], ck.last_key),
        rows_done = ck.rows_done + (SELECT count(*) FROM upd),
-       done = (SELECT count(*) FROM batch) < $1,
-       batch_size = $1, rows_per_second = $5, throttle_reason = $6, updated_at = clock_timestamp()
+       done = $8, batch_size = $1, rows_per_second = $5, throttle_reason = $6, updated_at = clock_timestamp()
  WHERE schema_name = $2 AND migration = $4 AND table_name = $3
 RETURNING ck.*, (SELECT count(*) FROM upd) AS updated`;
   return { sql, params };
@@ -208,14 +228,22 @@ export class PostgresMigrationConnection implements MigrationConnection {
   ): Promise<BatchOutcome> {
     const { schema, task, migration } = scope;
     const info = await this.keyInfo(schema, task);
-    const { sql, params } = batchStatement(schema, migration, task, info.types, request);
+    const bound = batchBoundStatement(schema, task, info.types, request);
     await this.setLockTimeout(policy.lockTimeoutMs);
+    let sql = bound.sql;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.query('BEGIN');
         // Sync triggers step aside for this transaction only: the batch writes what they would.
         await this.client.query("SELECT set_config('shiftgate.backfill', 'on', true)");
-        const r = await this.client.query(sql, params);
+        const found =
+          (await this.client.query<{ key: string[] }>(bound.sql, bound.params)).rows[0]?.key ?? null;
+        const upper = found ?? request.upTo;
+        const done =
+          found === null || (request.upTo !== null && found.join('\u0000') === request.upTo.join('\u0000'));
+        const update = batchUpdateStatement(schema, migration, task, info.types, { ...request, upper, done });
+        sql = update.sql;
+        const r = await this.client.query(update.sql, update.params);
         await this.client.query('COMMIT');
         const row = r.rows[0];
         if (!row) throw new Error(`backfill checkpoint of ${migration}/${task.table} is missing`);
@@ -250,19 +278,17 @@ export const postgresMigrationDialect: MigrationDialect = {
   render: renderAction,
   describeBackfill(task, schema) {
     const sample = task.key.map(() => '<key>');
-    return batchStatement(
-      schema,
-      '<migration>',
-      task,
-      task.key.map(() => 'text'),
-      {
-        limit: 1000,
-        lastKey: sample,
-        upTo: sample,
-        rowsPerSecond: 0,
-        throttleReason: null,
-      },
-    ).sql;
+    const types = task.key.map(() => 'text');
+    const bound = batchBoundStatement(schema, task, types, { limit: 1000, lastKey: sample, upTo: sample });
+    const update = batchUpdateStatement(schema, '<migration>', task, types, {
+      limit: 1000,
+      lastKey: sample,
+      upper: sample,
+      done: false,
+      rowsPerSecond: 0,
+      throttleReason: null,
+    });
+    return `${bound.sql};\n${update.sql}`;
   },
   async connect(url: string): Promise<MigrationConnection> {
     const client = new pg.Client({ connectionString: url, application_name: 'shiftgate-migrate' });

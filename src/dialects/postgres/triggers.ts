@@ -63,9 +63,6 @@ export function renderSyncInstall(action: Install, schema: string): Statement[] 
   const fn = qualified(STATE_SCHEMA, syncFunctionName(schema, action.table, action.name));
   const body = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $shiftgate$
 BEGIN
-  IF current_setting('shiftgate.backfill', true) = 'on' THEN
-    RETURN NEW;
-  END IF;
   IF current_setting('shiftgate.version', true) IS DISTINCT FROM ${literal(action.version)} THEN
 ${branch(schema, action.table, action.up, action.upBindings)}
   ELSE
@@ -77,7 +74,8 @@ $shiftgate$`;
   return [
     { sql: body },
     {
-      sql: `CREATE OR REPLACE TRIGGER ${ident(action.name)} BEFORE INSERT OR UPDATE ON ${qualified(schema, action.table)} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+      // The backfill's own rows skip the function call entirely: WHEN is evaluated without entering PL/pgSQL.
+      sql: `CREATE OR REPLACE TRIGGER ${ident(action.name)} BEFORE INSERT OR UPDATE ON ${qualified(schema, action.table)} FOR EACH ROW WHEN (current_setting('shiftgate.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${fn}()`,
     },
   ];
 }
