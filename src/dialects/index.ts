@@ -14,13 +14,18 @@ interface DialectEntry {
 
 /** The one place that maps a URL scheme to an engine. */
 const DIALECTS: readonly DialectEntry[] = [
-  { schemes: ['postgres:', 'postgresql:'], wire: postgresWireDialect, connectAdminClient: connectPgAdminClient },
+  {
+    schemes: ['postgres:', 'postgresql:'],
+    wire: postgresWireDialect,
+    connectAdminClient: connectPgAdminClient,
+  },
   { schemes: ['mysql:', 'mariadb:'], wire: mysqlDialect, connectAdminClient: connectMysqlAdminClient },
 ];
 
 function entryFor(url: URL): DialectEntry {
   const entry = DIALECTS.find((d) => d.schemes.includes(url.protocol));
-  if (!entry) throw new Error(`no dialect for URL scheme '${url.protocol}' (expected postgres:// or mysql://)`);
+  if (!entry)
+    throw new Error(`no dialect for URL scheme '${url.protocol}' (expected postgres:// or mysql://)`);
   return entry;
 }
 

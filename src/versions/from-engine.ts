@@ -43,6 +43,7 @@ export function migrationRecordsOf(history: VersionHistory): MigrationRecord[] {
             table: c.table,
             column: c.column,
             ...(physical && physical !== c.column ? { physical } : {}),
+            ...(c.filledByTrigger ? { filledByTrigger: true } : {}),
           };
         }
         case 'column_renamed':
@@ -52,6 +53,7 @@ export function migrationRecordsOf(history: VersionHistory): MigrationRecord[] {
             kind: 'drop_column',
             table: c.table,
             column: c.column,
+            ...(c.filledByTrigger ? { filledByTrigger: true } : {}),
           };
         case 'column_shadowed':
           return { kind: 'alter_column', table: c.table, column: c.column, shadow: c.shadow };

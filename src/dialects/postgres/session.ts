@@ -68,6 +68,8 @@ export class PgSession implements ProxySession {
   private readonly pendingUpstream: Buffer[] = [];
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
+  /** Prepared statements the proxy replaced by its own answer (admin result, refusal): their Binds carry no parameters. */
+  private readonly replacedStatements = new Set<string>();
   /** The extended-protocol batch since the last Sync contained an admin command. */
   private adminBatch = false;
   private transactionStatus: number = TransactionStatus.Idle;
@@ -228,6 +230,11 @@ export class PgSession implements ProxySession {
         return undefined;
       case FrontendCode.Parse:
         break;
+      case FrontendCode.Bind:
+        return this.replacedStatements.size > 0 ? this.bindReplaced(frame) : undefined;
+      case FrontendCode.Close:
+        if (this.replacedStatements.size > 0) this.closeReplaced(frame);
+        return undefined;
       default:
         return undefined;
     }
@@ -246,6 +253,10 @@ export class PgSession implements ProxySession {
   /** Turns a routing decision into the frame to send upstream in the statement's place. */
   private applyRoute(msg: Extract<FrontendMessage, { sql: string }>, route: Route): Buffer | undefined {
     let sql: string;
+    if (msg.code === FrontendCode.Parse) {
+      if (route.kind === 'result' || route.kind === 'error') this.replacedStatements.add(msg.statement);
+      else this.replacedStatements.delete(msg.statement);
+    }
     switch (route.kind) {
       case 'forward':
       case 'bind-version':
@@ -266,6 +277,23 @@ export class PgSession implements ProxySession {
     return msg.code === FrontendCode.Query
       ? serialize.query(sql)
       : serialize.parse({ name: msg.statement, text: sql, types: msg.paramTypes });
+  }
+
+  /**
+   * A Bind of a statement the proxy replaced by its own answer (which takes
+   * no parameters) is sent with none, so the server runs the answer instead
+   * of failing on the parameter count; the result arrives in order at
+   * Execute, exactly where the client expects it.
+   */
+  private bindReplaced(frame: Frame): Buffer | undefined {
+    const bind = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Bind }>;
+    if (!this.replacedStatements.has(bind.statement)) return undefined;
+    return serialize.bind({ portal: bind.portal, statement: bind.statement, values: [] });
+  }
+
+  private closeReplaced(frame: Frame): void {
+    const close = decodeFrontend(frame) as { target: 'S' | 'P'; name: string };
+    if (close.target === 'S') this.replacedStatements.delete(close.name);
   }
 
   private markAdmin(msg: Extract<FrontendMessage, { sql: string }>): void {

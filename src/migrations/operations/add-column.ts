@@ -180,6 +180,8 @@ export const addColumn: OperationDefinition<'add_column'> = {
   apply(op, ctx) {
     const table = requireTable(ctx, op.table, 'table')!;
     table.columns.push(columnModel(op.column));
-    return [{ kind: 'column_added', table: table.name, column: op.column.name }];
+    return [
+      { kind: 'column_added', table: table.name, column: op.column.name, filledByTrigger: Boolean(op.up) },
+    ];
   },
 };

@@ -88,6 +88,8 @@ export const dropColumn: OperationDefinition<'drop_column'> = {
     table.columns = table.columns.filter((c) => c !== column);
     table.constraints = table.constraints.filter((c) => !c.columns.includes(column.physical));
     table.indexes = table.indexes.filter((i) => !i.columns.includes(column.physical));
-    return [{ kind: 'column_dropped', table: table.name, column: op.column }];
+    return [
+      { kind: 'column_dropped', table: table.name, column: op.column, filledByTrigger: Boolean(op.down) },
+    ];
   },
 };
