@@ -168,12 +168,12 @@ describe('migration engine', () => {
     );
     assert.deepEqual(history.versions[0]!.changes, [
       { kind: 'column_renamed', table: 'users', from: 'name', to: 'full_name' },
-      { kind: 'column_added', table: 'users', column: 'age' },
+      { kind: 'column_added', table: 'users', column: 'age', filledByTrigger: false },
     ]);
     const v2 = history.versions[1]!;
     assert.deepEqual(v2.changes, [
       { kind: 'column_shadowed', table: 'users', column: 'email', shadow: '_shiftgate_new_email' },
-      { kind: 'column_dropped', table: 'users', column: 'age' },
+      { kind: 'column_dropped', table: 'users', column: 'age', filledByTrigger: false },
       { kind: 'table_renamed', from: 'users', to: 'people' },
       { kind: 'table_created', table: 'notes' },
     ]);
