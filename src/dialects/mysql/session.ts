@@ -5,19 +5,32 @@
  * authentication, server traffic is forwarded chunk by chunk while a
  * scanner follows packet boundaries, and client commands are framed so the
  * few the proxy must see (KILL, COM_PROCESS_KILL, replication) are read.
+ * Statements the router's prefilter flags (admin commands, version binding,
+ * translation) are decoded and routed; the proxy answers admin commands
+ * itself with result sets in the server's own format (`local-answers.ts`).
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Counter } from 'prom-client';
+import { mayBeAdminCommand } from '../../admin/command.ts';
+import { ClientError, clientError } from '../../proxy/client-error.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
+import type { Route } from '../../proxy/statement-router.ts';
 import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
 import { matchKill } from './kill.ts';
+import {
+  encodeClientError,
+  encodeLocalOk,
+  encodeLocalPrepareOk,
+  encodeResultSet,
+  type LocalAnswerContext,
+} from './local-answers.ts';
 import {
   decodeAuthMoreData,
   decodeAuthSwitchRequest,
@@ -44,11 +57,14 @@ import {
   Capability,
   Command,
   ErrorCode,
+  MariadbCapability,
   ResponseHeader,
+  ServerStatus,
   SUPPORTED_CAPABILITIES,
   SUPPORTED_MARIADB_CAPABILITIES,
 } from './protocol.ts';
 import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
+import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
 
 const DIALECT = 'mysql';
@@ -70,8 +86,11 @@ interface CommandTag {
   command: number;
   /** performance.now() when the command went upstream. */
   start: number;
-  /** Packets the proxy answers itself for later pipelined commands, written once this response is through. */
-  after: Buffer[] | null;
+  /**
+   * Answers the proxy writes itself for later pipelined commands, once this
+   * response is through; built then, so they carry the status flags it left.
+   */
+  after: (() => Buffer)[] | null;
   /** Applied to the session when the command succeeds (COM_INIT_DB, COM_CHANGE_USER). */
   onSuccess: (() => void) | null;
 }
@@ -83,6 +102,45 @@ const REPLICATION_COMMANDS = new Set<number>([
   Command.RegisterSlave,
   Command.TableDump,
 ]);
+
+/** Commands that run client SQL against the schema (COM_QUERY and COM_STMT_PREPARE are the router's to judge). */
+const CLIENT_STATEMENT_COMMANDS = new Set<number>([
+  Command.StmtExecute,
+  Command.StmtBulkExecute,
+  Command.StmtFetch,
+  Command.FieldList,
+  Command.ProcessInfo,
+]);
+
+/** Commands that name a prepared statement by its id in payload bytes 1..4. */
+const STATEMENT_ID_COMMANDS = new Set<number>([
+  Command.StmtExecute,
+  Command.StmtClose,
+  Command.StmtReset,
+  Command.StmtSendLongData,
+  Command.StmtFetch,
+  Command.StmtBulkExecute,
+]);
+
+/**
+ * Statement ids the proxy hands out for admin commands prepared through the
+ * binary protocol count down from here; servers count theirs up from 1 per
+ * connection, so the two never meet.
+ */
+const FIRST_LOCAL_STATEMENT_ID = 0xffffffff;
+
+/** One whole client command: a single packet, or the packets of a message of 16 MB and more joined. */
+interface CommandMessage {
+  command: number;
+  payload: Buffer;
+  /** Every physical packet as received, for forwarding byte for byte. */
+  raw: Buffer;
+  /** Sequence id of the command's last packet: the response starts at the next one. */
+  lastSequenceId: number;
+}
+
+/** What to send upstream for a command; null when the proxy answered it itself. */
+type Forward = { raw: Buffer; onSuccess: (() => void) | null } | null;
 
 export class MysqlSession implements ProxySession {
   readonly info: SessionInfo;
@@ -103,6 +161,17 @@ export class MysqlSession implements ProxySession {
   private advertisedCapabilities = 0;
   private advertisedMariadbCapabilities = 0;
   private clientCapabilities = 0;
+  /** MariaDB extended capabilities agreed with the client. */
+  private mariadbCapabilities = 0;
+  /** The session's version binding failed at connect: told to the client in place of the login OK. */
+  private bindError: ClientError | null = null;
+  /** Client packets held back while a routing decision is pending, relayed in order once it is in. */
+  private backlog: Packet[] | null = null;
+  /** The packets so far of a 16 MB+ statement the router must see whole. */
+  private assembling: Packet[] | null = null;
+  /** Admin commands prepared through the binary protocol, by the statement id the proxy handed out. */
+  private readonly localStatements = new Map<number, string>();
+  private nextLocalStatementId = FIRST_LOCAL_STATEMENT_ID;
   upstreamThreadId = 0;
   // Authentication-phase state: the two links count sequence ids on their own.
   private clientSeq = 0;
@@ -151,7 +220,7 @@ export class MysqlSession implements ProxySession {
 
   isIdle(): boolean {
     if (this.phase !== Phase.Command) return this.phase !== Phase.Auth;
-    return this.tracker.pending === 0 && !this.tracker.inTransaction;
+    return this.tracker.pending === 0 && !this.tracker.inTransaction && this.backlog === null;
   }
 
   drain(): void {
@@ -323,7 +392,19 @@ export class MysqlSession implements ProxySession {
     // The client may only use what the proxy offered; TLS upstream is the proxy's own choice.
     this.clientCapabilities = (response.capabilities & this.advertisedCapabilities & ~Capability.Ssl) >>> 0;
     const mariadbCapabilities = response.mariadbCapabilities & this.advertisedMariadbCapabilities;
+    this.mariadbCapabilities = mariadbCapabilities;
     this.tracker = new ResponseTracker((this.clientCapabilities & Capability.DeprecateEof) !== 0);
+    // The binding is decided now, at connect; a refusal (unknown version) is told to the
+    // client only once the server has accepted the login, in place of its OK. NOTE: that
+    // costs a login for a doomed session, but the database stays the first authority: an
+    // unauthenticated client learns nothing about the migrations (the refusal lists the
+    // known versions), and the server sees a clean login and COM_QUIT, not an aborted handshake.
+    try {
+      this.ctx.router?.bindAtConnect(this.info, this.requestedVersion);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      this.bindError = err;
+    }
     const upstreamCapabilities = this.upstream.tls
       ? (this.clientCapabilities | Capability.Ssl) >>> 0
       : this.clientCapabilities;
@@ -503,8 +584,19 @@ export class MysqlSession implements ProxySession {
     const header = p.payload[0];
     if (header === ResponseHeader.Ok) {
       this.tracker.statusFlags = decodeOk(p.payload).statusFlags;
-      this.sendClientAuth(p.payload);
       this.phase = Phase.Command;
+      if (this.bindError) {
+        log.info('mysql session refused: version binding', {
+          session: this.info.id,
+          user: this.info.user,
+          error: this.bindError.message,
+        });
+        this.sendClientAuth(encodeClientError(this.bindError));
+        this.earlyCommands = [];
+        this.closeAll();
+        return;
+      }
+      this.sendClientAuth(p.payload);
       log.debug('mysql session authenticated', {
         session: this.info.id,
         user: this.info.user,
@@ -555,12 +647,23 @@ export class MysqlSession implements ProxySession {
   private relayCommands(packets: Packet[]): void {
     const out: Buffer[] = [];
     const tracker = this.tracker;
-    for (const p of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      if (this.backlog !== null) {
+        // A routing decision is pending: everything behind it waits, in order.
+        for (let j = i; j < packets.length; j++) this.backlog.push(packets[j]!);
+        break;
+      }
+      const p = packets[i]!;
       this.nextClientSeq = (p.sequenceId + 1) & 0xff;
       if (tracker.awaiting === AwaitingClient.Infile) {
         // LOAD DATA LOCAL INFILE content, up to an empty packet.
         out.push(p.raw);
         tracker.clientData(p.payload.length === 0);
+        continue;
+      }
+      if (this.assembling !== null) {
+        this.assembling.push(p);
+        if (!p.continues) this.onCommand(joinCommand(this.assembling), out);
         continue;
       }
       if (p.continuation) {
@@ -577,101 +680,313 @@ export class MysqlSession implements ProxySession {
       }
       if (p.payload.length === 0) throw new ProtocolError('empty command packet', 'command', 0);
       const command = p.payload[0]!;
-      let raw = p.raw;
-      let onSuccess: (() => void) | null = null;
-      if (!p.continues) {
-        const handled = this.inspectCommand(p, command);
-        if (handled === null) continue;
-        raw = handled.raw;
-        onSuccess = handled.onSuccess;
-      }
-      if (command === Command.Quit) {
-        this.quitSent = true;
-        out.push(raw);
+      if (p.continues) {
+        if (this.ctx.router !== null && (command === Command.Query || command === Command.StmtPrepare)) {
+          // The router must see a 16 MB+ statement whole; its packets are held until the last one.
+          this.assembling = [p];
+        } else {
+          this.info.ranClientStatements = true;
+          this.forward(command, { raw: p.raw, onSuccess: null }, out);
+        }
         continue;
       }
-      const kind = responseKindOf(command);
-      if (kind !== ResponseKind.None) {
-        this.info.ranClientStatements = true;
-        tracker.expect(kind, { command, start: performance.now(), after: null, onSuccess });
-      }
-      out.push(raw);
+      this.onCommand({ command, payload: p.payload, raw: p.raw, lastSequenceId: p.sequenceId }, out);
     }
+    this.flushUpstream(out);
+  }
+
+  private flushUpstream(out: Buffer[]): void {
     if (out.length === 1) this.writeUpstream(out[0]!);
     else if (out.length > 1) this.writeUpstream(Buffer.concat(out));
+    out.length = 0;
+  }
+
+  /** One whole command: forwarded (maybe rewritten), answered by the proxy, or held for a routing decision. */
+  private onCommand(msg: CommandMessage, out: Buffer[]): void {
+    this.assembling = null;
+    const decision = this.inspectCommand(msg);
+    if (!(decision instanceof Promise)) {
+      this.forward(msg.command, decision, out);
+      return;
+    }
+    // Commands before this one go upstream now; the ones behind it wait for the decision.
+    this.flushUpstream(out);
+    this.backlog = [];
+    this.client.pause();
+    decision
+      .then((forward) => {
+        if (this.phase === Phase.Closed) return;
+        const now: Buffer[] = [];
+        this.forward(msg.command, forward, now);
+        this.flushUpstream(now);
+        const backlog = this.backlog ?? [];
+        this.backlog = null;
+        if (backlog.length > 0) this.relayCommands(backlog);
+        if (this.backlog !== null || (this.phase as Phase) === Phase.Closed) return;
+        if (this.draining && this.isIdle()) this.closeGracefully();
+        else if (!this.upstreamSocket?.writableNeedDrain) this.client.resume();
+      })
+      .catch((err: unknown) => this.onClientProtocolError(err));
+  }
+
+  /** Sends a command upstream and expects its response. */
+  private forward(command: number, forward: Forward, out: Buffer[]): void {
+    if (forward === null) return;
+    if (command === Command.Quit) {
+      this.quitSent = true;
+      out.push(forward.raw);
+      return;
+    }
+    const kind = responseKindOf(command);
+    if (kind !== ResponseKind.None) {
+      this.tracker.expect(kind, {
+        command,
+        start: performance.now(),
+        after: null,
+        onSuccess: forward.onSuccess,
+      });
+    }
+    out.push(forward.raw);
   }
 
   /**
-   * Looks at one whole command packet. Returns what to forward, or null when
-   * the proxy answered the command itself.
+   * Looks at one whole command. Returns what to forward, null when the proxy
+   * answered the command itself, or a promise of either while the router works.
    */
-  private inspectCommand(p: Packet, command: number): { raw: Buffer; onSuccess: (() => void) | null } | null {
+  private inspectCommand(msg: CommandMessage): Forward | Promise<Forward> {
+    const { command, payload } = msg;
+    if (this.localStatements.size > 0 && STATEMENT_ID_COMMANDS.has(command)) {
+      const sql = this.localStatements.get(statementIdOf(payload));
+      if (sql !== undefined) return this.onLocalStatementCommand(msg, sql);
+    }
     switch (command) {
       case Command.Query: {
-        const kill = matchKill(decodeQueryText(p.payload));
-        if (kill.kind === 'none') return { raw: p.raw, onSuccess: null };
+        const text = decodeQueryText(payload);
+        const kill = matchKill(text);
+        if (kill.kind === 'none') return this.routeStatement(msg, text);
         if (kill.kind === 'unsupported') {
-          this.answerLocally(
-            encodeErr(
-              ErrorCode.NotSupportedYet,
-              '42000',
-              'Shiftgate: KILL with a connection id must be a statement of its own (KILL [QUERY|CONNECTION] <id>)',
-            ),
+          this.answerError(
+            msg,
+            ErrorCode.NotSupportedYet,
+            '42000',
+            'Shiftgate: KILL with a connection id must be a statement of its own (KILL [QUERY|CONNECTION] <id>)',
           );
           return null;
         }
+        this.info.ranClientStatements = true;
         const target = this.targetOf(kill.connectionId);
         if (target === null) {
-          this.answerLocally(
-            encodeErr(ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${kill.connectionId}`),
-          );
+          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${kill.connectionId}`);
           return null;
         }
         return { raw: encodePacket(0, encodeQuery(kill.rewrite(target))), onSuccess: null };
       }
+      case Command.StmtPrepare:
+        return this.routeStatement(msg, null);
       case Command.ProcessKill: {
-        const id = decodeProcessKill(p.payload);
+        const id = decodeProcessKill(payload);
         const target = this.targetOf(id);
         if (target === null) {
-          this.answerLocally(encodeErr(ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`));
+          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
           return null;
         }
-        const payload = Buffer.from(p.payload);
-        payload.writeUInt32LE(target >>> 0, 1);
-        return { raw: encodePacket(0, payload), onSuccess: null };
+        const patched = Buffer.from(payload);
+        patched.writeUInt32LE(target >>> 0, 1);
+        return { raw: encodePacket(0, patched), onSuccess: null };
       }
       case Command.InitDb: {
-        const database = decodeInitDb(p.payload);
+        const database = decodeInitDb(payload);
         return {
-          raw: p.raw,
+          raw: msg.raw,
           onSuccess: () => {
             this.info.database = database;
           },
         };
       }
       case Command.ChangeUser: {
-        const change = decodeChangeUser(p.payload, this.clientCapabilities);
+        const change = decodeChangeUser(payload, this.clientCapabilities);
         return {
-          raw: p.raw,
+          raw: msg.raw,
           onSuccess: () => {
             this.info.user = change.user;
             this.info.database = change.database;
+            // The server dropped the session's prepared statements; so does the proxy.
+            this.localStatements.clear();
           },
         };
       }
+      case Command.ResetConnection:
+        return { raw: msg.raw, onSuccess: () => this.localStatements.clear() };
       default:
         if (REPLICATION_COMMANDS.has(command)) {
-          this.answerLocally(
-            encodeErr(
-              ErrorCode.NotSupportedYet,
-              '42000',
-              'Shiftgate: replication commands are not relayed by the proxy',
+          this.answerError(
+            msg,
+            ErrorCode.NotSupportedYet,
+            '42000',
+            'Shiftgate: replication commands are not relayed by the proxy',
+          );
+          return null;
+        }
+        if (CLIENT_STATEMENT_COMMANDS.has(command)) this.info.ranClientStatements = true;
+        return { raw: msg.raw, onSuccess: null };
+    }
+  }
+
+  /**
+   * COM_QUERY and COM_STMT_PREPARE: statements the router's prefilter flags
+   * are decoded and routed; everything else goes upstream byte for byte.
+   * `text` is the COM_QUERY text when the caller decoded it already.
+   */
+  private routeStatement(msg: CommandMessage, text: string | null): Forward | Promise<Forward> {
+    const router = this.ctx.router;
+    const { payload } = msg;
+    if (router === null || !router.mayRoute(payload, 1, payload.length)) {
+      this.info.ranClientStatements = true;
+      return { raw: msg.raw, onSuccess: null };
+    }
+    const sql = text ?? decodeQueryText(payload);
+    if (msg.command === Command.StmtPrepare) {
+      const kind = shiftgateStatementKind(sql);
+      if (kind instanceof ClientError) {
+        this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(kind)));
+        return null;
+      }
+      if (kind === 'shiftgate') {
+        // Answered by the proxy on each COM_STMT_EXECUTE, like the same text through COM_QUERY.
+        const id = this.nextLocalStatementId--;
+        this.localStatements.set(id, sql);
+        this.answerLocally(msg, (seq) => encodePacket(seq, encodeLocalPrepareOk(id)));
+        return null;
+      }
+    } else if (this.hidesShiftgateStatement(payload, sql)) {
+      this.answerLocally(msg, (seq) =>
+        encodePacket(
+          seq,
+          encodeClientError(
+            clientError(
+              'notSupported',
+              'a Shiftgate command cannot be part of a multi-statement text: the proxy answers it itself and cannot run the other statements around it',
+              'send the Shiftgate command as a statement of its own',
+            ),
+          ),
+        ),
+      );
+      return null;
+    }
+    const route = router.route(this.info, sql);
+    return route instanceof Promise
+      ? route.then((r) => this.applyRoute(msg, r))
+      : this.applyRoute(msg, route);
+  }
+
+  /** True for a multi-statement COM_QUERY text with a Shiftgate command among its statements. */
+  private hidesShiftgateStatement(payload: Buffer, sql: string): boolean {
+    if (payload.indexOf(0x3b /* ';' */, 1) < 0 || !mayBeAdminCommand(payload, 1, payload.length))
+      return false;
+    const backslashEscapes = (this.tracker.statusFlags & ServerStatus.NoBackslashEscapes) === 0;
+    const statements = splitStatements(sql, backslashEscapes);
+    return statements.length > 1 && statements.some((s) => shiftgateStatementKind(s) !== 'none');
+  }
+
+  /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */
+  private applyRoute(msg: CommandMessage, route: Route): Forward {
+    switch (route.kind) {
+      case 'forward':
+        return { raw: msg.raw, onSuccess: null };
+      case 'rewrite':
+        return {
+          raw: encodePacket(0, Buffer.concat([Buffer.from([msg.command]), Buffer.from(route.sql, 'utf8')])),
+          onSuccess: null,
+        };
+      case 'result': {
+        const result = route.result;
+        if (msg.command !== Command.Query) {
+          // Not reached: Shiftgate commands are prepared locally. A result is only valid for COM_QUERY.
+          this.answerLocally(msg, (seq) =>
+            encodePacket(
+              seq,
+              encodeClientError(
+                clientError('notSupported', 'this Shiftgate statement must be sent as a text query'),
+              ),
             ),
           );
           return null;
         }
-        return { raw: p.raw, onSuccess: null };
+        this.answerLocally(msg, (seq) => encodeResultSet(result, seq, this.answerContext()));
+        return null;
+      }
+      case 'error': {
+        const error = route.error;
+        this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(error)));
+        return null;
+      }
+      case 'bind-version':
+        // MySQL has no `shiftgate.version` variable to set: the proxy keeps the binding and says OK.
+        this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
+        return null;
     }
+  }
+
+  /** COM_STMT_* naming a statement the proxy prepared itself (an admin command). */
+  private onLocalStatementCommand(msg: CommandMessage, sql: string): Forward | Promise<Forward> {
+    const id = statementIdOf(msg.payload);
+    switch (msg.command) {
+      case Command.StmtClose:
+        this.localStatements.delete(id);
+        return null;
+      case Command.StmtSendLongData:
+        return null;
+      case Command.StmtReset:
+        this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
+        return null;
+      case Command.StmtExecute:
+        break;
+      default:
+        this.answerLocally(msg, (seq) =>
+          encodePacket(
+            seq,
+            encodeClientError(
+              clientError(
+                'notSupported',
+                'a Shiftgate command can only be executed, not fetched or bulk-executed',
+              ),
+            ),
+          ),
+        );
+        return null;
+    }
+    const answer = (route: Route): Forward => {
+      switch (route.kind) {
+        case 'result':
+          this.answerLocally(msg, (seq) => encodeResultSet(route.result, seq, this.answerContext(), true));
+          break;
+        case 'bind-version':
+          this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
+          break;
+        case 'error':
+          this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(route.error)));
+          break;
+        default:
+          // Only Shiftgate statements are prepared locally; the router never forwards them.
+          this.answerLocally(msg, (seq) =>
+            encodePacket(
+              seq,
+              encodeClientError(clientError('internal', 'Shiftgate lost track of a prepared admin command')),
+            ),
+          );
+      }
+      return null;
+    };
+    const route = this.ctx.router!.route(this.info, sql);
+    return route instanceof Promise ? route.then(answer) : answer(route);
+  }
+
+  private answerContext(): LocalAnswerContext {
+    return {
+      deprecateEof: (this.clientCapabilities & Capability.DeprecateEof) !== 0,
+      extendedMetadata: (this.mariadbCapabilities & MariadbCapability.ExtendedMetadata) !== 0,
+      statusFlags: this.tracker.statusFlags,
+    };
   }
 
   /** The upstream thread id behind a connection id this proxy handed out, or null. */
@@ -682,19 +997,26 @@ export class MysqlSession implements ProxySession {
       : null;
   }
 
+  private answerError(msg: CommandMessage, code: number, sqlState: string, message: string): void {
+    this.answerLocally(msg, (seq) => encodePacket(seq, encodeErr(code, sqlState, message)));
+  }
+
   /**
-   * Answers the current command from the proxy (sequence id 1), after every
-   * response still owed for earlier pipelined commands.
+   * Answers a command from the proxy, after every response still owed for
+   * earlier pipelined commands. `build` gets the response's first sequence
+   * id and runs when the answer is written, so it sees the session state
+   * (transaction status) those earlier responses left.
    */
-  private answerLocally(payload: Buffer): void {
-    const packet = encodePacket(1, payload);
+  private answerLocally(msg: CommandMessage, build: (firstSeq: number) => Buffer): void {
+    const firstSeq = (msg.lastSequenceId + 1) & 0xff;
+    const write = () => build(firstSeq);
     const last = this.tracker.lastTag();
     if (last === undefined) {
-      this.writeClient(packet);
+      this.writeClient(write());
       return;
     }
     last.after ??= [];
-    last.after.push(packet);
+    last.after.push(write);
   }
 
   private relayResponses(chunk: Buffer): void {
@@ -709,7 +1031,7 @@ export class MysqlSession implements ProxySession {
         if (tag.after !== null) {
           this.writeClient(chunk.subarray(from, endOffset));
           from = endOffset;
-          for (const b of tag.after) this.writeClient(b);
+          for (const build of tag.after) this.writeClient(build());
         }
       } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
         const err = decodeErr(head);
@@ -813,4 +1135,20 @@ export class MysqlSession implements ProxySession {
       this.resolveClosed();
     }
   }
+}
+
+/** The statement id of a COM_STMT_* command (0 when the packet is too short to hold one). */
+function statementIdOf(payload: Buffer): number {
+  return payload.length >= 5 ? payload.readUInt32LE(1) : 0;
+}
+
+/** The packets of one 16 MB+ command message as one command: payloads joined, raw bytes kept. */
+function joinCommand(packets: Packet[]): CommandMessage {
+  const payload = Buffer.concat(packets.map((p) => p.payload));
+  return {
+    command: payload[0]!,
+    payload,
+    raw: Buffer.concat(packets.map((p) => p.raw)),
+    lastSequenceId: packets[packets.length - 1]!.sequenceId,
+  };
 }

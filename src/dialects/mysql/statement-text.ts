@@ -1,0 +1,110 @@
+/**
+ * Just enough MySQL lexing to cut a multi-statement COM_QUERY text into
+ * its statements: quotes, backquotes, comments and backslash escapes, so a
+ * `;` inside a string or a comment never splits. Used only for texts the
+ * router's prefilter flagged, to refuse a Shiftgate command hidden among
+ * other statements.
+ */
+import { parseAdminCommand } from '../../admin/command.ts';
+import { ClientError } from '../../proxy/client-error.ts';
+import { parseVersionSet } from '../../proxy/version-binding.ts';
+
+const SEMICOLON = 0x3b;
+const SINGLE_QUOTE = 0x27;
+const DOUBLE_QUOTE = 0x22;
+const BACKQUOTE = 0x60;
+const BACKSLASH = 0x5c;
+const HASH = 0x23;
+const DASH = 0x2d;
+const SLASH = 0x2f;
+const STAR = 0x2a;
+const BANG = 0x21;
+
+/**
+ * The statements of `sql`, each as written (without its `;`). Pieces that
+ * hold only blanks and comments are dropped; executable comments
+ * (`/*! ... *\/`, `/*M! ... *\/`) count as statement text.
+ *
+ * @example
+ * splitStatements("SELECT ';'; -- done\n") // ["SELECT ';'"]
+ */
+export function splitStatements(sql: string, backslashEscapes = true): string[] {
+  const out: string[] = [];
+  const n = sql.length;
+  let start = 0;
+  let content = false;
+  let i = 0;
+  const cut = (end: number) => {
+    if (content) out.push(sql.slice(start, end).trim());
+    start = end + 1;
+    content = false;
+  };
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (c === SEMICOLON) {
+      cut(i);
+      i++;
+    } else if (c === SINGLE_QUOTE || c === DOUBLE_QUOTE || c === BACKQUOTE) {
+      content = true;
+      i = skipQuoted(sql, i, c, backslashEscapes && c !== BACKQUOTE);
+    } else if (c === HASH) {
+      i = lineEnd(sql, i);
+    } else if (c === DASH && sql.charCodeAt(i + 1) === DASH && isCommentSpace(sql.charCodeAt(i + 2))) {
+      i = lineEnd(sql, i);
+    } else if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
+      const executable =
+        sql.charCodeAt(i + 2) === BANG || (sql[i + 2] === 'M' && sql.charCodeAt(i + 3) === BANG);
+      if (executable) content = true;
+      const close = sql.indexOf('*/', i + 2);
+      i = close < 0 ? n : close + 2;
+    } else {
+      if (c > 0x20) content = true;
+      i++;
+    }
+  }
+  cut(n);
+  return out;
+}
+
+/** `--` starts a comment only when a blank or control character (or the end) follows. */
+function isCommentSpace(c: number): boolean {
+  return Number.isNaN(c) || c <= 0x20;
+}
+
+function lineEnd(sql: string, i: number): number {
+  const nl = sql.indexOf('\n', i);
+  return nl < 0 ? sql.length : nl + 1;
+}
+
+/** Index just past the quoted token opened at `i` (doubled quotes and, unless disabled, backslashes escape). */
+function skipQuoted(sql: string, i: number, quote: number, backslashEscapes: boolean): number {
+  const n = sql.length;
+  let j = i + 1;
+  while (j < n) {
+    const c = sql.charCodeAt(j);
+    if (backslashEscapes && c === BACKSLASH) {
+      j += 2;
+    } else if (c === quote) {
+      if (sql.charCodeAt(j + 1) === quote) j += 2;
+      else return j + 1;
+    } else {
+      j++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Whether a statement is addressed to Shiftgate (an admin command or `SET` /
+ * `RESET shiftgate.version`): `'shiftgate'`, `'none'`, or the ClientError
+ * of one that starts like a Shiftgate command but is malformed.
+ */
+export function shiftgateStatementKind(sql: string): 'shiftgate' | 'none' | ClientError {
+  try {
+    if (parseVersionSet(sql) !== undefined) return 'shiftgate';
+    return parseAdminCommand(sql) !== null ? 'shiftgate' : 'none';
+  } catch (err) {
+    if (err instanceof ClientError) return err;
+    throw err;
+  }
+}
