@@ -123,11 +123,17 @@ const STATEMENT_ID_COMMANDS = new Set<number>([
 ]);
 
 /**
+ * MariaDB: COM_STMT_EXECUTE of statement id -1 runs the statement prepared
+ * just before (the mariadb connector pipelines PREPARE and EXECUTE this way).
+ */
+const LAST_PREPARED_STATEMENT_ID = 0xffffffff;
+
+/**
  * Statement ids the proxy hands out for admin commands prepared through the
  * binary protocol count down from here; servers count theirs up from 1 per
  * connection, so the two never meet.
  */
-const FIRST_LOCAL_STATEMENT_ID = 0xffffffff;
+const FIRST_LOCAL_STATEMENT_ID = 0xfffffffe;
 
 /** One whole client command: a single packet, or the packets of a message of 16 MB and more joined. */
 interface CommandMessage {
@@ -172,6 +178,8 @@ export class MysqlSession implements ProxySession {
   /** Admin commands prepared through the binary protocol, by the statement id the proxy handed out. */
   private readonly localStatements = new Map<number, string>();
   private nextLocalStatementId = FIRST_LOCAL_STATEMENT_ID;
+  /** The last COM_STMT_PREPARE was answered locally with this id (what statement id -1 means then). */
+  private lastPreparedLocal: number | null = null;
   upstreamThreadId = 0;
   // Authentication-phase state: the two links count sequence ids on their own.
   private clientSeq = 0;
@@ -756,8 +764,10 @@ export class MysqlSession implements ProxySession {
   private inspectCommand(msg: CommandMessage): Forward | Promise<Forward> {
     const { command, payload } = msg;
     if (this.localStatements.size > 0 && STATEMENT_ID_COMMANDS.has(command)) {
-      const sql = this.localStatements.get(statementIdOf(payload));
-      if (sql !== undefined) return this.onLocalStatementCommand(msg, sql);
+      let id = statementIdOf(payload);
+      if (id === LAST_PREPARED_STATEMENT_ID) id = this.lastPreparedLocal ?? id;
+      const sql = this.localStatements.get(id);
+      if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
     }
     switch (command) {
       case Command.Query: {
@@ -782,6 +792,7 @@ export class MysqlSession implements ProxySession {
         return { raw: encodePacket(0, encodeQuery(kill.rewrite(target))), onSuccess: null };
       }
       case Command.StmtPrepare:
+        this.lastPreparedLocal = null;
         return this.routeStatement(msg, null);
       case Command.ProcessKill: {
         const id = decodeProcessKill(payload);
@@ -855,6 +866,7 @@ export class MysqlSession implements ProxySession {
         // Answered by the proxy on each COM_STMT_EXECUTE, like the same text through COM_QUERY.
         const id = this.nextLocalStatementId--;
         this.localStatements.set(id, sql);
+        this.lastPreparedLocal = id;
         this.answerLocally(msg, (seq) => encodePacket(seq, encodeLocalPrepareOk(id)));
         return null;
       }
@@ -928,11 +940,11 @@ export class MysqlSession implements ProxySession {
   }
 
   /** COM_STMT_* naming a statement the proxy prepared itself (an admin command). */
-  private onLocalStatementCommand(msg: CommandMessage, sql: string): Forward | Promise<Forward> {
-    const id = statementIdOf(msg.payload);
+  private onLocalStatementCommand(msg: CommandMessage, id: number, sql: string): Forward | Promise<Forward> {
     switch (msg.command) {
       case Command.StmtClose:
         this.localStatements.delete(id);
+        if (this.lastPreparedLocal === id) this.lastPreparedLocal = null;
         return null;
       case Command.StmtSendLongData:
         return null;

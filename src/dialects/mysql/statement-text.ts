@@ -21,9 +21,9 @@ const STAR = 0x2a;
 const BANG = 0x21;
 
 /**
- * The statements of `sql`, each as written (without its `;`). Pieces that
- * hold only blanks and comments are dropped; executable comments
- * (`/*! ... *\/`, `/*M! ... *\/`) count as statement text.
+ * The statements of `sql`, each as written from its first token to its
+ * `;` (exclusive). Pieces that hold only blanks and comments are dropped;
+ * executable comments (`/*! ... *\/`, `/*M! ... *\/`) count as statement text.
  *
  * @example
  * splitStatements("SELECT ';'; -- done\n") // ["SELECT ';'"]
@@ -31,13 +31,12 @@ const BANG = 0x21;
 export function splitStatements(sql: string, backslashEscapes = true): string[] {
   const out: string[] = [];
   const n = sql.length;
-  let start = 0;
-  let content = false;
+  // Each statement starts at its first token: leading blanks and comments are not kept.
+  let start = -1;
   let i = 0;
   const cut = (end: number) => {
-    if (content) out.push(sql.slice(start, end).trim());
-    start = end + 1;
-    content = false;
+    if (start >= 0) out.push(sql.slice(start, end).trim());
+    start = -1;
   };
   while (i < n) {
     const c = sql.charCodeAt(i);
@@ -45,7 +44,7 @@ export function splitStatements(sql: string, backslashEscapes = true): string[] 
       cut(i);
       i++;
     } else if (c === SINGLE_QUOTE || c === DOUBLE_QUOTE || c === BACKQUOTE) {
-      content = true;
+      if (start < 0) start = i;
       i = skipQuoted(sql, i, c, backslashEscapes && c !== BACKQUOTE);
     } else if (c === HASH) {
       i = lineEnd(sql, i);
@@ -54,11 +53,11 @@ export function splitStatements(sql: string, backslashEscapes = true): string[] 
     } else if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
       const executable =
         sql.charCodeAt(i + 2) === BANG || (sql[i + 2] === 'M' && sql.charCodeAt(i + 3) === BANG);
-      if (executable) content = true;
+      if (executable && start < 0) start = i;
       const close = sql.indexOf('*/', i + 2);
       i = close < 0 ? n : close + 2;
     } else {
-      if (c > 0x20) content = true;
+      if (c > 0x20 && start < 0) start = i;
       i++;
     }
   }
