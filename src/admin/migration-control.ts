@@ -44,7 +44,6 @@ export class MigrationControl {
   /** Latency of client statements while the migration runs, for its report. */
   private during: LatencyHistogram | null = null;
   private before: { p50: number | null; p99: number | null } | null = null;
-  private readonly reports = new Map<string, LatencyReport>();
 
   private constructor(
     private readonly config: Config,
@@ -270,7 +269,7 @@ export class MigrationControl {
 
   async history(): Promise<{ status: MigrationStatus; report: LatencyReport | null }[]> {
     const all = await this.reader.history();
-    return all.map((status) => ({ status, report: this.reports.get(status.name) ?? null }));
+    return all.map((status) => ({ status, report: (status.latencyReport as LatencyReport | null) ?? null }));
   }
 
   get engine(): MigrationEngine {
@@ -294,7 +293,7 @@ export class MigrationControl {
       afterP50Ms: null,
       afterP99Ms: null,
     };
-    this.reports.set(name, report);
+    await this.runner.saveLatencyReport(name, report);
     const after = new LatencyHistogram();
     this.latency.taps.add(after);
     setTimeout(() => {
@@ -302,6 +301,9 @@ export class MigrationControl {
       if (after.count === 0) return;
       report.afterP50Ms = after.quantileUs(0.5)! / 1000;
       report.afterP99Ms = after.quantileUs(0.99)! / 1000;
+      this.reader
+        .saveLatencyReport(name, report)
+        .catch((err: Error) => log.warn('latency report not saved', { error: err.message }));
     }, 60_000).unref();
   }
 }

@@ -77,7 +77,11 @@ export async function startShiftgate(
       const engine = opened.engine;
       follower = new VersionFollower(
         { versions: () => engine.versions(), introspect: () => engine.introspect() },
-        (map) => router.setVersionMap(map),
+        (map, history) => {
+          const inFlight = history.versions.find((v) => v.version === history.inFlight);
+          // Until expand and backfill are done, the new version's columns are not ready to be written.
+          router.setVersionMap(map, inFlight && inFlight.phase !== 'active' ? inFlight.version : null);
+        },
       );
       await follower.start();
       control = opened;

@@ -76,6 +76,8 @@ export interface MigrationStatus {
   createdAt: Date;
   activeAt: Date | null;
   completedAt: Date | null;
+  /** Client latency before / during / after, as the proxy that ran the migration recorded it. */
+  latencyReport: unknown;
   backfill: BackfillProgress[];
 }
 
@@ -325,6 +327,11 @@ export class MigrationEngine {
     return Promise.all(all.map((r) => this.statusOf(r.name) as Promise<MigrationStatus>));
   }
 
+  /** Keeps the proxy's client latency report with the migration's record. */
+  async saveLatencyReport(name: string, report: unknown): Promise<void> {
+    await this.conn.state.setLatencyReport(this.schema, name, report);
+  }
+
   /** The schema versions and what each changed: see `version-history.ts`. */
   async versions(): Promise<VersionHistory> {
     return versionHistory(this.schema, await this.conn.state.list(this.schema), this.dialect.capabilities);
@@ -344,6 +351,7 @@ export class MigrationEngine {
       createdAt: r.createdAt,
       activeAt: r.activeAt,
       completedAt: r.completedAt,
+      latencyReport: r.latencyReport,
       backfill: checkpoints.map((c) => progressOf(name, c)),
     };
   }

@@ -54,6 +54,8 @@ export interface MigrationRecord {
   updatedAt: Date;
   activeAt: Date | null;
   completedAt: Date | null;
+  /** Client latency around the migration, written by the proxy that ran it (opaque to the engine). */
+  latencyReport: unknown;
 }
 
 export interface CheckpointRecord {
@@ -95,6 +97,7 @@ export interface StateStore {
   remove(schema: string, name: string): Promise<void>;
   setPhase(schema: string, name: string, phase: Phase, update?: PhaseUpdate): Promise<void>;
   update(schema: string, name: string, update: PhaseUpdate): Promise<void>;
+  setLatencyReport(schema: string, name: string, report: unknown): Promise<void>;
   /** Appends to the event log (phase transitions, retries, errors). */
   event(schema: string, name: string, phase: Phase, event: string, detail?: unknown): Promise<void>;
   checkpoints(schema: string, name: string): Promise<CheckpointRecord[]>;

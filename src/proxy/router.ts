@@ -43,9 +43,13 @@ export class ShiftgateRouter implements StatementRouter {
     private readonly metrics: ProxyMetrics,
   ) {}
 
+  /** A version whose migration is still expanding or backfilling: sessions cannot bind to it yet. */
+  private notReady: string | null = null;
+
   /** Installs a new version map (the state store changed); translation follows at once for every session. */
-  setVersionMap(map: VersionMap): void {
+  setVersionMap(map: VersionMap, notReady: string | null = null): void {
     this.map = map;
+    this.notReady = notReady;
     this.translator?.setVersionMap(map);
     this.translating = this.translator !== null && map.versions.some((v) => !v.identity);
   }
@@ -80,6 +84,13 @@ export class ShiftgateRouter implements StatementRouter {
     }
     if (!this.map) {
       throw clientError('invalidParameter', `unknown schema version "${version}": no migration has run yet`);
+    }
+    if (version === this.notReady) {
+      throw clientError(
+        'stateConflict',
+        `schema version "${version}" is not ready yet: its migration is still expanding or backfilling`,
+        'wait until SHOW SHIFTGATE STATUS shows it active, then connect again',
+      );
     }
   }
 

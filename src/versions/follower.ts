@@ -26,7 +26,7 @@ export class VersionFollower {
 
   constructor(
     private readonly source: VersionSource,
-    private readonly onMap: (map: VersionMap) => void,
+    private readonly onMap: (map: VersionMap, history: VersionHistory) => void,
     private readonly pollMs = 500,
   ) {}
 
@@ -60,7 +60,7 @@ export class VersionFollower {
     );
     this.signature = signature;
     log.info('schema versions changed', { latest: map.latest, latestCompleted: map.latestCompleted });
-    this.onMap(map);
+    this.onMap(map, history);
   }
 
   private schedule(): void {

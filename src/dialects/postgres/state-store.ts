@@ -34,8 +34,10 @@ CREATE TABLE IF NOT EXISTS ${S}.migrations (
   updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
   active_at     timestamptz,
   completed_at  timestamptz,
+  latency_report jsonb,
   PRIMARY KEY (schema_name, name)
 );
+ALTER TABLE ${S}.migrations ADD COLUMN IF NOT EXISTS latency_report jsonb;
 CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_flight ON ${S}.migrations (schema_name)
   WHERE phase NOT IN ('completed', 'rolled_back');
 CREATE TABLE IF NOT EXISTS ${S}.backfill_checkpoints (
@@ -81,6 +83,7 @@ interface MigrationRow {
   updated_at: Date;
   active_at: Date | null;
   completed_at: Date | null;
+  latency_report: unknown;
 }
 
 function toRecord(r: MigrationRow): MigrationRecord {
@@ -98,6 +101,7 @@ function toRecord(r: MigrationRow): MigrationRecord {
     updatedAt: r.updated_at,
     activeAt: r.active_at,
     completedAt: r.completed_at,
+    latencyReport: r.latency_report ?? null,
   };
 }
 
@@ -236,6 +240,13 @@ export class PostgresStateStore implements StateStore {
         update.error !== undefined,
         update.error ?? null,
       ],
+    );
+  }
+
+  async setLatencyReport(schema: string, name: string, report: unknown): Promise<void> {
+    await this.client.query(
+      `UPDATE ${S}.migrations SET latency_report = $3 WHERE schema_name = $1 AND name = $2`,
+      [schema, name, JSON.stringify(report)],
     );
   }
 
