@@ -10,6 +10,7 @@ import {
   MigrationStateError,
   MigrationValidationError,
 } from '../migrations/index.ts';
+import type { BackfillThrottle, BatchReport } from '../migrations/throttle.ts';
 import { clientError } from '../proxy/client-error.ts';
 import { LatencyHistogram } from '../proxy/latency-histogram.ts';
 import type { LatencyRecorder } from '../proxy/latency-recorder.ts';
@@ -61,9 +62,23 @@ export class MigrationControl {
     latency: LatencyRecorder;
     /** Called after every phase change this proxy makes. */
     onChange: () => void;
+    /** Every backfill batch: its report (size, duration) and the progress after it, for metrics. */
+    onBatch?: (report: BatchReport) => void;
+    onProgress?: (progress: BackfillProgress) => void;
   }): Promise<MigrationControl> {
     let control: MigrationControl | undefined;
-    const onEvent = (e: EngineEvent) => control?.onEngineEvent(e);
+    const onEvent = (e: EngineEvent) => {
+      if (e.type === 'batch') options.onProgress?.(e.progress);
+      control?.onEngineEvent(e);
+    };
+    // The engine reports each batch to the throttle; the same report feeds the batch metrics.
+    const throttle: BackfillThrottle = {
+      beforeBatch: (request) => options.throttle.beforeBatch(request),
+      afterBatch: (report) => {
+        options.onBatch?.(report);
+        options.throttle.afterBatch(report);
+      },
+    };
     const sizing = {
       targetBatchMs: options.config.throttle.target_batch_ms,
       minBatch: options.config.throttle.min_batch,
@@ -71,7 +86,7 @@ export class MigrationControl {
     };
     const runner = await MigrationEngine.connect({
       url: options.url,
-      throttle: options.throttle,
+      throttle,
       sizing,
       onEvent,
     });
@@ -87,7 +102,29 @@ export class MigrationControl {
     return control;
   }
 
+  /** Replica lag as last polled (the throttle's second signal), null without replicas. */
+  replicaLagMs: number | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
+
+  /** Polls replica lag every second on the status connection. */
+  startReplicaLagPolling(): void {
+    const poll = () => {
+      this.reader
+        .replicaLagMs()
+        .then((lag) => {
+          this.replicaLagMs = lag;
+        })
+        .catch(() => {})
+        .finally(() => {
+          if (this.lagTimer) this.lagTimer = setTimeout(poll, 1000).unref();
+        });
+    };
+    this.lagTimer = setTimeout(poll, 0).unref();
+  }
+
   async close(): Promise<void> {
+    if (this.lagTimer) clearTimeout(this.lagTimer);
+    this.lagTimer = null;
     this.running?.abort.abort();
     await this.running?.done;
     await Promise.all([this.runner.close(), this.reader.close()]);

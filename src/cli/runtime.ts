@@ -3,6 +3,7 @@ import { MigrationControl, windowP99Ms } from '../admin/migration-control.ts';
 import type { Config } from '../config/schema.ts';
 import { dialectForUrl } from '../dialects/index.ts';
 import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
+import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
 import { migrationDialects } from '../migrations/index.ts';
 import { LatencyRecorder } from '../proxy/latency-recorder.ts';
@@ -45,13 +46,22 @@ export async function startShiftgate(
 
   const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
   if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
+  let control: MigrationControl | null = null;
   const throttle = new ThrottleController(config.throttle, {
     clientP99Ms: () => windowP99Ms(latency, 5),
-    replicaLagMs: () => null,
+    replicaLagMs: () => control?.replicaLagMs ?? null,
+  });
+  const migrationMetrics = new MigrationMetrics(metrics.registry, {
+    inFlight: async () => {
+      const s = await control?.status();
+      return s ? { name: s.name, phase: s.phase } : null;
+    },
+    throttle: () => ({ ...throttle.state, paused: throttle.isPaused }),
+    clientP99Ms: () => windowP99Ms(latency, 5),
+    sessions: registry,
   });
 
   let follower: VersionFollower | null = null;
-  let control: MigrationControl | null = null;
   let unavailable = 'migrations are not supported for this upstream yet';
   let retry: NodeJS.Timeout | null = null;
   const managedDatabase = decodeURIComponent(upstream.pathname.replace(/^\//, '')) || null;
@@ -73,7 +83,10 @@ export async function startShiftgate(
         throttle,
         latency,
         onChange: () => void follower?.refresh().catch(() => {}),
+        onBatch: (report) => migrationMetrics.onBatch(report),
+        onProgress: (progress) => migrationMetrics.onProgress(progress),
       });
+      opened.startReplicaLagPolling();
       const engine = opened.engine;
       follower = new VersionFollower(
         { versions: () => engine.versions(), introspect: () => engine.introspect() },

@@ -101,6 +101,8 @@ export interface MigrationConnection {
     policy: LockPolicy,
     onRetry?: (n: RetryNotice) => void,
   ): Promise<BatchOutcome>;
+  /** The worst replica's replay lag in ms, or null when there are no replicas. */
+  replicaLagMs(): Promise<number | null>;
   close(): Promise<void>;
 }
 

@@ -327,6 +327,11 @@ export class MigrationEngine {
     return Promise.all(all.map((r) => this.statusOf(r.name) as Promise<MigrationStatus>));
   }
 
+  /** The worst replica's replay lag in ms, or null without replicas (the throttle's second signal). */
+  replicaLagMs(): Promise<number | null> {
+    return this.conn.replicaLagMs();
+  }
+
   /** Keeps the proxy's client latency report with the migration's record. */
   async saveLatencyReport(name: string, report: unknown): Promise<void> {
     await this.conn.state.setLatencyReport(this.schema, name, report);

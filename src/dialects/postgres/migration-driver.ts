@@ -260,6 +260,16 @@ export class PostgresMigrationConnection implements MigrationConnection {
     }
   }
 
+  async replicaLagMs(): Promise<number | null> {
+    // replay_lag is null for a replica that is caught up and idle; no rows means no replicas.
+    const { rows } = await this.client.query<{ lag: number | null; replicas: number }>(
+      `SELECT max(extract(epoch FROM coalesce(replay_lag, interval '0')) * 1000)::float8 AS lag,
+              count(*)::int AS replicas
+         FROM pg_stat_replication`,
+    );
+    return rows[0]!.replicas === 0 ? null : rows[0]!.lag;
+  }
+
   async close(): Promise<void> {
     await this.client.end().catch(() => {});
   }
