@@ -145,6 +145,8 @@ interface CommandMessage {
   lastSequenceId: number;
 }
 
+const MULTI_STATEMENT = Symbol('multi-statement');
+
 /** What to send upstream for a command; null when the proxy answered it itself. */
 type Forward = { raw: Buffer; onSuccess: (() => void) | null } | null;
 
@@ -855,7 +857,7 @@ export class MysqlSession implements ProxySession {
       this.info.ranClientStatements = true;
       return { raw: msg.raw, onSuccess: null };
     }
-    const sql = text ?? decodeQueryText(payload);
+    let sql = text ?? decodeQueryText(payload);
     if (msg.command === Command.StmtPrepare) {
       const kind = shiftgateStatementKind(sql);
       if (kind instanceof ClientError) {
@@ -870,20 +872,24 @@ export class MysqlSession implements ProxySession {
         this.answerLocally(msg, (seq) => encodePacket(seq, encodeLocalPrepareOk(id)));
         return null;
       }
-    } else if (this.hidesShiftgateStatement(payload, sql)) {
-      this.answerLocally(msg, (seq) =>
-        encodePacket(
-          seq,
-          encodeClientError(
-            clientError(
-              'notSupported',
-              'a Shiftgate command cannot be part of a multi-statement text: the proxy answers it itself and cannot run the other statements around it',
-              'send the Shiftgate command as a statement of its own',
+    } else {
+      const single = this.shiftgateStatementIn(payload, sql);
+      if (single === MULTI_STATEMENT) {
+        this.answerLocally(msg, (seq) =>
+          encodePacket(
+            seq,
+            encodeClientError(
+              clientError(
+                'notSupported',
+                'a Shiftgate command cannot be part of a multi-statement text: the proxy answers it itself and cannot run the other statements around it',
+                'send the Shiftgate command as a statement of its own',
+              ),
             ),
           ),
-        ),
-      );
-      return null;
+        );
+        return null;
+      }
+      if (single !== null) sql = single;
     }
     const route = router.route(this.info, sql);
     return route instanceof Promise
@@ -891,13 +897,18 @@ export class MysqlSession implements ProxySession {
       : this.applyRoute(msg, route);
   }
 
-  /** True for a multi-statement COM_QUERY text with a Shiftgate command among its statements. */
-  private hidesShiftgateStatement(payload: Buffer, sql: string): boolean {
-    if (payload.indexOf(0x3b /* ';' */, 1) < 0 || !mayBeAdminCommand(payload, 1, payload.length))
-      return false;
+  /**
+   * For a COM_QUERY text with a `;` that may hold a Shiftgate command:
+   * MULTI_STATEMENT when a Shiftgate command sits among other statements,
+   * the statement alone when the text is one Shiftgate command followed by
+   * `;` and comments, else null (the text is routed as it is).
+   */
+  private shiftgateStatementIn(payload: Buffer, sql: string): string | typeof MULTI_STATEMENT | null {
+    if (payload.indexOf(0x3b /* ';' */, 1) < 0 || !mayBeAdminCommand(payload, 1, payload.length)) return null;
     const backslashEscapes = (this.tracker.statusFlags & ServerStatus.NoBackslashEscapes) === 0;
     const statements = splitStatements(sql, backslashEscapes);
-    return statements.length > 1 && statements.some((s) => shiftgateStatementKind(s) !== 'none');
+    if (!statements.some((s) => shiftgateStatementKind(s) !== 'none')) return null;
+    return statements.length === 1 ? statements[0]! : MULTI_STATEMENT;
   }
 
   /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */
