@@ -65,15 +65,15 @@ describe('throttle decisions', () => {
   test('the batch ceiling never drops below min_batch and the delay is capped', () => {
     const states = run(Array(20).fill(500), 30);
     assert.equal(states.at(-1)!.ceiling, knobs.min_batch);
-    assert.equal(states.at(-1)!.delayMs, 5000);
+    assert.equal(states.at(-1)!.delayMs, 1000);
   });
 
-  test('recovery: delay falls additively, ceiling grows additively, reason says recovering until free', () => {
-    const states = run([60, 60, 60, 30, 30, 30, 30, 30, 30, 30, 30, 30], 30);
+  test('recovery: delay halves, ceiling grows additively, reason says recovering until free', () => {
+    const states = run([60, 60, 60, 30, 30, 30, 30, 30, 30], 30);
     const recovering = states.slice(3);
     assert.deepEqual(
       recovering.map((s) => s.delayMs),
-      [350, 300, 250, 200, 150, 100, 50, 0, 0],
+      [200, 100, 50, 25, 0, 0],
     );
     assert.equal(recovering[0]!.reason, 'recovering: client p99 60ms > 1.2 x baseline 30ms');
     assert.equal(recovering.at(-1)!.reason, null);
