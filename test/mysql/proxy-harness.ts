@@ -5,6 +5,7 @@
 import { loadConfig } from '../../src/config/load.ts';
 import { mysqlDialect } from '../../src/dialects/mysql/index.ts';
 import { type RunningProxy, startProxy } from '../../src/proxy/server.ts';
+import type { StatementRouter } from '../../src/proxy/statement-router.ts';
 import { MYSQL_URL } from '../helpers/databases.ts';
 
 export interface MysqlProxy {
@@ -17,11 +18,16 @@ export interface MysqlProxy {
 }
 
 export async function startMysqlProxy(
-  options: { upstream?: string; flags?: Record<string, string> } = {},
+  options: { upstream?: string; flags?: Record<string, string>; router?: StatementRouter } = {},
 ): Promise<MysqlProxy> {
   const upstream = options.upstream ?? MYSQL_URL;
   const config = loadConfig({ env: {}, flags: { upstream, listen: '127.0.0.1:0', ...options.flags } });
-  const proxy = await startProxy({ config, dialect: mysqlDialect, upstream: new URL(upstream) });
+  const proxy = await startProxy({
+    config,
+    dialect: mysqlDialect,
+    upstream: new URL(upstream),
+    router: options.router,
+  });
   const { port } = proxy.address;
   return {
     proxy,
