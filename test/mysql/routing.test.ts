@@ -23,6 +23,7 @@ const DIRECTIVE = /\/\*sg:([a-z-]+)(?: ([^*]*))?\*\//;
 
 /** Decides by the `/*sg:<kind> <argument>*\/` comment in the statement; `slow-` decisions take 150 ms. */
 class ScriptedRouter implements StatementRouter {
+  readonly generation = 0;
   readonly seen: string[] = [];
 
   mayRoute(bytes: Buffer, start: number, end: number): boolean {

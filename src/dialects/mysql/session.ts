@@ -824,12 +824,12 @@ export class MysqlSession implements ProxySession {
             this.info.user = change.user;
             this.info.database = change.database;
             // The server dropped the session's prepared statements; so does the proxy.
-            this.localStatements.clear();
+            this.forgetLocalStatements();
           },
         };
       }
       case Command.ResetConnection:
-        return { raw: msg.raw, onSuccess: () => this.localStatements.clear() };
+        return { raw: msg.raw, onSuccess: () => this.forgetLocalStatements() };
       default:
         if (REPLICATION_COMMANDS.has(command)) {
           this.answerError(
@@ -1002,6 +1002,11 @@ export class MysqlSession implements ProxySession {
     };
     const route = this.ctx.router!.route(this.info, sql);
     return route instanceof Promise ? route.then(answer) : answer(route);
+  }
+
+  private forgetLocalStatements(): void {
+    this.localStatements.clear();
+    this.lastPreparedLocal = null;
   }
 
   private answerContext(): LocalAnswerContext {
