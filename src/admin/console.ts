@@ -39,6 +39,11 @@ export class AdminConsole {
     private readonly control: () => MigrationControl | string,
     /** The session's database is the one migrations run in (only those sessions are clients of a version). */
     private readonly managedDatabase: string | null,
+    /**
+     * Brings this proxy's version map up to date before a status answer, so
+     * a phase shown there is already the phase the proxy translates by.
+     */
+    private readonly syncVersions: () => Promise<void> = async () => {},
   ) {}
 
   async execute(session: SessionInfo, command: AdminCommand): Promise<LocalResult> {
@@ -60,6 +65,7 @@ export class AdminConsole {
   private async migrationCommand(control: MigrationControl, command: AdminCommand): Promise<LocalResult> {
     switch (command.kind) {
       case 'show-status':
+        await this.syncVersions();
         return this.status(control);
       case 'show-migrations':
         return this.migrations(control);

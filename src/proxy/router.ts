@@ -33,6 +33,7 @@ const MYSQL_ERRNO: Record<TranslationError['kind'], number> = {
  */
 export class ShiftgateRouter implements StatementRouter {
   private map: VersionMap | null = null;
+  generation = 0;
   /** True while some version's view differs from the physical schema: every statement is then looked at. */
   private translating = false;
 
@@ -48,6 +49,7 @@ export class ShiftgateRouter implements StatementRouter {
 
   /** Installs a new version map (the state store changed); translation follows at once for every session. */
   setVersionMap(map: VersionMap, notReady: string | null = null): void {
+    this.generation += 1;
     this.map = map;
     this.notReady = notReady;
     this.translator?.setVersionMap(map);

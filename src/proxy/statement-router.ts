@@ -28,6 +28,8 @@ export type Route =
  * the wire sessions only apply decisions. Dialect-neutral.
  */
 export interface StatementRouter {
+  /** Changes whenever translation may change (a new version map): prepared statements are re-checked. */
+  readonly generation: number;
   /**
    * Cheap test on the raw statement bytes, run for every statement before
    * anything is decoded: false means "forward unchanged", and is the answer

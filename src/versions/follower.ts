@@ -22,7 +22,9 @@ export class VersionFollower {
   private signature = '';
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private refreshing: Promise<void> | null = null;
+  /** The rebuild running now, and one queued behind it that every later caller shares. */
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
 
   constructor(
     private readonly source: VersionSource,
@@ -42,12 +44,25 @@ export class VersionFollower {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** Rebuilds the map now if the history changed (also called by this proxy right after its own changes). */
+  /**
+   * Rebuilds the map if the history changed. The returned promise settles
+   * after a read that began after the call, so a caller that just changed
+   * the state (or is about to answer a status question) sees its change.
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= this.rebuild().finally(() => {
-      this.refreshing = null;
-    });
-    return this.refreshing;
+    if (!this.running) {
+      this.running = this.rebuild().finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    this.queued ??= this.running
+      .catch(() => {})
+      .then(() => {
+        this.queued = null;
+        return this.refresh();
+      });
+    return this.queued;
   }
 
   private async rebuild(): Promise<void> {

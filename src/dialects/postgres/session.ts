@@ -30,6 +30,7 @@ import {
 } from './codec/frontend.ts';
 import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-codes.ts';
 import { errorAsSql, resultAsSql } from './local-answers.ts';
+import { type Prepare, PreparedStatements } from './prepared-statements.ts';
 import { versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
@@ -68,8 +69,13 @@ export class PgSession implements ProxySession {
   private readonly pendingUpstream: Buffer[] = [];
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
-  /** Prepared statements the proxy replaced by its own answer (admin result, refusal): their Binds carry no parameters. */
-  private readonly replacedStatements = new Set<string>();
+  /** Named prepared statements as the server holds them, for re-preparing after version changes. */
+  private readonly prepared = new PreparedStatements();
+  /**
+   * Responses to the proxy's own re-prepare messages, to remove from the
+   * server's stream: each in the batch `afterZ` ReadyForQuery messages from now.
+   */
+  private readonly swallow: { code: number; afterZ: number }[] = [];
   /** The extended-protocol batch since the last Sync contained an admin command. */
   private adminBatch = false;
   private transactionStatus: number = TransactionStatus.Idle;
@@ -231,16 +237,35 @@ export class PgSession implements ProxySession {
       case FrontendCode.Parse:
         break;
       case FrontendCode.Bind:
-        return this.replacedStatements.size > 0 ? this.bindReplaced(frame) : undefined;
-      case FrontendCode.Close:
-        if (this.replacedStatements.size > 0) this.closeReplaced(frame);
+      case FrontendCode.Describe:
+        return this.prepared.needsCheck(this.ctx.router?.generation ?? 0) ? this.beforeUse(frame) : undefined;
+      case FrontendCode.Close: {
+        const close = decodeFrontend(frame) as { target: 'S' | 'P'; name: string };
+        if (close.target === 'S') this.prepared.close(close.name);
         return undefined;
+      }
       default:
         return undefined;
     }
     const router = this.ctx.router;
     if (!router || !router.mayRoute(frame.raw, frame.bodyOffset, frame.raw.length)) {
       this.info.ranClientStatements = true;
+      if (code === FrontendCode.Parse) {
+        if (frame.raw[frame.bodyOffset] === 0) {
+          // The unnamed statement, forwarded unread: whatever it replaced is gone.
+          this.prepared.close('');
+        } else {
+          // Named statements are remembered so they can be re-prepared when the schema versions change.
+          const parse = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Parse }>;
+          this.prepared.record(
+            parse.statement,
+            parse.sql,
+            parse.paramTypes,
+            { text: parse.sql, replaced: false },
+            router?.generation ?? 0,
+          );
+        }
+      }
       return undefined;
     }
     const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
@@ -252,48 +277,55 @@ export class PgSession implements ProxySession {
 
   /** Turns a routing decision into the frame to send upstream in the statement's place. */
   private applyRoute(msg: Extract<FrontendMessage, { sql: string }>, route: Route): Buffer | undefined {
-    let sql: string;
+    const prepare = prepareFor(msg.sql, route);
+    if (route.kind === 'result' || (route.kind === 'error' && !this.info.ranClientStatements))
+      this.markAdmin(msg);
     if (msg.code === FrontendCode.Parse) {
-      if (route.kind === 'result' || route.kind === 'error') this.replacedStatements.add(msg.statement);
-      else this.replacedStatements.delete(msg.statement);
+      this.prepared.record(msg.statement, msg.sql, msg.paramTypes, prepare, this.ctx.router?.generation ?? 0);
     }
-    switch (route.kind) {
-      case 'forward':
-      case 'bind-version':
-        // PostgreSQL runs `SET shiftgate.version` itself: the sync triggers read that setting.
-        return undefined;
-      case 'rewrite':
-        sql = route.sql;
-        break;
-      case 'result':
-        sql = resultAsSql(route.result);
-        this.markAdmin(msg);
-        break;
-      case 'error':
-        sql = errorAsSql(route.error);
-        if (!this.info.ranClientStatements) this.markAdmin(msg);
-        break;
-    }
+    if (prepare.text === msg.sql) return undefined;
+    const sql = prepare.text;
     return msg.code === FrontendCode.Query
       ? serialize.query(sql)
       : serialize.parse({ name: msg.statement, text: sql, types: msg.paramTypes });
   }
 
   /**
-   * A Bind of a statement the proxy replaced by its own answer (which takes
-   * no parameters) is sent with none, so the server runs the answer instead
-   * of failing on the parameter count; the result arrives in order at
-   * Execute, exactly where the client expects it.
+   * Before a Bind or Describe of a prepared statement: re-prepare it when
+   * the version map changed its translation (the responses to the proxy's
+   * Close and Parse are taken out of the stream), and bind statements the
+   * proxy replaced by its own answer (which takes no parameters) with none,
+   * so that answer arrives in order at Execute.
    */
-  private bindReplaced(frame: Frame): Buffer | undefined {
-    const bind = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Bind }>;
-    if (!this.replacedStatements.has(bind.statement)) return undefined;
-    return serialize.bind({ portal: bind.portal, statement: bind.statement, values: [] });
-  }
-
-  private closeReplaced(frame: Frame): void {
-    const close = decodeFrontend(frame) as { target: 'S' | 'P'; name: string };
-    if (close.target === 'S') this.replacedStatements.delete(close.name);
+  private beforeUse(frame: Frame): Buffer | undefined {
+    const msg = decodeFrontend(frame) as
+      | Extract<FrontendMessage, { code: FrontendCode.Bind }>
+      | { code: FrontendCode.Describe; target: 'S' | 'P'; name: string };
+    let name: string;
+    if (msg.code === FrontendCode.Bind) name = msg.statement;
+    else if (msg.target === 'S') name = msg.name;
+    else return undefined;
+    const router = this.ctx.router;
+    const reprepare = router
+      ? this.prepared.refresh(name, (sql) => {
+          const route = router.route(this.info, sql);
+          return route instanceof Promise ? null : prepareFor(sql, route);
+        })
+      : null;
+    if (reprepare) {
+      // Their CloseComplete and ParseComplete answer nothing the client asked: drop them in this batch.
+      const afterZ = this.inFlight.length;
+      this.swallow.push(
+        { code: BackendCode.CloseComplete, afterZ },
+        { code: BackendCode.ParseComplete, afterZ },
+      );
+    }
+    const use =
+      msg.code === FrontendCode.Bind && this.prepared.isReplaced(name)
+        ? serialize.bind({ portal: msg.portal, statement: name, values: [] })
+        : frame.raw;
+    if (!reprepare) return use === frame.raw ? undefined : use;
+    return Buffer.concat([reprepare, use]);
   }
 
   private markAdmin(msg: Extract<FrontendMessage, { sql: string }>): void {
@@ -484,8 +516,13 @@ export class PgSession implements ProxySession {
   private onUpstreamData(chunk: Buffer): void {
     try {
       if (this.phase === 'ready') {
-        this.scanner.scan(chunk);
-        this.writeClient(chunk);
+        if (this.swallow.length > 0 || this.scanner.holdsBytes) {
+          const parts = this.scanner.scanFiltering(chunk, (code) => this.swallowNext(code));
+          if (parts.length > 0) this.writeClient(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+        } else {
+          this.scanner.scan(chunk);
+          this.writeClient(chunk);
+        }
       } else {
         this.upstreamFramer.push(chunk, (frame) => this.onUpstreamStartupFrame(frame));
       }
@@ -546,7 +583,25 @@ export class PgSession implements ProxySession {
     this.writeClient(frame.raw);
   }
 
+  /** True when `code` is the next response to the proxy's own messages in the current batch. */
+  private swallowNext(code: number): boolean {
+    const next = this.swallow[0];
+    if (!next || next.afterZ !== 0 || next.code !== code) return false;
+    this.swallow.shift();
+    return true;
+  }
+
+  /** A batch ended (ReadyForQuery) or failed (the server skips to Sync): its pending swallows are void. */
+  private settleSwallow(batchEnded: boolean): void {
+    for (let i = this.swallow.length - 1; i >= 0; i--) {
+      const entry = this.swallow[i]!;
+      if (entry.afterZ === 0) this.swallow.splice(i, 1);
+      else if (batchEnded) entry.afterZ -= 1;
+    }
+  }
+
   private onWatchedBackendMessage(code: number, body: Buffer): void {
+    if (this.swallow.length > 0) this.settleSwallow(code === BackendCode.ReadyForQuery);
     if (code === BackendCode.ReadyForQuery) {
       this.transactionStatus = body[0]!;
       const started = this.inFlight.shift();
@@ -623,5 +678,21 @@ export class PgSession implements ProxySession {
 
   private settleIfClosed(): void {
     if (this.clientGone && this.upstreamGone) this.resolveClosed();
+  }
+}
+
+/** What the server prepares in a statement's place for a routing decision. */
+function prepareFor(sql: string, route: Route): Prepare {
+  switch (route.kind) {
+    case 'forward':
+    case 'bind-version':
+      // PostgreSQL runs `SET shiftgate.version` itself: the sync triggers read that setting.
+      return { text: sql, replaced: false };
+    case 'rewrite':
+      return { text: route.sql, replaced: false };
+    case 'result':
+      return { text: resultAsSql(route.result), replaced: true };
+    case 'error':
+      return { text: errorAsSql(route.error), replaced: true };
   }
 }

@@ -14,6 +14,10 @@ export class BackendScanner {
   private code = 0;
   private collected: Buffer[] | null = null;
   private readonly watched = new Uint8Array(256);
+  /** Bytes of the current partial header that `scan` let the caller forward already. */
+  private headerForwarded = 0;
+  /** The message being walked is being dropped by `scanFiltering`. */
+  private dropping = false;
 
   constructor(
     watch: readonly number[],
@@ -44,8 +48,12 @@ export class BackendScanner {
         chunk.copy(this.header, this.headerFill, i, i + take);
         this.headerFill += take;
         i += take;
-        if (this.headerFill < 5) break;
+        if (this.headerFill < 5) {
+          this.headerForwarded = this.headerFill;
+          break;
+        }
         this.headerFill = 0;
+        this.headerForwarded = 0;
         this.code = this.header[0]!;
         length = this.header.readInt32BE(1);
       }
@@ -62,6 +70,61 @@ export class BackendScanner {
         if (this.remaining === 0) this.finish();
       }
     }
+  }
+
+  /** True when `scanFiltering` holds back part of a header: the next chunk must be filtered too. */
+  get holdsBytes(): boolean {
+    return this.headerFill > this.headerForwarded;
+  }
+
+  /**
+   * Like `scan`, but drops whole messages for which `drop(code)` is true
+   * when their header completes, and returns what to forward instead of
+   * the chunk. Used only while the proxy has its own responses to remove
+   * from the stream (it re-prepared a statement); a header split across
+   * chunks is held back until it is known.
+   */
+  scanFiltering(chunk: Buffer, drop: (code: number) => boolean): Buffer[] {
+    const out: Buffer[] = [];
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, n - i);
+        const part = chunk.subarray(i, i + take);
+        if (this.collected) this.collected.push(part);
+        if (!this.dropping) out.push(part);
+        i += take;
+        this.remaining -= take;
+        if (this.remaining === 0 && this.collected) this.finish();
+        continue;
+      }
+      const take = Math.min(5 - this.headerFill, n - i);
+      chunk.copy(this.header, this.headerFill, i, i + take);
+      this.headerFill += take;
+      i += take;
+      if (this.headerFill < 5) break;
+      this.code = this.header[0]!;
+      const length = this.header.readInt32BE(1);
+      if (length < 4) {
+        throw new ProtocolError(
+          `server message length ${length} is below 4`,
+          String.fromCharCode(this.code),
+          i,
+        );
+      }
+      // A header begun by `scan` was partly forwarded already: it cannot be one of ours.
+      this.dropping = this.headerForwarded === 0 && drop(this.code);
+      if (!this.dropping) out.push(Buffer.from(this.header.subarray(this.headerForwarded, 5)));
+      this.headerFill = 0;
+      this.headerForwarded = 0;
+      this.remaining = length - 4;
+      if (this.watched[this.code] && !this.dropping) {
+        this.collected = [];
+        if (this.remaining === 0) this.finish();
+      }
+    }
+    return out;
   }
 
   private finish(): void {
