@@ -91,9 +91,15 @@ describe('mysql large packets and LOAD DATA LOCAL INFILE through Shiftgate', () 
       }
     };
     const expected = await outcome(direct);
-    assert.equal(await outcome(viaProxy), expected);
-    // max_allowed_packet is 16 MB on this server: the server reads the whole split packet and refuses it.
-    assert.match(expected, /^(rows 17825792|error 1153)$/);
+    const proxied = await outcome(viaProxy);
+    // With max_allowed_packet at 16 MB the server answers 1153 and closes. The close can reach the
+    // sender as a TCP reset while it is still writing, and a reset discards the unread answer: then a
+    // direct client sees ECONNRESET (-104) and a proxied one 2013 (lost connection). Which one happens
+    // is a race in the kernel, for the direct client just the same; either way the session ends with
+    // the server's refusal or a clear lost-connection error, never a hang or a wrong answer.
+    assert.match(expected, /^(rows 17825792|error 1153|error -104)$/);
+    if (expected === 'rows 17825792') assert.equal(proxied, expected);
+    else assert.match(proxied, /^error (1153|2013)$/);
     direct.destroy();
     viaProxy.destroy();
     // Other sessions are not affected.
