@@ -25,7 +25,11 @@ export const ADMIN_SYNTAX = [
 ];
 
 /** Leading comments and blanks, as SQL clients send them (psql keeps `--` lines of a script). */
-const LEADING_NOISE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+const LEADING_NOISE = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+/** Trailing semicolons, blanks and comments (`--`, `#` as MySQL clients write them, and block comments). */
+const TRAILING_NOISE = /(?:\s|;|--[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\/)*$/;
+/** Admin commands are short; longer text is never one, and bounds the regular expressions' work. */
+const MAX_COMMAND_LENGTH = 4096;
 const ADMIN_START = /^(?:show\s+)?shiftgate\b/i;
 
 /**
@@ -58,7 +62,15 @@ export function mayBeAdminCommand(bytes: Buffer, start: number, end: number): bo
  * parseAdminCommand("SHIFTGATE START 'add_email'") // { kind: 'start', name: 'add_email' }
  */
 export function parseAdminCommand(sql: string): AdminCommand | null {
-  const text = sql.replace(LEADING_NOISE, '').replace(/[\s;]+$/, '');
+  if (sql.length > MAX_COMMAND_LENGTH) {
+    if (!ADMIN_START.test(sql.trimStart())) return null;
+    throw clientError(
+      'syntax',
+      `Shiftgate command too long (${sql.length} characters)`,
+      `valid commands: ${ADMIN_SYNTAX.join('; ')}`,
+    );
+  }
+  const text = sql.replace(LEADING_NOISE, '').replace(TRAILING_NOISE, '');
   if (!ADMIN_START.test(text)) return null;
   const command = matchCommand(text);
   if (command) return command;

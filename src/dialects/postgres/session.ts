@@ -84,6 +84,8 @@ export class PgSession implements ProxySession {
   /** True once the server itself sent a FATAL error: it explained the close better than we could. */
   private serverSentFatal = false;
   private drainRequested = false;
+  /** The startup asked for a version that cannot be bound; refused once authentication succeeds. */
+  private bindError: ClientError | null = null;
   private clientGone = false;
   /** No upstream connection is open (true until one is, and again once it closed). */
   private upstreamGone = true;
@@ -465,8 +467,8 @@ export class PgSession implements ProxySession {
       this.ctx.router?.bindAtConnect(this.info, requested);
     } catch (err) {
       if (!(err instanceof ClientError)) throw err;
-      this.fail({ severity: 'FATAL', code: err.sqlstate, message: err.message, hint: err.hint });
-      return;
+      // Told only once the server accepted the password: the hint lists the known versions.
+      this.bindError = err;
     }
     if (requested === null && this.info.boundVersion !== null) {
       // The sync triggers read shiftgate.version to tell which version a write comes from.
@@ -552,6 +554,11 @@ export class PgSession implements ProxySession {
     switch (frame.code) {
       case BackendCode.Authentication: {
         const msg = decodeBackend(frame);
+        if (msg.name === 'authenticationOk' && this.bindError) {
+          const e = this.bindError;
+          this.fail({ severity: 'FATAL', code: e.sqlstate, message: e.message, hint: e.hint });
+          return;
+        }
         if (msg.name === 'authenticationSASL') {
           // Channel binding binds to the TLS connection the server sees, which is the proxy's, not the client's.
           const mechanisms = (msg as unknown as { mechanisms: string[] }).mechanisms.filter(
