@@ -7,15 +7,22 @@
  * Usage: npm run bench:pg -- [--seconds 10] [--rounds 3] [--clients 16] [--scale 10]
  * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { createPgDatabase } from '../test/helpers/databases.ts';
+import {
+  freePort,
+  median,
+  run,
+  pgbench as runPgbench,
+  startServe,
+  waitForPort,
+  withPort,
+} from './lib/harness.ts';
 
-const run = promisify(execFile);
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
@@ -28,54 +35,26 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const clients = Number(values.clients);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await run('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-t', '1']);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`nothing answers on port ${port}`);
-}
-
-function withPort(url: string, port: number): string {
-  const u = new URL(url);
-  u.port = String(port);
-  return u.toString();
-}
-
 interface Result {
   tps: number;
   latencyMs: number;
 }
 
 async function pgbench(url: string, mode: string): Promise<Result> {
-  const { stdout } = await run(
-    'pgbench',
-    ['-S', '-n', '-M', mode, '-c', String(clients), '-j', '2', '-T', String(seconds), url],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
-  const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
-  const failed = /number of failed transactions: (\d+)/.exec(stdout)?.[1];
-  if (failed && failed !== '0') throw new Error(`pgbench reported ${failed} failed transactions`);
+  const { tps, latencyMs } = await runPgbench([
+    '-S',
+    '-n',
+    '-M',
+    mode,
+    '-c',
+    String(clients),
+    '-j',
+    '2',
+    '-T',
+    String(seconds),
+    url,
+  ]);
   return { tps, latencyMs };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function hasPgBouncer(): boolean {
@@ -128,22 +107,7 @@ async function main(): Promise<void> {
   console.log(`database ${db.name}: pgbench -i -s ${values.scale}`);
   await run('pgbench', ['-i', '-q', '-s', String(values.scale), db.url]);
 
-  const shiftgatePort = await freePort();
-  const shiftgate = spawn(
-    process.execPath,
-    [
-      new URL('../bin/shiftgate.js', import.meta.url).pathname,
-      'serve',
-      '--upstream',
-      db.url,
-      '--listen',
-      `127.0.0.1:${shiftgatePort}`,
-      '--http',
-      '127.0.0.1:0',
-    ],
-    { stdio: 'ignore', env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' } },
-  );
-  await waitForPort(shiftgatePort);
+  const shiftgate = await startServe(db.url);
   const bouncer = hasPgBouncer() ? await startPgBouncer(new URL(db.url), db.name) : null;
   if (!bouncer)
     console.log(
@@ -152,7 +116,7 @@ async function main(): Promise<void> {
 
   const targets: [string, string][] = [
     ['direct', db.url],
-    ['shiftgate', withPort(db.url, shiftgatePort)],
+    ['shiftgate', withPort(db.url, shiftgate.port)],
   ];
   if (bouncer) targets.push(['pgbouncer', withPort(db.url, bouncer.port)]);
 
@@ -171,7 +135,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    shiftgate.kill('SIGTERM');
+    await shiftgate.stop();
     bouncer?.proc.kill('SIGTERM');
     if (bouncer) rmSync(bouncer.dir, { recursive: true, force: true });
     await new Promise((r) => setTimeout(r, 500));

@@ -1,0 +1,164 @@
+/**
+ * What the Shiftgate benchmarks share: free ports, waiting for a listener,
+ * spawning `shiftgate serve` as its own process (as an operator runs it),
+ * running pgbench and reading its summary, medians and percentiles.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+export const run = promisify(execFile);
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Waits until a PostgreSQL-speaking listener (server, Shiftgate, PgBouncer) answers on `port`. */
+export async function waitForPort(port: number, attempts = 100): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      await run('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-t', '1']);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+/** `url` pointed at 127.0.0.1:`port`, with extra query parameters (libpq: `options`, ...). */
+export function withPort(url: string, port: number, params: Record<string, string> = {}): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Nearest-rank percentile (q in 0..1) of an ascending-sorted array; NaN when empty. */
+export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export interface ServeProcess {
+  /** Client port of the proxy. */
+  port: number;
+  /** Admin HTTP port (/metrics, /healthz). */
+  httpPort: number;
+  proc: ChildProcess;
+  /** The proxy's stderr so far (its log), for error reports. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `node bin/shiftgate.js serve` against `upstream` and waits until it
+ * accepts connections. `args` are extra serve flags (`--migrations DIR`,
+ * `--throttle-latency-headroom 1000000`, ...).
+ */
+export async function startServe(upstream: string, args: string[] = []): Promise<ServeProcess> {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'shiftgate-bench-serve-'));
+  const logFile = join(dir, 'serve.log');
+  const fd = openSync(logFile, 'w');
+  const proc = spawn(
+    process.execPath,
+    [
+      new URL('../../bin/shiftgate.js', import.meta.url).pathname,
+      'serve',
+      '--upstream',
+      upstream,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--http',
+      `127.0.0.1:${httpPort}`,
+      ...args,
+    ],
+    { stdio: ['ignore', 'ignore', fd], env: { SHIFTGATE_LOG_LEVEL: 'warn', ...process.env } },
+  );
+  closeSync(fd);
+  const log = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  try {
+    await waitForPort(port);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw new Error(`shiftgate serve did not start: ${(err as Error).message}\n${log()}`);
+  }
+  return {
+    port,
+    httpPort,
+    proc,
+    log,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Reads one Prometheus counter or gauge (summed over label sets that match `labels`) from /metrics. */
+export async function scrapeMetric(
+  httpPort: number,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const set = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+export interface PgbenchSummary {
+  tps: number;
+  latencyMs: number;
+  transactions: number;
+  stdout: string;
+}
+
+/** Runs pgbench with `args` (url last), fails on failed transactions, returns its summary. */
+export async function pgbench(args: string[], env: NodeJS.ProcessEnv = {}): Promise<PgbenchSummary> {
+  const { stdout } = await run('pgbench', args, {
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...env },
+  });
+  const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
+  const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
+  const failed = /number of failed transactions: (\d+)/.exec(stdout)?.[1];
+  if (failed && failed !== '0') throw new Error(`pgbench reported ${failed} failed transactions`);
+  return { tps, latencyMs, transactions, stdout };
+}
