@@ -89,7 +89,11 @@ export async function startShiftgate(
       opened.startReplicaLagPolling();
       const engine = opened.engine;
       follower = new VersionFollower(
-        { versions: () => engine.versions(), introspect: () => engine.introspect() },
+        {
+          versions: () => engine.versions(),
+          introspect: () => engine.introspect(),
+          subscribe: (listener) => engine.onStateChange(listener),
+        },
         (map, history) => {
           const inFlight = history.versions.find((v) => v.version === history.inFlight);
           // Until expand and backfill are done, the new version's columns are not ready to be written.

@@ -101,6 +101,8 @@ export interface MigrationConnection {
     policy: LockPolicy,
     onRetry?: (n: RetryNotice) => void,
   ): Promise<BatchOutcome>;
+  /** Calls `listener` whenever any runner changes a migration record (announced by the database). */
+  onStateChange(listener: () => void): Promise<void>;
   /** The worst replica's replay lag in ms, or null when there are no replicas. */
   replicaLagMs(): Promise<number | null>;
   close(): Promise<void>;

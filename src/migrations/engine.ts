@@ -327,6 +327,11 @@ export class MigrationEngine {
     return Promise.all(all.map((r) => this.statusOf(r.name) as Promise<MigrationStatus>));
   }
 
+  /** Calls `listener` whenever any runner, anywhere, changes a migration record. */
+  onStateChange(listener: () => void): Promise<void> {
+    return this.conn.onStateChange(listener);
+  }
+
   /** The worst replica's replay lag in ms, or null without replicas (the throttle's second signal). */
   replicaLagMs(): Promise<number | null> {
     return this.conn.replicaLagMs();

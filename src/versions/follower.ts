@@ -8,8 +8,8 @@ import type { VersionMap } from './version-map.ts';
 export interface VersionSource {
   versions(): Promise<VersionHistory>;
   introspect(): Promise<SchemaModel>;
-  /** Resolves at the next change the state store announces (e.g. LISTEN/NOTIFY), or never. */
-  nextChange?(): Promise<void>;
+  /** Subscribes to the changes the state store announces (LISTEN/NOTIFY); polling covers the rest. */
+  subscribe?(listener: () => void): Promise<void>;
 }
 
 /**
@@ -29,14 +29,22 @@ export class VersionFollower {
   constructor(
     private readonly source: VersionSource,
     private readonly onMap: (map: VersionMap, history: VersionHistory) => void,
-    private readonly pollMs = 500,
+    private readonly pollMs = 1000,
   ) {}
 
   /** Builds the first map, then follows. */
   async start(): Promise<void> {
     await this.refresh();
     this.schedule();
-    void this.listen();
+    await this.source
+      .subscribe?.(() => {
+        this.refresh().catch((err: Error) =>
+          log.warn('reading the migration state failed', { error: err.message }),
+        );
+      })
+      .catch((err: Error) =>
+        log.warn('state change announcements unavailable; polling only', { error: err.message }),
+      );
   }
 
   stop(): void {
@@ -86,18 +94,5 @@ export class VersionFollower {
         .finally(() => this.schedule());
     }, this.pollMs);
     this.timer.unref();
-  }
-
-  private async listen(): Promise<void> {
-    if (!this.source.nextChange) return;
-    while (!this.stopped) {
-      try {
-        await this.source.nextChange();
-        await this.refresh();
-      } catch (err) {
-        log.warn('state change notification failed; polling continues', { error: (err as Error).message });
-        return;
-      }
-    }
   }
 }

@@ -202,7 +202,10 @@ describe('admin console (PostgreSQL)', () => {
     const done = await metrics();
     assert.match(done, /shiftgate_backfill_rows_total\{migration="03_email",table="users"\} 2000/);
     assert.match(done, /shiftgate_backfill_rows_remaining\{migration="03_email",table="users"\} 0/);
-    assert.match(done, /shiftgate_backfill_batch_duration_seconds_count\{migration="03_email",table="users"\} [1-9]/);
+    assert.match(
+      done,
+      /shiftgate_backfill_batch_duration_seconds_count\{migration="03_email",table="users"\} [1-9]/,
+    );
     assert.match(done, /shiftgate_backfill_batch_size\{migration="03_email",table="users"\} [1-9]/);
     assert.match(done, /shiftgate_throttle_active\{reason="paused"\} 0/);
     assert.match(done, /shiftgate_sessions\{version="02_rename"\} [1-9]/);

@@ -54,7 +54,8 @@ describe('lock timeout and retry', () => {
     reading = false;
     await readLoop;
     assert.equal(status.phase, 'active');
-    assert.ok(latencies.length > 30, `${latencies.length} reads`);
+    // Readers keep going throughout (each retry may hold them up to the lock timeout, so not every 20 ms).
+    assert.ok(latencies.length >= 15, `${latencies.length} reads`);
     const worst = Math.max(...latencies);
     assert.ok(
       worst < 500 + 250,

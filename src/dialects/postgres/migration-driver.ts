@@ -20,7 +20,7 @@ import type { SchemaModel } from '../../migrations/model.ts';
 import { renderAction } from './ddl.ts';
 import { introspectPostgres } from './introspect.ts';
 import { ident, qualified } from './quote.ts';
-import { CHECKPOINT_TABLE, PostgresStateStore, toCheckpoint } from './state-store.ts';
+import { CHECKPOINT_TABLE, PostgresStateStore, STATE_CHANNEL, toCheckpoint } from './state-store.ts';
 
 /** SQLSTATEs after which the same work can simply be tried again. */
 const RETRYABLE = new Set([
@@ -258,6 +258,14 @@ export class PostgresMigrationConnection implements MigrationConnection {
         await sleep(delayMs);
       }
     }
+  }
+
+  async onStateChange(listener: () => void): Promise<void> {
+    // Notifications arrive on this connection whenever it is idle between statements.
+    this.client.on('notification', (n) => {
+      if (n.channel === STATE_CHANNEL) listener();
+    });
+    await this.client.query(`LISTEN ${STATE_CHANNEL}`);
   }
 
   async replicaLagMs(): Promise<number | null> {

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS ${S}.migrations (
   latency_report jsonb,
   PRIMARY KEY (schema_name, name)
 );
-ALTER TABLE ${S}.migrations ADD COLUMN IF NOT EXISTS latency_report jsonb;
+
 CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_flight ON ${S}.migrations (schema_name)
   WHERE phase NOT IN ('completed', 'rolled_back');
 CREATE TABLE IF NOT EXISTS ${S}.backfill_checkpoints (
@@ -67,6 +67,25 @@ CREATE TABLE IF NOT EXISTS ${S}.events (
   detail      jsonb,
   at          timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+`;
+
+/** Channel on which every change to a migration record is announced (proxies LISTEN on it). */
+export const STATE_CHANNEL = 'shiftgate_state';
+
+/** Brings an existing state schema up to date; idempotent, run on every init. */
+const UPGRADE = `
+ALTER TABLE ${S}.migrations ADD COLUMN IF NOT EXISTS latency_report jsonb;
+CREATE OR REPLACE FUNCTION ${S}.announce_state_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('${STATE_CHANNEL}', OLD.schema_name);
+  ELSE
+    PERFORM pg_notify('${STATE_CHANNEL}', NEW.schema_name);
+  END IF;
+  RETURN NULL;
+END $fn$;
+CREATE OR REPLACE TRIGGER migrations_announce AFTER INSERT OR UPDATE OR DELETE ON ${S}.migrations
+  FOR EACH ROW EXECUTE FUNCTION ${S}.announce_state_change();
 `;
 
 interface MigrationRow {
@@ -151,8 +170,8 @@ export class PostgresStateStore implements StateStore {
   }
 
   async init(): Promise<void> {
-    if (await this.exists()) return;
-    await this.client.query(DDL);
+    if (!(await this.exists())) await this.client.query(DDL);
+    await this.client.query(UPGRADE);
   }
 
   async get(schema: string, name: string): Promise<MigrationRecord | null> {

@@ -2,8 +2,9 @@
  * A schema fingerprint: everything a rollback must restore exactly (tables,
  * columns with types / defaults / nullability / comments, constraints,
  * indexes, triggers, functions, sequences, replica identity). Shiftgate's
- * own state tables are left out; its functions are kept in, so that a
- * leftover sync function shows up.
+ * own state tables (and the trigger function that announces their changes)
+ * are left out; its other functions are kept in, so that a leftover sync
+ * function shows up.
  */
 import type pg from 'pg';
 
@@ -39,7 +40,9 @@ export async function fingerprint(client: pg.Client, schema = 'public'): Promise
                         WHERE n.nspname = $1 AND NOT t.tgisinternal ORDER BY 1, 2`),
     functions: await q(`SELECT n.nspname, p.proname, pg_get_functiondef(p.oid) AS def
                           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                         WHERE n.nspname IN ($1, 'shiftgate') ORDER BY 1, 2`),
+                         WHERE n.nspname IN ($1, 'shiftgate')
+                           AND NOT (n.nspname = 'shiftgate' AND p.proname = 'announce_state_change')
+                         ORDER BY 1, 2`),
   };
 }
 
@@ -59,7 +62,7 @@ export async function leftovers(client: pg.Client, schema = 'public'): Promise<s
      SELECT tgname FROM pg_trigger WHERE tgname LIKE '\\_shiftgate%'
      UNION ALL
      SELECT 'function ' || proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname = 'shiftgate'`,
+      WHERE n.nspname = 'shiftgate' AND proname <> 'announce_state_change'`,
     [schema],
   );
   return r.rows.map((row) => row.name);
