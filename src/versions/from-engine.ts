@@ -25,40 +25,46 @@ export function physicalSchemaOf(model: SchemaModel): PhysicalSchema {
 
 /** Engine history (oldest first, rolled-back migrations already left out) as the version map's input. */
 export function migrationRecordsOf(history: VersionHistory): MigrationRecord[] {
-  return history.versions.map((v) => {
-    const afterColumn = (table: string, column: string) =>
-      v.after.find((t) => t.name === table)?.columns.find((c) => c.name === column)?.physical;
-    const changes: SchemaChange[] = v.changes.map((c): SchemaChange => {
-      switch (c.kind) {
-        case 'table_created':
-          return { kind: 'create_table', table: c.table };
-        case 'table_renamed':
-          return { kind: 'rename_table', from: c.from, to: c.to };
-        case 'table_dropped':
-          return { kind: 'drop_table', table: c.table };
-        case 'column_added': {
-          const physical = afterColumn(c.table, c.column);
-          return {
-            kind: 'add_column',
-            table: c.table,
-            column: c.column,
-            ...(physical && physical !== c.column ? { physical } : {}),
-            ...(c.filledByTrigger ? { filledByTrigger: true } : {}),
-          };
-        }
-        case 'column_renamed':
-          return { kind: 'rename_column', table: c.table, from: c.from, to: c.to };
-        case 'column_dropped':
-          return {
-            kind: 'drop_column',
-            table: c.table,
-            column: c.column,
-            ...(c.filledByTrigger ? { filledByTrigger: true } : {}),
-          };
-        case 'column_shadowed':
-          return { kind: 'alter_column', table: c.table, column: c.column, shadow: c.shadow };
-      }
-    });
-    return { name: v.version, inFlight: v.phase !== 'completed', changes };
-  });
+  return history.versions.map((v) => ({
+    name: v.version,
+    inFlight: v.phase !== 'completed',
+    changes: v.changes.map((c) => changeOf(c, v)),
+  }));
+}
+
+type EngineVersion = VersionHistory['versions'][number];
+
+function changeOf(c: EngineVersion['changes'][number], v: EngineVersion): SchemaChange {
+  switch (c.kind) {
+    case 'table_created':
+      return { kind: 'create_table', table: c.table };
+    case 'table_renamed':
+      return { kind: 'rename_table', from: c.from, to: c.to };
+    case 'table_dropped':
+      return { kind: 'drop_table', table: c.table };
+    case 'column_added': {
+      // The physical column the new version writes while the migration is in flight.
+      const physical = v.after
+        .find((t) => t.name === c.table)
+        ?.columns.find((col) => col.name === c.column)?.physical;
+      return {
+        kind: 'add_column',
+        table: c.table,
+        column: c.column,
+        ...(physical && physical !== c.column ? { physical } : {}),
+        ...(c.filledByTrigger ? { filledByTrigger: true } : {}),
+      };
+    }
+    case 'column_renamed':
+      return { kind: 'rename_column', table: c.table, from: c.from, to: c.to };
+    case 'column_dropped':
+      return {
+        kind: 'drop_column',
+        table: c.table,
+        column: c.column,
+        ...(c.filledByTrigger ? { filledByTrigger: true } : {}),
+      };
+    case 'column_shadowed':
+      return { kind: 'alter_column', table: c.table, column: c.column, shadow: c.shadow };
+  }
 }

@@ -250,7 +250,7 @@ export class PgSession implements ProxySession {
         return undefined;
     }
     const router = this.ctx.router;
-    if (!router || !router.mayRoute(frame.raw, frame.bodyOffset, frame.raw.length)) {
+    if (!router?.mayRoute(frame.raw, frame.bodyOffset, frame.raw.length)) {
       this.info.ranClientStatements = true;
       if (code === FrontendCode.Parse) {
         if (frame.raw[frame.bodyOffset] === 0) {
@@ -593,7 +593,7 @@ export class PgSession implements ProxySession {
   /** True when `code` is the next response to the proxy's own messages in the current batch. */
   private swallowNext(code: number): boolean {
     const next = this.swallow[0];
-    if (!next || next.afterZ !== 0 || next.code !== code) return false;
+    if (next?.afterZ !== 0 || next.code !== code) return false;
     this.swallow.shift();
     return true;
   }
