@@ -413,3 +413,15 @@ export function shadowApply(spec: ShadowSpec, ctx: PlanContext): SchemaChange[] 
     });
   return changes;
 }
+
+/** The phase functions of an operation carried out entirely through the shadow columns `spec` describes. */
+export function shadowPhases<Op>(spec: (op: Op, ctx: PlanContext) => ShadowSpec) {
+  return {
+    start: (op: Op, ctx: PlanContext) => shadowStart(spec(op, ctx), ctx),
+    backfill: (op: Op, ctx: PlanContext) => shadowBackfill(spec(op, ctx), ctx),
+    verify: (op: Op, ctx: PlanContext) => shadowVerify(spec(op, ctx), ctx),
+    complete: (op: Op, ctx: PlanContext) => shadowComplete(spec(op, ctx), ctx),
+    rollback: (op: Op, ctx: PlanContext) => shadowRollback(spec(op, ctx), ctx),
+    apply: (op: Op, ctx: PlanContext) => shadowApply(spec(op, ctx), ctx),
+  };
+}

@@ -27,7 +27,7 @@ export interface ThrottleState {
   clientP99Ms: number | null;
 }
 
-const MAX_DELAY_MS = 1000;
+const MAX_DELAY_MS = 3000;
 /** Below this a healthy reading clears the delay altogether. */
 const MIN_DELAY_MS = 20;
 const PAUSED_POLL_MS = 250;
@@ -36,8 +36,8 @@ const PAUSED_POLL_MS = 250;
  * One AIMD step, pure: given the state, the knobs and the signals, the next
  * state. Congestion (client p99 above headroom x baseline or above the
  * ceiling, replica lag above its maximum) halves the batch ceiling and
- * doubles the inter-batch delay (up to 1 s); a healthy reading raises the
- * ceiling additively by a tenth of `max_batch` and halves the delay, so a
+ * doubles the inter-batch delay (up to 3 s); a healthy reading raises the
+ * ceiling additively by a twentieth of `max_batch` and halves the delay, so a
  * backfill that backed off recovers its pace within a few batches while its
  * batch size creeps back up.
  */
@@ -77,7 +77,7 @@ export function decide(
   } else {
     next.ceiling = Math.min(
       knobs.max_batch,
-      state.ceiling + Math.max(knobs.min_batch, Math.ceil(knobs.max_batch / 10)),
+      state.ceiling + Math.max(knobs.min_batch, Math.ceil(knobs.max_batch / 20)),
     );
     next.delayMs = state.delayMs / 2 < MIN_DELAY_MS ? 0 : Math.round(state.delayMs / 2);
     next.throttled = next.delayMs > 0;

@@ -1,7 +1,8 @@
 /**
  * A TCP relay for fault injection between the proxy and a real server (or
  * between a client and the proxy): forwards bytes both ways until told to
- * cut every connection, or to stop accepting. Loopback only.
+ * cut every connection; can also corrupt what clients send, per connection.
+ * Loopback only.
  */
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 
@@ -9,6 +10,8 @@ export interface FaultRelay {
   readonly port: number;
   /** Connections currently relayed. */
   readonly connections: number;
+  /** Set to corrupt client -> target bytes of relayed connections; receives the connection's index. */
+  mutate: ((chunk: Buffer, connection: number) => Buffer) | null;
   /** Destroys every relayed connection at once (both sides see a reset). */
   cutAll(): void;
   close(): Promise<void>;
@@ -16,7 +19,9 @@ export interface FaultRelay {
 
 export async function startFaultRelay(target: { host: string; port: number }): Promise<FaultRelay> {
   const pairs = new Set<[Socket, Socket]>();
+  let next = 0;
   const server = createServer((client) => {
+    const index = next++;
     const upstream = connect(target.port, target.host);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -27,12 +32,13 @@ export async function startFaultRelay(target: { host: string; port: number }): P
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => upstream.write(relay.mutate ? relay.mutate(chunk, index) : chunk));
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
+  const relay: FaultRelay = {
     port: (server.address() as AddressInfo).port,
+    mutate: null,
     get connections() {
       return pairs.size;
     },
@@ -45,11 +51,9 @@ export async function startFaultRelay(target: { host: string; port: number }): P
     },
     close: () =>
       new Promise((resolve) => {
-        for (const [a, b] of pairs) {
-          a.destroy();
-          b.destroy();
-        }
+        relay.cutAll();
         server.close(() => resolve());
       }),
   };
+  return relay;
 }

@@ -11,7 +11,6 @@ import { encodePacket } from '../../src/dialects/mysql/messages.ts';
 import type { MysqlSession } from '../../src/dialects/mysql/session.ts';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
 import { startFaultRelay } from '../helpers/fault-relay.ts';
-import { startMutatingRelay } from '../helpers/mysql-fault-relay.ts';
 import { type MysqlProxy, startMysqlProxy } from './proxy-harness.ts';
 import { RawMysqlClient } from './raw-client.ts';
 
@@ -124,7 +123,7 @@ describe('mysql faults through Shiftgate', () => {
   });
 
   it('mutated packets from one client do not disturb a concurrent healthy session', async () => {
-    const relay = await startMutatingRelay({ host: '127.0.0.1', port: proxy.port });
+    const relay = await startFaultRelay({ host: '127.0.0.1', port: proxy.port });
     let seed = 12345;
     const random = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -65,7 +65,7 @@ describe('throttle decisions', () => {
   test('the batch ceiling never drops below min_batch and the delay is capped', () => {
     const states = run(Array(20).fill(500), 30);
     assert.equal(states.at(-1)!.ceiling, knobs.min_batch);
-    assert.equal(states.at(-1)!.delayMs, 1000);
+    assert.equal(states.at(-1)!.delayMs, 3000);
   });
 
   test('recovery: delay halves, ceiling grows additively, reason says recovering until free', () => {
@@ -80,7 +80,7 @@ describe('throttle decisions', () => {
     assert.equal(recovering.at(-1)!.throttled, false);
     assert.deepEqual(
       recovering.slice(0, 3).map((s) => s.ceiling),
-      [2250, 3250, 4250],
+      [1750, 2250, 2750],
     );
   });
 

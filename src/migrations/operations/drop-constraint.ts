@@ -7,16 +7,8 @@
 import type { DropConstraintOp } from '../format.ts';
 import { columnByPhysical } from '../model.ts';
 import { nothing, type OperationDefinition, type PlanContext, requireTable } from '../operation.ts';
-import {
-  type ShadowSpec,
-  shadowApply,
-  shadowBackfill,
-  shadowComplete,
-  shadowRollback,
-  shadowStart,
-  shadowVerify,
-  validateShadow,
-} from '../shadow.ts';
+import { type ShadowSpec, shadowPhases, validateShadow } from '../shadow.ts';
+import { droppableConstraint } from './droppable-constraint.ts';
 
 function spec(op: DropConstraintOp, ctx: PlanContext): ShadowSpec {
   const table = requireTable(ctx, op.table, 'table')!;
@@ -34,17 +26,9 @@ export const dropConstraint: OperationDefinition<'drop_constraint'> = {
   kind: 'drop_constraint',
   ...nothing,
   validate(op, ctx) {
-    const table = requireTable(ctx, op.table, 'table');
-    if (!table) return;
-    const constraint = table.constraints.find((c) => c.name === op.name);
-    if (!constraint) {
-      ctx.issue('name', `constraint "${op.name}" does not exist on "${op.table}"`);
-      return;
-    }
-    if (constraint.type === 'primary_key') {
-      ctx.issue('name', `"${op.name}" is the primary key; Shiftgate needs it to backfill`);
-      return;
-    }
+    const found = droppableConstraint(op, ctx);
+    if (!found) return;
+    const { table, constraint } = found;
     if (constraint.columns.length !== 1) {
       ctx.issue(
         'name',
@@ -57,10 +41,5 @@ export const dropConstraint: OperationDefinition<'drop_constraint'> = {
       ctx.issue('column', `constraint "${op.name}" is on column "${column?.name}", not "${op.column}"`);
     validateShadow(spec(op, ctx), ctx, () => ({ column: 'name', up: 'up' }));
   },
-  start: (op, ctx) => shadowStart(spec(op, ctx), ctx),
-  backfill: (op, ctx) => shadowBackfill(spec(op, ctx), ctx),
-  verify: (op, ctx) => shadowVerify(spec(op, ctx), ctx),
-  complete: (op, ctx) => shadowComplete(spec(op, ctx), ctx),
-  rollback: (op, ctx) => shadowRollback(spec(op, ctx), ctx),
-  apply: (op, ctx) => shadowApply(spec(op, ctx), ctx),
+  ...shadowPhases(spec),
 };

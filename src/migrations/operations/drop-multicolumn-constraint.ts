@@ -6,16 +6,8 @@
 import type { DropMultiColumnConstraintOp } from '../format.ts';
 import { columnByPhysical } from '../model.ts';
 import { nothing, type OperationDefinition, type PlanContext, requireTable } from '../operation.ts';
-import {
-  type ShadowSpec,
-  shadowApply,
-  shadowBackfill,
-  shadowComplete,
-  shadowRollback,
-  shadowStart,
-  shadowVerify,
-  validateShadow,
-} from '../shadow.ts';
+import { type ShadowSpec, shadowPhases, validateShadow } from '../shadow.ts';
+import { droppableConstraint } from './droppable-constraint.ts';
 
 function spec(op: DropMultiColumnConstraintOp, ctx: PlanContext): ShadowSpec {
   const table = requireTable(ctx, op.table, 'table')!;
@@ -35,17 +27,9 @@ export const dropMultiColumnConstraint: OperationDefinition<'drop_multicolumn_co
   kind: 'drop_multicolumn_constraint',
   ...nothing,
   validate(op, ctx) {
-    const table = requireTable(ctx, op.table, 'table');
-    if (!table) return;
-    const constraint = table.constraints.find((c) => c.name === op.name);
-    if (!constraint) {
-      ctx.issue('name', `constraint "${op.name}" does not exist on "${op.table}"`);
-      return;
-    }
-    if (constraint.type === 'primary_key') {
-      ctx.issue('name', `"${op.name}" is the primary key; Shiftgate needs it to backfill`);
-      return;
-    }
+    const found = droppableConstraint(op, ctx);
+    if (!found) return;
+    const { table, constraint } = found;
     if (constraint.columns.length === 0) {
       ctx.issue('name', `constraint "${op.name}" covers no plain columns`);
       return;
@@ -57,10 +41,5 @@ export const dropMultiColumnConstraint: OperationDefinition<'drop_multicolumn_co
           ctx.issue(`${side}.${col}`, `column "${col}" is not covered by "${op.name}"`);
     validateShadow(spec(op, ctx), ctx, (col) => ({ column: 'name', up: `up.${col}` }));
   },
-  start: (op, ctx) => shadowStart(spec(op, ctx), ctx),
-  backfill: (op, ctx) => shadowBackfill(spec(op, ctx), ctx),
-  verify: (op, ctx) => shadowVerify(spec(op, ctx), ctx),
-  complete: (op, ctx) => shadowComplete(spec(op, ctx), ctx),
-  rollback: (op, ctx) => shadowRollback(spec(op, ctx), ctx),
-  apply: (op, ctx) => shadowApply(spec(op, ctx), ctx),
+  ...shadowPhases(spec),
 };
