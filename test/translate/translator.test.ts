@@ -59,12 +59,13 @@ describe('PgTranslator cache', () => {
 
   test('least recently used plans are evicted at maxEntries', () => {
     const t = new PgTranslator(map, { maxEntries: 2 });
-    t.translate(V3, 'SELECT id FROM users WHERE id = 1');
-    t.translate(V3, 'SELECT id FROM users WHERE id = 2');
-    t.translate(V3, 'SELECT id FROM users WHERE id = 1'); // hit: now most recent
-    t.translate(V3, 'SELECT id FROM users WHERE id = 3'); // evicts id = 2
-    t.translate(V3, 'SELECT id FROM users WHERE id = 1'); // still cached
-    t.translate(V3, 'SELECT id FROM users WHERE id = 2'); // miss again
+    // Statements of different shapes (not just other constants, which share a plan).
+    t.translate(V3, 'SELECT id FROM users');
+    t.translate(V3, 'SELECT email FROM users');
+    t.translate(V3, 'SELECT id FROM users'); // hit: now most recent
+    t.translate(V3, 'SELECT bio FROM users'); // evicts email
+    t.translate(V3, 'SELECT id FROM users'); // still cached
+    t.translate(V3, 'SELECT email FROM users'); // miss again
     assert.equal(t.counters.hits, 2);
     assert.equal(t.counters.misses, 4);
     assert.equal(t.cached, 2);

@@ -4,6 +4,7 @@ import { log } from '../../../proxy/log.ts';
 import { TranslationError } from '../../../versions/translation-error.ts';
 import type { VersionMap } from '../../../versions/version-map.ts';
 import type { VersionSchema } from '../../../versions/version-schema.ts';
+import { literalShape, moveEdits, movePosition } from './literal-shape.ts';
 import { applyEdits, type TranslationPlan } from './plan.ts';
 import { rewriteStatements } from './rewriter.ts';
 
@@ -54,10 +55,24 @@ export async function loadPgParser(): Promise<void> {
 export class PgTranslator {
   private map: VersionMap;
   private readonly cache: LRUCache<string, TranslationPlan | TranslationError>;
+  /**
+   * Plans by literal shape (the text with its constants blanked out), so a
+   * statement that differs from a translated one only in its constants
+   * reuses that plan's edits instead of being parsed.
+   */
+  private readonly shapes: LRUCache<string, { outcome: TranslationPlan | TranslationError; spans: number[] }>;
   readonly counters: TranslatorCounters = { hits: 0, misses: 0, fastPath: 0, refused: 0 };
 
   constructor(map: VersionMap, options: TranslatorOptions = {}) {
     this.map = map;
+    const maxShapeSize = options.maxTextSize ?? 64 * 1024 * 1024;
+    this.shapes = new LRUCache({
+      max: options.maxEntries ?? 10_000,
+      maxSize: maxShapeSize,
+      maxEntrySize: Math.max(1, Math.floor(maxShapeSize / 8)),
+      sizeCalculation: (value, key) =>
+        key.length + (value.outcome instanceof TranslationError ? 0 : value.outcome.sql.length) + 1,
+    });
     const maxSize = options.maxTextSize ?? 64 * 1024 * 1024;
     this.cache = new LRUCache({
       max: options.maxEntries ?? 10_000,
@@ -72,6 +87,7 @@ export class PgTranslator {
   setVersionMap(map: VersionMap): void {
     this.map = map;
     this.cache.clear();
+    this.shapes.clear();
   }
 
   get versionMap(): VersionMap {
@@ -108,6 +124,22 @@ export class PgTranslator {
       }
       return cached;
     }
+    const bytes = Buffer.from(sql, 'utf8');
+    const shape = literalShape(bytes);
+    const shapeKey = shape ? `${version}\u0000\u0003${shape.key}` : null;
+    const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
+    if (shape && sibling) {
+      if (sibling.outcome instanceof TranslationError) {
+        this.counters.hits++;
+        this.counters.refused++;
+        throw sibling.outcome;
+      }
+      const plan = replan(sibling.outcome, sibling.spans, shape.spans, sql, bytes);
+      if (plan) {
+        this.counters.hits++;
+        return plan;
+      }
+    }
     this.counters.misses++;
     let plan: TranslationPlan;
     try {
@@ -116,10 +148,12 @@ export class PgTranslator {
       if (e instanceof TranslationError) {
         this.counters.refused++;
         this.cache.set(key, e);
+        if (shape && shapeKey) this.shapes.set(shapeKey, { outcome: e, spans: shape.spans });
       }
       throw e;
     }
     this.cache.set(key, plan);
+    if (shape && shapeKey) this.shapes.set(shapeKey, { outcome: plan, spans: shape.spans });
     return plan;
   }
 }
@@ -166,4 +200,27 @@ export function translateUncached(schema: VersionSchema, sql: string): Translati
 
 function passThrough(version: string, sql: string, fastPath: boolean): TranslationPlan {
   return { version, original: sql, sql, rewritten: false, edits: [], statements: [], fastPath };
+}
+
+/** The plan of a same-shape sibling moved onto `sql`; null when its edits touch a constant. */
+function replan(
+  sibling: TranslationPlan,
+  from: number[],
+  to: number[],
+  sql: string,
+  bytes: Uint8Array,
+): TranslationPlan | null {
+  const edits = moveEdits(sibling.edits, from, to);
+  if (!edits) return null;
+  return {
+    ...sibling,
+    original: sql,
+    sql: edits.length > 0 ? applyEdits(bytes, edits) : sql,
+    edits,
+    statements: sibling.statements.map((st) => ({
+      ...st,
+      start: movePosition(st.start, from, to),
+      end: movePosition(st.end, from, to),
+    })),
+  };
 }
