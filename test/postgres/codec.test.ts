@@ -9,17 +9,14 @@ import { Parser } from 'pg-protocol/dist/parser.js';
 import {
   encodeAuthenticationSASL,
   encodeBackendKeyData,
-  encodeCommandComplete,
-  encodeDataRow,
   encodeErrorResponse,
   encodeNegotiateProtocolVersion,
-  encodeReadyForQuery,
-  encodeRowDescription,
 } from '../../src/dialects/postgres/codec/backend-encoder.ts';
 import { BackendScanner } from '../../src/dialects/postgres/codec/backend-scanner.ts';
 import { type Frame, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
 import { decodeFrontend, decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
 import { ProtocolError } from '../../src/proxy/protocol-error.ts';
+import { commandComplete, dataRow, readyForQuery, rowDescription } from './backend-messages.ts';
 
 /** One of every frontend message type, as a real driver (pg-protocol) encodes it. */
 const frontendMessages: Record<string, Buffer> = {
@@ -205,10 +202,10 @@ describe('backend encoders and scanner', () => {
     assert.deepEqual(sasl!.mechanisms, ['SCRAM-SHA-256']);
     const [rowDesc, row, done, ready] = parseBackend(
       Buffer.concat([
-        encodeRowDescription(['name', 'phase']),
-        encodeDataRow(['add_email', null]),
-        encodeCommandComplete('SHOW'),
-        encodeReadyForQuery(0x49),
+        rowDescription(['name', 'phase']),
+        dataRow(['add_email', null]),
+        commandComplete('SHOW'),
+        readyForQuery('I'),
       ]),
     );
     assert.deepEqual(
@@ -225,12 +222,12 @@ describe('backend encoders and scanner', () => {
 
   test('the scanner finds ReadyForQuery and errors at every split, skipping big rows unbuffered', () => {
     const stream = Buffer.concat([
-      encodeRowDescription(['x']),
-      encodeDataRow(['y'.repeat(70_000)]),
-      encodeCommandComplete('SELECT 1'),
-      encodeReadyForQuery(0x54),
+      rowDescription(['x']),
+      dataRow(['y'.repeat(70_000)]),
+      commandComplete('SELECT 1'),
+      readyForQuery('T'),
       encodeErrorResponse({ severity: 'ERROR', code: '42P01', message: 'nope' }),
-      encodeReadyForQuery(0x45),
+      readyForQuery('E'),
     ]);
     for (let split = 0; split <= stream.length; split += split < 40 || split > stream.length - 80 ? 1 : 997) {
       const seen: [number, string][] = [];

@@ -2,8 +2,9 @@ import { AuthCode, BackendCode } from './message-codes.ts';
 
 /**
  * Encoders for the few backend messages the proxy writes itself (its own
- * errors, admin result sets, the keys it hands out). Everything else the
- * client receives is the server's bytes, forwarded as they came.
+ * errors, the keys it hands out, the authentication offer it trims, the
+ * protocol version it speaks). Everything else the client receives is the
+ * server's bytes, forwarded as they came.
  */
 
 /** Builds one typed message: code, Int32 length, body. */
@@ -22,12 +23,6 @@ function cstr(s: string): Buffer {
 function int32(n: number): Buffer {
   const b = Buffer.allocUnsafe(4);
   b.writeInt32BE(n, 0);
-  return b;
-}
-
-function int16(n: number): Buffer {
-  const b = Buffer.allocUnsafe(2);
-  b.writeInt16BE(n, 0);
   return b;
 }
 
@@ -61,21 +56,8 @@ export function encodeErrorResponse(f: ErrorFields): Buffer {
   return message(BackendCode.ErrorResponse, fieldsBody(f));
 }
 
-export function encodeNoticeResponse(f: ErrorFields): Buffer {
-  return message(BackendCode.NoticeResponse, fieldsBody(f));
-}
-
-/** ReadyForQuery with transaction status 'I', 'T' or 'E'. */
-export function encodeReadyForQuery(status: number): Buffer {
-  return message(BackendCode.ReadyForQuery, Buffer.from([status]));
-}
-
 export function encodeBackendKeyData(processId: number, secretKey: number): Buffer {
   return message(BackendCode.BackendKeyData, Buffer.concat([int32(processId), int32(secretKey)]));
-}
-
-export function encodeParameterStatus(name: string, value: string): Buffer {
-  return message(BackendCode.ParameterStatus, Buffer.concat([cstr(name), cstr(value)]));
 }
 
 /** Tells a client asking for a newer 3.x minor version (or `_pq_.` options) what the proxy speaks. */
@@ -91,43 +73,4 @@ export function encodeAuthenticationSASL(mechanisms: string[]): Buffer {
     BackendCode.Authentication,
     Buffer.concat([int32(AuthCode.SASL), ...mechanisms.map(cstr), Buffer.from([0])]),
   );
-}
-
-/** Text-format RowDescription; every column reported as `text` (OID 25). */
-export function encodeRowDescription(columns: string[]): Buffer {
-  const parts: Buffer[] = [int16(columns.length)];
-  for (const name of columns) {
-    parts.push(cstr(name), int32(0), int16(0), int32(25), int16(-1), int32(-1), int16(0));
-  }
-  return message(BackendCode.RowDescription, Buffer.concat(parts));
-}
-
-/** Text-format DataRow; null is SQL NULL. */
-export function encodeDataRow(values: (string | null)[]): Buffer {
-  const parts: Buffer[] = [int16(values.length)];
-  for (const v of values) {
-    if (v === null) {
-      parts.push(int32(-1));
-    } else {
-      const b = Buffer.from(v, 'utf8');
-      parts.push(int32(b.length), b);
-    }
-  }
-  return message(BackendCode.DataRow, Buffer.concat(parts));
-}
-
-export function encodeCommandComplete(tag: string): Buffer {
-  return message(BackendCode.CommandComplete, cstr(tag));
-}
-
-export function encodeNoData(): Buffer {
-  return message(BackendCode.NoData, Buffer.alloc(0));
-}
-
-export function encodeParseComplete(): Buffer {
-  return message(BackendCode.ParseComplete, Buffer.alloc(0));
-}
-
-export function encodeBindComplete(): Buffer {
-  return message(BackendCode.BindComplete, Buffer.alloc(0));
 }
