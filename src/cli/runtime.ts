@@ -1,11 +1,10 @@
 import { AdminConsole } from '../admin/console.ts';
 import { MigrationControl, windowP99Ms } from '../admin/migration-control.ts';
 import type { Config } from '../config/schema.ts';
-import { dialectForUrl } from '../dialects/index.ts';
+import { dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
 import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
-import { migrationDialects } from '../migrations/index.ts';
 import { LatencyRecorder } from '../proxy/latency-recorder.ts';
 import { log } from '../proxy/log.ts';
 import { ShiftgateRouter } from '../proxy/router.ts';
@@ -110,7 +109,7 @@ export async function startShiftgate(
       retry.unref();
     }
   }
-  if (migrationDialects.some((d) => d.urlSchemes.includes(upstream.protocol))) {
+  if (migrationDialectForUrl(upstream)) {
     await connectMigrations();
   } else {
     log.warn('migrations are not supported for this upstream yet; the proxy relays only', {

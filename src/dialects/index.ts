@@ -1,15 +1,19 @@
+import type { MigrationDialect } from '../migrations/dialect.ts';
 import type { AdminClient } from '../proxy/admin-client.ts';
 import type { WireDialect } from '../proxy/dialect.ts';
 import { connectMysqlAdminClient } from './mysql/admin-client.ts';
 import { mysqlDialect } from './mysql/index.ts';
 import { connectPgAdminClient } from './postgres/admin-client.ts';
 import { postgresWireDialect } from './postgres/index.ts';
+import { postgresMigrationDialect } from './postgres/migration-driver.ts';
 
 /** Everything Shiftgate has for one engine, found by URL scheme. */
 interface DialectEntry {
   schemes: readonly string[];
   wire: WireDialect;
   connectAdminClient(url: string): Promise<AdminClient>;
+  /** The migration driver, or null while the engine has none (the proxy then only relays). */
+  migration: MigrationDialect | null;
 }
 
 /** The one place that maps a URL scheme to an engine. */
@@ -18,8 +22,14 @@ const DIALECTS: readonly DialectEntry[] = [
     schemes: ['postgres:', 'postgresql:'],
     wire: postgresWireDialect,
     connectAdminClient: connectPgAdminClient,
+    migration: postgresMigrationDialect,
   },
-  { schemes: ['mysql:', 'mariadb:'], wire: mysqlDialect, connectAdminClient: connectMysqlAdminClient },
+  {
+    schemes: ['mysql:', 'mariadb:'],
+    wire: mysqlDialect,
+    connectAdminClient: connectMysqlAdminClient,
+    migration: null,
+  },
 ];
 
 function entryFor(url: URL): DialectEntry {
@@ -37,4 +47,9 @@ export function dialectForUrl(url: URL): WireDialect {
 /** Opens an admin connection to a running proxy with the driver its URL scheme asks for. */
 export function connectAdminClient(url: string): Promise<AdminClient> {
   return entryFor(new URL(url)).connectAdminClient(url);
+}
+
+/** The migration driver for a database URL, or null when migrations are not supported for its engine. */
+export function migrationDialectForUrl(url: URL): MigrationDialect | null {
+  return DIALECTS.find((d) => d.schemes.includes(url.protocol))?.migration ?? null;
 }

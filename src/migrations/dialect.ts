@@ -111,8 +111,6 @@ export interface MigrationConnection {
 export interface MigrationDialect {
   /** For labels and messages only. */
   readonly name: string;
-  /** URL schemes this dialect serves (`postgres:`, `postgresql:`). */
-  readonly urlSchemes: readonly string[];
   readonly capabilities: MigrationCapabilities;
   /** Pure: the statements that carry out `action` in `schema`. */
   render(action: Action, schema: string): Statement[];

@@ -1,24 +1,22 @@
 /**
- * The migration dialects Shiftgate knows; a URL's scheme picks one. Adding
- * an engine means adding its dialect object here, nothing else.
+ * The migration driver for a URL. Engines and their URL schemes are listed
+ * once, in `src/dialects/index.ts`.
  */
-import { postgresMigrationDialect } from '../dialects/postgres/migration-driver.ts';
+import { migrationDialectForUrl } from '../dialects/index.ts';
 import type { MigrationDialect } from './dialect.ts';
 import { MigrationError } from './errors.ts';
 
-export const migrationDialects: readonly MigrationDialect[] = [postgresMigrationDialect];
-
 export function migrationDialectFor(url: string): MigrationDialect {
-  let scheme: string;
+  let parsed: URL;
   try {
-    scheme = new URL(url).protocol;
+    parsed = new URL(url);
   } catch {
     throw new MigrationError(`not a database URL: ${url}`);
   }
-  const dialect = migrationDialects.find((d) => d.urlSchemes.includes(scheme));
+  const dialect = migrationDialectForUrl(parsed);
   if (!dialect)
     throw new MigrationError(
-      `no migration dialect for "${scheme}" URLs (known: ${migrationDialects.flatMap((d) => d.urlSchemes).join(' ')})`,
+      `migrations are not supported for "${parsed.protocol}" URLs yet (postgres:// is)`,
     );
   return dialect;
 }

@@ -13,7 +13,7 @@ export type { BackfillProgress, BatchSizing } from './backfill.ts';
 export type { SchemaChange } from './changes.ts';
 export type { LockPolicy, MigrationCapabilities, MigrationConnection, MigrationDialect } from './dialect.ts';
 export { DEFAULT_LOCK_POLICY } from './dialect.ts';
-export { migrationDialectFor, migrationDialects } from './dialects.ts';
+export { migrationDialectFor } from './dialects.ts';
 export {
   type DryRun,
   type EngineEvent,

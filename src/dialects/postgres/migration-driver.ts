@@ -285,7 +285,6 @@ export class PostgresMigrationConnection implements MigrationConnection {
 
 export const postgresMigrationDialect: MigrationDialect = {
   name: 'postgres',
-  urlSchemes: ['postgres:', 'postgresql:'],
   capabilities: {
     maxIdentifierLength: 63,
     notValidConstraints: true,
