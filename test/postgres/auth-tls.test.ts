@@ -6,16 +6,18 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { serialize } from 'pg-protocol';
 import postgres from 'postgres';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/cli/embedded-postgres.ts';
 import { startPgProxy, type TestPgProxy } from '../helpers/pg-proxy.ts';
+import { startTestShiftgate } from '../helpers/shiftgate.ts';
 
 const run = promisify(execFile);
 
@@ -185,6 +187,35 @@ describe('authentication relay and TLS (private server)', () => {
       { env: { ...process.env, PGPASSWORD: 'scram-pass' } },
     );
     assert.equal(stdout.trim(), 't');
+  });
+
+  test('statements pipelined behind an unfinished login are not routed: no admin command runs', async () => {
+    const sg = await startTestShiftgate(`postgres://postgres:supersecret@127.0.0.1:${port}/postgres`);
+    try {
+      // Startup as the admin user with an admin command right behind it, and no password ever.
+      const socket = connect(sg.sg.proxy.address.port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(
+        Buffer.concat([
+          serialize.startup({ user: 'postgres', database: 'postgres' }),
+          serialize.query('SHIFTGATE PAUSE'),
+        ]),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(sg.sg.control?.throttle.isPaused, false, 'the command waited for authentication');
+      socket.destroy();
+      // The same command from an authenticated session runs.
+      const client = new pg.Client({
+        connectionString: sg.via(`postgres://postgres:supersecret@127.0.0.1:${port}/postgres`),
+      });
+      await client.connect();
+      await client.query('SHIFTGATE PAUSE');
+      assert.equal(sg.sg.control?.throttle.isPaused, true);
+      await client.query('SHIFTGATE RESUME');
+      await client.end();
+    } finally {
+      await sg.stop();
+    }
   });
 
   test('without a configured certificate the proxy declines TLS', async () => {

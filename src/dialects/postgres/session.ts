@@ -46,11 +46,14 @@ type Phase = 'startup' | 'connecting' | 'authenticating' | 'ready' | 'closed';
  * One client session relayed to its own upstream backend.
  *
  * Startup and authentication are decoded message by message (the proxy
- * swaps BackendKeyData for its own and removes SCRAM channel-binding
- * mechanisms it cannot honour); after that, both directions forward the
- * bytes they receive, and the proxy only follows message boundaries to time
- * statements (Query / Sync / FunctionCall until ReadyForQuery) and to
- * validate what the client sends.
+ * swaps BackendKeyData for its own, removes SCRAM channel-binding
+ * mechanisms it cannot honour and adds the session's schema version to the
+ * startup options). After that, both directions forward the bytes they
+ * receive; the proxy follows message boundaries to time statements (Query
+ * / Sync / FunctionCall until ReadyForQuery) and to validate what the
+ * client sends, and hands only the statements the router may care about
+ * (admin commands, version binding, statements on migrating tables) to the
+ * router, replacing their text when it says so.
  */
 export class PgSession implements ProxySession {
   readonly info: SessionInfo;
@@ -67,6 +70,8 @@ export class PgSession implements ProxySession {
   private readonly inFlight: number[] = [];
   /** Client frames that arrived while the upstream connection was being opened. */
   private readonly pendingUpstream: Buffer[] = [];
+  /** Statements pipelined behind the login, relayed once the server has authenticated the user. */
+  private readonly heldUntilReady: Frame[] = [];
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
   /** Named prepared statements as the server holds them, for re-preparing after version changes. */
@@ -345,17 +350,7 @@ export class PgSession implements ProxySession {
         this.upstream.write(replacement ?? frame.raw);
         const backlog = this.backlog ?? [];
         this.backlog = null;
-        for (const [i, next] of backlog.entries()) {
-          const r = this.routeClientFrame(next);
-          if (r instanceof Promise) {
-            this.waitForRoute(next, r);
-            this.backlog!.push(...backlog.slice(i + 1));
-            return;
-          }
-          this.upstream.write(r ?? next.raw);
-        }
-        if ((this.phase as Phase) === 'closed') this.closeUpstream(false);
-        else this.client.resume();
+        this.relayHeld(backlog);
       })
       .catch((err: Error) => {
         log.error('statement routing failed', { session: this.info.id, error: err.message });
@@ -367,30 +362,46 @@ export class PgSession implements ProxySession {
       });
   }
 
+  /** Relays frames that were held back, in order, until one needs waiting for again. */
+  private relayHeld(frames: Frame[]): void {
+    for (const [i, next] of frames.entries()) {
+      const r = this.routeClientFrame(next);
+      if (r instanceof Promise) {
+        this.waitForRoute(next, r);
+        this.backlog!.push(...frames.slice(i + 1));
+        return;
+      }
+      this.upstream!.write(r ?? next.raw);
+    }
+    if ((this.phase as Phase) === 'closed') this.closeUpstream(false);
+    else this.client.resume();
+  }
+
   private onClientStartupFrame(frame: Frame): void {
     switch (this.phase) {
       case 'startup':
         this.onStartupMessage(decodeStartup(frame), frame);
         return;
       case 'connecting':
-        // Pipelined behind the startup message: sent once the upstream connection is open.
-        this.pendingUpstream.push(this.routeSynchronously(frame));
-        return;
       case 'authenticating':
-        // Password / SASL responses (and anything pipelined behind them) are forwarded unread: the server decides.
-        this.upstream!.write(this.routeSynchronously(frame));
-        if ((this.phase as Phase) === 'closed') this.closeUpstream(false);
+        if (frame.code === FrontendCode.Password) {
+          // Password / SASL responses are forwarded unread: the server decides.
+          if (this.upstream) this.upstream.write(frame.raw);
+          else this.pendingUpstream.push(frame.raw);
+        } else {
+          // Statements pipelined behind the login wait for it to succeed: nothing is routed (no admin
+          // command runs) for a user the server has not authenticated yet.
+          if (!VALID_FRONTEND[frame.code]) {
+            throw new ProtocolError(
+              `unknown frontend message type 0x${frame.code.toString(16)}`,
+              'startup',
+              0,
+            );
+          }
+          this.heldUntilReady.push(frame);
+        }
         return;
     }
-  }
-
-  /** Routing for the rare frames pipelined into the startup phase: only decisions that need no waiting. */
-  private routeSynchronously(frame: Frame): Buffer {
-    const r = this.routeClientFrame(frame);
-    if (r instanceof Promise) {
-      throw new ProtocolError('a Shiftgate command was pipelined before authentication completed', 'Q', 0);
-    }
-    return r ?? frame.raw;
   }
 
   private onStartupMessage(msg: StartupMessage, frame: Frame): void {
@@ -584,6 +595,7 @@ export class PgSession implements ProxySession {
         this.phase = 'ready';
         this.transactionStatus = frame.raw[5]!;
         this.writeClient(frame.raw);
+        if (this.heldUntilReady.length > 0) this.relayHeld(this.heldUntilReady.splice(0));
         if (this.drainRequested) this.drain();
         return;
     }
