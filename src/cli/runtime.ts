@@ -70,6 +70,10 @@ export async function startShiftgate(
     latency,
     () => control ?? unavailable,
     managedDatabase,
+    // A phase shown by SHOW SHIFTGATE STATUS is already the one this proxy translates by.
+    async () => {
+      await follower?.refresh().catch(() => {});
+    },
   );
   const router = new ShiftgateRouter(config, adminConsole, translator, metrics);
 
