@@ -106,6 +106,31 @@ describe('admin console (PostgreSQL)', () => {
     await client.end();
   });
 
+  test('every command through psql: aligned result sets, errors with their SQLSTATE', async () => {
+    const psql = (sql: string) => run('psql', [sg.via(url), '-X', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+    for (const [sql, header] of [
+      ['SHOW SHIFTGATE STATUS', /name\s*\|\s*phase\s*\|\s*table\s*\|\s*rows_done/],
+      ['SHOW SHIFTGATE MIGRATIONS', /name\s*\|\s*phase\s*\|\s*parent\s*\|\s*started/],
+      ['SHOW SHIFTGATE SESSIONS', /id\s*\|\s*user\s*\|\s*database\s*\|\s*client_address/],
+      ['SHIFTGATE PAUSE', /backfill paused/],
+      ['SHIFTGATE RESUME', /backfill resumed/],
+      ['SHIFTGATE SET min_batch = 200', /min_batch\s*\|\s*200/],
+    ] as const) {
+      const { stdout } = await psql(sql);
+      assert.match(stdout, header, sql);
+    }
+    for (const [sql, message] of [
+      ['SHIFTGATE COMPLETE', /no migration is in flight/],
+      ['SHIFTGATE ROLLBACK', /no migration is in flight/],
+      ['SHIFTGATE WHATEVER', /unrecognised Shiftgate command/],
+    ] as const) {
+      await assert.rejects(psql(sql), (e: { stderr: string }) => {
+        assert.match(e.stderr, message, sql);
+        return true;
+      });
+    }
+  });
+
   test('START of a file that fails validation changes nothing and says why', async () => {
     await assert.rejects(sg.admin(url, "SHIFTGATE START 'bad'"), (e: { code?: string; message: string }) => {
       assert.equal(e.code, '22023');

@@ -15,6 +15,7 @@ import {
 import { BackendScanner } from '../../src/dialects/postgres/codec/backend-scanner.ts';
 import { type Frame, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
 import { decodeFrontend, decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
+import { encodeStartup } from '../../src/dialects/postgres/codec/startup-encoder.ts';
 import { ProtocolError } from '../../src/proxy/protocol-error.ts';
 import { commandComplete, dataRow, readyForQuery, rowDescription } from './backend-messages.ts';
 
@@ -108,6 +109,19 @@ describe('PgFramer and decodeFrontend', () => {
         assert.ok(check(decodeStartup(frames[0]!)), `split ${split}`);
       }
     }
+  });
+
+  test('the startup message the proxy writes carries exactly the given parameters', () => {
+    const params = new Map([
+      ['user', 'app'],
+      ['client_encoding', 'LATIN1'],
+      ['options', '-c shiftgate.version=02_add\\ email'],
+    ]);
+    const frames = frameAll(encodeStartup(params), 3, true);
+    const decoded = decodeStartup(frames[0]!);
+    assert.equal(decoded.kind, 'startup');
+    assert.deepEqual(decoded.kind === 'startup' && [...decoded.params], [...params]);
+    assert.equal(decoded.kind === 'startup' && decoded.minorVersion, 0);
   });
 
   const malformed: [string, Buffer, boolean][] = [

@@ -110,6 +110,40 @@ describe('PostgreSQL proxy faults', () => {
     assert.equal(error?.code, '08P01');
   });
 
+  test('a client asking for protocol 3.2 and a _pq_ option is told the proxy speaks 3.0, then served', async () => {
+    const startup = serialize.startup({
+      user: new URL(db.url).username || 'postgres',
+      database: db.name,
+      '_pq_.extra': 'on',
+    });
+    startup.writeInt16BE(2, 6); // minor version 2
+    const socket = connect(proxy.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    let asked = false;
+    socket.on('data', (d: Buffer) => {
+      received.push(d);
+      // After the login's ReadyForQuery: a query and Terminate in one write; the answer must still come.
+      if (!asked && Buffer.concat(received).includes(Buffer.from('Z\0\0\0\x05I', 'latin1'))) {
+        asked = true;
+        socket.write(Buffer.concat([serialize.query('SELECT 1'), serialize.end()]));
+      }
+    });
+    socket.write(startup);
+    await new Promise((resolve) => socket.on('close', resolve));
+    const all = Buffer.concat(received);
+    const codes: string[] = [];
+    for (let i = 0; i + 5 <= all.length; i += 1 + all.readInt32BE(i + 1))
+      codes.push(String.fromCharCode(all[i]!));
+    assert.equal(codes[0], 'v', 'NegotiateProtocolVersion comes first');
+    assert.equal(all.readInt32BE(5), 0, 'newest minor version supported: 0');
+    assert.ok(all.includes(Buffer.from('_pq_.extra\0')), 'the unrecognised option is named');
+    assert.match(
+      codes.join(''),
+      /Z.*TDCZ$/,
+      `${codes.join('')}: the query is answered before the session ends`,
+    );
+  });
+
   test('an unknown message type gets 08P01', async () => {
     const messages = await rawExchange(proxy.port, [startupFor(db)], Buffer.from([0x7a, 0, 0, 0, 4]));
     assert.ok(messages.some((m) => m.name === 'readyForQuery'));

@@ -29,6 +29,7 @@ import {
   type StartupMessage,
 } from './codec/frontend.ts';
 import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-codes.ts';
+import { encodeStartup } from './codec/startup-encoder.ts';
 import { errorAsSql, resultAsSql } from './local-answers.ts';
 import { type Prepare, PreparedStatements } from './prepared-statements.ts';
 import { versionFromOptions, withVersionOption } from './startup-options.ts';
@@ -89,6 +90,8 @@ export class PgSession implements ProxySession {
   /** True once the server itself sent a FATAL error: it explained the close better than we could. */
   private serverSentFatal = false;
   private drainRequested = false;
+  /** The client sent Terminate: the upstream closing next is the expected end, not a failure. */
+  private clientTerminated = false;
   /** The startup asked for a version that cannot be bound; refused once authentication succeeds. */
   private bindError: ClientError | null = null;
   private clientGone = false;
@@ -208,7 +211,6 @@ export class PgSession implements ProxySession {
     });
     flushRun();
     if (out.writableNeedDrain) this.client.pause();
-    if (this.phase === 'closed') this.closeUpstream(false);
   }
 
   /**
@@ -239,7 +241,8 @@ export class PgSession implements ProxySession {
         this.info.ranClientStatements = true;
         return undefined;
       case FrontendCode.Terminate:
-        this.phase = 'closed';
+        // Forwarded: the server answers what came before it, then closes, and so does the session.
+        this.clientTerminated = true;
         return undefined;
       case FrontendCode.Parse:
         break;
@@ -373,8 +376,7 @@ export class PgSession implements ProxySession {
       }
       this.upstream!.write(r ?? next.raw);
     }
-    if ((this.phase as Phase) === 'closed') this.closeUpstream(false);
-    else this.client.resume();
+    this.client.resume();
   }
 
   private onClientStartupFrame(frame: Frame): void {
@@ -486,7 +488,7 @@ export class PgSession implements ProxySession {
       params.set('options', withVersionOption(params.get('options'), this.info.boundVersion));
       rebuild = true;
     }
-    const startup = rebuild ? serialize.startup(Object.fromEntries(params)) : frame.raw;
+    const startup = rebuild ? encodeStartup(params) : frame.raw;
     this.client.pause();
     connectUpstream(upstreamTarget(this.ctx.upstream), this.ctx.config.proxy.connect_timeout_ms).then(
       (socket) => this.onUpstreamConnected(socket, startup),
@@ -652,14 +654,15 @@ export class PgSession implements ProxySession {
     this.upstream = null;
     if (this.phase !== 'closed') {
       this.phase = 'closed';
-      const error = this.serverSentFatal
-        ? undefined
-        : encodeErrorResponse({
-            severity: 'FATAL',
-            code: '08006',
-            message: 'Shiftgate lost the connection to the upstream server',
-            hint: 'The database closed or dropped this session; reconnect to get a new one.',
-          });
+      const error =
+        this.serverSentFatal || this.clientTerminated
+          ? undefined
+          : encodeErrorResponse({
+              severity: 'FATAL',
+              code: '08006',
+              message: 'Shiftgate lost the connection to the upstream server',
+              hint: 'The database closed or dropped this session; reconnect to get a new one.',
+            });
       this.endClient(error);
     }
     this.settleIfClosed();
@@ -681,8 +684,7 @@ export class PgSession implements ProxySession {
     setTimeout(() => this.client.destroy(), 2000).unref();
   }
 
-  /** `sendTerminate` is false when the client's own Terminate was already forwarded. */
-  private closeUpstream(sendTerminate = true): void {
+  private closeUpstream(): void {
     const upstream = this.upstream;
     if (!upstream || upstream.destroyed) return;
     if (this.inFlight.length > 0 || this.phase === 'authenticating') {
@@ -690,8 +692,8 @@ export class PgSession implements ProxySession {
       upstream.destroy();
       return;
     }
-    if (sendTerminate) upstream.end(serialize.end());
-    else upstream.end();
+    if (this.clientTerminated) upstream.end();
+    else upstream.end(serialize.end());
     setTimeout(() => upstream.destroy(), 2000).unref();
   }
 
