@@ -1,13 +1,14 @@
 import type { Config } from '../config/schema.ts';
 import type { MigrationStatus } from '../migrations/index.ts';
 import { clientError } from '../proxy/client-error.ts';
-import type { LatencyRecorder } from '../proxy/latency-recorder.ts';
+import { type LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import type { SessionInfo } from '../proxy/session.ts';
 import type { SessionRegistry } from '../proxy/session-registry.ts';
 import type { LocalResult } from '../proxy/statement-router.ts';
+import { CLIENT_P99_WINDOW_S } from '../throttle/controller.ts';
 import { setKnob } from '../throttle/knobs.ts';
 import type { AdminCommand } from './command.ts';
-import { type MigrationControl, windowP99Ms } from './migration-control.ts';
+import type { MigrationControl } from './migration-control.ts';
 
 const COMMAND_NAMES: Record<AdminCommand['kind'], string> = {
   'show-status': 'SHOW SHIFTGATE STATUS',
@@ -156,7 +157,7 @@ export class AdminConsole {
         text(p?.batchSize),
         String(throttled),
         control.throttle.isPaused ? 'paused by operator' : throttle.reason,
-        text(windowP99Ms(this.latency, 5), 2),
+        text(this.latency.quantileMs(0.99, CLIENT_P99_WINDOW_S, MIN_QUANTILE_SAMPLES), 2),
         text(throttle.baselineP99Ms, 2),
       ];
     });
@@ -225,7 +226,7 @@ export class AdminConsole {
           i.boundVersion,
           time(i.connectedAt),
           String(i.statements),
-          text(i.latency.count > 0 ? i.latency.quantileUs(0.99)! / 1000 : null, 2),
+          text(i.latency.quantileMs(0.99), 2),
           String(!i.ranClientStatements),
         ]),
       tag: 'SHOW',

@@ -13,20 +13,10 @@ import {
 import type { BackfillThrottle, BatchReport } from '../migrations/throttle.ts';
 import { clientError } from '../proxy/client-error.ts';
 import { LatencyHistogram } from '../proxy/latency-histogram.ts';
-import type { LatencyRecorder } from '../proxy/latency-recorder.ts';
+import { type LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import { log } from '../proxy/log.ts';
 import type { ThrottleController } from '../throttle/controller.ts';
 import type { LatencyReport } from './latency-report.ts';
-
-/** Client statements needed in a window before its p99 means anything. */
-const MIN_SAMPLES = 20;
-
-/** p99 over the last `seconds`, or null when too few statements were seen. */
-export function windowP99Ms(latency: LatencyRecorder, seconds: number): number | null {
-  const h = latency.window(seconds);
-  if (h.count < MIN_SAMPLES) return null;
-  return h.quantileUs(0.99)! / 1000;
-}
 
 /** What the console needs to know about sessions to refuse COMPLETE. */
 export interface RetiringSessions {
@@ -186,7 +176,11 @@ export class MigrationControl {
         'complete or roll it back before starting another',
       );
     }
-    this.before = { p50: windowQuantile(this.latency, 0.5), p99: windowP99Ms(this.latency, 60) };
+    const minute = this.latency.window(60);
+    this.before = {
+      p50: minute.quantileMs(0.5, MIN_QUANTILE_SAMPLES),
+      p99: minute.quantileMs(0.99, MIN_QUANTILE_SAMPLES),
+    };
     this.throttle.setBaseline(this.before.p99);
     this.during = new LatencyHistogram();
     this.latency.taps.add(this.during);
@@ -325,8 +319,8 @@ export class MigrationControl {
     const report: LatencyReport = {
       beforeP50Ms: this.before?.p50 ?? null,
       beforeP99Ms: this.before?.p99 ?? null,
-      duringP50Ms: during && during.count > 0 ? during.quantileUs(0.5)! / 1000 : null,
-      duringP99Ms: during && during.count > 0 ? during.quantileUs(0.99)! / 1000 : null,
+      duringP50Ms: during?.quantileMs(0.5) ?? null,
+      duringP99Ms: during?.quantileMs(0.99) ?? null,
       afterP50Ms: null,
       afterP99Ms: null,
     };
@@ -336,18 +330,13 @@ export class MigrationControl {
     setTimeout(() => {
       this.latency.taps.delete(after);
       if (after.count === 0) return;
-      report.afterP50Ms = after.quantileUs(0.5)! / 1000;
-      report.afterP99Ms = after.quantileUs(0.99)! / 1000;
+      report.afterP50Ms = after.quantileMs(0.5);
+      report.afterP99Ms = after.quantileMs(0.99);
       this.reader
         .saveLatencyReport(name, report)
         .catch((err: Error) => log.warn('latency report not saved', { error: err.message }));
     }, 60_000).unref();
   }
-}
-
-function windowQuantile(latency: LatencyRecorder, q: number): number | null {
-  const h = latency.window(60);
-  return h.count < MIN_SAMPLES ? null : h.quantileUs(q)! / 1000;
 }
 
 function isInFlight(status: MigrationStatus): boolean {

@@ -1,16 +1,16 @@
 import { AdminConsole } from '../admin/console.ts';
-import { MigrationControl, windowP99Ms } from '../admin/migration-control.ts';
+import { MigrationControl } from '../admin/migration-control.ts';
 import type { Config } from '../config/schema.ts';
 import { dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
 import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
-import { LatencyRecorder } from '../proxy/latency-recorder.ts';
+import { LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import { log } from '../proxy/log.ts';
 import { ShiftgateRouter } from '../proxy/router.ts';
 import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
-import { ThrottleController } from '../throttle/controller.ts';
+import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
 export interface Shiftgate {
@@ -46,8 +46,9 @@ export async function startShiftgate(
   const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
   if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
   let control: MigrationControl | null = null;
+  const clientP99Ms = () => latency.quantileMs(0.99, CLIENT_P99_WINDOW_S, MIN_QUANTILE_SAMPLES);
   const throttle = new ThrottleController(config.throttle, {
-    clientP99Ms: () => windowP99Ms(latency, 5),
+    clientP99Ms,
     replicaLagMs: () => control?.replicaLagMs ?? null,
   });
   const migrationMetrics = new MigrationMetrics(metrics.registry, {
@@ -56,7 +57,7 @@ export async function startShiftgate(
       return s ? { name: s.name, phase: s.phase } : null;
     },
     throttle: () => ({ ...throttle.state, paused: throttle.isPaused }),
-    clientP99Ms: () => windowP99Ms(latency, 5),
+    clientP99Ms,
     sessions: registry,
   });
 

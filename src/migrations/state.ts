@@ -20,17 +20,6 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** Phases in which a migration is in flight (both versions may be live). */
-export const IN_FLIGHT: readonly Phase[] = [
-  'pending',
-  'expanding',
-  'backfilling',
-  'validating',
-  'active',
-  'contracting',
-  'rolling_back',
-];
-
 export interface MigrationRecord {
   /** The database schema the migration changes. */
   schema: string;

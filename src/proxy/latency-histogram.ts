@@ -30,6 +30,12 @@ export class LatencyHistogram {
     this.sumUs = 0;
   }
 
+  /** The q-quantile in milliseconds, or null with fewer than `minSamples` statements to tell from. */
+  quantileMs(q: number, minSamples = 1): number | null {
+    if (this.count < Math.max(1, minSamples)) return null;
+    return this.quantileUs(q)! / 1000;
+  }
+
   /** The q-quantile (0..1) in microseconds, or null when nothing was recorded. */
   quantileUs(q: number): number | null {
     if (this.count === 0) return null;

@@ -1,5 +1,8 @@
 import { LatencyHistogram } from './latency-histogram.ts';
 
+/** Client statements a window needs before its p99 means anything to the throttle and the reports. */
+export const MIN_QUANTILE_SAMPLES = 20;
+
 /**
  * The proxy-wide record of client statement latency: one histogram per
  * second in a ring, so "p99 over the last N seconds" (what the throttle
@@ -47,9 +50,8 @@ export class LatencyRecorder {
     return merged;
   }
 
-  /** Quantile in milliseconds over the last `seconds`, or null with no statements. */
-  quantileMs(q: number, seconds?: number): number | null {
-    const us = this.window(seconds).quantileUs(q);
-    return us === null ? null : us / 1000;
+  /** Quantile in milliseconds over the last `seconds`, or null with fewer than `minSamples` statements. */
+  quantileMs(q: number, seconds?: number, minSamples = 1): number | null {
+    return this.window(seconds).quantileMs(q, minSamples);
   }
 }

@@ -1,6 +1,9 @@
 import type { BackfillThrottle, BatchGrant, BatchReport, BatchRequest } from '../migrations/throttle.ts';
 import type { ThrottleKnobs } from './knobs.ts';
 
+/** The sliding window (seconds) of the client p99 the throttle compares with its baseline. */
+export const CLIENT_P99_WINDOW_S = 5;
+
 /** What the controller reads before every batch. */
 export interface ThrottleSignals {
   /** Client statement p99 (ms) over the sliding window, or null with too few statements to tell. */

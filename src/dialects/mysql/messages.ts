@@ -34,13 +34,6 @@ export function encodePacket(sequenceId: number, payload: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A copy of one raw packet with another sequence id. */
-export function withSequenceId(raw: Buffer, sequenceId: number): Buffer {
-  const out = Buffer.from(raw);
-  out[3] = sequenceId & 0xff;
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // Connection phase
 

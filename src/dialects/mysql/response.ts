@@ -295,14 +295,3 @@ export class ResponseTracker<T = unknown> {
     return Outcome.Continue;
   }
 }
-
-/** Error of an ERR packet head, for logs; null when the head is not an ERR. */
-export function errorSummary(head: Buffer): string | null {
-  if (head[0] !== ResponseHeader.Err) return null;
-  try {
-    const e = decodeErr(head);
-    return `${e.code} ${e.message}`;
-  } catch {
-    return null;
-  }
-}

@@ -6,8 +6,6 @@ interface Entry {
   paramTypes: number[];
   /** The text the server prepared (translated, or the proxy's own answer). */
   sent: string;
-  /** The statement is the proxy's own answer, which takes no parameters. */
-  replaced: boolean;
 }
 
 /** What to send upstream in the statement's place: `text`, and whether it is the proxy's own answer. */
@@ -25,32 +23,36 @@ export class PreparedStatements {
   private readonly entries = new Map<string, Entry>();
   /** Names whose translation may be out of date (the map changed since they were checked). */
   private stale = new Set<string>();
+  /** Statements that are the proxy's own answer, which takes no parameters. */
+  private readonly replaced = new Set<string>();
   private generation = -1;
 
   record(name: string, sql: string, paramTypes: number[], prepared: Prepare, generation: number): void {
     this.noteGeneration(generation);
-    this.entries.set(name, { sql, paramTypes, sent: prepared.text, replaced: prepared.replaced });
+    this.entries.set(name, { sql, paramTypes, sent: prepared.text });
+    this.markReplaced(name, prepared.replaced);
     this.stale.delete(name);
   }
 
   close(name: string): void {
     this.entries.delete(name);
     this.stale.delete(name);
+    this.replaced.delete(name);
   }
 
   /** True when Binds and Describes need looking at: some statement is stale or the proxy's own. */
   needsCheck(generation: number): boolean {
     this.noteGeneration(generation);
-    return this.stale.size > 0 || this.hasReplaced;
-  }
-
-  private get hasReplaced(): boolean {
-    for (const e of this.entries.values()) if (e.replaced) return true;
-    return false;
+    return this.stale.size > 0 || this.replaced.size > 0;
   }
 
   isReplaced(name: string): boolean {
-    return this.entries.get(name)?.replaced === true;
+    return this.replaced.has(name);
+  }
+
+  private markReplaced(name: string, replaced: boolean): void {
+    if (replaced) this.replaced.add(name);
+    else this.replaced.delete(name);
   }
 
   /**
@@ -66,7 +68,7 @@ export class PreparedStatements {
     const next = translate(entry.sql);
     if (!next || next.text === entry.sent) return null;
     entry.sent = next.text;
-    entry.replaced = next.replaced;
+    this.markReplaced(name, next.replaced);
     return Buffer.concat([
       serialize.close({ type: 'S', name }),
       serialize.parse({ name, text: next.text, types: next.replaced ? [] : entry.paramTypes }),

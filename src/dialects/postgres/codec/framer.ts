@@ -39,10 +39,6 @@ export class PgFramer {
     this.hasType = true;
   }
 
-  get isStartup(): boolean {
-    return !this.hasType;
-  }
-
   /** Bytes received but not yet part of a whole frame. */
   get buffered(): number {
     return this.partsLength;
