@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { connectAdminClient } from '../dialects/index.ts';
+import { connectAdminClient, dialectForUrl } from '../dialects/index.ts';
 import { parseArgs } from './args.ts';
 import { renderProgress, renderTable } from './render.ts';
 
@@ -23,8 +23,7 @@ function proxyUrl(args: ReturnType<typeof parseArgs>): string {
     flags: args.configFlags,
   });
   const upstream = new URL(config.upstream ?? 'postgres://postgres@127.0.0.1/postgres');
-  const mysqlLike = upstream.protocol === 'mysql:' || upstream.protocol === 'mariadb:';
-  const listen = config.listen ?? `127.0.0.1:${mysqlLike ? 6033 : 6432}`;
+  const listen = config.listen ?? `127.0.0.1:${dialectForUrl(upstream).defaultListenPort}`;
   const url = new URL(`${upstream.protocol}//${listen}${upstream.pathname}`);
   url.username = config.admin.users[0] ?? upstream.username;
   url.password = upstream.username === url.username ? upstream.password : '';
