@@ -36,7 +36,7 @@ describe('sysbench through Shiftgate (mysql)', () => {
       `--mysql-db=${db.name}`,
       '--tables=4',
       // Enough rows that 4 threads do not deadlock each other (sysbench counts deadlocks as ignored errors).
-      '--table-size=20000',
+      '--table-size=200000',
     ];
     await run('sysbench', [...common, 'prepare'], { timeout: 120_000 });
     const { stdout } = await run(
