@@ -18,6 +18,9 @@ type Queryable = Pick<pg.Client, 'query'>;
 
 const S = STATE_SCHEMA;
 
+/** First key of Shiftgate's two-key advisory locks ('shif'), as in the migration driver. */
+const INIT_LOCK_CLASS = 0x73686966 | 0;
+
 const DDL = `
 CREATE SCHEMA IF NOT EXISTS ${S};
 CREATE TABLE IF NOT EXISTS ${S}.migrations (
@@ -170,8 +173,18 @@ export class PostgresStateStore implements StateStore {
   }
 
   async init(): Promise<void> {
-    if (!(await this.exists())) await this.client.query(DDL);
-    await this.client.query(UPGRADE);
+    // Runners of different schemas hold different migration locks and may init at once: CREATE ... IF NOT
+    // EXISTS and CREATE OR REPLACE race each other (duplicate key on the catalog) unless serialised here.
+    await this.client.query('BEGIN');
+    try {
+      await this.client.query(`SELECT pg_advisory_xact_lock(${INIT_LOCK_CLASS}, hashtext('${S} state store'))`);
+      if (!(await this.exists())) await this.client.query(DDL);
+      await this.client.query(UPGRADE);
+      await this.client.query('COMMIT');
+    } catch (err) {
+      await this.client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
   }
 
   async get(schema: string, name: string): Promise<MigrationRecord | null> {
