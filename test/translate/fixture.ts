@@ -113,3 +113,105 @@ export async function connect(url: string): Promise<pg.Client> {
   await client.connect();
   return client;
 }
+
+const SEED_USERS = `('Alice', 'alice@example.com', 31, 'Al'), ('Bob', 'bob@example.com', 17, NULL), ('Ünïcödé', 'u@example.com', 44, 'U')`;
+const SEED_REST = (orders: string, batch: boolean) => `
+CREATE TABLE ${orders} (
+  id serial PRIMARY KEY,
+  user_id int NOT NULL REFERENCES users (id),
+  total numeric(10, 2),
+  note text
+);
+CREATE TABLE order_items (
+  id serial PRIMARY KEY,
+  order_id int NOT NULL,
+  sku text NOT NULL,
+  qty int NOT NULL DEFAULT 1${batch ? ',\n  batch int NOT NULL' : ''}
+);
+INSERT INTO ${orders} (user_id, total, note) VALUES (1, 10.50, 'first'), (1, 20, NULL), (2, 5, 'bob');
+INSERT INTO order_items (order_id, sku, qty${batch ? ', batch' : ''}) VALUES (1, 'A', 2${batch ? ', 1' : ''}), (2, 'B', 1${batch ? ', 1' : ''});
+`;
+
+/**
+ * Each version's logical schema as a plain database would hold it, with the
+ * same rows as DDL: the control the translated statements are measured
+ * against. Written out by hand rather than derived from the version map, so
+ * a wrong map cannot make its own control agree with it. Left out: columns
+ * and tables a completed migration dropped (`fax`, `sessions`), which no
+ * version can serve any more.
+ */
+export const REFERENCE_DDL: Record<string, string> = {
+  '(initial)': `
+CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, mail text, age int, legacy text NOT NULL DEFAULT '');
+CREATE UNIQUE INDEX users_name_key ON users (name);
+INSERT INTO users (name, mail, age) VALUES ('Alice', 'alice@example.com', 31), ('Bob', 'bob@example.com', 17), ('Ünïcödé', 'u@example.com', 44);
+${SEED_REST('orders', false)}`,
+  '01_mail': `
+CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text, age int, legacy text NOT NULL DEFAULT '');
+CREATE UNIQUE INDEX users_name_key ON users (name);
+INSERT INTO users (name, email, age) VALUES ('Alice', 'alice@example.com', 31), ('Bob', 'bob@example.com', 17), ('Ünïcödé', 'u@example.com', 44);
+${SEED_REST('orders', false)}`,
+  '02_nick': `
+CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, email text, age int, legacy text NOT NULL DEFAULT '', "Nick Name" text);
+CREATE UNIQUE INDEX users_name_key ON users (name);
+INSERT INTO users (name, email, age, "Nick Name") VALUES ${SEED_USERS};
+${SEED_REST('orders', true)}`,
+  '03_split': `
+CREATE TABLE users (id serial PRIMARY KEY, full_name text NOT NULL, email text, age bigint, "Nick Name" text, bio text);
+CREATE UNIQUE INDEX users_name_key ON users (full_name);
+INSERT INTO users (full_name, email, age, "Nick Name") VALUES ${SEED_USERS};
+${SEED_REST('purchases', true)}
+CREATE TABLE tags (id serial PRIMARY KEY, user_id int, label text NOT NULL);
+INSERT INTO tags (user_id, label) VALUES (1, 'vip');
+`,
+};
+
+const ORDERS = { id: 'orders.id', user_id: 'orders.user_id', total: 'orders.total', note: 'orders.note' };
+const ITEMS = { id: 'items.id', order_id: 'items.order_id', sku: 'items.sku', qty: 'items.qty' };
+const OLD_USERS = {
+  id: 'users.id',
+  name: 'users.name',
+  email: 'users.email',
+  age: 'users.age',
+  legacy: 'users.legacy',
+};
+
+/**
+ * Every version's tables and columns, each column with what it means: two
+ * versions that have a column of the same meaning show the same data there,
+ * so a row one version writes can be read back through the other. `age` of
+ * 03_split means something else than the old `age`: the two physical
+ * columns are kept equal by sync triggers, which this fixture leaves out.
+ */
+export const MEANINGS: Record<string, Record<string, Record<string, string>>> = {
+  '(initial)': {
+    users: {
+      id: 'users.id',
+      name: 'users.name',
+      mail: 'users.email',
+      age: 'users.age',
+      legacy: 'users.legacy',
+    },
+    orders: ORDERS,
+    order_items: ITEMS,
+  },
+  '01_mail': { users: OLD_USERS, orders: ORDERS, order_items: ITEMS },
+  '02_nick': {
+    users: { ...OLD_USERS, 'Nick Name': 'users.nick' },
+    orders: ORDERS,
+    order_items: { ...ITEMS, batch: 'items.batch' },
+  },
+  '03_split': {
+    users: {
+      id: 'users.id',
+      full_name: 'users.name',
+      email: 'users.email',
+      age: 'users.age_bigint',
+      'Nick Name': 'users.nick',
+      bio: 'users.bio',
+    },
+    purchases: ORDERS,
+    order_items: { ...ITEMS, batch: 'items.batch' },
+    tags: { id: 'tags.id', user_id: 'tags.user_id', label: 'tags.label' },
+  },
+};
