@@ -9,6 +9,7 @@ import { CLIENT_P99_WINDOW_S } from '../throttle/controller.ts';
 import { setKnob } from '../throttle/knobs.ts';
 import type { AdminCommand } from './command.ts';
 import type { MigrationControl } from './migration-control.ts';
+import { adminResultColumns } from './result-columns.ts';
 
 const COMMAND_NAMES: Record<AdminCommand['kind'], string> = {
   'show-status': 'SHOW SHIFTGATE STATUS',
@@ -78,15 +79,19 @@ export class AdminConsole {
       }
       case 'pause':
         control.pause();
-        return { columns: ['status'], rows: [['backfill paused']], tag: 'SHIFTGATE PAUSE' };
+        return { columns: adminResultColumns(command), rows: [['backfill paused']], tag: 'SHIFTGATE PAUSE' };
       case 'resume':
         control.resume();
-        return { columns: ['status'], rows: [['backfill resumed']], tag: 'SHIFTGATE RESUME' };
+        return {
+          columns: adminResultColumns(command),
+          rows: [['backfill resumed']],
+          tag: 'SHIFTGATE RESUME',
+        };
       case 'set': {
         control.throttle.knobs = setKnob(control.throttle.knobs, command.knob, command.value);
         const value = control.throttle.knobs[command.knob as keyof Config['throttle']];
         return {
-          columns: ['knob', 'value'],
+          columns: adminResultColumns(command),
           rows: [[command.knob, value === null ? null : String(value)]],
           tag: 'SHIFTGATE SET',
         };
@@ -124,20 +129,7 @@ export class AdminConsole {
   }
 
   private async status(control: MigrationControl): Promise<LocalResult> {
-    const columns = [
-      'name',
-      'phase',
-      'table',
-      'rows_done',
-      'rows_total',
-      'rows_per_s',
-      'eta_s',
-      'batch_size',
-      'throttled',
-      'throttle_reason',
-      'client_p99_ms',
-      'baseline_p99_ms',
-    ];
+    const columns = adminResultColumns({ kind: 'show-status' });
     const status = await control.status();
     if (!status) return { columns, rows: [], tag: 'SHOW' };
     const throttle = control.throttle.state;
@@ -167,21 +159,7 @@ export class AdminConsole {
   private async migrations(control: MigrationControl): Promise<LocalResult> {
     const history = await control.history();
     return {
-      columns: [
-        'name',
-        'phase',
-        'parent',
-        'started',
-        'active',
-        'completed',
-        'p50_before_ms',
-        'p99_before_ms',
-        'p50_during_ms',
-        'p99_during_ms',
-        'p50_after_ms',
-        'p99_after_ms',
-        'error',
-      ],
+      columns: adminResultColumns({ kind: 'show-migrations' }),
       rows: history.map(({ status: s, report: r }) => [
         s.name,
         s.phase,
@@ -203,18 +181,7 @@ export class AdminConsole {
 
   private sessions(): LocalResult {
     return {
-      columns: [
-        'id',
-        'user',
-        'database',
-        'client_address',
-        'application_name',
-        'version',
-        'connected_at',
-        'statements',
-        'p99_ms',
-        'admin_only',
-      ],
+      columns: adminResultColumns({ kind: 'show-sessions' }),
       rows: this.registry
         .list()
         .map(({ info: i }) => [
@@ -235,5 +202,9 @@ export class AdminConsole {
 }
 
 function phaseResult(tag: string, s: MigrationStatus, message: string): LocalResult {
-  return { columns: ['name', 'phase', 'status'], rows: [[s.name, s.phase, message]], tag };
+  return {
+    columns: adminResultColumns({ kind: 'start', name: s.name }),
+    rows: [[s.name, s.phase, message]],
+    tag,
+  };
 }

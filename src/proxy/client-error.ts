@@ -27,6 +27,7 @@ export const ErrorCodes = {
   objectInUse: { sqlstate: '55006', mysqlErrno: 1205 },
   notSupported: { sqlstate: '0A000', mysqlErrno: 1235 },
   stateConflict: { sqlstate: '55000', mysqlErrno: 1105 },
+  activeTransaction: { sqlstate: '25001', mysqlErrno: 1179 },
   internal: { sqlstate: 'XX000', mysqlErrno: 1105 },
 } as const;
 

@@ -1,18 +1,27 @@
 import { mayBeAdminCommand, parseAdminCommand } from '../admin/command.ts';
 import type { AdminConsole } from '../admin/console.ts';
+import { adminResultColumns } from '../admin/result-columns.ts';
 import type { Config } from '../config/schema.ts';
 import type { ProxyMetrics } from '../metrics/registry.ts';
 import { TranslationError, type VersionMap } from '../versions/index.ts';
 import { ClientError, clientError } from './client-error.ts';
 import type { SessionInfo } from './session.ts';
 import type { Route, StatementRouter } from './statement-router.ts';
-import { parseVersionSet } from './version-binding.ts';
+import { isVersionShow, parseVersionSet } from './version-binding.ts';
+
+const MENTIONS_SHIFTGATE = /shiftgate/i;
 
 /** A dialect's SQL translator, as the router sees it. */
 export interface SqlTranslator {
   /** The statement rewritten for `version`'s view of the physical schema, or null when it needs no change. Throws TranslationError to refuse. */
   translate(version: string, sql: string): string | null;
   setVersionMap(map: VersionMap): void;
+  /**
+   * The proxy's own session setting (`shiftgate.*`) this statement would
+   * change on the server other than through the one form the router
+   * intercepts, or null. Such statements are refused.
+   */
+  reservedSettingChange?(sql: string): string | null;
   /** Plan cache hits and misses so far, for metrics. */
   cacheCounters(): { hits: number; misses: number };
 }
@@ -73,6 +82,7 @@ export class ShiftgateRouter implements StatementRouter {
     const version = requested ?? rule?.version ?? null;
     if (version !== null) this.checkVersion(version);
     info.boundVersion = version ?? this.map?.latestCompleted ?? null;
+    info.startupVersion = info.boundVersion;
   }
 
   private checkVersion(version: string): void {
@@ -105,8 +115,14 @@ export class ShiftgateRouter implements StatementRouter {
       const set = parseVersionSet(sql);
       if (set) {
         if (set.version !== null) this.checkVersion(set.version);
-        session.boundVersion = set.version ?? this.map?.latestCompleted ?? null;
-        return { kind: 'bind-version', version: session.boundVersion };
+        // RESET goes back to what the session connected with, as the server's own RESET does.
+        return { kind: 'bind-version', version: set.version ?? session.startupVersion };
+      }
+      if (isVersionShow(sql)) {
+        return {
+          kind: 'result',
+          result: { columns: ['shiftgate.version'], rows: [[session.boundVersion]], tag: 'SHOW' },
+        };
       }
       const command = parseAdminCommand(sql);
       if (command) {
@@ -116,11 +132,34 @@ export class ShiftgateRouter implements StatementRouter {
           (err: unknown): Route => ({ kind: 'error', error: asClientError(err) }),
         );
       }
+      const setting = MENTIONS_SHIFTGATE.test(sql) ? this.translator?.reservedSettingChange?.(sql) : null;
+      if (setting) {
+        throw clientError(
+          'permissionDenied',
+          `${setting} is Shiftgate's own setting and cannot be changed by a client statement`,
+          "bind the session with a statement of its own: SET shiftgate.version = '<migration name>'",
+        );
+      }
     } catch (err) {
       return { kind: 'error', error: asClientError(err) };
     }
     session.ranClientStatements = true;
     return this.translate(session, sql);
+  }
+
+  /**
+   * The columns of the result the router would answer `sql` with itself,
+   * without running it (a named prepared admin command is run at each
+   * execution, but described at Parse), or null when `sql` is not one.
+   */
+  localResultColumns(sql: string): string[] | null {
+    if (isVersionShow(sql)) return ['shiftgate.version'];
+    try {
+      const command = parseAdminCommand(sql);
+      return command ? adminResultColumns(command) : null;
+    } catch {
+      return null;
+    }
   }
 
   private translate(session: SessionInfo, sql: string): Route {

@@ -11,6 +11,11 @@ export interface SessionInfo {
   applicationName: string | null;
   /** Migration name the session is bound to; null = the schema before any migration. */
   boundVersion: string | null;
+  /**
+   * The version bound when the session connected (what its upstream session
+   * was started with): RESET and DISCARD ALL return the binding to it.
+   */
+  startupVersion: string | null;
   /** Statements sent upstream (admin commands answered by the proxy are not counted). */
   statements: number;
   /** True once the session ran anything that was not an admin command. */
@@ -43,6 +48,7 @@ export function newSessionInfo(dialect: string, clientAddress: string): SessionI
     database: null,
     applicationName: null,
     boundVersion: null,
+    startupVersion: null,
     statements: 0,
     ranClientStatements: false,
     latency: new LatencyHistogram(),

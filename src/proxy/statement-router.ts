@@ -19,7 +19,12 @@ export type Route =
   | { kind: 'result'; result: LocalResult }
   /** Answer with this error; the session stays usable. */
   | { kind: 'error'; error: ClientError }
-  /** The session binds itself to a schema version; the statement is also sent upstream when the dialect can run it. */
+  /**
+   * The session asks to be bound to `version` (a RESET resolves to the
+   * version it connected with); the wire session applies the binding once
+   * it knows the server agrees, and sends the statement upstream when the
+   * dialect can run it.
+   */
   | { kind: 'bind-version'; version: string | null };
 
 /**
@@ -44,4 +49,9 @@ export interface StatementRouter {
    * Throws a ClientError for an unknown version.
    */
   bindAtConnect(session: SessionInfo, requested: string | null): void;
+  /**
+   * The columns of the result the router answers `sql` with itself (an
+   * admin command), known without running it; null for any other statement.
+   */
+  localResultColumns(sql: string): string[] | null;
 }

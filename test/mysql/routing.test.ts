@@ -59,6 +59,10 @@ class ScriptedRouter implements StatementRouter {
     return slow ? new Promise((resolve) => setTimeout(() => resolve(decide()), 150)) : decide();
   }
 
+  localResultColumns(): string[] | null {
+    return null;
+  }
+
   bindAtConnect(session: SessionInfo, requested: string | null): void {
     if (requested === 'bad') throw clientError('invalidParameter', 'unknown schema version "bad"');
     session.boundVersion = requested ?? 'default';

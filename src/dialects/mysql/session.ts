@@ -945,6 +945,7 @@ export class MysqlSession implements ProxySession {
       }
       case 'bind-version':
         // MySQL has no `shiftgate.version` variable to set: the proxy keeps the binding and says OK.
+        this.info.boundVersion = route.version;
         this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
         return null;
     }
@@ -984,6 +985,7 @@ export class MysqlSession implements ProxySession {
           this.answerLocally(msg, (seq) => encodeResultSet(route.result, seq, this.answerContext(), true));
           break;
         case 'bind-version':
+          this.info.boundVersion = route.version;
           this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
           break;
         case 'error':

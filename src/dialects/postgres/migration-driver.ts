@@ -235,7 +235,7 @@ export class PostgresMigrationConnection implements MigrationConnection {
       try {
         await this.client.query('BEGIN');
         // Sync triggers step aside for this transaction only: the batch writes what they would.
-        await this.client.query("SELECT set_config('shiftgate.backfill', 'on', true)");
+        await this.client.query("SELECT set_config('shiftgate.backfill', pg_backend_pid()::text, true)");
         const found =
           (await this.client.query<{ key: string[] }>(bound.sql, bound.params)).rows[0]?.key ?? null;
         const upper = found ?? request.upTo;

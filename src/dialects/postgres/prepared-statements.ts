@@ -25,6 +25,8 @@ export class PreparedStatements {
   private stale = new Set<string>();
   /** Statements that are the proxy's own answer, which takes no parameters. */
   private readonly replaced = new Set<string>();
+  /** Admin commands: their answer is made anew at every Bind. */
+  private readonly local = new Set<string>();
   private generation = -1;
 
   record(name: string, sql: string, paramTypes: number[], prepared: Prepare, generation: number): void {
@@ -32,12 +34,39 @@ export class PreparedStatements {
     this.entries.set(name, { sql, paramTypes, sent: prepared.text });
     this.markReplaced(name, prepared.replaced);
     this.stale.delete(name);
+    this.local.delete(name);
   }
 
   close(name: string): void {
     this.entries.delete(name);
     this.stale.delete(name);
     this.replaced.delete(name);
+    this.local.delete(name);
+  }
+
+  /** Marks a recorded statement as an admin command, run at each Bind rather than translated. */
+  markLocal(name: string): void {
+    this.local.add(name);
+    this.stale.delete(name);
+  }
+
+  /** The client's text of an admin-command statement, or null for any other statement. */
+  localText(name: string): string | null {
+    return this.local.has(name) ? (this.entries.get(name)?.sql ?? null) : null;
+  }
+
+  /** The Close + Parse that make the server hold `prepared` under `name` (their answers must not reach the client). */
+  replace(name: string, prepared: Prepare): Buffer {
+    const entry = this.entries.get(name);
+    if (entry) entry.sent = prepared.text;
+    return Buffer.concat([
+      serialize.close({ type: 'S', name }),
+      serialize.parse({
+        name,
+        text: prepared.text,
+        types: prepared.replaced ? [] : (entry?.paramTypes ?? []),
+      }),
+    ]);
   }
 
   /** True when Binds and Describes need looking at: some statement is stale or the proxy's own. */
@@ -67,18 +96,14 @@ export class PreparedStatements {
     if (!entry) return null;
     const next = translate(entry.sql);
     if (!next || next.text === entry.sent) return null;
-    entry.sent = next.text;
     this.markReplaced(name, next.replaced);
-    return Buffer.concat([
-      serialize.close({ type: 'S', name }),
-      serialize.parse({ name, text: next.text, types: next.replaced ? [] : entry.paramTypes }),
-    ]);
+    return this.replace(name, next);
   }
 
   private noteGeneration(generation: number): void {
     if (generation === this.generation) return;
     this.generation = generation;
     // The unnamed statement is re-parsed by every client before it is used again.
-    this.stale = new Set([...this.entries.keys()].filter((name) => name !== ''));
+    this.stale = new Set([...this.entries.keys()].filter((name) => name !== '' && !this.local.has(name)));
   }
 }

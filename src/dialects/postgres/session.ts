@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { BackendKeyDataMessage } from 'pg-protocol/dist/messages.js';
-import { ClientError } from '../../proxy/client-error.ts';
+import { ClientError, clientError } from '../../proxy/client-error.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
@@ -32,10 +32,17 @@ import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-co
 import { encodeStartup } from './codec/startup-encoder.ts';
 import { errorAsSql, resultAsSql } from './local-answers.ts';
 import { type Prepare, PreparedStatements } from './prepared-statements.ts';
-import { versionFromOptions, withVersionOption } from './startup-options.ts';
+import { reservedOptions, versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
 const DIALECT = 'postgres';
+
+/** Messages of the extended query protocol that open a batch, ended by Sync. */
+const EXTENDED_BATCH = new Uint8Array(256);
+for (const c of 'PBDEC') EXTENDED_BATCH[c.charCodeAt(0)] = 1;
+/** RESET ALL / DISCARD ALL anywhere in a statement, and as a whole statement. */
+const MENTIONS_RESET_ALL = /\b(?:reset|discard)\s+all\b/i;
+const RESET_ALL = /^\s*(?:reset|discard)\s+all\s*;?\s*$/i;
 
 /** Frontend message types a client may send once the session is ready. */
 const VALID_FRONTEND = new Uint8Array(256);
@@ -84,6 +91,28 @@ export class PgSession implements ProxySession {
   private readonly swallow: { code: number; afterZ: number }[] = [];
   /** The extended-protocol batch since the last Sync contained an admin command. */
   private adminBatch = false;
+  /** Extended-protocol messages were sent since the last Sync: a batch is open. */
+  private batchOpen = false;
+  /**
+   * A `SET shiftgate.version` (or RESET) the server has not confirmed yet.
+   * The binding already applies, and is undone when its batch fails; once
+   * the batch is sent (`sent`), nothing more goes upstream until its
+   * ReadyForQuery settles it, so no statement ever runs under a binding the
+   * server does not share.
+   */
+  private pendingBinding: {
+    previous: string | null;
+    /** The Query, or the Execute of the SET's unnamed portal (extended protocol), was sent. */
+    executed: boolean;
+    /** The portal the SET's statement was bound to, until its Execute. */
+    portal: string | null;
+    sent: boolean;
+    failed: boolean;
+    settle: () => void;
+    settled: Promise<void>;
+  } | null = null;
+  /** Callers waiting for the requests in flight to be answered, each with how many may remain. */
+  private inFlightWaiters: { atMost: number; resolve: () => void }[] = [];
   private transactionStatus: number = TransactionStatus.Idle;
   private upstreamKey: { processId: number; secretKey: number } | null = null;
   private readonly proxyKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(0, 2 ** 31 - 1) };
@@ -227,6 +256,18 @@ export class PgSession implements ProxySession {
         0,
       );
     }
+    const pending = this.pendingBinding;
+    if (pending?.sent) {
+      // Nothing more goes upstream until the server has confirmed (or undone) the binding.
+      return pending.settled.then(() => this.routeClientFrame(frame));
+    }
+    const batchWasOpen = this.batchOpen;
+    if (code === FrontendCode.Sync) this.batchOpen = false;
+    else if (EXTENDED_BATCH[code]) this.batchOpen = true;
+    if (pending) {
+      const refusal = this.followPendingBinding(pending, frame);
+      if (refusal) return refusal;
+    }
     switch (code) {
       case FrontendCode.Query:
         this.inFlight.push(performance.now());
@@ -235,6 +276,7 @@ export class PgSession implements ProxySession {
         // Admin batches are not client traffic: their latency must not feed the throttle.
         this.inFlight.push(this.adminBatch ? Number.NaN : performance.now());
         this.adminBatch = false;
+        if (pending) pending.sent = true;
         return undefined;
       case FrontendCode.FunctionCall:
         this.inFlight.push(performance.now());
@@ -258,6 +300,15 @@ export class PgSession implements ProxySession {
         return undefined;
     }
     const router = this.ctx.router;
+    if (this.info.boundVersion !== this.info.startupVersion) {
+      // RESET ALL and DISCARD ALL put the server's shiftgate.version back to the startup value.
+      const reset = this.resetOfBinding(frame, batchWasOpen);
+      if (reset !== null) return reset;
+    }
+    if (code === FrontendCode.Parse && router && frame.raw[frame.bodyOffset] !== 0) {
+      const local = this.prepareLocalStatement(frame, router);
+      if (local) return local;
+    }
     if (!router?.mayRoute(frame.raw, frame.bodyOffset, frame.raw.length)) {
       this.info.ranClientStatements = true;
       if (code === FrontendCode.Parse) {
@@ -280,9 +331,174 @@ export class PgSession implements ProxySession {
     }
     const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
     const route = router.route(this.info, msg.sql);
-    return route instanceof Promise
-      ? route.then((r) => this.applyRoute(msg, r))
-      : this.applyRoute(msg, route);
+    if (route instanceof Promise) return route.then((r) => this.applyRoute(msg, r));
+    if (route.kind === 'bind-version') return this.bindVersion(msg, route.version, batchWasOpen);
+    return this.applyRoute(msg, route);
+  }
+
+  /**
+   * Binds the session to `version` as the client's SET asks, provided the
+   * server will keep the setting: the SET must run on its own, outside a
+   * transaction block (there a ROLLBACK would undo the server's setting but
+   * not the proxy's binding). Earlier requests are answered first, so the
+   * transaction state is the server's, not a guess.
+   */
+  private bindVersion(
+    msg: Extract<FrontendMessage, { sql: string }>,
+    version: string | null,
+    batchWasOpen: boolean,
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    if (msg.code === FrontendCode.Parse && msg.statement !== '') {
+      return this.refuseBinding(msg, 'notSupported', 'cannot be a named prepared statement');
+    }
+    if (batchWasOpen) {
+      return this.refuseBinding(msg, 'activeTransaction', 'must be the first statement of its batch');
+    }
+    // A Query's own request is already counted in flight; a Parse's comes with its Sync.
+    const own = msg.code === FrontendCode.Query ? 1 : 0;
+    if (this.inFlight.length > own) {
+      return new Promise<void>((resolve) => this.inFlightWaiters.push({ atMost: own, resolve })).then(() =>
+        this.bindVersion(msg, version, false),
+      );
+    }
+    if (this.transactionStatus !== TransactionStatus.Idle) {
+      return this.refuseBinding(msg, 'activeTransaction', 'cannot run inside a transaction block');
+    }
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const query = msg.code === FrontendCode.Query;
+    this.pendingBinding = {
+      previous: this.info.boundVersion,
+      executed: query,
+      portal: null,
+      sent: query,
+      failed: false,
+      settle,
+      settled,
+    };
+    this.info.boundVersion = version;
+    return undefined;
+  }
+
+  private refuseBinding(
+    msg: Extract<FrontendMessage, { sql: string }>,
+    code: 'notSupported' | 'activeTransaction',
+    why: string,
+  ): Buffer | undefined {
+    return this.applyRoute(msg, {
+      kind: 'error',
+      error: clientError(
+        code,
+        `a statement that changes the session's schema version (SET / RESET shiftgate.version, RESET ALL, DISCARD ALL) ${why}`,
+        'send it as a query of its own outside BEGIN ... COMMIT; the binding lasts for the session',
+      ),
+    });
+  }
+
+  /**
+   * Follows the extended-protocol batch of a pending SET: the Bind and
+   * Execute of its unnamed statement go through, any other statement in
+   * the same batch is refused (which fails the batch and so undoes the SET).
+   */
+  private followPendingBinding(
+    pending: NonNullable<PgSession['pendingBinding']>,
+    frame: Frame,
+  ): Buffer | undefined {
+    switch (frame.code) {
+      case FrontendCode.Bind: {
+        const bind = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Bind }>;
+        if (bind.statement === '') pending.portal = bind.portal;
+        return undefined;
+      }
+      case FrontendCode.Execute: {
+        const execute = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Execute }>;
+        if (execute.portal === pending.portal) pending.executed = true;
+        return undefined;
+      }
+      case FrontendCode.Parse:
+      case FrontendCode.Query: {
+        const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
+        if (msg.code === FrontendCode.Query) this.inFlight.push(performance.now());
+        return this.refuseBinding(msg, 'activeTransaction', 'must be the only statement of its batch');
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** RESET ALL / DISCARD ALL while bound by SET: followed as a binding back to the startup version. */
+  private resetOfBinding(
+    frame: Frame,
+    batchWasOpen: boolean,
+  ): Buffer | undefined | Promise<Buffer | undefined> | null {
+    const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
+    if (!MENTIONS_RESET_ALL.test(msg.sql)) return null;
+    if (!RESET_ALL.test(msg.sql)) {
+      return this.refuseBinding(msg, 'activeTransaction', 'must be a statement of its own');
+    }
+    return this.bindVersion(msg, this.info.startupVersion, batchWasOpen);
+  }
+
+  /** The server's answer to the SET's batch: the binding stays only if the server kept the setting. */
+  private settleBinding(status: number): void {
+    const pending = this.pendingBinding;
+    if (!pending?.sent) return;
+    this.pendingBinding = null;
+    if (pending.failed || !pending.executed || status !== TransactionStatus.Idle) {
+      this.info.boundVersion = pending.previous;
+    }
+    pending.settle();
+  }
+
+  /**
+   * A named prepared admin command (or SHOW shiftgate.version) is run at
+   * every execution, not once at Parse: the server prepares an empty result
+   * of the right shape now (for Describe), and each Bind re-prepares it
+   * with the command's fresh answer.
+   */
+  private prepareLocalStatement(
+    frame: Frame,
+    router: NonNullable<ProxyContext['router']>,
+  ): Buffer | undefined {
+    if (!router.mayRoute(frame.raw, frame.bodyOffset, frame.raw.length)) return undefined;
+    const parse = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Parse }>;
+    const columns = router.localResultColumns(parse.sql);
+    if (!columns) return undefined;
+    this.adminBatch = true;
+    const text = resultAsSql({ columns, rows: [], tag: 'SHOW' });
+    this.prepared.record(
+      parse.statement,
+      parse.sql,
+      parse.paramTypes,
+      { text, replaced: true },
+      router.generation,
+    );
+    this.prepared.markLocal(parse.statement);
+    return serialize.parse({ name: parse.statement, text, types: [] });
+  }
+
+  /** Runs a named prepared admin command for this Bind and re-prepares the statement with its answer. */
+  private executeLocalStatement(
+    bind: Extract<FrontendMessage, { code: FrontendCode.Bind }>,
+    sql: string,
+  ): Promise<Buffer | undefined> {
+    this.adminBatch = true;
+    const route = this.ctx.router!.route(this.info, sql);
+    return Promise.resolve(route).then((r) => {
+      const reprepare = this.prepared.replace(bind.statement, prepareFor(sql, r));
+      // The CloseComplete and ParseComplete answer nothing the client asked: drop them in this batch.
+      const afterZ = this.inFlight.length;
+      this.swallow.push(
+        { code: BackendCode.CloseComplete, afterZ },
+        { code: BackendCode.ParseComplete, afterZ },
+      );
+      return Buffer.concat([
+        reprepare,
+        serialize.bind({ portal: bind.portal, statement: bind.statement, values: [] }),
+      ]);
+    });
   }
 
   /** Turns a routing decision into the frame to send upstream in the statement's place. */
@@ -307,7 +523,7 @@ export class PgSession implements ProxySession {
    * proxy replaced by its own answer (which takes no parameters) with none,
    * so that answer arrives in order at Execute.
    */
-  private beforeUse(frame: Frame): Buffer | undefined {
+  private beforeUse(frame: Frame): Buffer | undefined | Promise<Buffer | undefined> {
     const msg = decodeFrontend(frame) as
       | Extract<FrontendMessage, { code: FrontendCode.Bind }>
       | { code: FrontendCode.Describe; target: 'S' | 'P'; name: string };
@@ -315,6 +531,10 @@ export class PgSession implements ProxySession {
     if (msg.code === FrontendCode.Bind) name = msg.statement;
     else if (msg.target === 'S') name = msg.name;
     else return undefined;
+    const local = this.prepared.localText(name);
+    if (local !== null) {
+      return msg.code === FrontendCode.Bind ? this.executeLocalStatement(msg, local) : undefined;
+    }
     const router = this.ctx.router;
     const reprepare = router
       ? this.prepared.refresh(name, (sql) => {
@@ -477,6 +697,14 @@ export class PgSession implements ProxySession {
     }
     const requested = versionFromOptions(params.get('options'));
     try {
+      const reserved = reservedOptions(params.get('options'));
+      if (reserved.length > 0) {
+        throw clientError(
+          'permissionDenied',
+          `${reserved.join(', ')} is Shiftgate's own setting and cannot be set by a client`,
+          'remove it from the options startup parameter; only shiftgate.version may be set there',
+        );
+      }
       this.ctx.router?.bindAtConnect(this.info, requested);
     } catch (err) {
       if (!(err instanceof ClientError)) throw err;
@@ -629,13 +857,23 @@ export class PgSession implements ProxySession {
       if (started !== undefined && !Number.isNaN(started)) {
         recordStatementLatency(this.ctx, this.info, (performance.now() - started) * 1000);
       }
+      this.settleBinding(body[0]!);
+      this.wakeInFlightWaiters();
       if (this.drainRequested && this.isIdle()) {
         // Let the ReadyForQuery reach the client first, then close.
         setImmediate(() => this.terminate('Shiftgate is shutting down'));
       }
-    } else if (code === BackendCode.ErrorResponse && body.includes('SFATAL\0')) {
-      this.serverSentFatal = true;
+    } else if (code === BackendCode.ErrorResponse) {
+      if (this.pendingBinding) this.pendingBinding.failed = true;
+      if (body.includes('SFATAL\0')) this.serverSentFatal = true;
     }
+  }
+
+  private wakeInFlightWaiters(): void {
+    if (this.inFlightWaiters.length === 0) return;
+    const ready = this.inFlightWaiters.filter((w) => this.inFlight.length <= w.atMost);
+    this.inFlightWaiters = this.inFlightWaiters.filter((w) => this.inFlight.length > w.atMost);
+    for (const w of ready) w.resolve();
   }
 
   // --- closing -------------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { SqlTranslator } from '../../proxy/router.ts';
 import type { VersionMap } from '../../versions/index.ts';
+import { reservedSettingChange } from './reserved-settings.ts';
 import { loadPgParser, PgTranslator } from './translate/index.ts';
 
 /** The PostgreSQL translator behind the router's dialect-neutral interface. */
@@ -16,6 +17,7 @@ export async function createPgSqlTranslator(): Promise<SqlTranslator> {
       if (translator) translator.setVersionMap(map);
       else translator = new PgTranslator(map);
     },
+    reservedSettingChange,
     cacheCounters() {
       return { hits: translator?.counters.hits ?? 0, misses: translator?.counters.misses ?? 0 };
     },

@@ -26,19 +26,36 @@ function tokenize(options: string): string[] {
   return tokens;
 }
 
-/** The value of `shiftgate.version` set through `options`, or null. */
-export function versionFromOptions(options: string | undefined): string | null {
-  if (!options) return null;
+/** Every `name=value` switch in `options`, in order. */
+function settings(options: string | undefined): { name: string; value: string }[] {
+  if (!options) return [];
   const tokens = tokenize(options);
-  let found: string | null = null;
+  const out: { name: string; value: string }[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     const setting =
       t === '-c' ? tokens[++i] : t.startsWith('-c') ? t.slice(2) : t.startsWith('--') ? t.slice(2) : null;
-    const m = setting ? /^shiftgate\.version=(.*)$/is.exec(setting) : null;
-    if (m) found = m[1]!;
+    const eq = setting?.indexOf('=') ?? -1;
+    if (setting && eq > 0)
+      out.push({ name: setting.slice(0, eq).toLowerCase(), value: setting.slice(eq + 1) });
   }
-  return found;
+  return out;
+}
+
+/** The value of `shiftgate.version` set through `options`, or null. */
+export function versionFromOptions(options: string | undefined): string | null {
+  return (
+    settings(options)
+      .filter((s) => s.name === 'shiftgate.version')
+      .at(-1)?.value ?? null
+  );
+}
+
+/** `shiftgate.*` settings other than the version in `options`: the proxy's own, never the client's. */
+export function reservedOptions(options: string | undefined): string[] {
+  return settings(options)
+    .map((s) => s.name)
+    .filter((name) => name.startsWith('shiftgate.') && name !== 'shiftgate.version');
 }
 
 /** `options` with `-c shiftgate.version=<version>` appended, escaped for the backend. */

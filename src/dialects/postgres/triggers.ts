@@ -9,6 +9,10 @@
  * including a session that never set it, is an old-version writer (its row
  * gets `up`). The backfill sets `shiftgate.backfill` for its own
  * transactions, because each batch already writes what `up` would compute.
+ * Its value is the backfill's own backend pid, checked against the writing
+ * backend's pid, so no other session can switch the triggers off by setting
+ * it (the proxy refuses `shiftgate.*` settings outright; a writer that
+ * bypasses the proxy would have to set it to its own pid on purpose).
  *
  * The user's expressions see the row's columns as PL/pgSQL variables named
  * as the writer's version names them (`%TYPE` of the physical column).
@@ -75,7 +79,7 @@ $shiftgate$`;
     { sql: body },
     {
       // The backfill's own rows skip the function call entirely: WHEN is evaluated without entering PL/pgSQL.
-      sql: `CREATE OR REPLACE TRIGGER ${ident(action.name)} BEFORE INSERT OR UPDATE ON ${qualified(schema, action.table)} FOR EACH ROW WHEN (current_setting('shiftgate.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ${fn}()`,
+      sql: `CREATE OR REPLACE TRIGGER ${ident(action.name)} BEFORE INSERT OR UPDATE ON ${qualified(schema, action.table)} FOR EACH ROW WHEN (current_setting('shiftgate.backfill', true) IS DISTINCT FROM pg_backend_pid()::text) EXECUTE FUNCTION ${fn}()`,
     },
   ];
 }
