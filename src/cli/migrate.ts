@@ -14,6 +14,7 @@ import type { DryRun, EngineEvent, MigrationStatus } from '../migrations/engine.
 import { MigrationEngine } from '../migrations/engine.ts';
 import { MigrationError, MigrationValidationError } from '../migrations/errors.ts';
 import { loadMigrationFile } from '../migrations/parse.ts';
+import { redactSecrets } from '../migrations/redact.ts';
 import { log } from '../proxy/log.ts';
 import { parseArgs } from './args.ts';
 
@@ -65,7 +66,7 @@ function onEvent(event: EngineEvent): void {
     log.warn(`${event.migration}: lock not available, retrying`, {
       attempt: event.notice.attempt,
       delay_ms: event.notice.delayMs,
-      sql: event.notice.sql.slice(0, 120),
+      sql: redactSecrets(event.notice.sql).slice(0, 120),
     });
   else if (event.type === 'batch' && (event.progress.done || Math.random() < 0.05))
     log.info(`${event.migration}: backfill ${event.progress.table}`, {

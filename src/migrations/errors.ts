@@ -3,6 +3,8 @@
  * caller needs to act on it (the admin console shows them, tests assert them);
  * messages are for humans and may change.
  */
+import { redactSecrets } from './redact.ts';
+
 export class MigrationError extends Error {
   override name = 'MigrationError';
 }
@@ -40,14 +42,16 @@ export class MigrationValidationError extends MigrationError {
 /** A DDL statement could not take its lock within `lockTimeoutMs` after `attempts` tries. */
 export class LockTimeoutError extends MigrationError {
   override name = 'LockTimeoutError';
+  /** The statement, with password literals masked (the message is logged and stored). */
+  readonly statement: string;
   constructor(
-    readonly statement: string,
+    statement: string,
     readonly attempts: number,
     readonly lockTimeoutMs: number,
   ) {
-    super(
-      `could not acquire the lock for "${statement}" within ${lockTimeoutMs} ms after ${attempts} attempts`,
-    );
+    const shown = redactSecrets(statement);
+    super(`could not acquire the lock for "${shown}" within ${lockTimeoutMs} ms after ${attempts} attempts`);
+    this.statement = shown;
   }
 }
 
@@ -84,15 +88,24 @@ export class BackfillKeyError extends MigrationError {
   }
 }
 
-/** A database action failed for a reason other than a lock timeout; `sql` is the statement. */
+/**
+ * A database action failed for a reason other than a lock timeout; `sql` is
+ * the statement. Password literals are masked in `sql` and in the message
+ * (MySQL quotes the statement in its own syntax errors), since both reach
+ * the log, the state tables and SHOW SHIFTGATE MIGRATIONS.
+ */
 export class MigrationStepError extends MigrationError {
   override name = 'MigrationStepError';
+  readonly sql: string;
   constructor(
     readonly migration: string,
     readonly phase: string,
-    readonly sql: string,
+    sql: string,
     override readonly cause: unknown,
   ) {
-    super(`${migration} (${phase}): ${(cause as Error)?.message ?? String(cause)}\n  while running: ${sql}`);
+    const shown = redactSecrets(sql);
+    const reason = redactSecrets((cause as Error)?.message ?? String(cause));
+    super(`${migration} (${phase}): ${reason}\n  while running: ${shown}`);
+    this.sql = shown;
   }
 }
