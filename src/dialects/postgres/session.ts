@@ -596,6 +596,16 @@ export class PgSession implements ProxySession {
       }
       this.upstream!.write(r ?? next.raw);
     }
+    this.resumeClient();
+  }
+
+  /**
+   * Reads from the client again, unless a routing decision still holds its
+   * frames back (they would pile up in the backlog) or the upstream socket
+   * is full (its `drain` calls this again).
+   */
+  private resumeClient(): void {
+    if (this.backlog || this.upstream?.writableNeedDrain) return;
     this.client.resume();
   }
 
@@ -745,7 +755,7 @@ export class PgSession implements ProxySession {
     this.phase = 'authenticating';
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    socket.on('drain', () => this.client.resume());
+    socket.on('drain', () => this.resumeClient());
     socket.on('error', (err) =>
       log.debug('upstream socket error', { session: this.info.id, error: err.message }),
     );
