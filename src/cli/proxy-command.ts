@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { connectAdminClient, dialectForUrl } from '../dialects/index.ts';
 import { parseArgs } from './args.ts';
+import { maskPassword } from './mask-url.ts';
 import { renderProgress, renderTable } from './render.ts';
 
 /**
@@ -48,7 +49,7 @@ async function send(argv: string[], sql: (args: ReturnType<typeof parseArgs>) =>
     return 2;
   }
   const client = await connectAdminClient(url).catch((err: Error) => {
-    process.stderr.write(`shiftgate: cannot reach the proxy at ${redact(url)}: ${err.message}\n`);
+    process.stderr.write(`shiftgate: cannot reach the proxy at ${maskPassword(url)}: ${err.message}\n`);
     return null;
   });
   if (!client) return 1;
@@ -68,10 +69,6 @@ async function send(argv: string[], sql: (args: ReturnType<typeof parseArgs>) =>
   } finally {
     await client.close().catch(() => {});
   }
-}
-
-function redact(url: string): string {
-  return url.replace(/:[^:@/]*@/, ':***@');
 }
 
 function quoted(name: string | undefined, what: string): string {

@@ -4,6 +4,7 @@ import { dialectForUrl } from '../dialects/index.ts';
 import { log } from '../proxy/log.ts';
 import { parseArgs } from './args.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { maskPassword } from './mask-url.ts';
 import { startShiftgate } from './runtime.ts';
 
 const DEFAULT_CONFIG = 'config/shiftgate.yaml';
@@ -41,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     stopEmbedded = server.stop;
     upstreamUrl = server.url;
     log.info('no upstream configured: started the embedded PostgreSQL', {
-      url: server.url.replace(/:[^:@/]*@/, ':***@'),
+      url: maskPassword(server.url),
     });
   }
 
@@ -54,6 +55,9 @@ export async function run(argv: string[]): Promise<number> {
   const where = `${proxy.address.address}:${proxy.address.port}`;
   const example = new URL(upstreamUrl);
   example.host = where;
+  // Authentication is relayed, so clients bring their own password; only the embedded server's
+  // generated one (which nothing else would tell the newcomer) stays on screen.
+  if (!stopEmbedded) example.password = '';
   process.stdout.write(
     `Shiftgate is proxying ${dialect.name} ${upstream.host} on ${where}\n` +
       `  connect:  ${example}\n` +

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { parseHostPort } from '../proxy/listen-address.ts';
 
@@ -8,16 +9,43 @@ export interface AdminHttp {
   close(): Promise<void>;
 }
 
+/** How long one upstream probe answers /healthz for. */
+const PROBE_TTL_MS = 1000;
+
+/**
+ * `probe` run at most once per `ttlMs`: callers inside the window share the
+ * last answer (or the probe in flight), so /healthz polled at any rate opens
+ * at most one upstream connection a second.
+ */
+export function cachedProbe(probe: () => Promise<void>, ttlMs = PROBE_TTL_MS): () => Promise<void> {
+  let result: Promise<void> | null = null;
+  /** When the last probe settled; Infinity while one is in flight (a slow upstream is not probed twice). */
+  let settledAt = Number.NEGATIVE_INFINITY;
+  return () => {
+    if (result && performance.now() - settledAt < ttlMs) return result;
+    settledAt = Number.POSITIVE_INFINITY;
+    const current = probe();
+    const settle = () => {
+      settledAt = performance.now();
+    };
+    // Handled by every caller; this also keeps a cached failure from counting as unhandled.
+    current.then(settle, settle);
+    result = current;
+    return current;
+  };
+}
+
 /**
  * The admin HTTP endpoint: `GET /metrics` (Prometheus text format) and
  * `GET /healthz` (200 while `probe` succeeds, 503 with the reason when it
- * does not).
+ * does not; answered from a one-second cache of the probe).
  */
 export async function startAdminHttp(
   listen: string,
   registry: Registry,
   probe: () => Promise<void>,
 ): Promise<AdminHttp> {
+  const health = cachedProbe(probe);
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -32,7 +60,7 @@ export async function startAdminHttp(
       return;
     }
     if (path === '/healthz') {
-      probe().then(
+      health().then(
         () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'),
         (err: Error) =>
           res.writeHead(503, { 'content-type': 'text/plain' }).end(`upstream unreachable: ${err.message}\n`),
