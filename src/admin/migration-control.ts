@@ -30,6 +30,12 @@ export interface RetiringSessions {
  * connection answers status questions so they never queue behind a batch.
  */
 export class MigrationControl {
+  /**
+   * The START / COMPLETE / ROLLBACK being handled, set before its first
+   * await: the runner engine has one connection, on which the migration
+   * lock re-enters, so two commands must never interleave their work there.
+   */
+  private command: string | null = null;
   private running: { name: string; abort: AbortController; done: Promise<void> } | null = null;
   private readonly progress = new Map<string, BackfillProgress>();
   /** Latency of client statements while the migration runs, for its report. */
@@ -127,6 +133,23 @@ export class MigrationControl {
       log.error('migration step failed', { migration: e.migration, phase: e.phase, error: e.error.message });
   }
 
+  /** Runs one control command, refusing it while another is in progress on this proxy. */
+  private async exclusive<T>(command: string, work: () => Promise<T>): Promise<T> {
+    if (this.command) {
+      throw clientError(
+        'objectInUse',
+        `${this.command} is in progress on this proxy; ${command} was not run`,
+        'wait until it finishes (SHOW SHIFTGATE STATUS), then run the command again',
+      );
+    }
+    this.command = command;
+    try {
+      return await work();
+    } finally {
+      this.command = null;
+    }
+  }
+
   /** Loads `<migrations>/<name>.yaml|yml|json`; a missing or invalid file is the operator's error. */
   private load(name: string): Migration {
     if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith('.')) {
@@ -158,7 +181,11 @@ export class MigrationControl {
    * Validates the file against the live schema (nothing is written when it
    * fails), then runs expand, backfill and validate in the background.
    */
-  async start(name: string): Promise<MigrationStatus> {
+  start(name: string): Promise<MigrationStatus> {
+    return this.exclusive(`SHIFTGATE START '${name}'`, () => this.startExclusive(name));
+  }
+
+  private async startExclusive(name: string): Promise<MigrationStatus> {
     if (this.running) {
       throw clientError('stateConflict', `migration "${this.running.name}" is still running on this proxy`);
     }
@@ -236,7 +263,13 @@ export class MigrationControl {
   }
 
   /** Contracts the migration in flight; refused while sessions are bound to the version it retires. */
-  async complete(force: boolean, sessions: RetiringSessions): Promise<MigrationStatus> {
+  complete(force: boolean, sessions: RetiringSessions): Promise<MigrationStatus> {
+    return this.exclusive(`SHIFTGATE COMPLETE${force ? ' FORCE' : ''}`, () =>
+      this.completeExclusive(force, sessions),
+    );
+  }
+
+  private async completeExclusive(force: boolean, sessions: RetiringSessions): Promise<MigrationStatus> {
     const status = await this.reader.status();
     if (!status || !isInFlight(status)) throw clientError('stateConflict', 'no migration is in flight');
     if (status.phase !== 'active' && status.phase !== 'contracting') {
@@ -271,7 +304,11 @@ export class MigrationControl {
   }
 
   /** Undoes the migration in flight, stopping its backfill first. */
-  async rollback(): Promise<MigrationStatus> {
+  rollback(): Promise<MigrationStatus> {
+    return this.exclusive('SHIFTGATE ROLLBACK', () => this.rollbackExclusive());
+  }
+
+  private async rollbackExclusive(): Promise<MigrationStatus> {
     if (this.running) {
       this.running.abort.abort();
       this.throttle.resume();
