@@ -90,7 +90,11 @@ export type Action =
   | { kind: 'drop_table'; table: string }
   | { kind: 'rename_table'; from: string; to: string }
   | { kind: 'add_column'; table: string; column: ColumnSpec }
-  | { kind: 'drop_column'; table: string; column: string }
+  /**
+   * `whileExists`: drop only while that column (the shadow taking this one's name) still exists; once it
+   * has been renamed into place, the column of this name holds the new data.
+   */
+  | { kind: 'drop_column'; table: string; column: string; whileExists?: string }
   | { kind: 'rename_column'; table: string; from: string; to: string }
   | { kind: 'set_default'; table: string; column: string; default: string | null }
   | { kind: 'set_comment'; table: string; column: string | null; comment: string | null }

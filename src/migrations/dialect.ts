@@ -78,12 +78,20 @@ export interface MigrationConnection {
   readonly state: StateStore;
   introspect(schema: string): Promise<SchemaModel>;
   /**
-   * Runs the statements of one action in order under the lock policy. A lock
-   * timeout or deadlock restarts the action from its first statement after
-   * a backoff with jitter (its statements are idempotent); after
-   * `maxAttempts` it throws `LockTimeoutError`.
+   * Runs the statements of one action in order under the lock policy, then
+   * `record` (the engine's step counter), in one transaction where the
+   * engine allows it (transactional DDL, no online statement), so that a
+   * crash never leaves the action done but unrecorded. A lock timeout or
+   * deadlock restarts the action from its first statement after a backoff
+   * with jitter (its statements are idempotent); after `maxAttempts` it
+   * throws `LockTimeoutError`.
    */
-  runAction(statements: Statement[], policy: LockPolicy, onRetry?: (n: RetryNotice) => void): Promise<void>;
+  runAction(
+    statements: Statement[],
+    policy: LockPolicy,
+    onRetry?: (n: RetryNotice) => void,
+    record?: () => Promise<void>,
+  ): Promise<void>;
   /** Session-level lock keeping a second runner out; false when someone else holds it. */
   tryLock(schema: string): Promise<boolean>;
   unlock(schema: string): Promise<void>;

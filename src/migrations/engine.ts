@@ -57,6 +57,14 @@ export interface EngineOptions {
   sizing?: Partial<BatchSizing>;
   throttle?: BackfillThrottle;
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * Test hook, never set in production: awaited at each point of a phase
+   * where a crash leaves a distinct state behind (after an action ran but
+   * before its step is recorded, after the last step, after the phase is
+   * recorded done), numbered from 1 within each run of a phase. The crash
+   * tests SIGKILL the process while it waits here.
+   */
+  crashPointForTests?: (at: { phase: Phase; boundary: number }) => unknown;
 }
 
 export type EngineEvent =
@@ -139,6 +147,12 @@ export class MigrationEngine {
 
   async close(): Promise<void> {
     await this.conn.close();
+  }
+
+  private boundary = 0;
+
+  private async crashPoint(phase: Phase): Promise<void> {
+    await this.options.crashPointForTests?.({ phase, boundary: ++this.boundary });
   }
 
   private emit(event: EngineEvent): void {
@@ -272,11 +286,15 @@ export class MigrationEngine {
           record.phase,
           `migration "${record.name}" is ${record.phase}; only an active migration can be completed`,
         );
-      const plan = this.replan(record);
-      const step = record.phase === 'contracting' && !record.phaseDone ? record.step : 0;
-      await this.phase(record, 'contracting', step, () =>
-        this.actions(record, 'contracting', plan.complete, step),
-      );
+      // A contract recorded done must not run again: its renames have moved the new columns into the old
+      // names, and replaying "drop the old column" would drop them.
+      if (record.phase !== 'contracting' || !record.phaseDone) {
+        const plan = this.replan(record);
+        const step = record.phase === 'contracting' ? record.step : 0;
+        await this.phase(record, 'contracting', step, () =>
+          this.actions(record, 'contracting', plan.complete, step),
+        );
+      }
       await this.conn.state.setPhase(this.schema, record.name, 'completed', { phaseDone: true });
       this.emit({ type: 'phase', migration: record.name, phase: 'completed', state: 'end' });
       return (await this.statusOf(record.name))!;
@@ -295,17 +313,31 @@ export class MigrationEngine {
           `migration "${record.name}" is contracting: the old version is already gone; run complete to finish it`,
         );
       const plan = this.replan(record);
-      let actions = plan.rollback;
+      let step = record.phase === 'rolling_back' ? record.step : 0;
       if (record.phase === 'pending' || (record.phase === 'expanding' && !record.phaseDone)) {
-        // Undo only the operations whose expand began: a raw `down` must not run for an `up` that never ran.
+        // Undo only the operations whose expand began: a raw `down` must not run for an `up` that never
+        // ran. An action commits with its step (raw SQL included), so the one at `step` has not run; an
+        // online one may have run in part, and undoing its operation is harmless.
+        const next = plan.start[record.step];
         const reached =
-          record.phase === 'pending' ? -1 : (plan.start[record.step]?.op ?? Number.POSITIVE_INFINITY);
-        actions = actions.filter((a) => a.op <= reached);
+          record.phase === 'pending'
+            ? -1
+            : Math.max(
+                record.step > 0 ? plan.start[record.step - 1]!.op : -1,
+                next && next.action.kind !== 'raw_sql' ? next.op : -1,
+                next ? -1 : Number.POSITIVE_INFINITY,
+              );
+        // The rollback list undoes the last operation first: the operations not reached are a prefix,
+        // skipped by starting after it, so the recorded step stays an index into the same list on restart.
+        const first = plan.rollback.findIndex((a) => a.op <= reached);
+        step = first < 0 ? plan.rollback.length : first;
       }
-      const step = record.phase === 'rolling_back' && !record.phaseDone ? record.step : 0;
-      await this.phase(record, 'rolling_back', step, () =>
-        this.actions(record, 'rolling_back', actions, step),
-      );
+      // A rollback recorded done must not run again: a raw `down` would run twice.
+      if (record.phase !== 'rolling_back' || !record.phaseDone) {
+        await this.phase(record, 'rolling_back', step, () =>
+          this.actions(record, 'rolling_back', plan.rollback, step),
+        );
+      }
       await this.conn.state.setPhase(this.schema, record.name, 'rolled_back', { phaseDone: true });
       this.emit({ type: 'phase', migration: record.name, phase: 'rolled_back', state: 'end' });
       return (await this.statusOf(record.name))!;
@@ -401,6 +433,7 @@ export class MigrationEngine {
     work: () => Promise<void>,
   ): Promise<void> {
     const state = this.conn.state;
+    this.boundary = 0;
     await state.setPhase(this.schema, record.name, phase, { phaseDone: false, step });
     await state.event(this.schema, record.name, phase, 'begin', { step });
     this.emit({ type: 'phase', migration: record.name, phase, state: 'begin' });
@@ -414,8 +447,10 @@ export class MigrationEngine {
       this.emit({ type: 'error', migration: record.name, phase, error });
       throw err;
     }
+    await this.crashPoint(phase);
     await state.update(this.schema, record.name, { phaseDone: true, error: null });
     await state.event(this.schema, record.name, phase, 'end', { ms: Math.round(performance.now() - t0) });
+    await this.crashPoint(phase);
     this.emit({ type: 'phase', migration: record.name, phase, state: 'end' });
   }
 
@@ -437,15 +472,22 @@ export class MigrationEngine {
         sql: statements.map((s) => s.sql),
       });
       try {
-        await this.conn.runAction(statements, this.policy, (notice) => {
-          this.emit({ type: 'retry', migration: record.name, phase, notice });
-          void this.conn.state.event(this.schema, record.name, phase, 'retry', notice).catch(() => {});
-        });
+        await this.conn.runAction(
+          statements,
+          this.policy,
+          (notice) => {
+            this.emit({ type: 'retry', migration: record.name, phase, notice });
+            void this.conn.state.event(this.schema, record.name, phase, 'retry', notice).catch(() => {});
+          },
+          async () => {
+            await this.crashPoint(phase);
+            await this.conn.state.update(this.schema, record.name, { step: i + 1 });
+          },
+        );
       } catch (err) {
         if (err instanceof MigrationError) throw err;
         throw new MigrationStepError(record.name, phase, statements.map((s) => s.sql).join(';\n'), err);
       }
-      await this.conn.state.update(this.schema, record.name, { step: i + 1 });
     }
   }
 }

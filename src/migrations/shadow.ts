@@ -339,7 +339,7 @@ export function shadowComplete(spec: ShadowSpec, ctx: PlanContext): Action[] {
   }
   for (const c of d.columns) {
     out.push({ kind: 'move_owned_sequences', table: t, from: c.model.physical, to: c.shadow });
-    out.push({ kind: 'drop_column', table: t, column: c.model.physical });
+    out.push({ kind: 'drop_column', table: t, column: c.model.physical, whileExists: c.shadow });
   }
   for (const k of d.carriedConstraints)
     out.push({ kind: 'rename_constraint', table: t, from: k.temp, to: k.model.name });

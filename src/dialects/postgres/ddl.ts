@@ -259,7 +259,9 @@ export function renderAction(action: Action, schema: string): Statement[] {
       return [
         {
           sql: `ALTER TABLE ${t(action.table)} DROP COLUMN IF EXISTS ${ident(action.column)}`,
-          skipIf: tableMissing(schema, action.table),
+          skipIf: action.whileExists
+            ? columnMissing(schema, action.table, action.whileExists)
+            : tableMissing(schema, action.table),
         },
       ];
     case 'rename_column':
@@ -408,9 +410,11 @@ export function renderAction(action: Action, schema: string): Statement[] {
       return [{ sql: `ALTER TABLE ${t(action.table)} REPLICA IDENTITY ${clause}` }];
     }
     case 'move_owned_sequences':
-      // Dropping a column drops the sequences it owns (serial); hand them to the column that replaces it.
+      // Dropping a column drops the sequences it owns (serial); hand them to the column that replaces it,
+      // while that one is still there under its own name.
       return [
         {
+          skipIf: columnMissing(schema, action.table, action.to),
           sql: `DO $shiftgate$
 DECLARE seq regclass;
 BEGIN
@@ -432,6 +436,7 @@ END $shiftgate$`,
     case 'remove_sync':
       return renderSyncRemove(action, schema);
     case 'raw_sql':
-      return [{ sql: action.sql, online: true }];
+      // Not online: it runs in the transaction that records it, unless the server refuses that (see runAction).
+      return [{ sql: action.sql }];
   }
 }

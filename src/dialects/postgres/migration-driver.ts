@@ -29,6 +29,9 @@ const RETRYABLE = new Set([
   '40001', // serialization_failure
 ]);
 
+/** SQLSTATE 25001: the statement cannot run inside a transaction block. */
+const ACTIVE_SQL_TRANSACTION = '25001';
+
 /** First key of the two-key advisory lock space ('shif'): keeps Shiftgate apart from the application's own locks. */
 const LOCK_CLASS = 0x73686966 | 0;
 
@@ -153,11 +156,16 @@ export class PostgresMigrationConnection implements MigrationConnection {
     statements: Statement[],
     policy: LockPolicy,
     onRetry?: (n: RetryNotice) => void,
+    record?: () => Promise<void>,
   ): Promise<void> {
     await this.setLockTimeout(policy.lockTimeoutMs);
+    // The action and its record commit together, so a crash leaves it either done and recorded or not
+    // done at all: nothing is redone, which matters for raw SQL that is not idempotent by itself.
+    let transaction = !statements.some((s) => s.online);
     for (let attempt = 1; ; attempt++) {
       let current = statements[0]?.sql ?? '';
       try {
+        if (transaction) await this.client.query('BEGIN');
         for (const statement of statements) {
           current = statement.sql;
           if (statement.skipIf) {
@@ -169,9 +177,19 @@ export class PostgresMigrationConnection implements MigrationConnection {
           }
           await this.client.query(statement.sql);
         }
+        await record?.();
+        if (transaction) await this.client.query('COMMIT');
         return;
       } catch (err) {
+        if (transaction) await this.client.query('ROLLBACK').catch(() => {});
         const code = sqlState(err);
+        if (transaction && code === ACTIVE_SQL_TRANSACTION) {
+          // Raw SQL the server refuses in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM): it ran
+          // nothing, so run it on its own; from here on it is the statement's own job to be idempotent.
+          transaction = false;
+          attempt--;
+          continue;
+        }
         if (!code || !RETRYABLE.has(code)) throw err;
         if (attempt >= policy.maxAttempts) throw new LockTimeoutError(current, attempt, policy.lockTimeoutMs);
         const delayMs = backoffDelay(attempt, policy);

@@ -177,7 +177,9 @@ export class PostgresStateStore implements StateStore {
     // EXISTS and CREATE OR REPLACE race each other (duplicate key on the catalog) unless serialised here.
     await this.client.query('BEGIN');
     try {
-      await this.client.query(`SELECT pg_advisory_xact_lock(${INIT_LOCK_CLASS}, hashtext('${S} state store'))`);
+      await this.client.query(
+        `SELECT pg_advisory_xact_lock(${INIT_LOCK_CLASS}, hashtext('${S} state store'))`,
+      );
       if (!(await this.exists())) await this.client.query(DDL);
       await this.client.query(UPGRADE);
       await this.client.query('COMMIT');
