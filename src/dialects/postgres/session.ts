@@ -37,6 +37,13 @@ import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
 const DIALECT = 'postgres';
 
+/**
+ * Client bytes the proxy holds before login (pipelined statements, a frame
+ * half read, password messages not yet sent upstream) before it stops
+ * reading the client until the login completes.
+ */
+const PRELOGIN_HOLD_BYTES = 128 * 1024;
+
 /** Messages of the extended query protocol that open a batch, ended by Sync. */
 const EXTENDED_BATCH = new Uint8Array(256);
 for (const c of 'PBDEC') EXTENDED_BATCH[c.charCodeAt(0)] = 1;
@@ -80,6 +87,8 @@ export class PgSession implements ProxySession {
   private readonly pendingUpstream: Buffer[] = [];
   /** Statements pipelined behind the login, relayed once the server has authenticated the user. */
   private readonly heldUntilReady: Frame[] = [];
+  /** Bytes in `pendingUpstream` and `heldUntilReady` (copies: they pin no larger chunk). */
+  private heldBytes = 0;
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
   /** Named prepared statements as the server holds them, for re-preparing after version changes. */
@@ -184,7 +193,12 @@ export class PgSession implements ProxySession {
     this.labels.received.inc(chunk.length);
     try {
       if (this.phase === 'ready') this.relayClientChunk(chunk);
-      else this.clientFramer.push(chunk, (frame) => this.onClientStartupFrame(frame));
+      else {
+        this.clientFramer.push(chunk, (frame) => this.onClientStartupFrame(frame));
+        // Stop reading until the login is done, as the server itself reads nothing before then:
+        // the rest waits in the socket, not in the proxy's memory.
+        if (this.preloginHeldBytes() >= PRELOGIN_HOLD_BYTES) this.client.pause();
+      }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.ctx.metrics.protocolErrors.labels(DIALECT).inc();
@@ -606,7 +620,13 @@ export class PgSession implements ProxySession {
    */
   private resumeClient(): void {
     if (this.backlog || this.upstream?.writableNeedDrain) return;
+    if (this.phase !== 'ready' && this.preloginHeldBytes() >= PRELOGIN_HOLD_BYTES) return;
     this.client.resume();
+  }
+
+  /** What the client has made the proxy hold before login: frames kept, a frame half read, writes not yet sent. */
+  private preloginHeldBytes(): number {
+    return this.heldBytes + this.clientFramer.buffered + (this.upstream?.writableLength ?? 0);
   }
 
   private onClientStartupFrame(frame: Frame): void {
@@ -619,7 +639,10 @@ export class PgSession implements ProxySession {
         if (frame.code === FrontendCode.Password) {
           // Password / SASL responses are forwarded unread: the server decides.
           if (this.upstream) this.upstream.write(frame.raw);
-          else this.pendingUpstream.push(frame.raw);
+          else {
+            this.pendingUpstream.push(Buffer.from(frame.raw));
+            this.heldBytes += frame.raw.length;
+          }
         } else {
           // Statements pipelined behind the login wait for it to succeed: nothing is routed (no admin
           // command runs) for a user the server has not authenticated yet.
@@ -630,7 +653,8 @@ export class PgSession implements ProxySession {
               0,
             );
           }
-          this.heldUntilReady.push(frame);
+          this.heldUntilReady.push({ ...frame, raw: Buffer.from(frame.raw) });
+          this.heldBytes += frame.raw.length;
         }
         return;
     }
@@ -762,8 +786,11 @@ export class PgSession implements ProxySession {
     socket.on('close', () => this.onUpstreamClosed());
     socket.resume();
     socket.write(startup);
-    for (const raw of this.pendingUpstream.splice(0)) socket.write(raw);
-    this.client.resume();
+    for (const raw of this.pendingUpstream.splice(0)) {
+      socket.write(raw);
+      this.heldBytes -= raw.length;
+    }
+    this.resumeClient();
   }
 
   private onUpstreamData(chunk: Buffer): void {
@@ -835,7 +862,9 @@ export class PgSession implements ProxySession {
         this.phase = 'ready';
         this.transactionStatus = frame.raw[5]!;
         this.writeClient(frame.raw);
-        if (this.heldUntilReady.length > 0) this.relayHeld(this.heldUntilReady.splice(0));
+        this.heldBytes = 0;
+        // Also when nothing is held: reading may have stopped on a large frame still half read.
+        this.relayHeld(this.heldUntilReady.splice(0));
         if (this.drainRequested) this.drain();
         return;
     }

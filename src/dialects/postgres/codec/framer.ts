@@ -1,6 +1,13 @@
 import { ProtocolError } from '../../../proxy/protocol-error.ts';
 
 /**
+ * Longest startup-phase message body the server accepts (PostgreSQL's
+ * MAX_STARTUP_PACKET_LENGTH; the Int32 length itself comes on top). Nothing
+ * bigger is gathered before the client has even said who it is.
+ */
+export const MAX_STARTUP_PACKET_LENGTH = 10_000;
+
+/**
  * One whole protocol message, with its raw bytes kept so a message the proxy
  * does not change is forwarded exactly as it arrived.
  */
@@ -86,6 +93,13 @@ export class PgFramer {
         );
       }
       const total = lengthField + (this.hasType ? 1 : 0);
+      if (!this.hasType && lengthField - 4 > MAX_STARTUP_PACKET_LENGTH) {
+        throw new ProtocolError(
+          `startup packet of ${lengthField - 4} bytes exceeds the limit of ${MAX_STARTUP_PACKET_LENGTH} bytes`,
+          'startup',
+          offset,
+        );
+      }
       if (total > this.maxMessageBytes) {
         throw new ProtocolError(
           `message of ${total} bytes exceeds the limit of ${this.maxMessageBytes} bytes`,
