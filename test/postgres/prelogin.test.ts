@@ -10,6 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { Parser } from 'pg-protocol/dist/parser.js';
+import { MAX_STARTUP_PACKET_LENGTH, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
+import { ProtocolError } from '../../src/proxy/protocol-error.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startPgProxy, type TestPgProxy } from '../helpers/pg-proxy.ts';
 
@@ -136,6 +138,31 @@ function startupParams(params: Record<string, string>): Buffer {
 }
 
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+describe('PgFramer startup cap', () => {
+  test('a startup length over the cap is a ProtocolError as soon as the length is read', () => {
+    const framer = new PgFramer(256 * 2 ** 20, true);
+    const header = Buffer.alloc(4);
+    header.writeInt32BE(4 + MAX_STARTUP_PACKET_LENGTH + 1, 0);
+    assert.throws(
+      () => framer.push(header, () => assert.fail('no frame')),
+      (e: unknown) => e instanceof ProtocolError && e.messageType === 'startup' && e.offset === 0,
+    );
+  });
+
+  test('a startup packet of exactly the cap frames, and typed messages keep the general limit', () => {
+    const framer = new PgFramer(256 * 2 ** 20, true);
+    const frames: number[] = [];
+    framer.push(
+      startupWithLength(4 + MAX_STARTUP_PACKET_LENGTH, Buffer.alloc(MAX_STARTUP_PACKET_LENGTH - 4)),
+      (f) => frames.push(f.raw.length),
+    );
+    assert.deepEqual(frames, [4 + MAX_STARTUP_PACKET_LENGTH]);
+    framer.typed();
+    framer.push(serialize.query('x'.repeat(50_000)), (f) => frames.push(f.raw.length));
+    assert.equal(frames.length, 2);
+  });
+});
 
 describe('PostgreSQL before login', () => {
   let db: TestDatabase;
