@@ -265,83 +265,90 @@ export class MigrationEngine {
 
   /** Continues the migration in flight from its stored phase, whichever direction it was going. */
   async resume(options: StartOptions = {}): Promise<MigrationStatus | null> {
-    const record = await this.conn.state.inFlight(this.schema);
-    if (!record) return null;
-    if (record.phase === 'contracting') return this.complete();
-    if (record.phase === 'rolling_back') return this.rollback();
+    // The record is read under the lock: another runner may finish or roll it back while this one waits.
     return this.locked(async () => {
+      const record = await this.conn.state.inFlight(this.schema);
+      if (!record) return null;
+      if (record.phase === 'contracting') return this.contract();
+      if (record.phase === 'rolling_back') return this.undo();
       await this.forward(record, this.replan(record), options.signal);
       return (await this.statusOf(record.name))!;
     });
   }
 
   /** Contracts the active migration: the new version becomes the only one. */
-  async complete(): Promise<MigrationStatus> {
-    return this.locked(async () => {
-      const record = await this.conn.state.inFlight(this.schema);
-      if (!record) throw new MigrationStateError(null, null, 'no migration is in flight');
-      if (record.phase !== 'active' && record.phase !== 'contracting')
-        throw new MigrationStateError(
-          record.name,
-          record.phase,
-          `migration "${record.name}" is ${record.phase}; only an active migration can be completed`,
-        );
-      // A contract recorded done must not run again: its renames have moved the new columns into the old
-      // names, and replaying "drop the old column" would drop them.
-      if (record.phase !== 'contracting' || !record.phaseDone) {
-        const plan = this.replan(record);
-        const step = record.phase === 'contracting' ? record.step : 0;
-        await this.phase(record, 'contracting', step, () =>
-          this.actions(record, 'contracting', plan.complete, step),
-        );
-      }
-      await this.conn.state.setPhase(this.schema, record.name, 'completed', { phaseDone: true });
-      this.emit({ type: 'phase', migration: record.name, phase: 'completed', state: 'end' });
-      return (await this.statusOf(record.name))!;
-    });
+  complete(): Promise<MigrationStatus> {
+    return this.locked(() => this.contract());
+  }
+
+  /** `complete` under the lock. */
+  private async contract(): Promise<MigrationStatus> {
+    const record = await this.conn.state.inFlight(this.schema);
+    if (!record) throw new MigrationStateError(null, null, 'no migration is in flight');
+    if (record.phase !== 'active' && record.phase !== 'contracting')
+      throw new MigrationStateError(
+        record.name,
+        record.phase,
+        `migration "${record.name}" is ${record.phase}; only an active migration can be completed`,
+      );
+    // A contract recorded done must not run again: its renames have moved the new columns into the old
+    // names, and replaying "drop the old column" would drop them.
+    if (record.phase !== 'contracting' || !record.phaseDone) {
+      const plan = this.replan(record);
+      const step = record.phase === 'contracting' ? record.step : 0;
+      await this.phase(record, 'contracting', step, () =>
+        this.actions(record, 'contracting', plan.complete, step),
+      );
+    }
+    await this.conn.state.setPhase(this.schema, record.name, 'completed', { phaseDone: true });
+    this.emit({ type: 'phase', migration: record.name, phase: 'completed', state: 'end' });
+    return (await this.statusOf(record.name))!;
   }
 
   /** Undoes everything the migration in flight created; the schema ends as it was before it started. */
-  async rollback(): Promise<MigrationStatus> {
-    return this.locked(async () => {
-      const record = await this.conn.state.inFlight(this.schema);
-      if (!record) throw new MigrationStateError(null, null, 'no migration is in flight');
-      if (record.phase === 'contracting')
-        throw new MigrationStateError(
-          record.name,
-          record.phase,
-          `migration "${record.name}" is contracting: the old version is already gone; run complete to finish it`,
-        );
-      const plan = this.replan(record);
-      let step = record.phase === 'rolling_back' ? record.step : 0;
-      if (record.phase === 'pending' || (record.phase === 'expanding' && !record.phaseDone)) {
-        // Undo only the operations whose expand began: a raw `down` must not run for an `up` that never
-        // ran. An action commits with its step (raw SQL included), so the one at `step` has not run; an
-        // online one may have run in part, and undoing its operation is harmless.
-        const next = plan.start[record.step];
-        const reached =
-          record.phase === 'pending'
-            ? -1
-            : Math.max(
-                record.step > 0 ? plan.start[record.step - 1]!.op : -1,
-                next && next.action.kind !== 'raw_sql' ? next.op : -1,
-                next ? -1 : Number.POSITIVE_INFINITY,
-              );
-        // The rollback list undoes the last operation first: the operations not reached are a prefix,
-        // skipped by starting after it, so the recorded step stays an index into the same list on restart.
-        const first = plan.rollback.findIndex((a) => a.op <= reached);
-        step = first < 0 ? plan.rollback.length : first;
-      }
-      // A rollback recorded done must not run again: a raw `down` would run twice.
-      if (record.phase !== 'rolling_back' || !record.phaseDone) {
-        await this.phase(record, 'rolling_back', step, () =>
-          this.actions(record, 'rolling_back', plan.rollback, step),
-        );
-      }
-      await this.conn.state.setPhase(this.schema, record.name, 'rolled_back', { phaseDone: true });
-      this.emit({ type: 'phase', migration: record.name, phase: 'rolled_back', state: 'end' });
-      return (await this.statusOf(record.name))!;
-    });
+  rollback(): Promise<MigrationStatus> {
+    return this.locked(() => this.undo());
+  }
+
+  /** `rollback` under the lock. */
+  private async undo(): Promise<MigrationStatus> {
+    const record = await this.conn.state.inFlight(this.schema);
+    if (!record) throw new MigrationStateError(null, null, 'no migration is in flight');
+    if (record.phase === 'contracting')
+      throw new MigrationStateError(
+        record.name,
+        record.phase,
+        `migration "${record.name}" is contracting: the old version is already gone; run complete to finish it`,
+      );
+    const plan = this.replan(record);
+    let step = record.phase === 'rolling_back' ? record.step : 0;
+    if (record.phase === 'pending' || (record.phase === 'expanding' && !record.phaseDone)) {
+      // Undo only the operations whose expand began: a raw `down` must not run for an `up` that never
+      // ran. An action commits with its step (raw SQL included), so the one at `step` has not run; an
+      // online one may have run in part, and undoing its operation is harmless.
+      const next = plan.start[record.step];
+      const reached =
+        record.phase === 'pending'
+          ? -1
+          : Math.max(
+              record.step > 0 ? plan.start[record.step - 1]!.op : -1,
+              next && next.action.kind !== 'raw_sql' ? next.op : -1,
+              next ? -1 : Number.POSITIVE_INFINITY,
+            );
+      // The rollback list undoes the last operation first: the operations not reached are a prefix,
+      // skipped by starting after it, so the recorded step stays an index into the same list on restart.
+      const first = plan.rollback.findIndex((a) => a.op <= reached);
+      step = first < 0 ? plan.rollback.length : first;
+    }
+    // A rollback recorded done must not run again: a raw `down` would run twice.
+    if (record.phase !== 'rolling_back' || !record.phaseDone) {
+      await this.phase(record, 'rolling_back', step, () =>
+        this.actions(record, 'rolling_back', plan.rollback, step),
+      );
+    }
+    await this.conn.state.setPhase(this.schema, record.name, 'rolled_back', { phaseDone: true });
+    this.emit({ type: 'phase', migration: record.name, phase: 'rolled_back', state: 'end' });
+    return (await this.statusOf(record.name))!;
   }
 
   /** The migration in flight, else the latest one; null when there is none. */
