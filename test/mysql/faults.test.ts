@@ -131,10 +131,13 @@ describe('mysql faults through Shiftgate', () => {
     };
     // Corrupt every chunk after the handshake: flip 1-3 bytes anywhere, headers included.
     let chunks = new Map<number, number>();
+    // Connections that got at least one corrupted chunk: a run that corrupted nothing proves nothing.
+    const fuzzed = new Set<number>();
     relay.mutate = (chunk, connection) => {
       const n = (chunks.get(connection) ?? 0) + 1;
       chunks.set(connection, n);
       if (n < 2) return chunk;
+      fuzzed.add(connection);
       const out = Buffer.from(chunk);
       for (let k = 0; k < 1 + Math.floor(random() * 3); k++) {
         out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
@@ -177,6 +180,7 @@ describe('mysql faults through Shiftgate', () => {
     }
     stop = true;
     await steady;
+    assert.ok(fuzzed.size >= 10, `sessions fuzzed: ${fuzzed.size} of 30 (at least 10 expected)`);
     assert.ok(healthyQueries > 20, `healthy session kept running (${healthyQueries} queries)`);
     for (const c of broken) c.destroy();
     await relay.close();
