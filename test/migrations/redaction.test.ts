@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { PostgresStateStore } from '../../src/dialects/postgres/state-store.ts';
 import { LockTimeoutError, MigrationStepError } from '../../src/migrations/errors.ts';
 import { redactSecrets } from '../../src/migrations/redact.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
@@ -96,6 +97,30 @@ describe('secrets in failing sql operations', () => {
     const text = JSON.stringify(shown);
     assert.match(text, /already exists/, 'SHOW SHIFTGATE MIGRATIONS carries the error');
     assert.ok(!text.includes(secret), `SHOW SHIFTGATE MIGRATIONS: ${text}`);
+  });
+
+  test('the state store masks statements in event details (retry notices)', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const store = new PostgresStateStore(client);
+      await store.init();
+      const sql = "ALTER ROLE app PASSWORD 'retry-s3cret'";
+      await store.event('public', '99_retry', 'expanding', 'retry', {
+        sql,
+        attempt: 1,
+        delayMs: 10,
+        code: '55P03',
+      });
+      const { rows } = await client.query(
+        `SELECT detail FROM shiftgate.events WHERE migration = '99_retry' AND event = 'retry'`,
+      );
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].detail.sql, "ALTER ROLE app PASSWORD '***'");
+      assert.equal(rows[0].detail.attempt, 1, 'the rest of the detail is kept as it was');
+    } finally {
+      await client.end();
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { SchemaModel } from '../../migrations/model.ts';
+import { redactSecrets } from '../../migrations/redact.ts';
 import type {
   CheckpointRecord,
   MigrationRecord,
@@ -13,6 +14,14 @@ import type {
   StateStore,
 } from '../../migrations/state.ts';
 import { STATE_SCHEMA } from './triggers.ts';
+
+function redactedOrNull(text: string | null | undefined): string | null {
+  return text == null ? null : redactSecrets(text);
+}
+
+function redactStrings(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? redactSecrets(value) : value;
+}
 
 type Queryable = Pick<pg.Client, 'query'>;
 
@@ -256,7 +265,7 @@ export class PostgresStateStore implements StateStore {
               active_at = CASE WHEN $3 = 'active' AND active_at IS NULL THEN clock_timestamp() ELSE active_at END,
               completed_at = CASE WHEN $3 IN ('completed', 'rolled_back') THEN clock_timestamp() ELSE completed_at END
         WHERE schema_name = $1 AND name = $2`,
-      [schema, name, phase, update.phaseDone ?? false, update.step ?? 0, update.error ?? null],
+      [schema, name, phase, update.phaseDone ?? false, update.step ?? 0, redactedOrNull(update.error)],
     );
   }
 
@@ -272,7 +281,7 @@ export class PostgresStateStore implements StateStore {
         update.phaseDone ?? null,
         update.step ?? null,
         update.error !== undefined,
-        update.error ?? null,
+        redactedOrNull(update.error),
       ],
     );
   }
@@ -287,7 +296,8 @@ export class PostgresStateStore implements StateStore {
   async event(schema: string, name: string, phase: Phase, event: string, detail?: unknown): Promise<void> {
     await this.client.query(
       `INSERT INTO ${S}.events (schema_name, migration, phase, event, detail) VALUES ($1, $2, $3, $4, $5)`,
-      [schema, name, phase, event, detail === undefined ? null : JSON.stringify(detail)],
+      // Details carry statements (retry notices, errors): their password literals stay out of the table.
+      [schema, name, phase, event, detail === undefined ? null : JSON.stringify(detail, redactStrings)],
     );
   }
 
