@@ -1,14 +1,38 @@
 /**
- * `KILL [HARD | SOFT] [CONNECTION | QUERY] <id>` names a connection id the
- * proxy handed out, not an upstream thread id: the relay rewrites the id
- * before the statement goes upstream, where the server still decides
- * whether the client may kill that connection.
+ * `KILL [HARD | SOFT] [CONNECTION | QUERY] <id>` may name either of the two
+ * id spaces a client sees: the connection id of the handshake, which the
+ * proxy hands out, and the server's thread ids (CONNECTION_ID(), SHOW
+ * PROCESSLIST). Proxy ids come from a range the server never reaches, so
+ * the number alone says which one is meant: a proxy id is rewritten to its
+ * upstream thread id, a server thread id goes upstream unchanged. Either
+ * way the server still decides whether the client may kill that thread.
  */
+
+/**
+ * Proxy connection ids start here. NOTE: servers count thread ids up from 1
+ * per start, so ids from 2^31 on are free unless a server has accepted two
+ * billion connections since it started; the session logs a warning when an
+ * upstream thread id reaches the range. Ids stay below 2^32 because the
+ * handshake carries 4 bytes, and mysql2 and the mariadb connector read them
+ * unsigned.
+ */
+export const PROXY_CONNECTION_ID_BASE = 0x80000000;
+const PROXY_CONNECTION_ID_SPAN = 0x7fffffff;
+
+/** The connection id a client of proxy session number `sessionNumber` (1, 2, ...) sees. */
+export function proxyConnectionId(sessionNumber: number): number {
+  return PROXY_CONNECTION_ID_BASE + ((sessionNumber - 1) % PROXY_CONNECTION_ID_SPAN) + 1;
+}
+
+/** True for ids the proxy hands out; anything else is a server thread id. */
+export function isProxyConnectionId(id: number): boolean {
+  return id > PROXY_CONNECTION_ID_BASE && id <= 0xffffffff;
+}
 
 /** What a COM_QUERY text means for KILL handling. */
 export type KillMatch =
   | { kind: 'none' }
-  /** A KILL of a connection id: `rewrite` puts the upstream thread id in its place. */
+  /** A KILL of a connection id (proxy or server): `rewrite` puts an upstream thread id in its place. */
   | { kind: 'kill'; connectionId: number; rewrite(upstreamId: number): string }
   /** A KILL naming a connection id in a form the proxy cannot rewrite safely. */
   | { kind: 'unsupported' };

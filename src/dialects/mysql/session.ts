@@ -23,7 +23,7 @@ import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import type { Route } from '../../proxy/statement-router.ts';
 import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
-import { matchKill } from './kill.ts';
+import { isProxyConnectionId, matchKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
 import {
   encodeClientError,
   encodeLocalOk,
@@ -210,7 +210,9 @@ export class MysqlSession implements ProxySession {
     socket: Socket,
     private readonly ctx: ProxyContext,
   ) {
-    this.info = newSessionInfo(DIALECT, `${socket.remoteAddress}:${socket.remotePort}`);
+    const info = newSessionInfo(DIALECT, `${socket.remoteAddress}:${socket.remotePort}`);
+    // The id is the connection id the client sees (handshake, SHOW SHIFTGATE SESSIONS), outside the server's thread ids.
+    this.info = { ...info, id: proxyConnectionId(info.id) };
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -562,6 +564,15 @@ export class MysqlSession implements ProxySession {
     const greeting = decodeHandshakeV10(p.payload);
     this.greeting = greeting;
     this.upstreamThreadId = greeting.connectionId;
+    if (greeting.connectionId >= PROXY_CONNECTION_ID_BASE) {
+      log.warn(
+        'mysql server thread id in the range of proxy connection ids: KILL of it is read as a proxy id',
+        {
+          session: this.info.id,
+          thread: greeting.connectionId,
+        },
+      );
+    }
     this.scramble = greeting.authPluginData;
     this.authPlugin = greeting.authPluginName;
     if (this.upstream.tls && (greeting.capabilities & Capability.Ssl) === 0) {
@@ -786,6 +797,8 @@ export class MysqlSession implements ProxySession {
           return null;
         }
         this.info.ranClientStatements = true;
+        // A server thread id (CONNECTION_ID(), SHOW PROCESSLIST): the server's own KILL.
+        if (!isProxyConnectionId(kill.connectionId)) return { raw: msg.raw, onSuccess: null };
         const target = this.targetOf(kill.connectionId);
         if (target === null) {
           this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${kill.connectionId}`);
@@ -798,6 +811,7 @@ export class MysqlSession implements ProxySession {
         return this.routeStatement(msg, null);
       case Command.ProcessKill: {
         const id = decodeProcessKill(payload);
+        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
         const target = this.targetOf(id);
         if (target === null) {
           this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
