@@ -63,6 +63,7 @@ import {
   SUPPORTED_CAPABILITIES,
   SUPPORTED_MARIADB_CAPABILITIES,
 } from './protocol.ts';
+import { PayloadReader } from './reader.ts';
 import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
 import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
@@ -79,6 +80,31 @@ enum Phase {
   /** Authenticated: the command relay. */
   Command = 3,
   Closed = 4,
+  /**
+   * The server accepted a login (or COM_CHANGE_USER); the proxy asks it
+   * which account it authenticated before any client command is relayed.
+   */
+  Account = 5,
+}
+
+/**
+ * NOTE: the account is asked for on the session's own upstream connection,
+ * right after the server's OK and before the client sees it: no second
+ * login (the proxy has no credentials of the client's), one local round
+ * trip per login, and no admin command can be routed before the answer.
+ * The cost is that the server sees one statement the client did not send:
+ * it counts in Questions / Com_select, may appear in the general log, and
+ * sets FOUND_ROWS() to 1 until the client's first statement.
+ */
+const ACCOUNT_QUERY = 'SELECT CURRENT_USER()';
+
+/** Where the answer to ACCOUNT_QUERY stands. */
+interface AccountCheck {
+  /** The server's login OK, told to the client once the account is known; null after COM_CHANGE_USER. */
+  loginOk: Buffer | null;
+  state: 'count' | 'columns' | 'eof' | 'rows';
+  columnsLeft: number;
+  account: string | null;
 }
 
 /** Per-command bookkeeping carried through the response tracker. */
@@ -194,6 +220,9 @@ export class MysqlSession implements ProxySession {
   private proxyRequestedServerKey = false;
   private pendingCleartext: Buffer | null = null;
   private earlyCommands: Packet[] = [];
+  private accountCheck: AccountCheck | null = null;
+  /** A COM_CHANGE_USER succeeded: ask for the account once its response is through. */
+  private accountCheckDue = false;
   private proxyOfferedKey = false;
   /** Sequence id the client expects next in the current response (for errors the proxy writes). */
   private nextClientSeq = 1;
@@ -231,7 +260,7 @@ export class MysqlSession implements ProxySession {
   // ProxySession
 
   isIdle(): boolean {
-    if (this.phase !== Phase.Command) return this.phase !== Phase.Auth;
+    if (this.phase !== Phase.Command) return this.phase !== Phase.Auth && this.phase !== Phase.Account;
     return this.tracker.pending === 0 && !this.tracker.inTransaction && this.backlog === null;
   }
 
@@ -355,6 +384,11 @@ export class MysqlSession implements ProxySession {
   private onClientHandshakePacket(p: Packet): void {
     if (this.phase === Phase.Handshake) {
       this.onHandshakeResponse(p);
+      return;
+    }
+    if (this.phase === Phase.Account) {
+      // Sent before the client saw the OK (pipelined), or behind COM_CHANGE_USER: relayed once the account is known.
+      this.earlyCommands.push(p);
       return;
     }
     if (this.phase !== Phase.Auth) {
@@ -525,6 +559,7 @@ export class MysqlSession implements ProxySession {
         const phase = this.phase as Phase;
         if (phase === Phase.Connecting) this.onGreeting(p);
         else if (phase === Phase.Auth) this.onUpstreamAuthPacket(p);
+        else if (phase === Phase.Account) this.onAccountPacket(p);
         // Bytes behind the final auth OK belong to the command relay.
         else if (phase === Phase.Command) this.relayResponses(p.raw);
         else if (phase !== Phase.Closed) {
@@ -605,8 +640,8 @@ export class MysqlSession implements ProxySession {
     const header = p.payload[0];
     if (header === ResponseHeader.Ok) {
       this.tracker.statusFlags = decodeOk(p.payload).statusFlags;
-      this.phase = Phase.Command;
       if (this.bindError) {
+        this.phase = Phase.Command;
         log.info('mysql session refused: version binding', {
           session: this.info.id,
           user: this.info.user,
@@ -617,22 +652,12 @@ export class MysqlSession implements ProxySession {
         this.closeAll();
         return;
       }
-      this.sendClientAuth(p.payload);
-      log.debug('mysql session authenticated', {
-        session: this.info.id,
-        user: this.info.user,
-        thread: this.upstreamThreadId,
-      });
-      if (this.draining) this.closeGracefully();
-      else if (this.earlyCommands.length > 0) {
-        const early = this.earlyCommands;
-        this.earlyCommands = [];
-        try {
-          this.relayCommands(early);
-        } catch (err) {
-          this.onClientProtocolError(err);
-        }
+      if (this.ctx.router !== null) {
+        // Admin authorisation needs the account the server chose, not the name the client claimed.
+        this.startAccountCheck(p.payload);
+        return;
       }
+      this.onLoggedIn(p.payload);
       return;
     }
     if (header === ResponseHeader.Err) {
@@ -660,6 +685,87 @@ export class MysqlSession implements ProxySession {
         this.fullAuthRequested = true;
     }
     this.sendClientAuth(p.payload);
+  }
+
+  /** Login (or COM_CHANGE_USER) done and the account known: the command relay takes over. */
+  private onLoggedIn(loginOk: Buffer | null): void {
+    this.phase = Phase.Command;
+    if (loginOk !== null) this.sendClientAuth(loginOk);
+    log.debug('mysql session authenticated', {
+      session: this.info.id,
+      user: this.info.user,
+      thread: this.upstreamThreadId,
+    });
+    if (this.draining && (loginOk !== null || this.isIdle())) {
+      this.closeGracefully();
+      return;
+    }
+    if (this.earlyCommands.length > 0) {
+      const early = this.earlyCommands;
+      this.earlyCommands = [];
+      try {
+        this.relayCommands(early);
+      } catch (err) {
+        this.onClientProtocolError(err);
+      }
+    }
+  }
+
+  /** Asks the server for CURRENT_USER() on the session's own connection; the answer is not relayed. */
+  private startAccountCheck(loginOk: Buffer | null): void {
+    this.phase = Phase.Account;
+    this.info.user = null;
+    this.accountCheck = { loginOk, state: 'count', columnsLeft: 0, account: null };
+    this.writeUpstream(encodePacket(0, encodeQuery(ACCOUNT_QUERY)));
+  }
+
+  /** One packet of the answer to ACCOUNT_QUERY: column count, column definitions, [EOF], the row, EOF / OK. */
+  private onAccountPacket(p: Packet): void {
+    const check = this.accountCheck!;
+    const first = p.payload[0];
+    if (first === ResponseHeader.Err) {
+      // A session that must change its expired password first (1820), for one: it has no admin account.
+      log.info('mysql account check refused by the server', {
+        session: this.info.id,
+        error: decodeErr(p.payload).message,
+      });
+      this.onAccountKnown(null);
+      return;
+    }
+    switch (check.state) {
+      case 'count':
+        check.columnsLeft = new PayloadReader(p.payload, 'column count').lenencInt();
+        check.state = 'columns';
+        return;
+      case 'columns':
+        if (--check.columnsLeft > 0) return;
+        check.state = (this.clientCapabilities & Capability.DeprecateEof) !== 0 ? 'rows' : 'eof';
+        return;
+      case 'eof':
+        check.state = 'rows';
+        return;
+      case 'rows':
+        // 0xFE starts the closing EOF / OK: a row of one short string cannot start with it.
+        if (first === ResponseHeader.Eof) {
+          this.onAccountKnown(check.account);
+          return;
+        }
+        check.account =
+          first === 0xfb /* NULL */
+            ? null
+            : new PayloadReader(p.payload, 'text row').lenencBytes().toString('utf8');
+        return;
+    }
+  }
+
+  private onAccountKnown(account: string | null): void {
+    const check = this.accountCheck!;
+    this.accountCheck = null;
+    // `user@host`: user names may hold '@', host names may not.
+    const at = account === null ? -1 : account.lastIndexOf('@');
+    this.info.user = at < 0 ? null : account!.slice(0, at);
+    log.debug('mysql session account', { session: this.info.id, account });
+    this.onLoggedIn(check.loginOk);
   }
 
   // -------------------------------------------------------------------------
@@ -832,13 +938,15 @@ export class MysqlSession implements ProxySession {
       }
       case Command.ChangeUser: {
         const change = decodeChangeUser(payload, this.clientCapabilities);
+        // The claimed name proves nothing: until the server names the new account, no admin.
+        this.info.user = null;
         return {
           raw: msg.raw,
           onSuccess: () => {
-            this.info.user = change.user;
             this.info.database = change.database;
             // The server dropped the session's prepared statements; so does the proxy.
             this.forgetLocalStatements();
+            this.accountCheckDue = true;
           },
         };
       }
@@ -1087,6 +1195,15 @@ export class MysqlSession implements ProxySession {
       }
     });
     if (from < chunk.length) this.writeClient(from === 0 ? chunk : chunk.subarray(from));
+    if (this.accountCheckDue && this.scanner.atBoundary) {
+      this.accountCheckDue = false;
+      // NOTE: a client that pipelines commands behind COM_CHANGE_USER keeps no admin rights until
+      // it reconnects: the proxy asks only when no other response is owed, so its answer comes alone.
+      if (this.ctx.router !== null && this.tracker.pending === 0) {
+        this.startAccountCheck(null);
+        return;
+      }
+    }
     if (this.draining && this.scanner.atBoundary && this.isIdle()) this.closeGracefully();
   }
 
@@ -1126,7 +1243,7 @@ export class MysqlSession implements ProxySession {
           'HY000',
           'Lost connection to MySQL server during query (Shiftgate: the upstream connection closed)',
         );
-      } else if (this.phase === Phase.Auth) {
+      } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.accountCheck?.loginOk)) {
         this.sendClientAuthError(
           ErrorCode.ServerLost,
           'HY000',
