@@ -58,9 +58,9 @@ describe('mysql admin authorisation by the authenticated account', () => {
   it('a claimed admin name that logs in through the anonymous account is not an admin', async () => {
     const conn = await connect(claimedAdmin, anonymousPassword);
     try {
-      const [[who]] = (await conn.query('SELECT USER() AS claimed, CURRENT_USER() AS account')) as unknown as [
-        [{ claimed: string; account: string }],
-      ];
+      const [[who]] = (await conn.query(
+        'SELECT USER() AS claimed, CURRENT_USER() AS account',
+      )) as unknown as [[{ claimed: string; account: string }]];
       assert.match(who.claimed, new RegExp(`^${claimedAdmin}@`));
       assert.equal(who.account, '@%', 'the server authenticated the anonymous account');
       await assert.rejects(conn.query('SHOW SHIFTGATE SESSIONS'), {
@@ -76,7 +76,9 @@ describe('mysql admin authorisation by the authenticated account', () => {
   it('an admin account with a host pattern is an admin, shown under its account name', async () => {
     const conn = await connect(patternAdmin, patternPassword);
     try {
-      const [[who]] = (await conn.query('SELECT CURRENT_USER() AS account')) as unknown as [[{ account: string }]];
+      const [[who]] = (await conn.query('SELECT CURRENT_USER() AS account')) as unknown as [
+        [{ account: string }],
+      ];
       assert.equal(who.account, `${patternAdmin}@127.0.0.%`);
       const [rows] = await conn.query('SHOW SHIFTGATE SESSIONS');
       const mine = (rows as Array<{ id: string; user: string }>).find((r) => Number(r.id) === conn.threadId);

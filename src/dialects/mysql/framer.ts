@@ -45,6 +45,13 @@ export class PacketFramer {
     return this.pendingLength;
   }
 
+  /** Sequence id of the partial packet buffered, once its header is in; else null. */
+  get pendingSequenceId(): number | null {
+    if (this.pendingLength < PACKET_HEADER_LENGTH) return null;
+    const first = this.chunks[0]!;
+    return first.length >= PACKET_HEADER_LENGTH ? first[3]! : Buffer.concat(this.chunks)[3]!;
+  }
+
   /** Hands the buffered partial packet to another consumer and forgets it. */
   takeBuffered(): Buffer {
     const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.pendingLength);

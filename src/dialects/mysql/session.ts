@@ -98,6 +98,17 @@ enum Phase {
  */
 const ACCOUNT_QUERY = 'SELECT CURRENT_USER()';
 
+/**
+ * Client bytes the proxy holds before login: a login packet larger than
+ * this is refused, and commands pipelined behind an unfinished login stop
+ * the proxy reading the client once they reach it (reading resumes at
+ * login). NOTE: a login packet needs far less (MySQL clients cap connection
+ * attributes at 64 KiB); a client that pipelines more than this and then
+ * still has to answer an auth switch waits until the server's
+ * connect_timeout ends the login, which no real client does.
+ */
+const PRE_LOGIN_LIMIT_BYTES = 1024 * 1024;
+
 /** Where the answer to ACCOUNT_QUERY stands. */
 interface AccountCheck {
   /** The server's login OK, told to the client once the account is known; null after COM_CHANGE_USER. */
@@ -221,6 +232,10 @@ export class MysqlSession implements ProxySession {
   private pendingCleartext: Buffer | null = null;
   private earlyCommands: Packet[] = [];
   private accountCheck: AccountCheck | null = null;
+  /** Bytes of `earlyCommands`. */
+  private earlyBytes = 0;
+  /** Client reading stopped until login: the pipelined commands reached PRE_LOGIN_LIMIT_BYTES. */
+  private heldBeforeLogin = false;
   /** A COM_CHANGE_USER succeeded: ask for the account once its response is through. */
   private accountCheckDue = false;
   private proxyOfferedKey = false;
@@ -337,7 +352,17 @@ export class MysqlSession implements ProxySession {
         log.debug('mysql upstream socket error', { session: this.info.id, error: err.message });
       }
     });
-    socket.on('drain', () => this.client.resume());
+    socket.on('drain', () => this.resumeClient());
+  }
+
+  /**
+   * Reads the client again after upstream backpressure, unless something
+   * else holds it on purpose: a pending routing decision (the backlog) or
+   * an unfinished login.
+   */
+  private resumeClient(): void {
+    if (this.backlog !== null || this.heldBeforeLogin || this.upstreamSocket?.writableNeedDrain) return;
+    this.client.resume();
   }
 
   // -------------------------------------------------------------------------
@@ -350,9 +375,37 @@ export class MysqlSession implements ProxySession {
     try {
       const packets = this.clientFramer.push(chunk);
       if (this.phase === Phase.Command) this.relayCommands(packets);
-      else for (const p of packets) this.onClientHandshakePacket(p);
+      else {
+        for (const p of packets) this.onClientHandshakePacket(p);
+        this.boundPreLogin();
+      }
     } catch (err) {
       this.onClientProtocolError(err);
+    }
+  }
+
+  /** Before login, what the proxy holds for the client stays under PRE_LOGIN_LIMIT_BYTES. */
+  private boundPreLogin(): void {
+    const phase = this.phase as Phase;
+    if (phase === Phase.Command || phase === Phase.Closed) return;
+    const partial = this.clientFramer.buffered;
+    // In Auth / Account a packet at sequence id 0 is a pipelined command; anything else is part of the login.
+    const partialIsCommand =
+      (phase === Phase.Auth && this.clientFramer.pendingSequenceId === 0) || phase === Phase.Account;
+    if (!partialIsCommand && partial > PRE_LOGIN_LIMIT_BYTES) {
+      throw new ProtocolError(
+        `a login packet of more than ${partial} bytes exceeds the limit of ${PRE_LOGIN_LIMIT_BYTES}`,
+        'handshake',
+        0,
+      );
+    }
+    if (this.earlyBytes + partial > PRE_LOGIN_LIMIT_BYTES && !this.heldBeforeLogin) {
+      this.heldBeforeLogin = true;
+      this.client.pause();
+      log.debug('mysql client paused until login: pipelined commands reached the limit', {
+        session: this.info.id,
+        bytes: this.earlyBytes + partial,
+      });
     }
   }
 
@@ -389,6 +442,7 @@ export class MysqlSession implements ProxySession {
     if (this.phase === Phase.Account) {
       // Sent before the client saw the OK (pipelined), or behind COM_CHANGE_USER: relayed once the account is known.
       this.earlyCommands.push(p);
+      this.earlyBytes += p.raw.length;
       return;
     }
     if (this.phase !== Phase.Auth) {
@@ -397,6 +451,7 @@ export class MysqlSession implements ProxySession {
     if (p.sequenceId === 0 && !p.continuation) {
       // A command pipelined behind the handshake: it waits until authentication succeeds.
       this.earlyCommands.push(p);
+      this.earlyBytes += p.raw.length;
       return;
     }
     this.clientSeq = p.sequenceId;
@@ -703,11 +758,17 @@ export class MysqlSession implements ProxySession {
     if (this.earlyCommands.length > 0) {
       const early = this.earlyCommands;
       this.earlyCommands = [];
+      this.earlyBytes = 0;
       try {
         this.relayCommands(early);
       } catch (err) {
         this.onClientProtocolError(err);
+        return;
       }
+    }
+    if (this.heldBeforeLogin) {
+      this.heldBeforeLogin = false;
+      this.resumeClient();
     }
   }
 
@@ -851,7 +912,7 @@ export class MysqlSession implements ProxySession {
         if (backlog.length > 0) this.relayCommands(backlog);
         if (this.backlog !== null || (this.phase as Phase) === Phase.Closed) return;
         if (this.draining && this.isIdle()) this.closeGracefully();
-        else if (!this.upstreamSocket?.writableNeedDrain) this.client.resume();
+        else this.resumeClient();
       })
       .catch((err: unknown) => this.onClientProtocolError(err));
   }
