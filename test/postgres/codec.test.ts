@@ -147,7 +147,10 @@ describe('PgFramer and decodeFrontend', () => {
       'Parse whose parameter count runs past the frame',
       Buffer.from([0x50, 0, 0, 0, 10, 0, 0x61, 0, 0, 9, 0]),
     ],
-    ['Parse with a negative parameter count', Buffer.from([0x50, 0, 0, 0, 8, 0, 0x61, 0, 0xff, 0xff])],
+    [
+      'Parse announcing 65,535 parameter types it does not carry',
+      Buffer.from([0x50, 0, 0, 0, 8, 0, 0x61, 0, 0xff, 0xff]),
+    ],
     ['Execute missing its row limit', Buffer.from([0x45, 0, 0, 0, 5, 0])],
     ['Describe with an invalid target', Buffer.from([0x44, 0, 0, 0, 6, 0x58, 0])],
     ['Sync with a body', Buffer.from([0x53, 0, 0, 0, 5, 1])],

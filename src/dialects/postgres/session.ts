@@ -124,7 +124,13 @@ export class PgSession implements ProxySession {
   private inFlightWaiters: { atMost: number; resolve: () => void }[] = [];
   private transactionStatus: number = TransactionStatus.Idle;
   private upstreamKey: { processId: number; secretKey: number } | null = null;
-  private readonly proxyKey = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(0, 2 ** 31 - 1) };
+  /**
+   * The secret half of the client's cancel key is the proxy's own (a cancel
+   * goes through the proxy's map, so a forged key cancels nothing); the
+   * process id is the server's, so `pg_backend_pid()`, `pg_stat_activity`
+   * and `pg_terminate_backend(<the driver's pid>)` agree with the driver.
+   */
+  private readonly proxySecret = randomInt(0, 2 ** 31 - 1);
   /** True once the server itself sent a FATAL error: it explained the close better than we could. */
   private serverSentFatal = false;
   private drainRequested = false;
@@ -850,8 +856,8 @@ export class PgSession implements ProxySession {
       case BackendCode.BackendKeyData: {
         const msg = decodeBackend(frame) as BackendKeyDataMessage;
         this.upstreamKey = { processId: msg.processID, secretKey: msg.secretKey };
-        this.ctx.registry.setCancelKey(cancelKeyOf(this.proxyKey.processId, this.proxyKey.secretKey), this);
-        this.writeClient(encodeBackendKeyData(this.proxyKey.processId, this.proxyKey.secretKey));
+        this.ctx.registry.setCancelKey(cancelKeyOf(msg.processID, this.proxySecret), this);
+        this.writeClient(encodeBackendKeyData(msg.processID, this.proxySecret));
         return;
       }
       case BackendCode.ErrorResponse:

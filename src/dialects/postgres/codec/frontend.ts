@@ -72,8 +72,8 @@ export function decodeFrontend(frame: Frame): FrontendMessage {
     case FrontendCode.Parse: {
       const statement = r.cstring();
       const sql = r.cstring();
-      const n = r.int16();
-      if (n < 0) throw new ProtocolError(`negative parameter count ${n}`, type, 0);
+      // Unsigned, as the server reads it: drivers' bulk statements reach 65,535 parameters.
+      const n = r.uint16();
       const paramTypes: number[] = [];
       for (let i = 0; i < n; i++) paramTypes.push(r.int32());
       r.done();

@@ -34,6 +34,14 @@ export class BoundedReader {
     return v;
   }
 
+  /** An Int16 the protocol reads as unsigned (parameter and format counts go up to 65535). */
+  uint16(): number {
+    this.need(2, 'Int16');
+    const v = this.buf.readUInt16BE(this.offset);
+    this.offset += 2;
+    return v;
+  }
+
   int32(): number {
     this.need(4, 'Int32');
     const v = this.buf.readInt32BE(this.offset);
