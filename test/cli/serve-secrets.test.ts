@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { startFaultRelay } from '../helpers/fault-relay.ts';
 
 const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 
@@ -40,39 +40,6 @@ function serve(args: string[]): Promise<Served> {
     });
     exited.then((code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
-}
-
-/** A TCP relay to the real server that counts the connections it was asked to open. */
-async function countingRelay(
-  target: URL,
-): Promise<{ port: number; opened: () => number; close(): Promise<void> }> {
-  let opened = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    opened++;
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    opened: () => opened,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('shiftgate serve: secrets and /healthz', () => {
@@ -115,7 +82,8 @@ describe('shiftgate serve: secrets and /healthz', () => {
   });
 
   test('/healthz hammered 100 times opens at most a couple of upstream connections', async () => {
-    const relay = await countingRelay(new URL(db.url));
+    const target = new URL(db.url);
+    const relay = await startFaultRelay({ host: target.hostname, port: Number(target.port || 5432) });
     const upstream = new URL(db.url);
     upstream.hostname = '127.0.0.1';
     upstream.port = String(relay.port);
@@ -132,14 +100,14 @@ describe('shiftgate serve: secrets and /healthz', () => {
       assert.equal((await fetch(healthz)).status, 200);
       // Let the migration engine open its own connections before counting.
       await new Promise((r) => setTimeout(r, 1000));
-      const before = relay.opened();
+      const before = relay.opened;
       const started = Date.now();
       const statuses = await Promise.all(
         Array.from({ length: 50 }, () => fetch(healthz).then((r) => r.status)),
       );
       for (let i = 0; i < 50; i++) statuses.push((await fetch(healthz)).status);
       const elapsed = Date.now() - started;
-      const opened = relay.opened() - before;
+      const opened = relay.opened - before;
       assert.deepEqual(new Set(statuses), new Set([200]));
       // One probe a second at most, plus one for a window boundary crossed during the burst.
       assert.ok(opened <= Math.ceil(elapsed / 1000) + 1, `${opened} upstream connections in ${elapsed} ms`);

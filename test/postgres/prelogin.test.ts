@@ -5,7 +5,7 @@
  * reading), and pipelining behind the StartupMessage still works.
  */
 import assert from 'node:assert/strict';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -13,69 +13,8 @@ import { Parser } from 'pg-protocol/dist/parser.js';
 import { MAX_STARTUP_PACKET_LENGTH, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
 import { ProtocolError } from '../../src/proxy/protocol-error.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { type FaultRelay, startFaultRelay } from '../helpers/fault-relay.ts';
 import { startPgProxy, type TestPgProxy } from '../helpers/pg-proxy.ts';
-
-/**
- * A relay to the real server that can hold back what the server sends on
- * chosen connections: a login whose answer never comes, as with a slow or
- * hung authentication.
- */
-interface StallingRelay {
-  port: number;
-  /** Connections opened so far (their indexes are 0, 1, ...). */
-  readonly opened: number;
-  /** Server bytes on these connections are held until `release`. */
-  stall(index: number): void;
-  release(index: number): void;
-  close(): Promise<void>;
-}
-
-async function startStallingRelay(target: URL): Promise<StallingRelay> {
-  const stalled = new Map<number, Buffer[] | null>();
-  const clients = new Map<number, Socket>();
-  const sockets = new Set<Socket>();
-  let opened = 0;
-  const server: Server = createServer((client) => {
-    const index = opened++;
-    clients.set(index, client);
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      const held = stalled.get(index);
-      if (held) held.push(chunk);
-      else client.write(chunk);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    get opened() {
-      return opened;
-    },
-    stall(index) {
-      stalled.set(index, []);
-    },
-    release(index) {
-      const held = stalled.get(index) ?? [];
-      stalled.set(index, null);
-      for (const chunk of held) clients.get(index)?.write(chunk);
-    },
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 type Message = { name: string; code?: string; message?: string; fields?: unknown[] };
 
@@ -166,13 +105,15 @@ describe('PgFramer startup cap', () => {
 
 describe('PostgreSQL before login', () => {
   let db: TestDatabase;
-  let relay: StallingRelay;
+  // Holds back what the server sends on chosen connections: a login whose answer never comes.
+  let relay: FaultRelay;
   let proxy: TestPgProxy;
   let url: string;
 
   before(async () => {
     db = await createPgDatabase('prelogin');
-    relay = await startStallingRelay(new URL(db.url));
+    const target = new URL(db.url);
+    relay = await startFaultRelay({ host: target.hostname, port: Number(target.port || 5432) });
     const upstream = new URL(db.url);
     upstream.hostname = '127.0.0.1';
     upstream.port = String(relay.port);
