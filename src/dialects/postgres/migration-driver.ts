@@ -133,9 +133,13 @@ RETURNING ck.*, (SELECT count(*) FROM upd) AS updated`;
   return { sql, params };
 }
 
+/** `lock_timeout` for one action or batch, in milliseconds (0 would mean no limit). */
+function lockTimeoutSetting(policy: LockPolicy): string {
+  return String(Math.max(1, Math.round(policy.lockTimeoutMs)));
+}
+
 export class PostgresMigrationConnection implements MigrationConnection {
   readonly state: PostgresStateStore;
-  private lockTimeoutMs: number | null = null;
   private readonly keyTypes = new Map<string, KeyInfo>();
 
   constructor(private readonly client: pg.Client) {
@@ -146,19 +150,13 @@ export class PostgresMigrationConnection implements MigrationConnection {
     return introspectPostgres(this.client, schema);
   }
 
-  private async setLockTimeout(ms: number): Promise<void> {
-    if (this.lockTimeoutMs === ms) return;
-    await this.client.query(`SET lock_timeout = ${Math.max(1, Math.round(ms))}`);
-    this.lockTimeoutMs = ms;
-  }
-
   async runAction(
     statements: Statement[],
     policy: LockPolicy,
     onRetry?: (n: RetryNotice) => void,
     record?: () => Promise<void>,
   ): Promise<void> {
-    await this.setLockTimeout(policy.lockTimeoutMs);
+    const limit = lockTimeoutSetting(policy);
     // The action and its record commit together, so a crash leaves it either done and recorded or not
     // done at all: nothing is redone, which matters for raw SQL that is not idempotent by itself.
     let transaction = !statements.some((s) => s.online);
@@ -166,6 +164,9 @@ export class PostgresMigrationConnection implements MigrationConnection {
       let current = statements[0]?.sql ?? '';
       try {
         if (transaction) await this.client.query('BEGIN');
+        // Only the action's own statements give up after lockTimeoutMs. The state writes and the commit
+        // must not: the commit queues for the server-wide NOTIFY lock behind every other runner's commit.
+        await this.client.query(`SET ${transaction ? 'LOCAL ' : ''}lock_timeout = ${limit}`);
         for (const statement of statements) {
           current = statement.sql;
           if (statement.skipIf) {
@@ -177,11 +178,12 @@ export class PostgresMigrationConnection implements MigrationConnection {
           }
           await this.client.query(statement.sql);
         }
+        await this.client.query(transaction ? 'SET LOCAL lock_timeout = DEFAULT' : 'RESET lock_timeout');
         await record?.();
         if (transaction) await this.client.query('COMMIT');
         return;
       } catch (err) {
-        if (transaction) await this.client.query('ROLLBACK').catch(() => {});
+        await this.client.query(transaction ? 'ROLLBACK' : 'RESET lock_timeout').catch(() => {});
         const code = sqlState(err);
         if (transaction && code === ACTIVE_SQL_TRANSACTION) {
           // Raw SQL the server refuses in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM): it ran
@@ -247,13 +249,15 @@ export class PostgresMigrationConnection implements MigrationConnection {
     const { schema, task, migration } = scope;
     const info = await this.keyInfo(schema, task);
     const bound = batchBoundStatement(schema, task, info.types, request);
-    await this.setLockTimeout(policy.lockTimeoutMs);
+    const limit = lockTimeoutSetting(policy);
     let sql = bound.sql;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.query('BEGIN');
         // Sync triggers step aside for this transaction only: the batch writes what they would.
-        await this.client.query("SELECT set_config('shiftgate.backfill', pg_backend_pid()::text, true)");
+        await this.client.query(
+          `SELECT set_config('shiftgate.backfill', pg_backend_pid()::text, true), set_config('lock_timeout', '${limit}', true)`,
+        );
         const found =
           (await this.client.query<{ key: string[] }>(bound.sql, bound.params)).rows[0]?.key ?? null;
         const upper = found ?? request.upTo;

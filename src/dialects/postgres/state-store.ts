@@ -84,9 +84,8 @@ CREATE TABLE IF NOT EXISTS ${S}.events (
 /** Channel on which every change to a migration record is announced (proxies LISTEN on it). */
 export const STATE_CHANNEL = 'shiftgate_state';
 
-/** Brings an existing state schema up to date; idempotent, run on every init. */
-const UPGRADE = `
-ALTER TABLE ${S}.migrations ADD COLUMN IF NOT EXISTS latency_report jsonb;
+/** The announcing function; replaced on every init (no table lock) so its body follows this version. */
+const ANNOUNCE_FUNCTION = `
 CREATE OR REPLACE FUNCTION ${S}.announce_state_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'DELETE' THEN
@@ -96,9 +95,24 @@ BEGIN
   END IF;
   RETURN NULL;
 END $fn$;
+`;
+
+/**
+ * Brings an older state schema up to date. ALTER TABLE and CREATE TRIGGER lock the migrations table
+ * against every reader and writer, queued behind any open transaction that touched it (another schema's
+ * runner mid-action): so this runs only when something is missing, never on every connect.
+ */
+const UPGRADE = `
+ALTER TABLE ${S}.migrations ADD COLUMN IF NOT EXISTS latency_report jsonb;
 CREATE OR REPLACE TRIGGER migrations_announce AFTER INSERT OR UPDATE OR DELETE ON ${S}.migrations
   FOR EACH ROW EXECUTE FUNCTION ${S}.announce_state_change();
 `;
+
+const UP_TO_DATE = `
+SELECT EXISTS (SELECT 1 FROM pg_attribute
+                WHERE attrelid = '${S}.migrations'::regclass AND attname = 'latency_report' AND NOT attisdropped)
+   AND EXISTS (SELECT 1 FROM pg_trigger
+                WHERE tgrelid = '${S}.migrations'::regclass AND tgname = 'migrations_announce') AS ok`;
 
 interface MigrationRow {
   schema_name: string;
@@ -190,7 +204,9 @@ export class PostgresStateStore implements StateStore {
         `SELECT pg_advisory_xact_lock(${INIT_LOCK_CLASS}, hashtext('${S} state store'))`,
       );
       if (!(await this.exists())) await this.client.query(DDL);
-      await this.client.query(UPGRADE);
+      await this.client.query(ANNOUNCE_FUNCTION);
+      const current = await this.client.query<{ ok: boolean }>(UP_TO_DATE);
+      if (!current.rows[0]!.ok) await this.client.query(UPGRADE);
       await this.client.query('COMMIT');
     } catch (err) {
       await this.client.query('ROLLBACK').catch(() => {});
