@@ -15,6 +15,18 @@ export interface EmbeddedOptions {
   postgresFlags?: string[];
 }
 
+/** The embedded server's superuser and password when none are given (what `npm start` prints). */
+const DEFAULT_USER = 'postgres';
+const DEFAULT_PASSWORD = 'shiftgate';
+
+/**
+ * The URL of the embedded PostgreSQL that `serve` starts when no upstream is
+ * configured, so the CLI's other commands reach the same setup with no flags.
+ */
+export function embeddedUpstreamUrl(port: number): string {
+  return `postgres://${DEFAULT_USER}:${DEFAULT_PASSWORD}@127.0.0.1:${port}/postgres`;
+}
+
 export interface EmbeddedServer {
   url: string;
   stop(): Promise<void>;
@@ -27,8 +39,8 @@ export interface EmbeddedServer {
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = resolve(options.dataDir);
-  const user = options.user ?? 'postgres';
-  const password = options.password ?? 'shiftgate';
+  const user = options.user ?? DEFAULT_USER;
+  const password = options.password ?? DEFAULT_PASSWORD;
   const authMethod = options.authMethod ?? 'scram-sha-256';
   // Loaded on demand: the package hooks process signals, beforeExit and exit (via async-exit-hook) as
   // soon as it is imported and calls process.exit(0) itself. That would replace Shiftgate's own drain

@@ -47,5 +47,19 @@ if (!command) {
   process.stderr.write(name && name !== '--help' ? `unknown command '${name}'\n\n${usage()}` : usage());
   process.exit(name && name !== '--help' ? 2 : 0);
 }
-const code = await (await command.load()).run(args);
-process.exitCode = code;
+// `status --watch | head`: the reader went away, which is how a pipe ends, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+let code: number;
+try {
+  code = await (await command.load()).run(args);
+} catch (err) {
+  // Expected failures (unreachable database, bad input) are one line; a stack helps nobody here.
+  process.stderr.write(`shiftgate: ${(err as Error).message.split('\n')[0]}\n`);
+  code = 1;
+}
+// A driver that failed mid-handshake may keep its socket open: exit once the output is flushed,
+// so an error never leaves the command hanging.
+process.stdout.write('', () => process.exit(code));

@@ -17,9 +17,11 @@ import { loadMigrationFile } from '../migrations/parse.ts';
 import { redactSecrets } from '../migrations/redact.ts';
 import { log } from '../proxy/log.ts';
 import { parseArgs } from './args.ts';
+import { embeddedUpstreamUrl } from './embedded-postgres.ts';
+import { maskPassword } from './mask-url.ts';
 
 const DEFAULT_CONFIG = 'config/shiftgate.yaml';
-const USAGE = `usage: shiftgate migrate <command> --upstream URL [options]
+const USAGE = `usage: shiftgate migrate <command> [--upstream URL] [options]
 
 commands:
   start FILE     expand, backfill, validate: the migration becomes active (resumes when interrupted)
@@ -31,6 +33,7 @@ commands:
   versions       schema versions and their logical changes (JSON)
 
 options:
+  --upstream URL the database (default: the embedded PostgreSQL that \`shiftgate serve\` starts)
   --dry-run      with start: print the SQL of every phase, change nothing
   --schema NAME  database schema to migrate (default public)
   --format json  machine-readable output
@@ -98,15 +101,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return args.options.help ? 0 : 2;
   }
-  if (!config.upstream) {
-    process.stderr.write('shiftgate migrate: --upstream URL (or SHIFTGATE_UPSTREAM) is required\n');
-    return 2;
-  }
+  // No upstream: the embedded PostgreSQL that `shiftgate serve` starts with no configuration.
+  const upstream = config.upstream ?? embeddedUpstreamUrl(config.embedded.port);
   const json = args.options.format === 'json';
   const print = (value: unknown, text: string) =>
     process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text);
   const engine = await MigrationEngine.connect({
-    url: config.upstream,
+    url: upstream,
     schema: typeof args.options.schema === 'string' ? args.options.schema : 'public',
     sizing: {
       targetBatchMs: config.throttle.target_batch_ms,
@@ -114,7 +115,13 @@ export async function run(argv: string[]): Promise<number> {
       maxBatch: config.throttle.max_batch,
     },
     onEvent,
+  }).catch((err: Error) => {
+    process.stderr.write(
+      `shiftgate migrate: cannot reach ${maskPassword(upstream)}: ${err.message.split('\n')[0]}\n`,
+    );
+    return null;
   });
+  if (!engine) return 1;
   const abort = new AbortController();
   const stop = () => abort.abort(new Error('interrupted'));
   process.once('SIGINT', stop);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { connectAdminClient, dialectForUrl } from '../dialects/index.ts';
 import { parseArgs } from './args.ts';
+import { embeddedUpstreamUrl } from './embedded-postgres.ts';
 import { maskPassword } from './mask-url.ts';
 import { renderProgress, renderTable } from './render.ts';
 
@@ -23,7 +24,8 @@ function proxyUrl(args: ReturnType<typeof parseArgs>): string {
     explicitFile: file !== DEFAULT_CONFIG || existsSync(file),
     flags: args.configFlags,
   });
-  const upstream = new URL(config.upstream ?? 'postgres://postgres@127.0.0.1/postgres');
+  // No upstream: `serve` runs the embedded PostgreSQL, whose user and password the CLI must then bring.
+  const upstream = new URL(config.upstream ?? embeddedUpstreamUrl(config.embedded.port));
   const listen = config.listen ?? `127.0.0.1:${dialectForUrl(upstream).defaultListenPort}`;
   const url = new URL(`${upstream.protocol}//${listen}${upstream.pathname}`);
   url.username = config.admin.users[0] ?? upstream.username;

@@ -1,9 +1,13 @@
 /** `shiftgate serve` as a process: what an operator runs. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 
@@ -35,6 +39,21 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<Served
     });
     exited.then(({ code }) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
+}
+
+/** Runs the CLI with `env`, no flags beyond `args`; never waits longer than 20 s. */
+function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn', ...env }, timeout: 20000 },
+      (error, out, err) => resolve({ code: error ? Number(error.code ?? 1) : 0, out, err }),
+    ),
+  );
 }
 
 describe('shiftgate serve', () => {
@@ -100,5 +119,37 @@ describe('shiftgate serve', () => {
     );
     assert.match(failed.message, /exited with 2/);
     assert.match(failed.message, /throttle\.min_batch/);
+  });
+
+  test('with no configuration: the embedded PostgreSQL, and every CLI command reaches it with no flags', async () => {
+    // Only the ports and the data folder differ from a newcomer's `npm start`, so this test cannot
+    // collide with one; the CLI gets the same environment and nothing else.
+    const dataDir = mkdtempSync(join(tmpdir(), 'shiftgate-embedded-'));
+    chmodSync(dataDir, 0o755); // as root, the server runs as the postgres system user
+    const env = {
+      SHIFTGATE_EMBEDDED_DATA_DIR: join(dataDir, 'pg'),
+      SHIFTGATE_EMBEDDED_PORT: String(await freePort()),
+      SHIFTGATE_LISTEN: `127.0.0.1:${await freePort()}`,
+      SHIFTGATE_HTTP: `127.0.0.1:${await freePort()}`,
+    };
+    const served = await serve([], env);
+    try {
+      assert.match(served.proxyUrl, /^postgres:\/\/postgres:shiftgate@127\.0\.0\.1:\d+\/postgres$/);
+      const status = await cli(['status'], env);
+      assert.equal(status.code, 0, status.err);
+      assert.match(status.out, /^name \| phase/);
+      const sessions = await cli(['sessions'], env);
+      assert.equal(sessions.code, 0, sessions.err);
+      assert.match(sessions.out, /shiftgate-cli/);
+      const history = await cli(['migrate', 'history'], env);
+      assert.equal(history.code, 0, history.err);
+      const missing = await cli(['start', 'no_such_migration'], env);
+      assert.equal(missing.code, 1);
+      assert.match(missing.err, /^shiftgate: no migration file "no_such_migration"/);
+    } finally {
+      served.child.kill('SIGTERM');
+      assert.equal((await served.exited).code, 0);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,17 +17,10 @@ import { serialize } from 'pg-protocol';
 import postgres from 'postgres';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/cli/embedded-postgres.ts';
 import { startPgProxy, type TestPgProxy } from '../helpers/pg-proxy.ts';
+import { freePort } from '../helpers/ports.ts';
 import { startTestShiftgate } from '../helpers/shiftgate.ts';
 
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A self-signed certificate; with `owner`, the files belong to that system user (the server's key must). */
 function makeCert(dir: string, owner?: string): { cert: string; key: string } {
