@@ -334,8 +334,8 @@ describe('mysql bounded decoders', () => {
     assert.deepEqual(
       decodeOk(encodeOk({ affectedRows: 300, lastInsertId: 70000, statusFlags: 3, warnings: 1 })),
       {
-        affectedRows: 300,
-        lastInsertId: 70000,
+        affectedRows: 300n,
+        lastInsertId: 70000n,
         statusFlags: 3,
         warnings: 1,
       },
@@ -351,6 +351,44 @@ describe('mysql bounded decoders', () => {
     });
     const prep = Buffer.from([0, 7, 0, 0, 0, 2, 0, 1, 0, 0, 0, 0]);
     assert.deepEqual(decodeStmtPrepareOk(prep), { statementId: 7, numColumns: 2, numParams: 1, warnings: 0 });
+  });
+
+  it('read OK counters over the whole 64-bit range of a length-encoded integer', () => {
+    for (const n of [
+      0n,
+      250n,
+      251n,
+      0xffffn,
+      0x10000n,
+      0xffffffn,
+      0x1000000n,
+      2n ** 53n,
+      2n ** 53n + 1n,
+      2n ** 64n - 1n,
+    ]) {
+      const ok = decodeOk(encodeOk({ affectedRows: n, lastInsertId: n, statusFlags: ServerStatus.InTrans }));
+      assert.equal(ok.affectedRows, n);
+      assert.equal(ok.lastInsertId, n);
+      assert.equal(ok.statusFlags, ServerStatus.InTrans);
+    }
+    // As MariaDB sends an insert id of 2^53 and of a signed -5: 0xFE and 8 bytes.
+    const minus5 = Buffer.from('00' + '00' + 'fefbffffffffffffff' + '0200' + '0000', 'hex');
+    assert.equal(decodeOk(minus5).lastInsertId, 2n ** 64n - 5n);
+    assert.equal(decodeOk(minus5).statusFlags, 2);
+    const twoTo53 = Buffer.from('00' + 'fe0000000000002000' + '00' + '0200' + '0000', 'hex');
+    assert.equal(decodeOk(twoTo53).affectedRows, 2n ** 53n);
+    assert.equal(lenencIntBytes(2n ** 64n - 1n).toString('hex'), 'feffffffffffffffff');
+    assert.throws(() => lenencIntBytes(2n ** 64n), RangeError);
+    // The tracker follows such an OK to the end of its response.
+    const t = new ResponseTracker(false);
+    t.expect(ResponseKind.Results, 0);
+    assert.equal(t.onPacket(minus5, minus5.length, false), Outcome.Complete);
+    // A length that large fits no packet: still a ProtocolError, never a wrong number.
+    const r = new PayloadReader(Buffer.from('fe0000000000002000', 'hex'), 'test');
+    assert.throws(
+      () => r.lenencInt(),
+      (e) => e instanceof ProtocolError && e.offset === 0,
+    );
   });
 
   it('throw ProtocolError for every truncation', () => {

@@ -250,8 +250,10 @@ export function encodeAuthMoreData(data: Buffer): Buffer {
 // Generic responses
 
 export interface OkPacket {
-  affectedRows: number;
-  lastInsertId: number;
+  /** Up to 2^64-1 on the wire: a bigint, as the protocol defines it. */
+  affectedRows: bigint;
+  /** Unsigned 64-bit: a negative BIGINT id arrives as 2^64 + id. */
+  lastInsertId: bigint;
   statusFlags: number;
   warnings: number;
 }
@@ -263,21 +265,29 @@ export function decodeOk(payload: Buffer): OkPacket {
   if (header !== ResponseHeader.Ok && header !== ResponseHeader.Eof) {
     throw new ProtocolError(`not an OK packet (0x${header.toString(16)})`, 'OK', 0);
   }
-  const affectedRows = r.lenencInt();
-  const lastInsertId = r.lenencInt();
+  const affectedRows = r.lenencBigInt();
+  const lastInsertId = r.lenencBigInt();
   const statusFlags = r.int2();
   const warnings = r.int2();
   return { affectedRows, lastInsertId, statusFlags, warnings };
 }
 
-export function encodeOk(ok: Partial<OkPacket> & { info?: string } = {}): Buffer {
+export function encodeOk(
+  ok: {
+    affectedRows?: number | bigint;
+    lastInsertId?: number | bigint;
+    statusFlags?: number;
+    warnings?: number;
+    info?: string;
+  } = {},
+): Buffer {
   const fixed = Buffer.alloc(4);
   fixed.writeUInt16LE(ok.statusFlags ?? 0, 0);
   fixed.writeUInt16LE(ok.warnings ?? 0, 2);
   return Buffer.concat([
     Buffer.from([ResponseHeader.Ok]),
-    lenencIntBytes(ok.affectedRows ?? 0),
-    lenencIntBytes(ok.lastInsertId ?? 0),
+    lenencIntBytes(ok.affectedRows ?? 0n),
+    lenencIntBytes(ok.lastInsertId ?? 0n),
     fixed,
     Buffer.from(ok.info ?? '', 'utf8'),
   ]);

@@ -1,5 +1,8 @@
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const U64_MAX = 2n ** 64n - 1n;
+
 /**
  * A cursor over one packet payload. Every read checks the payload bounds
  * first and throws `ProtocolError` instead of reading past the end, so a
@@ -7,7 +10,7 @@ import { ProtocolError } from '../../proxy/protocol-error.ts';
  *
  * @example
  * const r = new PayloadReader(payload, 'OK');
- * r.int1(); const affected = r.lenencInt(); const insertId = r.lenencInt();
+ * r.int1(); const affected = r.lenencBigInt(); const insertId = r.lenencBigInt();
  */
 export class PayloadReader {
   offset = 0;
@@ -66,25 +69,32 @@ export class PayloadReader {
   }
 
   /**
-   * Length-encoded integer. Values above 2^53 are refused: every length the
-   * proxy acts on is bounded by a packet, and row counts that large do not occur.
+   * Length-encoded integer used as a length or a count (string lengths,
+   * column counts). The protocol allows up to 2^64-1, but such a length must
+   * fit the packet, so a value above 2^53 is refused as the malformed length
+   * it is. Counters that can really be that large (OK packet affected rows
+   * and last insert id) are read with `lenencBigInt`.
    */
   lenencInt(): number {
-    const first = this.int1();
-    if (first < 0xfb) return first;
-    if (first === 0xfc) return this.int2();
-    if (first === 0xfd) return this.int3();
-    if (first === 0xfe) {
-      const v = this.int8();
-      if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw new ProtocolError(
-          `${this.messageType}: length-encoded integer too large`,
-          this.messageType,
-          this.offset - 9,
-        );
-      }
-      return Number(v);
+    const start = this.offset;
+    const v = this.lenencBigInt();
+    if (v > MAX_SAFE) {
+      throw new ProtocolError(
+        `${this.messageType}: length-encoded length ${v} is larger than any packet`,
+        this.messageType,
+        start,
+      );
     }
+    return Number(v);
+  }
+
+  /** Length-encoded integer over the protocol's whole range, 0 to 2^64-1 (`0xFE` + 8 bytes). */
+  lenencBigInt(): bigint {
+    const first = this.int1();
+    if (first < 0xfb) return BigInt(first);
+    if (first === 0xfc) return BigInt(this.int2());
+    if (first === 0xfd) return BigInt(this.int3());
+    if (first === 0xfe) return this.int8();
     // 0xFB is NULL in a row and 0xFF starts an ERR packet: neither is an integer here.
     throw new ProtocolError(
       `${this.messageType}: invalid length-encoded integer prefix 0x${first.toString(16)}`,
@@ -141,19 +151,20 @@ export class PayloadReader {
   }
 }
 
-/** Writes the length-encoded integer form of `n`. */
-export function lenencIntBytes(n: number): Buffer {
-  if (n < 0xfb) return Buffer.from([n]);
+/** Writes the length-encoded integer form of `n` (0 to 2^64-1). */
+export function lenencIntBytes(n: number | bigint): Buffer {
+  if (n < 0 || BigInt(n) > U64_MAX) throw new RangeError(`length-encoded integer out of range: ${n}`);
+  if (n < 0xfb) return Buffer.from([Number(n)]);
   if (n < 0x10000) {
     const b = Buffer.alloc(3);
     b[0] = 0xfc;
-    b.writeUInt16LE(n, 1);
+    b.writeUInt16LE(Number(n), 1);
     return b;
   }
   if (n < 0x1000000) {
     const b = Buffer.alloc(4);
     b[0] = 0xfd;
-    b.writeUIntLE(n, 1, 3);
+    b.writeUIntLE(Number(n), 1, 3);
     return b;
   }
   const b = Buffer.alloc(9);
