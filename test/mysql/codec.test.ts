@@ -631,8 +631,12 @@ describe('mysql KILL rewriting', () => {
       const m = matchKill(sql);
       assert.equal(m.kind, 'kill', sql);
       if (m.kind !== 'kill') continue;
-      assert.equal(m.connectionId, id);
-      assert.equal(m.rewrite(900), rewritten);
+      assert.deepEqual(m.connectionIds, [id]);
+      assert.equal(m.alone, true);
+      assert.equal(
+        m.rewrite(() => 900),
+        rewritten,
+      );
     }
   });
 
@@ -646,8 +650,47 @@ describe('mysql KILL rewriting', () => {
     ]) {
       assert.equal(matchKill(sql).kind, 'none', sql);
     }
-    for (const sql of ['SELECT 1; KILL 5', '/*!50000 KILL 5 */', 'KILL 5; SELECT 1']) {
+    for (const sql of [
+      '/*!50000 KILL 5 */',
+      'KILL 1+2',
+      'SELECT 1; KILL (5)',
+      'KILL QUERY -5',
+      'SELECT 1; /*M! KILL 5 */',
+    ]) {
       assert.equal(matchKill(sql).kind, 'unsupported', sql);
     }
+  });
+
+  it('finds and rewrites KILLs in every statement of a multi-statement text', () => {
+    for (const [sql, ids, rewritten] of [
+      ['KILL 5; SELECT SLEEP(0.05)', [5], 'KILL 905; SELECT SLEEP(0.05)'],
+      ['SELECT 1;KILL QUERY 12', [12], 'SELECT 1;KILL QUERY 912'],
+      [
+        "SELECT ';KILL 3', `KILL 4`; /* x */ kill/* y */connection\n\t7 -- z\n; KILL SOFT QUERY 8;",
+        [7, 8],
+        "SELECT ';KILL 3', `KILL 4`; /* x */ kill/* y */connection\n\t907 -- z\n; KILL SOFT QUERY 908;",
+      ],
+      ['KILL USER bob; KILL 6 # end', [6], 'KILL USER bob; KILL 906 # end'],
+    ] as const) {
+      const m = matchKill(sql);
+      assert.equal(m.kind, 'kill', sql);
+      if (m.kind !== 'kill') continue;
+      assert.deepEqual(m.connectionIds, ids, sql);
+      assert.equal(m.alone, false);
+      assert.equal(
+        m.rewrite((id) => 900 + id),
+        rewritten,
+      );
+    }
+    // null leaves an id as written; only the others change.
+    const m = matchKill('KILL 1; KILL 2; KILL 3');
+    assert.equal(
+      m.kind === 'kill' && m.rewrite((id) => (id === 2 ? null : id * 10)),
+      'KILL 10; KILL 2; KILL 30',
+    );
+    // Under NO_BACKSLASH_ESCAPES a backslash does not escape the quote: the KILL is a statement.
+    assert.equal(matchKill("SELECT 'a\\'; KILL 5", false).kind, 'kill');
+    assert.equal(matchKill("SELECT 'a\\'; KILL 5", true).kind, 'none');
+    assert.equal(matchKill('SELECT 1; SELECT skill FROM t; -- KILL 5').kind, 'none');
   });
 });

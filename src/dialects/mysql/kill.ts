@@ -7,6 +7,7 @@
  * upstream thread id, a server thread id goes upstream unchanged. Either
  * way the server still decides whether the client may kill that thread.
  */
+import { statementSpans } from './statement-text.ts';
 
 /**
  * Proxy connection ids start here. NOTE: servers count thread ids up from 1
@@ -32,44 +33,83 @@ export function isProxyConnectionId(id: number): boolean {
 /** What a COM_QUERY text means for KILL handling. */
 export type KillMatch =
   | { kind: 'none' }
-  /** A KILL of a connection id (proxy or server): `rewrite` puts an upstream thread id in its place. */
-  | { kind: 'kill'; connectionId: number; rewrite(upstreamId: number): string }
+  | {
+      /** One or more KILLs of a connection id (proxy or server), in any statements of the text. */
+      kind: 'kill';
+      /** The ids, in text order. */
+      connectionIds: number[];
+      /** The KILL is the text's only statement. */
+      alone: boolean;
+      /**
+       * The text with each id replaced by what `upstreamIdOf` gives for it;
+       * null leaves that id as written. Nothing else changes, byte for byte.
+       */
+      rewrite(upstreamIdOf: (connectionId: number) => number | null): string;
+    }
   /** A KILL naming a connection id in a form the proxy cannot rewrite safely. */
   | { kind: 'unsupported' };
 
-const COMMENT = String.raw`(?:/\*(?!!)[\s\S]*?\*/|#[^\n]*(?:\n|$)|--(?:\s[^\n]*)?(?:\n|$)|\s)*`;
-const SIMPLE_KILL = new RegExp(
-  String.raw`^(${COMMENT}KILL\s+(?:(?:HARD|SOFT)\s+)?(?:(?:CONNECTION|QUERY)\s+)?)(\d+)(${COMMENT};?${COMMENT})$`,
-  'i',
-);
+/** Blanks and comments between tokens (at least one). Executable comments are statement text, not blanks. */
+const GAP = String.raw`(?:\s|/\*(?!M?!)[\s\S]*?\*/|#[^\n]*(?:\n|$)|--(?:\s[^\n]*)?(?:\n|$))+`;
+const KILL_HEAD = `KILL${GAP}(?:(?:HARD|SOFT)${GAP})?(?:(?:CONNECTION|QUERY)${GAP})?`;
+/** One statement (as `statementSpans` cuts it: from its first token) that is a KILL of a literal id. */
+const STATEMENT_KILL = new RegExp(String.raw`^(${KILL_HEAD})(\d+)(?:${GAP})?$`, 'i');
 /** KILL forms that name no connection id: `KILL USER name`, `KILL QUERY ID query_id`. */
 const KILL_WITHOUT_CONNECTION_ID = new RegExp(
-  String.raw`^${COMMENT}KILL\s+(?:(?:HARD|SOFT)\s+)?(?:USER\b|(?:CONNECTION\s+|QUERY\s+)?ID\b)`,
+  String.raw`^KILL${GAP}(?:(?:HARD|SOFT)${GAP})?(?:USER\b|(?:(?:CONNECTION|QUERY)${GAP})?ID\b)`,
   'i',
 );
-/** KILL at the start of any statement of a multi-statement text, or inside an executable comment. */
-const KILL_ANYWHERE =
-  /(?:^|;|\/\*!\d*)\s*(?:\/\*(?!!)[\s\S]*?\*\/\s*)*KILL\s+(?:(?:HARD|SOFT)\s+)?(?:(?:CONNECTION|QUERY)\s+)?\d/i;
-/** Texts longer than this are not searched for a second-statement KILL. */
+/** A KILL whose id is an expression that may hold a literal id (`KILL 1+2`, `KILL (5)`, `KILL -5`). */
+const KILL_OF_EXPRESSION = new RegExp(String.raw`^${KILL_HEAD}[\d(+\-]`, 'i');
+/** KILL inside an executable comment (`/*! KILL 5 *\/`), which the server runs. */
+const EXECUTABLE_KILL = /\/\*M?!\d*(?:\s|\/\*[\s\S]*?\*\/)*KILL\b/i;
+/** Texts longer than this are not searched for KILL. */
 const KILL_SCAN_LIMIT = 64 * 1024;
 
+const NONE: KillMatch = { kind: 'none' };
+const UNSUPPORTED: KillMatch = { kind: 'unsupported' };
+
 /**
+ * Finds the KILLs of a literal connection id in every statement of a
+ * COM_QUERY text (multi-statement texts included), so each id can be put
+ * in the space the server knows. `backslashEscapes` is false under
+ * NO_BACKSLASH_ESCAPES, for cutting the text into statements.
+ *
  * @example
- * const m = matchKill('KILL QUERY 7');
- * if (m.kind === 'kill') m.rewrite(4242); // 'KILL QUERY 4242'
+ * const m = matchKill('SELECT 1; KILL QUERY 7');
+ * if (m.kind === 'kill') m.rewrite(() => 4242); // 'SELECT 1; KILL QUERY 4242'
  */
-export function matchKill(sql: string): KillMatch {
+export function matchKill(sql: string, backslashEscapes = true): KillMatch {
   // Fast path: nearly every statement is not a KILL.
-  if (sql.length > KILL_SCAN_LIMIT || !/kill/i.test(sql)) return { kind: 'none' };
-  const simple = SIMPLE_KILL.exec(sql);
-  if (simple) {
-    const [, head, id, tail] = simple;
-    return {
-      kind: 'kill',
-      connectionId: Number(id),
-      rewrite: (upstreamId: number) => `${head}${upstreamId >>> 0}${tail}`,
-    };
+  if (sql.length > KILL_SCAN_LIMIT || !/kill/i.test(sql)) return NONE;
+  const spans = statementSpans(sql, backslashEscapes);
+  const found: { id: number; start: number; end: number }[] = [];
+  for (const [start, end] of spans) {
+    const statement = sql.slice(start, end);
+    const kill = STATEMENT_KILL.exec(statement);
+    if (kill) {
+      const at = start + kill[1]!.length;
+      found.push({ id: Number(kill[2]), start: at, end: at + kill[2]!.length });
+      continue;
+    }
+    if (KILL_WITHOUT_CONNECTION_ID.test(statement)) continue;
+    if (KILL_OF_EXPRESSION.test(statement) || EXECUTABLE_KILL.test(statement)) return UNSUPPORTED;
   }
-  if (KILL_WITHOUT_CONNECTION_ID.test(sql)) return { kind: 'none' };
-  return KILL_ANYWHERE.test(sql) ? { kind: 'unsupported' } : { kind: 'none' };
+  if (found.length === 0) return NONE;
+  return {
+    kind: 'kill',
+    connectionIds: found.map((f) => f.id),
+    alone: spans.length === 1,
+    rewrite(upstreamIdOf) {
+      let out = '';
+      let from = 0;
+      for (const f of found) {
+        const upstreamId = upstreamIdOf(f.id);
+        if (upstreamId === null) continue;
+        out += `${sql.slice(from, f.start)}${upstreamId >>> 0}`;
+        from = f.end;
+      }
+      return out + sql.slice(from);
+    },
+  };
 }

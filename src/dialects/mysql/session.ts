@@ -952,26 +952,37 @@ export class MysqlSession implements ProxySession {
     switch (command) {
       case Command.Query: {
         const text = decodeQueryText(payload);
-        const kill = matchKill(text);
+        const backslashEscapes = (this.tracker.statusFlags & ServerStatus.NoBackslashEscapes) === 0;
+        const kill = matchKill(text, backslashEscapes);
         if (kill.kind === 'none') return this.routeStatement(msg, text);
         if (kill.kind === 'unsupported') {
           this.answerError(
             msg,
             ErrorCode.NotSupportedYet,
             '42000',
-            'Shiftgate: KILL with a connection id must be a statement of its own (KILL [QUERY|CONNECTION] <id>)',
+            'Shiftgate: KILL takes a connection id as a plain number here (KILL [QUERY|CONNECTION] <id>), not an expression',
           );
           return null;
         }
+        if (!kill.alone) {
+          // Proxy ids become upstream thread ids; an id no live session holds stays as written, so the
+          // server answers "Unknown thread id" at that statement after running the ones before it.
+          // Server thread ids go unchanged. The other statements are routed like any text.
+          const rewritten = kill.rewrite((id) => (isProxyConnectionId(id) ? this.targetOf(id) : null));
+          if (rewritten === text) return this.routeStatement(msg, text);
+          const query = encodeQuery(rewritten);
+          return this.routeStatement({ ...msg, payload: query, raw: encodePacket(0, query) }, rewritten);
+        }
         this.info.ranClientStatements = true;
+        const id = kill.connectionIds[0]!;
         // A server thread id (CONNECTION_ID(), SHOW PROCESSLIST): the server's own KILL.
-        if (!isProxyConnectionId(kill.connectionId)) return { raw: msg.raw, onSuccess: null };
-        const target = this.targetOf(kill.connectionId);
+        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
+        const target = this.targetOf(id);
         if (target === null) {
-          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${kill.connectionId}`);
+          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
           return null;
         }
-        return { raw: encodePacket(0, encodeQuery(kill.rewrite(target))), onSuccess: null };
+        return { raw: encodePacket(0, encodeQuery(kill.rewrite(() => target))), onSuccess: null };
       }
       case Command.StmtPrepare:
         this.lastPreparedLocal = null;

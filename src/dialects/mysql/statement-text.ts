@@ -29,13 +29,26 @@ const BANG = 0x21;
  * splitStatements("SELECT ';'; -- done\n") // ["SELECT ';'"]
  */
 export function splitStatements(sql: string, backslashEscapes = true): string[] {
-  const out: string[] = [];
+  return statementSpans(sql, backslashEscapes).map(([start, end]) => sql.slice(start, end).trim());
+}
+
+/**
+ * Where each statement of `sql` lies: `[start, end)` from its first token
+ * to its `;` (exclusive) or the end of the text, blanks and comments before
+ * the `;` included. Same rules as `splitStatements`, whose pieces these are
+ * before trimming; for callers that rewrite a statement in place.
+ *
+ * @example
+ * statementSpans('SELECT 1; KILL 5') // [[0, 8], [10, 16]]
+ */
+export function statementSpans(sql: string, backslashEscapes = true): [number, number][] {
+  const out: [number, number][] = [];
   const n = sql.length;
   // Each statement starts at its first token: leading blanks and comments are not kept.
   let start = -1;
   let i = 0;
   const cut = (end: number) => {
-    if (start >= 0) out.push(sql.slice(start, end).trim());
+    if (start >= 0) out.push([start, end]);
     start = -1;
   };
   while (i < n) {
