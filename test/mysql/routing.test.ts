@@ -179,7 +179,7 @@ describe('mysql relay applies StatementRouter decisions', () => {
       await assert.rejects(readRows(client), /ERR 1235/);
       const ok = await client.read();
       assert.equal(ok.sequenceId, 1);
-      assert.equal(decodeOk(ok.payload).affectedRows, 0);
+      assert.equal(decodeOk(ok.payload).affectedRows, 0n);
       assert.deepEqual(await readRows(client), [['70']]);
     } finally {
       client.close();
