@@ -10,7 +10,9 @@
  * (phase, done = false) and after it ends (done = true), and each action
  * advances a step counter, so a runner killed anywhere resumes where it
  * stopped; every action is idempotent, so redoing the interrupted one is
- * safe. A session-level advisory lock keeps a second runner out.
+ * safe. The switch (contracting, rolling back) commits all its actions and
+ * its final phase together where the database has transactional DDL. A
+ * session-level advisory lock keeps a second runner out.
  */
 import { performance } from 'node:perf_hooks';
 import {
@@ -297,7 +299,9 @@ export class MigrationEngine {
       const plan = this.replan(record);
       const step = record.phase === 'contracting' ? record.step : 0;
       await this.phase(record, 'contracting', step, () =>
-        this.actions(record, 'contracting', plan.complete, step),
+        this.actions(record, 'contracting', plan.complete, step, () =>
+          this.conn.state.setPhase(this.schema, record.name, 'completed', { phaseDone: true }),
+        ),
       );
     }
     await this.conn.state.setPhase(this.schema, record.name, 'completed', { phaseDone: true });
@@ -343,7 +347,9 @@ export class MigrationEngine {
     // A rollback recorded done must not run again: a raw `down` would run twice.
     if (record.phase !== 'rolling_back' || !record.phaseDone) {
       await this.phase(record, 'rolling_back', step, () =>
-        this.actions(record, 'rolling_back', plan.rollback, step),
+        this.actions(record, 'rolling_back', plan.rollback, step, () =>
+          this.conn.state.setPhase(this.schema, record.name, 'rolled_back', { phaseDone: true }),
+        ),
       );
     }
     await this.conn.state.setPhase(this.schema, record.name, 'rolled_back', { phaseDone: true });
@@ -461,23 +467,42 @@ export class MigrationEngine {
     this.emit({ type: 'phase', migration: record.name, phase, state: 'end' });
   }
 
+  /**
+   * Runs `list` from `from` on, recording each step as it commits. In the
+   * switch phases (contracting, rolling back) on an engine with
+   * transactional DDL, consecutive actions run as one transaction, and
+   * `finish` (the phase's final record) commits with the last of them: no
+   * client ever sees a half-switched schema, and proxies learn of the new
+   * schema from the same commit that makes it. Raw SQL and online
+   * statements stay in transactions of their own (raw SQL may refuse a
+   * transaction block; CONCURRENTLY cannot run in one).
+   */
   private async actions(
     record: MigrationRecord,
     phase: Phase,
     list: PlannedAction[],
     from: number,
+    finish?: () => Promise<void>,
   ): Promise<void> {
-    for (let i = from; i < list.length; i++) {
-      const planned = list[i]!;
-      const statements = this.dialect.render(planned.action, this.schema);
-      this.emit({
-        type: 'action',
-        migration: record.name,
-        phase,
-        op: planned.op,
-        kind: planned.kind,
-        sql: statements.map((s) => s.sql),
-      });
+    const switching =
+      (phase === 'contracting' || phase === 'rolling_back') && this.dialect.capabilities.transactionalDdl;
+    const rendered = list.map((planned) => this.dialect.render(planned.action, this.schema));
+    const joinable = (i: number) =>
+      switching && list[i]!.action.kind !== 'raw_sql' && rendered[i]!.every((s) => !s.online);
+    for (let i = from; i < list.length; ) {
+      let end = i + 1;
+      if (joinable(i)) while (end < list.length && joinable(end)) end++;
+      for (let k = i; k < end; k++) {
+        this.emit({
+          type: 'action',
+          migration: record.name,
+          phase,
+          op: list[k]!.op,
+          kind: list[k]!.kind,
+          sql: rendered[k]!.map((s) => s.sql),
+        });
+      }
+      const statements = rendered.slice(i, end).flat();
       try {
         await this.conn.runAction(
           statements,
@@ -488,13 +513,15 @@ export class MigrationEngine {
           },
           async () => {
             await this.crashPoint(phase);
-            await this.conn.state.update(this.schema, record.name, { step: i + 1 });
+            await this.conn.state.update(this.schema, record.name, { step: end });
+            if (end === list.length) await finish?.();
           },
         );
       } catch (err) {
         if (err instanceof MigrationError) throw err;
         throw new MigrationStepError(record.name, phase, statements.map((s) => s.sql).join(';\n'), err);
       }
+      i = end;
     }
   }
 }
