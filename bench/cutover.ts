@@ -94,14 +94,16 @@ const KINDS: Kind[] = [
     name: 'alter_column',
     migration: (t) =>
       `operations:\n  - alter_column: { table: ${t}, column: amount, type: bigint, up: amount, down: "least(amount, 2147483647)::int" }\n`,
+    // Old code sets values rather than adding to them: a row the new code filled past 2^31 reads as
+    // 2147483647 in the old int column, where `amount + 1` would overflow in the application's own SQL.
     oldSql: (t) => ({
       select: `SELECT id, owner, amount FROM ${t} WHERE id = $1`,
-      update: `UPDATE ${t} SET amount = amount + 1 WHERE id = $1 AND owner <> $2`,
+      update: `UPDATE ${t} SET amount = length($2) WHERE id = $1`,
       insert: `INSERT INTO ${t} (id, owner, amount) VALUES ($1, $2, 1)`,
     }),
     newSql: (t) => ({
       select: `SELECT id, owner, amount FROM ${t} WHERE id = $1`,
-      update: `UPDATE ${t} SET amount = amount + 3000000000 WHERE id = $1 AND owner <> $2`,
+      update: `UPDATE ${t} SET amount = 3000000000 + length($2) WHERE id = $1`,
       insert: `INSERT INTO ${t} (id, owner, amount) VALUES ($1, $2, 5000000000)`,
     }),
   },
