@@ -387,12 +387,12 @@ function svgChart(runs: RunResult[], title: string): string {
   const top = 40;
   const plotW = width - left - 20;
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + runs.length * (panel + 30)}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + runs.length * (panel + 50)}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="20" font-size="14">${escapeXml(title)}</text>`,
   ];
   runs.forEach((r, i) => {
-    const y0 = top + i * (panel + 30);
+    const y0 = top + i * (panel + 50);
     const tMin = r.phases[0]!.t;
     const tMax = Math.max(...r.stmts.map((s) => s.t + s.ms), tMin + 1);
     const maxMs = Math.max(STALL_GOAL_MS, ...r.stmts.map((s) => s.ms));
@@ -403,14 +403,15 @@ function svgChart(runs: RunResult[], title: string): string {
       `<rect x="${left}" y="${y0}" width="${plotW}" height="${panel}" fill="none" stroke="#999"/>`,
       `<line x1="${left}" x2="${left + plotW}" y1="${y(STALL_GOAL_MS)}" y2="${y(STALL_GOAL_MS)}" stroke="#c80" stroke-dasharray="4 3"/>`,
       `<text x="4" y="${y(STALL_GOAL_MS) + 4}">${STALL_GOAL_MS} ms</text>`,
-      `<text x="4" y="${y0 + 10}">${maxMs.toFixed(0)} ms</text>`,
+      maxMs > 1.5 * STALL_GOAL_MS ? `<text x="4" y="${y0 + 10}">${maxMs.toFixed(0)} ms</text>` : '',
     );
-    for (const p of r.phases.slice(1)) {
+    // Phases a few ms apart would print their names over each other: three rows of labels.
+    r.phases.slice(1).forEach((p, k) => {
       out.push(
-        `<line x1="${x(p.t)}" x2="${x(p.t)}" y1="${y0}" y2="${y0 + panel}" stroke="#36c" stroke-width="0.8"/>`,
-        `<text x="${x(p.t) + 2}" y="${y0 + panel + 12}" fill="#36c" font-size="9">${escapeXml(p.phase)}</text>`,
+        `<line x1="${x(p.t)}" x2="${x(p.t)}" y1="${y0}" y2="${y0 + panel + 2 + (k % 3) * 9}" stroke="#36c" stroke-width="0.8"/>`,
+        `<text x="${x(p.t) + 2}" y="${y0 + panel + 10 + (k % 3) * 9}" fill="#36c" font-size="9">${escapeXml(p.phase)}</text>`,
       );
-    }
+    });
     for (const s of r.stmts) {
       out.push(
         `<circle cx="${x(s.t).toFixed(1)}" cy="${y(s.ms).toFixed(1)}" r="${s.error ? 2.5 : 1}" fill="${s.error ? 'red' : '#333'}"/>`,
