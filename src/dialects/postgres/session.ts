@@ -683,13 +683,16 @@ export class PgSession implements ProxySession {
   }
 
   private answerSslRequest(): void {
-    if (this.clientFramer.buffered > 0) {
-      // Bytes pipelined behind SSLRequest would bypass TLS (CVE-2021-23214).
-      throw new ProtocolError('unencrypted data after SSLRequest', 'startup', 8);
-    }
     if (!this.ctx.clientTls || this.client instanceof TLSSocket) {
+      // Answered 'N': the connection stays plain text and whatever follows (pipelined or not) is the
+      // next untyped startup-phase message.
       this.client.write('N');
       return;
+    }
+    if (this.clientFramer.bytesAfterFrame > 0) {
+      // Bytes pipelined behind an SSLRequest the proxy accepts arrived before TLS and would bypass it
+      // (CVE-2021-23214); the server refuses them the same way.
+      throw new ProtocolError('unencrypted data after SSLRequest', 'startup', 8);
     }
     const plain = this.client;
     plain.removeAllListeners('data');
