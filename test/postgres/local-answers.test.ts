@@ -344,6 +344,92 @@ describe('local answers (PostgreSQL)', () => {
     c.destroy();
   });
 
+  test("the client's own Close keeps its place among the answers; portals end with their transaction", async () => {
+    const c = await raw();
+    await c.write(
+      Buffer.concat([
+        serialize.parse({ name: 'v', text: 'SHOW shiftgate.version' }),
+        serialize.bind({ portal: 'p', statement: 'v' }),
+        serialize.close({ type: 'S', name: 'no_such_statement' }),
+        serialize.execute({ portal: 'p' }),
+        serialize.close({ type: 'P', name: 'p' }),
+        serialize.bind({ portal: 'q', statement: 'v' }),
+        serialize.sync(),
+        // The transaction ended with that Sync: portal q is gone on the server, and so here.
+        serialize.execute({ portal: 'q' }),
+        serialize.sync(),
+      ]),
+    );
+    await c.ready(2);
+    assert.deepEqual(flow(c.messages), [
+      'parseComplete',
+      'bindComplete',
+      'closeComplete',
+      'D:["(initial)"]',
+      'C:SHOW',
+      'closeComplete',
+      'bindComplete',
+      'Z:I',
+      'E:34000',
+      'Z:I',
+    ]);
+    // Inside a transaction block the portal outlives its batch, pipelined or not.
+    c.messages.splice(0);
+    await c.write(
+      Buffer.concat([
+        serialize.query('BEGIN'),
+        serialize.bind({ portal: 'r', statement: 'v' }),
+        serialize.sync(),
+        serialize.execute({ portal: 'r' }),
+        serialize.sync(),
+        serialize.query('COMMIT'),
+      ]),
+    );
+    await c.ready(4);
+    assert.deepEqual(flow(c.messages), [
+      'C:BEGIN',
+      'Z:T',
+      'bindComplete',
+      'Z:T',
+      'D:["(initial)"]',
+      'C:SHOW',
+      'Z:T',
+      'C:COMMIT',
+      'Z:I',
+    ]);
+    c.destroy();
+  });
+
+  test('a refusal in a transaction that already failed gets 25P02, as the statement itself would', async () => {
+    const c = await raw();
+    await c.write(
+      Buffer.concat([
+        serialize.query('BEGIN'),
+        serialize.query('SELECT 1/0'),
+        serialize.query(BAD_COMMAND),
+        serialize.parse({ text: BAD_COMMAND }),
+        serialize.bind({}),
+        serialize.execute({}),
+        serialize.sync(),
+        serialize.query('ROLLBACK'),
+      ]),
+    );
+    await c.ready(5);
+    assert.deepEqual(flow(c.messages), [
+      'C:BEGIN',
+      'Z:T',
+      'E:22012',
+      'Z:E',
+      'E:25P02',
+      'Z:E',
+      'E:25P02',
+      'Z:E',
+      'C:ROLLBACK',
+      'Z:I',
+    ]);
+    c.destroy();
+  });
+
   test('a refusal inside BEGIN fails the transaction: 25P02 until ROLLBACK (raw, pg, postgres.js)', async () => {
     const c = await raw();
     await c.write(

@@ -29,14 +29,15 @@ import {
  * | client message                    | stand-in upstream                  | server answers    | client gets                 |
  * |-----------------------------------|------------------------------------|-------------------|-----------------------------|
  * | Query, answered with rows         | empty Query                        | EmptyQuery, Z     | RowDescription, rows, tag, Z |
- * | Query, refused                    | `DEALLOCATE <marker>`              | 26000, Z          | the refusal, Z              |
+ * | Query, refused                    | Query `SELECT "<marker>"`          | 42703, Z          | the refusal, Z              |
  * | Parse of an admin command         | Parse of `SELECT NULL::text ...`   | ParseComplete     | the same                    |
- * | Parse / Bind refused              | Describe of statement `<marker>`   | 26000, skip       | the refusal, skip           |
+ * | Parse / Bind refused              | Parse `SELECT "<marker>"`          | 42703, skip       | the refusal, skip           |
  * | Bind / Describe of an admin cmd   | the same (Bind without parameters) | its answers       | the same                    |
  * | Execute of an admin command       | Close of statement `<marker>`      | CloseComplete     | rows, tag (or suspended)    |
  *
- * A stand-in of a refusal in a transaction that already failed gets the
- * server's own 25P02 for the Query, as the statement itself would.
+ * A refusal in a transaction that already failed gets the server's own
+ * 25P02 instead, as the refused statement itself would. An admin answer is
+ * the proxy's in any transaction state (it runs nothing on the server).
  */
 
 /** The name the stand-ins use: a prepared statement that never exists. */
@@ -60,14 +61,27 @@ export function resultShapeSql(columns: readonly string[]): string {
 /** A Query answered with rows: its stand-in is an empty query (EmptyQueryResponse, then ReadyForQuery). */
 export const STAND_IN_RESULT_QUERY = serialize.query('');
 
-/** A Query refused: its stand-in fails with 26000 naming the marker, outside a failed transaction. */
-export function standInRefusalQuery(marker: string): Buffer {
-  return serialize.query(`DEALLOCATE ${identifier(marker)}`);
+/**
+ * The stand-in of a refusal: a statement that always fails, with an error
+ * naming the marker (42703, a column that cannot exist), or with the
+ * server's own 25P02 in a transaction that failed before, as the refused
+ * statement itself would have.
+ */
+function refusalSql(marker: string): string {
+  return `SELECT ${identifier(marker)}`;
 }
 
-/** A Parse or Bind refused: its stand-in fails with 26000 naming the marker in any transaction state. */
+/** A Query refused: its stand-in Query. */
+export function standInRefusalQuery(marker: string): Buffer {
+  return serialize.query(refusalSql(marker));
+}
+
+/**
+ * A Parse or Bind refused: its stand-in is a Parse under the marker's name
+ * (the unnamed statement stays as it was; a failed Parse creates nothing).
+ */
 export function standInRefusalMessage(marker: string): Buffer {
-  return serialize.describe({ type: 'S', name: marker });
+  return serialize.parse({ name: marker, text: refusalSql(marker), types: [] });
 }
 
 /** An Execute answered locally: its stand-in answers CloseComplete and changes nothing. */

@@ -110,8 +110,14 @@ export class PgSession implements ProxySession {
    * proxy's answer, batch by batch.
    */
   private readonly answers = new LocalAnswerQueue();
-  /** Portals bound to an admin command: its answer, and the row the next Execute starts at. */
-  private readonly localPortals = new Map<string, { result: LocalResult; next: number }>();
+  /**
+   * Portals bound to an admin command: its answer, the row the next Execute
+   * starts at, and the number of the ReadyForQuery that ends the batch of
+   * its Bind (from then on, the end of the transaction closes it).
+   */
+  private readonly localPortals = new Map<string, { result: LocalResult; next: number; batchEnd: number }>();
+  /** ReadyForQuery messages received since login. */
+  private readyCount = 0;
   /** The extended-protocol batch since the last Sync contained an admin command. */
   private adminBatch = false;
   /** Extended-protocol messages were sent since the last Sync: a batch is open. */
@@ -525,7 +531,10 @@ export class PgSession implements ProxySession {
     this.localPortals.delete(bind.portal);
     const answer = (route: Route): Buffer => {
       if (route.kind === 'error') return this.refuse(route.error, false);
-      if (route.kind === 'result') this.localPortals.set(bind.portal, { result: route.result, next: 0 });
+      if (route.kind === 'result') {
+        const batchEnd = this.readyCount + this.inFlight.length + 1;
+        this.localPortals.set(bind.portal, { result: route.result, next: 0, batchEnd });
+      }
       // The stand-in takes no parameters.
       return serialize.bind({ portal: bind.portal, statement: bind.statement, values: [] });
     };
@@ -534,10 +543,19 @@ export class PgSession implements ProxySession {
   }
 
   /** An Execute of a portal bound to an admin command: its rows, in the place of the stand-in's CloseComplete. */
-  private executeLocal(frame: Frame): Buffer | undefined {
+  private executeLocal(frame: Frame): Buffer | undefined | Promise<Buffer | undefined> {
     const execute = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Execute }>;
     const portal = this.localPortals.get(execute.portal);
     if (!portal) return undefined;
+    const unanswered = portal.batchEnd - this.readyCount;
+    if (unanswered > 0 && unanswered <= this.inFlight.length) {
+      // Bound in a batch the server has not answered yet and executed in a later one: the portal
+      // outlives its batch only if the transaction goes on, which that batch's ReadyForQuery tells.
+      const atMost = this.inFlight.length - unanswered;
+      return new Promise<void>((resolve) => this.inFlightWaiters.push({ atMost, resolve })).then(() =>
+        this.executeLocal(frame),
+      );
+    }
     this.adminBatch = true;
     const { bytes, next } = encodeLocalRows(portal.result, portal.next, execute.maxRows);
     // Executed to its end, the portal answers no more rows, as the server's would.
@@ -936,6 +954,8 @@ export class PgSession implements ProxySession {
   private onWatchedBackendMessage(code: number, body: Buffer): void {
     if (code === BackendCode.ReadyForQuery) {
       this.answers.onReadyForQuery();
+      this.readyCount += 1;
+      if (body[0] === TransactionStatus.Idle && this.localPortals.size > 0) this.closeLocalPortals();
       this.transactionStatus = body[0]!;
       const started = this.inFlight.shift();
       if (started !== undefined && !Number.isNaN(started)) {
@@ -951,6 +971,13 @@ export class PgSession implements ProxySession {
       this.answers.onError();
       if (this.pendingBinding) this.pendingBinding.failed = true;
       if (body.includes('SFATAL\0')) this.serverSentFatal = true;
+    }
+  }
+
+  /** The transaction ended: portals bound in it are gone, as on the server. */
+  private closeLocalPortals(): void {
+    for (const [name, portal] of this.localPortals) {
+      if (portal.batchEnd <= this.readyCount) this.localPortals.delete(name);
     }
   }
 
