@@ -89,6 +89,20 @@ describe('refusals (PostgreSQL)', () => {
     await client.end();
   });
 
+  test('a multi-statement query with one untranslatable statement is refused whole: nothing of it runs', async () => {
+    const client = await newVersionClient();
+    await assert.rejects(
+      client.query("UPDATE users SET full_name = 'multi' WHERE id = 1; CREATE VIEW v AS SELECT * FROM users"),
+      (e: { code?: string; where?: string }) => {
+        assert.equal(e.code, '0A000');
+        assert.equal(e.where, undefined);
+        return true;
+      },
+    );
+    assert.equal((await client.query('SELECT full_name FROM users WHERE id = 1')).rows[0].full_name, 'ada');
+    await client.end();
+  });
+
   test('a refusal inside a transaction aborts it, as a server error would', async () => {
     const client = await newVersionClient();
     await client.query('BEGIN');
