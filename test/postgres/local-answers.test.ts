@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { connect, createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -563,6 +564,95 @@ describe('local answers (PostgreSQL)', () => {
       assert.equal(other.sg.control?.throttle.isPaused, false);
     } finally {
       await other.stop();
+    }
+  });
+
+  test("the server's bytes arriving one at a time: answers still replace their stand-ins in place", async () => {
+    const target = new URL(db.url);
+    const relay: Server = createServer((client) => {
+      const server = connect(Number(target.port || 5432), '127.0.0.1');
+      client.setNoDelay(true);
+      client.pipe(server);
+      let writing = Promise.resolve();
+      server.on('data', (chunk: Buffer) => {
+        server.pause();
+        writing = writing.then(async () => {
+          for (const byte of chunk) {
+            client.write(Buffer.from([byte]));
+            await new Promise((r) => setImmediate(r));
+          }
+          server.resume();
+        });
+      });
+      const end = () => {
+        client.destroy();
+        server.destroy();
+      };
+      client.on('error', end).on('close', end);
+      server.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const upstream = new URL(db.url);
+    upstream.hostname = '127.0.0.1';
+    upstream.port = String((relay.address() as { port: number }).port);
+    const slow = await startTestShiftgate(upstream.toString());
+    try {
+      const c = new RawPgClient(slow.sg.proxy.address.port);
+      await c.write(
+        encodeStartup([
+          ['user', new URL(db.url).username || 'postgres'],
+          ['database', db.name],
+        ]),
+      );
+      await c.ready(1, 15_000);
+      c.messages.splice(0);
+      await c.write(
+        Buffer.concat([
+          serialize.query('SELECT 1'),
+          serialize.query(BAD_COMMAND),
+          serialize.query('SHOW shiftgate.version'),
+          serialize.parse({ name: 'v', text: 'SHOW shiftgate.version' }),
+          serialize.bind({ portal: 'p', statement: 'v' }),
+          serialize.close({ type: 'S', name: 'nothing' }),
+          serialize.execute({ portal: 'p' }),
+          serialize.parse({ text: BAD_COMMAND }),
+          serialize.sync(),
+          serialize.query('BEGIN'),
+          serialize.query(BAD_COMMAND),
+          serialize.query('ROLLBACK'),
+        ]),
+      );
+      await c.ready(7, 15_000);
+      assert.deepEqual(flow(c.messages), [
+        'rowDescription',
+        'D:["1"]',
+        'C:SELECT 1',
+        'Z:I',
+        'E:42601',
+        'Z:I',
+        'rowDescription',
+        'D:["(initial)"]',
+        'C:SHOW',
+        'Z:I',
+        'parseComplete',
+        'bindComplete',
+        'closeComplete',
+        'D:["(initial)"]',
+        'C:SHOW',
+        'E:42601',
+        'Z:I',
+        'C:BEGIN',
+        'Z:T',
+        'E:42601',
+        'Z:E',
+        'C:ROLLBACK',
+        'Z:I',
+      ]);
+      assert.ok(c.messages.filter((m) => m.name === 'error').every((m) => m.where === undefined));
+      c.destroy();
+    } finally {
+      await slow.stop();
+      await new Promise((r) => relay.close(r));
     }
   });
 });
