@@ -131,6 +131,22 @@ describe('local answers (PostgreSQL)', () => {
     assert.match(result, /ERROR: {2}42601: unrecognised Shiftgate command: SHIFTGATE FROBNICATE/);
     assert.match(result, /HINT: {2}valid commands: /);
     assert.doesNotMatch(result, /CONTEXT|PL\/pgSQL|inline_code_block/);
+    // Inside a transaction block the refusal fails it, as a server error would.
+    const { stdout, stderr } = await run('psql', [
+      url,
+      '-X',
+      '-c',
+      'BEGIN',
+      '-c',
+      BAD_COMMAND,
+      '-c',
+      'SELECT 1',
+      '-c',
+      'ROLLBACK',
+    ]);
+    assert.match(stderr, /ERROR: {2}unrecognised Shiftgate command/);
+    assert.match(stderr, /ERROR: {2}current transaction is aborted/);
+    assert.match(stdout, /ROLLBACK/);
   });
 
   test('admin results read through pg (simple and extended), postgres.js and psql', async () => {
@@ -179,10 +195,9 @@ describe('local answers (PostgreSQL)', () => {
     assert.deepEqual(Object.keys(v!), ['shiftgate.version']);
     await sql.end();
 
-    const { stdout } = await run('psql', [url, '-X', '-Atc', 'SHOW SHIFTGATE PROXIES']).catch(() =>
-      run('psql', [url, '-X', '-Atc', 'SHOW SHIFTGATE SESSIONS']),
-    );
-    assert.ok(stdout.trim().length > 0);
+    const { stdout } = await run('psql', [url, '-X', '-At', '-F', '|', '-c', 'SHOW SHIFTGATE SESSIONS']);
+    assert.ok(stdout.trim().split('\n').length >= 1);
+    assert.ok(stdout.includes('|'), 'several columns');
     const { stdout: shown } = await run('psql', [url, '-X', '-c', 'SHOW shiftgate.version']);
     assert.match(shown, /shiftgate\.version/);
     assert.match(shown, /\(1 row\)/);
