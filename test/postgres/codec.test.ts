@@ -307,7 +307,7 @@ describe('backend encoders and scanner', () => {
     const serverOwn = encodeErrorResponse({ severity: 'ERROR', code: '25P02', message: 'aborted' });
     const closeComplete = Buffer.from([0x33, 0, 0, 0, 4]);
     const parseComplete = Buffer.from([0x31, 0, 0, 0, 4]);
-    const emptyQuery = Buffer.from([0x49, 0, 0, 0, 4]);
+    const noColumns = Buffer.from([0x54, 0, 0, 0, 6, 0, 0]);
     const stream = Buffer.concat([
       // Batch 0: a re-prepare's ParseComplete, the client's own Close, an Execute's stand-in, a refusal's.
       parseComplete,
@@ -316,7 +316,8 @@ describe('backend encoders and scanner', () => {
       markerError,
       readyForQuery('E'),
       // Batch 1: a Query answered with rows.
-      emptyQuery,
+      noColumns,
+      commandComplete('SELECT 0'),
       readyForQuery('I'),
       // Batch 2: a refusal's stand-in in a failed transaction gets the server's own 25P02.
       serverOwn,
@@ -343,7 +344,8 @@ describe('backend encoders and scanner', () => {
       queue.closeFromClient(0);
       queue.replace(0, BackendCode.CloseComplete, rows);
       queue.replaceError(0, marker, ours);
-      queue.replace(1, BackendCode.EmptyQueryResponse, result);
+      queue.drop(1, BackendCode.RowDescription);
+      queue.replace(1, BackendCode.CommandComplete, result);
       queue.replaceError(2, marker, ours);
       const scanner = new BackendScanner([0x5a, 0x45], (code) =>
         code === 0x5a ? queue.onReadyForQuery() : queue.onError(),

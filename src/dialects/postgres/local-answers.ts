@@ -28,16 +28,16 @@ import {
  *
  * | client message                    | stand-in upstream                  | server answers    | client gets                 |
  * |-----------------------------------|------------------------------------|-------------------|-----------------------------|
- * | Query, answered with rows         | empty Query                        | EmptyQuery, Z     | RowDescription, rows, tag, Z |
+ * | Query, answered with rows         | Query `SELECT WHERE false`         | T, SELECT 0, Z    | RowDescription, rows, tag, Z |
  * | Query, refused                    | Query `SELECT "<marker>"`          | 42703, Z          | the refusal, Z              |
  * | Parse of an admin command         | Parse of `SELECT NULL::text ...`   | ParseComplete     | the same                    |
  * | Parse / Bind refused              | Parse `SELECT "<marker>"`          | 42703, skip       | the refusal, skip           |
  * | Bind / Describe of an admin cmd   | the same (Bind without parameters) | its answers       | the same                    |
  * | Execute of an admin command       | Close of statement `<marker>`      | CloseComplete     | rows, tag (or suspended)    |
  *
- * A refusal in a transaction that already failed gets the server's own
- * 25P02 instead, as the refused statement itself would. An admin answer is
- * the proxy's in any transaction state (it runs nothing on the server).
+ * In a transaction that already failed, the server refuses every stand-in
+ * with its own 25P02, and the client gets that, as it would for any
+ * statement there, admin commands included.
  */
 
 /** The name the stand-ins use: a prepared statement that never exists. */
@@ -58,8 +58,12 @@ export function resultShapeSql(columns: readonly string[]): string {
   return `SELECT ${columns.map((c) => `NULL::text AS ${identifier(c)}`).join(', ')} WHERE false`;
 }
 
-/** A Query answered with rows: its stand-in is an empty query (EmptyQueryResponse, then ReadyForQuery). */
-export const STAND_IN_RESULT_QUERY = serialize.query('');
+/**
+ * A Query answered with rows: its stand-in selects nothing (a RowDescription
+ * of no columns, CommandComplete `SELECT 0`, ReadyForQuery), or gets 25P02
+ * in a failed transaction.
+ */
+export const STAND_IN_RESULT_QUERY = serialize.query('SELECT WHERE false');
 
 /**
  * The stand-in of a refusal: a statement that always fails, with an error

@@ -585,11 +585,10 @@ export class PgSession implements ProxySession {
     if (route.kind === 'error') return this.refuse(route.error, query);
     if (route.kind === 'result') {
       if (query) {
-        this.answers.replace(
-          this.inFlight.length - 1,
-          BackendCode.EmptyQueryResponse,
-          encodeLocalResult(route.result),
-        );
+        // The stand-in's batch is its own: its RowDescription and CommandComplete are the only ones in it.
+        const afterZ = this.inFlight.length - 1;
+        this.answers.drop(afterZ, BackendCode.RowDescription);
+        this.answers.replace(afterZ, BackendCode.CommandComplete, encodeLocalResult(route.result));
         return STAND_IN_RESULT_QUERY;
       }
       // Not reached (admin commands are prepared as local statements), but answered all the same.
