@@ -9,13 +9,20 @@ import { Parser } from 'pg-protocol/dist/parser.js';
 import {
   encodeAuthenticationSASL,
   encodeBackendKeyData,
+  encodeCommandComplete,
+  encodeDataRow,
   encodeErrorResponse,
   encodeNegotiateProtocolVersion,
+  encodePortalSuspended,
+  encodeRowDescription,
 } from '../../src/dialects/postgres/codec/backend-encoder.ts';
 import { BackendScanner } from '../../src/dialects/postgres/codec/backend-scanner.ts';
 import { type Frame, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
 import { decodeFrontend, decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
+import { BackendCode } from '../../src/dialects/postgres/codec/message-codes.ts';
 import { encodeStartup } from '../../src/dialects/postgres/codec/startup-encoder.ts';
+import { LocalAnswerQueue } from '../../src/dialects/postgres/local-answer-queue.ts';
+import { encodeLocalRows } from '../../src/dialects/postgres/local-answers.ts';
 import { ProtocolError } from '../../src/proxy/protocol-error.ts';
 import { commandComplete, dataRow, readyForQuery, rowDescription } from './backend-messages.ts';
 
@@ -258,6 +265,108 @@ describe('backend encoders and scanner', () => {
       assert.equal(seen[1]![0], 0x45);
       assert.ok(seen[1]![1].includes('C42P01'));
       assert.deepEqual(seen[2], [0x5a, 'E']);
+    }
+  });
+
+  test('the result-set encoders write what the server writes for text columns', () => {
+    assert.deepEqual(encodeRowDescription(['name', 'phase']), rowDescription(['name', 'phase']));
+    assert.deepEqual(encodeDataRow(['add_émail', null, '']), dataRow(['add_émail', null, '']));
+    assert.deepEqual(encodeCommandComplete('SHOW'), commandComplete('SHOW'));
+    const [suspended] = parseBackend(encodePortalSuspended());
+    assert.equal(suspended!.name, 'portalSuspended');
+    const result = { columns: ['n'], rows: [['1'], ['2'], ['3']], tag: 'SHOW' };
+    const first = encodeLocalRows(result, 0, 2);
+    assert.deepEqual(
+      parseBackend(first.bytes).map((m) => m.name),
+      ['dataRow', 'dataRow', 'portalSuspended'],
+    );
+    assert.equal(first.next, 2);
+    const rest = encodeLocalRows(result, 2, 2);
+    assert.deepEqual(
+      parseBackend(rest.bytes).map((m) => m.name),
+      ['dataRow', 'commandComplete'],
+    );
+    assert.equal(rest.next, null);
+  });
+
+  test('local answers replace the stand-ins responses in place, at every split', () => {
+    const marker = Buffer.from('shiftgate_local_answer_1f');
+    const markerError = encodeErrorResponse({
+      severity: 'ERROR',
+      code: '26000',
+      message: `prepared statement "${marker}" does not exist`,
+    });
+    const ours = encodeErrorResponse({
+      severity: 'ERROR',
+      code: '42601',
+      message: 'unrecognised',
+      hint: 'valid',
+    });
+    const rows = Buffer.concat([dataRow(['a']), commandComplete('SHOW')]);
+    const result = Buffer.concat([rowDescription(['v']), dataRow(['b']), commandComplete('SHOW')]);
+    const serverOwn = encodeErrorResponse({ severity: 'ERROR', code: '25P02', message: 'aborted' });
+    const closeComplete = Buffer.from([0x33, 0, 0, 0, 4]);
+    const parseComplete = Buffer.from([0x31, 0, 0, 0, 4]);
+    const noColumns = Buffer.from([0x54, 0, 0, 0, 6, 0, 0]);
+    const stream = Buffer.concat([
+      // Batch 0: a re-prepare's ParseComplete, the client's own Close, an Execute's stand-in, a refusal's.
+      parseComplete,
+      closeComplete,
+      closeComplete,
+      markerError,
+      readyForQuery('E'),
+      // Batch 1: a Query answered with rows.
+      noColumns,
+      commandComplete('SELECT 0'),
+      readyForQuery('I'),
+      // Batch 2: a refusal's stand-in in a failed transaction gets the server's own 25P02.
+      serverOwn,
+      readyForQuery('E'),
+      // Batch 3: nothing of the proxy's.
+      dataRow(['z'.repeat(3000)]),
+      readyForQuery('I'),
+    ]);
+    const expected = Buffer.concat([
+      closeComplete,
+      rows,
+      ours,
+      readyForQuery('E'),
+      result,
+      readyForQuery('I'),
+      serverOwn,
+      readyForQuery('E'),
+      dataRow(['z'.repeat(3000)]),
+      readyForQuery('I'),
+    ]);
+    for (let split = 0; split <= stream.length; split++) {
+      const queue = new LocalAnswerQueue();
+      queue.drop(0, BackendCode.ParseComplete);
+      queue.closeFromClient(0);
+      queue.replace(0, BackendCode.CloseComplete, rows);
+      queue.replaceError(0, marker, ours);
+      queue.drop(1, BackendCode.RowDescription);
+      queue.replace(1, BackendCode.CommandComplete, result);
+      queue.replaceError(2, marker, ours);
+      const scanner = new BackendScanner([0x5a, 0x45], (code) =>
+        code === 0x5a ? queue.onReadyForQuery() : queue.onError(),
+      );
+      const out: Buffer[] = [];
+      for (const chunk of [stream.subarray(0, split), stream.subarray(split)]) {
+        if (queue.active || scanner.holdsBytes) {
+          out.push(
+            ...scanner.scanFiltering(
+              chunk,
+              (code) => queue.decide(code),
+              (code, raw) => queue.decideHeld(code, raw),
+            ),
+          );
+        } else {
+          scanner.scan(chunk);
+          out.push(chunk);
+        }
+      }
+      assert.deepEqual(Buffer.concat(out), expected, `split ${split}`);
+      assert.equal(queue.active, false, `split ${split}: nothing left pending`);
     }
   });
 });

@@ -94,4 +94,42 @@ describe('prepared statements across phase changes (PostgreSQL)', () => {
     assert.equal(rows[0].n, 2);
     await next.end();
   });
+
+  test('a statement a migration makes untranslatable is refused at its next Bind, and runs again after ROLLBACK', async () => {
+    sg.writeMigration(
+      'add_phone',
+      'operations:\n  - add_column:\n      table: users\n      column: { name: phone, type: text, nullable: true }\n',
+    );
+    const old = new pg.Client({ connectionString: sg.via(db.url) });
+    await old.connect();
+    const makeView = () =>
+      old.query({ name: 'make_view', text: 'CREATE OR REPLACE VIEW user_ids AS SELECT id FROM users' });
+    await makeView();
+
+    await sg.admin(db.url, "SHIFTGATE START 'add_phone'");
+    await sg.waitForPhase(db.url, 'active');
+    for (let i = 0; i < 40 && sg.sg.router.versionMap?.latest !== 'add_phone'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    // Prepared before, it names the migrating table in a view: now refused, at the Bind of each use.
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(makeView(), (e: { code?: string; where?: string; message: string }) => {
+        assert.equal(e.code, '0A000');
+        assert.match(e.message, /users/);
+        assert.equal(e.where, undefined);
+        return true;
+      });
+    }
+    assert.equal(
+      (await old.query('SELECT count(*)::int AS n FROM users')).rows[0].n,
+      2,
+      'the session goes on',
+    );
+
+    await sg.admin(db.url, 'SHIFTGATE ROLLBACK');
+    await sg.waitForPhase(db.url, 'none');
+    for (let i = 0; i < 40 && sg.sg.router.versionMap?.latest === 'add_phone'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await makeView();
+    await old.end();
+  });
 });

@@ -51,9 +51,10 @@ describe('refusals (PostgreSQL)', () => {
     for (const params of [undefined, []]) {
       await assert.rejects(
         client.query('CREATE VIEW v AS SELECT * FROM users', params),
-        (e: { code?: string; message: string }) => {
+        (e: { code?: string; message: string; where?: string }) => {
           assert.equal(e.code, '0A000');
           assert.match(e.message, /users/);
+          assert.equal(e.where, undefined, "the proxy's own error: no CONTEXT");
           return true;
         },
       );
@@ -74,7 +75,31 @@ describe('refusals (PostgreSQL)', () => {
       'the session stays usable',
     );
     // A column the version does not have is the version's own "undefined column", not a server error.
-    await assert.rejects(client.query('SELECT name FROM users'), { code: '42703' });
+    for (const params of [undefined, []]) {
+      await assert.rejects(
+        client.query('SELECT name FROM users', params),
+        (e: { code?: string; message: string; where?: string }) => {
+          assert.equal(e.code, '42703');
+          assert.doesNotMatch(e.message, /shiftgate_local_answer/, 'the refusal, not its stand-in');
+          assert.equal(e.where, undefined);
+          return true;
+        },
+      );
+    }
+    await client.end();
+  });
+
+  test('a multi-statement query with one untranslatable statement is refused whole: nothing of it runs', async () => {
+    const client = await newVersionClient();
+    await assert.rejects(
+      client.query("UPDATE users SET full_name = 'multi' WHERE id = 1; CREATE VIEW v AS SELECT * FROM users"),
+      (e: { code?: string; where?: string }) => {
+        assert.equal(e.code, '0A000');
+        assert.equal(e.where, undefined);
+        return true;
+      },
+    );
+    assert.equal((await client.query('SELECT full_name FROM users WHERE id = 1')).rows[0].full_name, 'ada');
     await client.end();
   });
 

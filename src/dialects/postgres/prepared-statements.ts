@@ -1,15 +1,13 @@
 import { serialize } from 'pg-protocol';
+import type { ClientError } from '../../proxy/client-error.ts';
 
 interface Entry {
   /** The text the client sent in its Parse. */
   sql: string;
   paramTypes: number[];
-  /** The text the server prepared (translated, or the proxy's own answer). */
+  /** The text the server prepared (translated, or the stand-in of an admin command). */
   sent: string;
 }
-
-/** What to send upstream in the statement's place: `text`, and whether it is the proxy's own answer. */
-export type Prepare = { text: string; replaced: boolean };
 
 /**
  * A session's named prepared statements as the server holds them. The
@@ -23,31 +21,30 @@ export class PreparedStatements {
   private readonly entries = new Map<string, Entry>();
   /** Names whose translation may be out of date (the map changed since they were checked). */
   private stale = new Set<string>();
-  /** Statements that are the proxy's own answer, which takes no parameters. */
-  private readonly replaced = new Set<string>();
-  /** Admin commands: their answer is made anew at every Bind. */
+  /** Admin commands: the server holds a stand-in of their shape; their answer is made anew at every Bind. */
   private readonly local = new Set<string>();
   private generation = -1;
 
-  record(name: string, sql: string, paramTypes: number[], prepared: Prepare, generation: number): void {
+  /** A statement the server prepared as `sent` (the client's text, or its translation). */
+  record(name: string, sql: string, paramTypes: number[], sent: string, generation: number): void {
     this.noteGeneration(generation);
-    this.entries.set(name, { sql, paramTypes, sent: prepared.text });
-    this.markReplaced(name, prepared.replaced);
+    this.entries.set(name, { sql, paramTypes, sent });
     this.stale.delete(name);
     this.local.delete(name);
+  }
+
+  /** An admin command prepared as the stand-in `sent`: run at each Bind rather than translated. */
+  recordLocal(name: string, sql: string, sent: string, generation: number): void {
+    this.noteGeneration(generation);
+    this.entries.set(name, { sql, paramTypes: [], sent });
+    this.stale.delete(name);
+    this.local.add(name);
   }
 
   close(name: string): void {
     this.entries.delete(name);
     this.stale.delete(name);
-    this.replaced.delete(name);
     this.local.delete(name);
-  }
-
-  /** Marks a recorded statement as an admin command, run at each Bind rather than translated. */
-  markLocal(name: string): void {
-    this.local.add(name);
-    this.stale.delete(name);
   }
 
   /** The client's text of an admin-command statement, or null for any other statement. */
@@ -55,49 +52,38 @@ export class PreparedStatements {
     return this.local.has(name) ? (this.entries.get(name)?.sql ?? null) : null;
   }
 
-  /** The Close + Parse that make the server hold `prepared` under `name` (their answers must not reach the client). */
-  replace(name: string, prepared: Prepare): Buffer {
-    const entry = this.entries.get(name);
-    if (entry) entry.sent = prepared.text;
-    return Buffer.concat([
-      serialize.close({ type: 'S', name }),
-      serialize.parse({
-        name,
-        text: prepared.text,
-        types: prepared.replaced ? [] : (entry?.paramTypes ?? []),
-      }),
-    ]);
-  }
-
-  /** True when Binds and Describes need looking at: some statement is stale or the proxy's own. */
+  /** True when Binds and Describes need looking at: some statement is stale or an admin command. */
   needsCheck(generation: number): boolean {
     this.noteGeneration(generation);
-    return this.stale.size > 0 || this.replaced.size > 0;
-  }
-
-  isReplaced(name: string): boolean {
-    return this.replaced.has(name);
-  }
-
-  private markReplaced(name: string, replaced: boolean): void {
-    if (replaced) this.replaced.add(name);
-    else this.replaced.delete(name);
+    return this.stale.size > 0 || this.local.size > 0;
   }
 
   /**
    * For a stale statement about to be used: re-translates it with
    * `translate` and returns the Close + Parse to send before the use when
    * the text changed (their CloseComplete and ParseComplete must not reach
-   * the client), or null when nothing needs doing.
+   * the client), the refusal when the statement cannot be translated any
+   * more (it stays stale: every use is refused until it translates again),
+   * or null when nothing needs doing.
    */
-  refresh(name: string, translate: (sql: string) => Prepare | null): Buffer | null {
+  refresh(
+    name: string,
+    translate: (sql: string) => string | ClientError | null,
+  ): Buffer | ClientError | null {
     if (!this.stale.delete(name)) return null;
     const entry = this.entries.get(name);
     if (!entry) return null;
     const next = translate(entry.sql);
-    if (!next || next.text === entry.sent) return null;
-    this.markReplaced(name, next.replaced);
-    return this.replace(name, next);
+    if (next === null || next === entry.sent) return null;
+    if (typeof next !== 'string') {
+      this.stale.add(name);
+      return next;
+    }
+    entry.sent = next;
+    return Buffer.concat([
+      serialize.close({ type: 'S', name }),
+      serialize.parse({ name, text: next, types: entry.paramTypes }),
+    ]);
   }
 
   private noteGeneration(generation: number): void {

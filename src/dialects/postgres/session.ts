@@ -10,7 +10,7 @@ import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
-import type { Route } from '../../proxy/statement-router.ts';
+import type { LocalResult, Route } from '../../proxy/statement-router.ts';
 import { cancelKeyOf, sendCancel } from './cancel.ts';
 import { decodeBackend } from './codec/backend-decoder.ts';
 import {
@@ -30,8 +30,19 @@ import {
 } from './codec/frontend.ts';
 import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-codes.ts';
 import { encodeStartup } from './codec/startup-encoder.ts';
-import { errorAsSql, resultAsSql } from './local-answers.ts';
-import { type Prepare, PreparedStatements } from './prepared-statements.ts';
+import { LocalAnswerQueue } from './local-answer-queue.ts';
+import {
+  encodeLocalError,
+  encodeLocalResult,
+  encodeLocalRows,
+  resultShapeSql,
+  STAND_IN_RESULT_QUERY,
+  standInExecute,
+  standInMarker,
+  standInRefusalMessage,
+  standInRefusalQuery,
+} from './local-answers.ts';
+import { PreparedStatements } from './prepared-statements.ts';
 import { reservedOptions, versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
@@ -94,10 +105,19 @@ export class PgSession implements ProxySession {
   /** Named prepared statements as the server holds them, for re-preparing after version changes. */
   private readonly prepared = new PreparedStatements();
   /**
-   * Responses to the proxy's own re-prepare messages, to remove from the
-   * server's stream: each in the batch `afterZ` ReadyForQuery messages from now.
+   * Responses to the proxy's own messages (re-prepares, the stand-ins of
+   * local answers) to remove from the server's stream or replace with the
+   * proxy's answer, batch by batch.
    */
-  private readonly swallow: { code: number; afterZ: number }[] = [];
+  private readonly answers = new LocalAnswerQueue();
+  /**
+   * Portals bound to an admin command: its answer, the row the next Execute
+   * starts at, and the number of the ReadyForQuery that ends the batch of
+   * its Bind (from then on, the end of the transaction closes it).
+   */
+  private readonly localPortals = new Map<string, { result: LocalResult; next: number; batchEnd: number }>();
+  /** ReadyForQuery messages received since login. */
+  private readyCount = 0;
   /** The extended-protocol batch since the last Sync contained an admin command. */
   private adminBatch = false;
   /** Extended-protocol messages were sent since the last Sync: a batch is open. */
@@ -131,6 +151,9 @@ export class PgSession implements ProxySession {
    * and `pg_terminate_backend(<the driver's pid>)` agree with the driver.
    */
   private readonly proxySecret = randomInt(0, 2 ** 31 - 1);
+  /** The statement name the stand-ins of local answers use (one that never exists). */
+  private readonly marker = standInMarker(this.proxySecret);
+  private readonly markerBytes = Buffer.from(this.marker);
   /** True once the server itself sent a FATAL error: it explained the close better than we could. */
   private serverSentFatal = false;
   private drainRequested = false;
@@ -310,10 +333,17 @@ export class PgSession implements ProxySession {
         break;
       case FrontendCode.Bind:
       case FrontendCode.Describe:
-        return this.prepared.needsCheck(this.ctx.router?.generation ?? 0) ? this.beforeUse(frame) : undefined;
+        return this.prepared.needsCheck(this.ctx.router?.generation ?? 0) || this.localPortals.size > 0
+          ? this.beforeUse(frame)
+          : undefined;
+      case FrontendCode.Execute:
+        return this.localPortals.size > 0 ? this.executeLocal(frame) : undefined;
       case FrontendCode.Close: {
         const close = decodeFrontend(frame) as { target: 'S' | 'P'; name: string };
         if (close.target === 'S') this.prepared.close(close.name);
+        else this.localPortals.delete(close.name);
+        // Its CloseComplete keeps its place among those of the proxy's stand-ins.
+        this.answers.closeFromClient(this.inFlight.length);
         return undefined;
       }
       default:
@@ -325,7 +355,7 @@ export class PgSession implements ProxySession {
       const reset = this.resetOfBinding(frame, batchWasOpen);
       if (reset !== null) return reset;
     }
-    if (code === FrontendCode.Parse && router && frame.raw[frame.bodyOffset] !== 0) {
+    if (code === FrontendCode.Parse && router) {
       const local = this.prepareLocalStatement(frame, router);
       if (local) return local;
     }
@@ -342,7 +372,7 @@ export class PgSession implements ProxySession {
             parse.statement,
             parse.sql,
             parse.paramTypes,
-            { text: parse.sql, replaced: false },
+            parse.sql,
             router?.generation ?? 0,
           );
         }
@@ -473,10 +503,10 @@ export class PgSession implements ProxySession {
   }
 
   /**
-   * A named prepared admin command (or SHOW shiftgate.version) is run at
-   * every execution, not once at Parse: the server prepares an empty result
-   * of the right shape now (for Describe), and each Bind re-prepares it
-   * with the command's fresh answer.
+   * A prepared admin command (or SHOW shiftgate.version), named or not, is
+   * run at every execution, not once at Parse: the server prepares a
+   * stand-in of the result's shape (it answers Parse, Bind and Describe as
+   * for the command), and each Bind runs the command for its portal.
    */
   private prepareLocalStatement(
     frame: Frame,
@@ -487,95 +517,131 @@ export class PgSession implements ProxySession {
     const columns = router.localResultColumns(parse.sql);
     if (!columns) return undefined;
     this.adminBatch = true;
-    const text = resultAsSql({ columns, rows: [], tag: 'SHOW' });
-    this.prepared.record(
-      parse.statement,
-      parse.sql,
-      parse.paramTypes,
-      { text, replaced: true },
-      router.generation,
-    );
-    this.prepared.markLocal(parse.statement);
+    const text = resultShapeSql(columns);
+    this.prepared.recordLocal(parse.statement, parse.sql, text, router.generation);
     return serialize.parse({ name: parse.statement, text, types: [] });
   }
 
-  /** Runs a named prepared admin command for this Bind and re-prepares the statement with its answer. */
-  private executeLocalStatement(
+  /** Runs a prepared admin command for this Bind: the portal gets its answer, or the Bind its refusal. */
+  private bindLocal(
     bind: Extract<FrontendMessage, { code: FrontendCode.Bind }>,
     sql: string,
-  ): Promise<Buffer | undefined> {
+  ): Buffer | Promise<Buffer> {
     this.adminBatch = true;
+    this.localPortals.delete(bind.portal);
+    const answer = (route: Route): Buffer => {
+      if (route.kind === 'error') return this.refuse(route.error, false);
+      if (route.kind === 'result') {
+        const batchEnd = this.readyCount + this.inFlight.length + 1;
+        this.localPortals.set(bind.portal, { result: route.result, next: 0, batchEnd });
+      }
+      // The stand-in takes no parameters.
+      return serialize.bind({ portal: bind.portal, statement: bind.statement, values: [] });
+    };
     const route = this.ctx.router!.route(this.info, sql);
-    return Promise.resolve(route).then((r) => {
-      const reprepare = this.prepared.replace(bind.statement, prepareFor(sql, r));
-      // The CloseComplete and ParseComplete answer nothing the client asked: drop them in this batch.
-      const afterZ = this.inFlight.length;
-      this.swallow.push(
-        { code: BackendCode.CloseComplete, afterZ },
-        { code: BackendCode.ParseComplete, afterZ },
+    return route instanceof Promise ? route.then(answer) : answer(route);
+  }
+
+  /** An Execute of a portal bound to an admin command: its rows, in the place of the stand-in's CloseComplete. */
+  private executeLocal(frame: Frame): Buffer | undefined | Promise<Buffer | undefined> {
+    const execute = decodeFrontend(frame) as Extract<FrontendMessage, { code: FrontendCode.Execute }>;
+    const portal = this.localPortals.get(execute.portal);
+    if (!portal) return undefined;
+    const unanswered = portal.batchEnd - this.readyCount;
+    if (unanswered > 0 && unanswered <= this.inFlight.length) {
+      // Bound in a batch the server has not answered yet and executed in a later one: the portal
+      // outlives its batch only if the transaction goes on, which that batch's ReadyForQuery tells.
+      const atMost = this.inFlight.length - unanswered;
+      return new Promise<void>((resolve) => this.inFlightWaiters.push({ atMost, resolve })).then(() =>
+        this.executeLocal(frame),
       );
-      return Buffer.concat([
-        reprepare,
-        serialize.bind({ portal: bind.portal, statement: bind.statement, values: [] }),
-      ]);
-    });
+    }
+    this.adminBatch = true;
+    const { bytes, next } = encodeLocalRows(portal.result, portal.next, execute.maxRows);
+    // Executed to its end, the portal answers no more rows, as the server's would.
+    portal.next = next ?? portal.result.rows.length;
+    this.answers.replace(this.inFlight.length, BackendCode.CloseComplete, bytes);
+    return standInExecute(this.marker);
+  }
+
+  /**
+   * Refuses a Query, Parse or Bind with the proxy's own error: the server
+   * gets a stand-in that fails (so it skips to Sync and fails a
+   * transaction block, as a real error would), and the client gets the
+   * refusal in the place of the stand-in's error.
+   */
+  private refuse(error: ClientError, query: boolean): Buffer {
+    // A Query's own request is already in flight; a Parse's or Bind's comes with its Sync.
+    const afterZ = this.inFlight.length - (query ? 1 : 0);
+    this.answers.replaceError(afterZ, this.markerBytes, encodeLocalError(error));
+    return query ? standInRefusalQuery(this.marker) : standInRefusalMessage(this.marker);
   }
 
   /** Turns a routing decision into the frame to send upstream in the statement's place. */
   private applyRoute(msg: Extract<FrontendMessage, { sql: string }>, route: Route): Buffer | undefined {
-    const prepare = prepareFor(msg.sql, route);
     if (route.kind === 'result' || (route.kind === 'error' && !this.info.ranClientStatements))
       this.markAdmin(msg);
-    if (msg.code === FrontendCode.Parse) {
-      this.prepared.record(msg.statement, msg.sql, msg.paramTypes, prepare, this.ctx.router?.generation ?? 0);
+    const query = msg.code === FrontendCode.Query;
+    if (route.kind === 'error') return this.refuse(route.error, query);
+    if (route.kind === 'result') {
+      if (query) {
+        // The stand-in's batch is its own: its RowDescription and CommandComplete are the only ones in it.
+        const afterZ = this.inFlight.length - 1;
+        this.answers.drop(afterZ, BackendCode.RowDescription);
+        this.answers.replace(afterZ, BackendCode.CommandComplete, encodeLocalResult(route.result));
+        return STAND_IN_RESULT_QUERY;
+      }
+      // Not reached (admin commands are prepared as local statements), but answered all the same.
+      const text = resultShapeSql(route.result.columns);
+      this.prepared.recordLocal(msg.statement, msg.sql, text, this.ctx.router?.generation ?? 0);
+      return serialize.parse({ name: msg.statement, text, types: [] });
     }
-    if (prepare.text === msg.sql) return undefined;
-    const sql = prepare.text;
-    return msg.code === FrontendCode.Query
-      ? serialize.query(sql)
-      : serialize.parse({ name: msg.statement, text: sql, types: msg.paramTypes });
+    const text = route.kind === 'rewrite' ? route.sql : msg.sql;
+    if (msg.code === FrontendCode.Parse) {
+      this.prepared.record(msg.statement, msg.sql, msg.paramTypes, text, this.ctx.router?.generation ?? 0);
+    }
+    if (text === msg.sql) return undefined;
+    return query
+      ? serialize.query(text)
+      : serialize.parse({ name: msg.statement, text, types: msg.paramTypes });
   }
 
   /**
    * Before a Bind or Describe of a prepared statement: re-prepare it when
    * the version map changed its translation (the responses to the proxy's
-   * Close and Parse are taken out of the stream), and bind statements the
-   * proxy replaced by its own answer (which takes no parameters) with none,
-   * so that answer arrives in order at Execute.
+   * Close and Parse are taken out of the stream), refuse it when it cannot
+   * be translated any more, and run admin commands at their Bind.
    */
   private beforeUse(frame: Frame): Buffer | undefined | Promise<Buffer | undefined> {
     const msg = decodeFrontend(frame) as
       | Extract<FrontendMessage, { code: FrontendCode.Bind }>
       | { code: FrontendCode.Describe; target: 'S' | 'P'; name: string };
     let name: string;
-    if (msg.code === FrontendCode.Bind) name = msg.statement;
-    else if (msg.target === 'S') name = msg.name;
+    if (msg.code === FrontendCode.Bind) {
+      name = msg.statement;
+      this.localPortals.delete(msg.portal);
+    } else if (msg.target === 'S') name = msg.name;
     else return undefined;
     const local = this.prepared.localText(name);
     if (local !== null) {
-      return msg.code === FrontendCode.Bind ? this.executeLocalStatement(msg, local) : undefined;
+      return msg.code === FrontendCode.Bind ? this.bindLocal(msg, local) : undefined;
     }
     const router = this.ctx.router;
     const reprepare = router
       ? this.prepared.refresh(name, (sql) => {
           const route = router.route(this.info, sql);
-          return route instanceof Promise ? null : prepareFor(sql, route);
+          if (route instanceof Promise) return null;
+          if (route.kind === 'error') return route.error;
+          return route.kind === 'rewrite' ? route.sql : route.kind === 'forward' ? sql : null;
         })
       : null;
-    if (reprepare) {
-      // Their CloseComplete and ParseComplete answer nothing the client asked: drop them in this batch.
-      const afterZ = this.inFlight.length;
-      this.swallow.push(
-        { code: BackendCode.CloseComplete, afterZ },
-        { code: BackendCode.ParseComplete, afterZ },
-      );
-    }
-    const use =
-      msg.code === FrontendCode.Bind && this.prepared.isReplaced(name)
-        ? serialize.bind({ portal: msg.portal, statement: name, values: [] })
-        : frame.raw;
-    if (!reprepare) return use === frame.raw ? undefined : use;
-    return Buffer.concat([reprepare, use]);
+    if (reprepare instanceof ClientError) return this.refuse(reprepare, false);
+    if (!reprepare) return undefined;
+    // Their CloseComplete and ParseComplete answer nothing the client asked: drop them in this batch.
+    const afterZ = this.inFlight.length;
+    this.answers.drop(afterZ, BackendCode.CloseComplete);
+    this.answers.drop(afterZ, BackendCode.ParseComplete);
+    return Buffer.concat([reprepare, frame.raw]);
   }
 
   private markAdmin(msg: Extract<FrontendMessage, { sql: string }>): void {
@@ -683,13 +749,16 @@ export class PgSession implements ProxySession {
   }
 
   private answerSslRequest(): void {
-    if (this.clientFramer.buffered > 0) {
-      // Bytes pipelined behind SSLRequest would bypass TLS (CVE-2021-23214).
-      throw new ProtocolError('unencrypted data after SSLRequest', 'startup', 8);
-    }
     if (!this.ctx.clientTls || this.client instanceof TLSSocket) {
+      // Answered 'N': the connection stays plain text and whatever follows (pipelined or not) is the
+      // next untyped startup-phase message.
       this.client.write('N');
       return;
+    }
+    if (this.clientFramer.bytesAfterFrame > 0) {
+      // Bytes pipelined behind an SSLRequest the proxy accepts arrived before TLS and would bypass it
+      // (CVE-2021-23214); the server refuses them the same way.
+      throw new ProtocolError('unencrypted data after SSLRequest', 'startup', 8);
     }
     const plain = this.client;
     plain.removeAllListeners('data');
@@ -802,8 +871,12 @@ export class PgSession implements ProxySession {
   private onUpstreamData(chunk: Buffer): void {
     try {
       if (this.phase === 'ready') {
-        if (this.swallow.length > 0 || this.scanner.holdsBytes) {
-          const parts = this.scanner.scanFiltering(chunk, (code) => this.swallowNext(code));
+        if (this.answers.active || this.scanner.holdsBytes) {
+          const parts = this.scanner.scanFiltering(
+            chunk,
+            (code) => this.answers.decide(code),
+            (code, raw) => this.answers.decideHeld(code, raw),
+          );
           if (parts.length > 0) this.writeClient(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
         } else {
           this.scanner.scan(chunk);
@@ -877,26 +950,11 @@ export class PgSession implements ProxySession {
     this.writeClient(frame.raw);
   }
 
-  /** True when `code` is the next response to the proxy's own messages in the current batch. */
-  private swallowNext(code: number): boolean {
-    const next = this.swallow[0];
-    if (next?.afterZ !== 0 || next.code !== code) return false;
-    this.swallow.shift();
-    return true;
-  }
-
-  /** A batch ended (ReadyForQuery) or failed (the server skips to Sync): its pending swallows are void. */
-  private settleSwallow(batchEnded: boolean): void {
-    for (let i = this.swallow.length - 1; i >= 0; i--) {
-      const entry = this.swallow[i]!;
-      if (entry.afterZ === 0) this.swallow.splice(i, 1);
-      else if (batchEnded) entry.afterZ -= 1;
-    }
-  }
-
   private onWatchedBackendMessage(code: number, body: Buffer): void {
-    if (this.swallow.length > 0) this.settleSwallow(code === BackendCode.ReadyForQuery);
     if (code === BackendCode.ReadyForQuery) {
+      this.answers.onReadyForQuery();
+      this.readyCount += 1;
+      if (body[0] === TransactionStatus.Idle && this.localPortals.size > 0) this.closeLocalPortals();
       this.transactionStatus = body[0]!;
       const started = this.inFlight.shift();
       if (started !== undefined && !Number.isNaN(started)) {
@@ -909,8 +967,16 @@ export class PgSession implements ProxySession {
         setImmediate(() => this.terminate('Shiftgate is shutting down'));
       }
     } else if (code === BackendCode.ErrorResponse) {
+      this.answers.onError();
       if (this.pendingBinding) this.pendingBinding.failed = true;
       if (body.includes('SFATAL\0')) this.serverSentFatal = true;
+    }
+  }
+
+  /** The transaction ended: portals bound in it are gone, as on the server. */
+  private closeLocalPortals(): void {
+    for (const [name, portal] of this.localPortals) {
+      if (portal.batchEnd <= this.readyCount) this.localPortals.delete(name);
     }
   }
 
@@ -982,21 +1048,5 @@ export class PgSession implements ProxySession {
 
   private settleIfClosed(): void {
     if (this.clientGone && this.upstreamGone) this.resolveClosed();
-  }
-}
-
-/** What the server prepares in a statement's place for a routing decision. */
-function prepareFor(sql: string, route: Route): Prepare {
-  switch (route.kind) {
-    case 'forward':
-    case 'bind-version':
-      // PostgreSQL runs `SET shiftgate.version` itself: the sync triggers read that setting.
-      return { text: sql, replaced: false };
-    case 'rewrite':
-      return { text: route.sql, replaced: false };
-    case 'result':
-      return { text: resultAsSql(route.result), replaced: true };
-    case 'error':
-      return { text: errorAsSql(route.error), replaced: true };
   }
 }

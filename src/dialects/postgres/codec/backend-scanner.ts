@@ -18,6 +18,8 @@ export class BackendScanner {
   private headerForwarded = 0;
   /** The message being walked is being dropped by `scanFiltering`. */
   private dropping = false;
+  /** The message being walked is held whole by `scanFiltering` (header and body so far). */
+  private held: Buffer[] | null = null;
 
   constructor(
     watch: readonly number[],
@@ -72,19 +74,31 @@ export class BackendScanner {
     }
   }
 
-  /** True when `scanFiltering` holds back part of a header: the next chunk must be filtered too. */
+  /**
+   * True when `scanFiltering` is inside a message it holds back (part of a
+   * header, a held message, the body of a dropped one): the next chunk
+   * must be filtered too.
+   */
   get holdsBytes(): boolean {
-    return this.headerFill > this.headerForwarded;
+    return (
+      this.headerFill > this.headerForwarded || this.held !== null || (this.dropping && this.remaining > 0)
+    );
   }
 
   /**
-   * Like `scan`, but drops whole messages for which `drop(code)` is true
-   * when their header completes, and returns what to forward instead of
-   * the chunk. Used only while the proxy has its own responses to remove
-   * from the stream (it re-prepared a statement); a header split across
-   * chunks is held back until it is known.
+   * Like `scan`, but decides at each message's header, with `decide(code)`,
+   * whether to forward it, drop it, put other bytes in its place (a
+   * Buffer), or hold it until it is whole and forward what
+   * `resolveHeld(code, raw)` returns instead. Returns what to forward in
+   * place of the chunk. Used only while the proxy has responses to remove
+   * or replace (re-prepares, local answers); a header split across chunks
+   * is held back until it is known.
    */
-  scanFiltering(chunk: Buffer, drop: (code: number) => boolean): Buffer[] {
+  scanFiltering(
+    chunk: Buffer,
+    decide: (code: number) => 'forward' | 'drop' | 'hold' | Buffer,
+    resolveHeld: (code: number, raw: Buffer) => Buffer,
+  ): Buffer[] {
     const out: Buffer[] = [];
     let i = 0;
     const n = chunk.length;
@@ -92,11 +106,14 @@ export class BackendScanner {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, n - i);
         const part = chunk.subarray(i, i + take);
-        if (this.collected) this.collected.push(part);
-        if (!this.dropping) out.push(part);
+        if (this.held) this.held.push(part);
+        else {
+          if (this.collected) this.collected.push(part);
+          if (!this.dropping) out.push(part);
+        }
         i += take;
         this.remaining -= take;
-        if (this.remaining === 0 && this.collected) this.finish();
+        if (this.remaining === 0) this.endFiltered(out, resolveHeld);
         continue;
       }
       const take = Math.min(5 - this.headerFill, n - i);
@@ -113,18 +130,31 @@ export class BackendScanner {
           i,
         );
       }
-      // A header begun by `scan` was partly forwarded already: it cannot be one of ours.
-      this.dropping = this.headerForwarded === 0 && drop(this.code);
-      if (!this.dropping) out.push(Buffer.from(this.header.subarray(this.headerForwarded, 5)));
+      // A header begun by `scan` was partly forwarded already: it cannot be one the proxy acts on.
+      const decision = this.headerForwarded === 0 ? decide(this.code) : 'forward';
+      this.dropping = decision !== 'forward' && decision !== 'hold';
+      if (decision instanceof Buffer) out.push(decision);
+      if (decision === 'hold') this.held = [Buffer.from(this.header)];
+      else if (!this.dropping) out.push(Buffer.from(this.header.subarray(this.headerForwarded, 5)));
       this.headerFill = 0;
       this.headerForwarded = 0;
       this.remaining = length - 4;
-      if (this.watched[this.code] && !this.dropping) {
-        this.collected = [];
-        if (this.remaining === 0) this.finish();
-      }
+      if (this.watched[this.code] && !this.dropping && !this.held) this.collected = [];
+      if (this.remaining === 0) this.endFiltered(out, resolveHeld);
     }
     return out;
+  }
+
+  private endFiltered(out: Buffer[], resolveHeld: (code: number, raw: Buffer) => Buffer): void {
+    const held = this.held;
+    if (held) {
+      this.held = null;
+      const raw = Buffer.concat(held);
+      out.push(resolveHeld(this.code, raw));
+      if (this.watched[this.code]) this.onMessage(this.code, raw.subarray(5));
+      return;
+    }
+    if (this.collected) this.finish();
   }
 
   private finish(): void {

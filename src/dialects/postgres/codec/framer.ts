@@ -34,6 +34,8 @@ export class PgFramer {
   private partsLength = 0;
   /** Total length of the message being gathered, once its header is known; else -1. */
   private expected = -1;
+  /** While `onFrame` runs: bytes already received that follow the frame being delivered. */
+  private following = 0;
 
   constructor(
     private readonly maxMessageBytes: number,
@@ -49,6 +51,15 @@ export class PgFramer {
   /** Bytes received but not yet part of a whole frame. */
   get buffered(): number {
     return this.partsLength;
+  }
+
+  /**
+   * Inside `onFrame`: how many bytes the client had already sent behind the
+   * frame being delivered (in the same chunk or gathered before it). An
+   * SSLRequest answered 'S' must have none: they arrived unencrypted.
+   */
+  get bytesAfterFrame(): number {
+    return this.following;
   }
 
   /**
@@ -75,7 +86,7 @@ export class PgFramer {
         this.parts = [];
         this.partsLength = 0;
         this.expected = -1;
-        onFrame(this.frameOf(raw));
+        this.deliver(this.frameOf(raw), chunk.length - need, onFrame);
         data = chunk.subarray(need);
       }
     }
@@ -111,13 +122,26 @@ export class PgFramer {
         this.expected = total;
         break;
       }
-      onFrame(this.frameOf(data.subarray(offset, offset + total)));
+      this.deliver(
+        this.frameOf(data.subarray(offset, offset + total)),
+        data.length - offset - total,
+        onFrame,
+      );
       offset += total;
     }
     if (offset < data.length) {
       const rest = data.subarray(offset);
       this.parts.push(rest);
       this.partsLength += rest.length;
+    }
+  }
+
+  private deliver(frame: Frame, following: number, onFrame: (frame: Frame) => void): void {
+    this.following = following;
+    try {
+      onFrame(frame);
+    } finally {
+      this.following = 0;
     }
   }
 
