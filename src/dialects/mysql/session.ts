@@ -246,6 +246,8 @@ export class MysqlSession implements ProxySession {
   private clientOpen = true;
   private upstreamOpen = false;
   private upstreamGone = false;
+  /** The server (or the link to it) reset the upstream connection rather than closing it. */
+  private upstreamReset = false;
   private resolved = false;
   private readonly bytesIn: Counter.Internal;
   private readonly bytesOut: Counter.Internal;
@@ -349,6 +351,7 @@ export class MysqlSession implements ProxySession {
         );
         this.closeAll();
       } else {
+        if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') this.upstreamReset = true;
         log.debug('mysql upstream socket error', { session: this.info.id, error: err.message });
       }
     });
@@ -1292,18 +1295,32 @@ export class MysqlSession implements ProxySession {
     this.maybeClosed();
   }
 
+  /**
+   * The server closed (or reset) the upstream connection: KILL CONNECTION,
+   * wait_timeout, shutdown, a broken link. Whatever the server sent last
+   * (MySQL's 4031 on wait_timeout, a 1927 answering a KILL of one's own
+   * connection, 1053 at shutdown) has already been relayed; the client
+   * socket now closes the way the server's did (FIN, or a reset when the
+   * upstream was reset). NOTE: no error of the proxy's own is added in the
+   * command phase, even mid-command: an ERR packet is an ordinary statement
+   * error to mysql2 and the mariadb connector, so their pools would hand the
+   * dead connection out again, while a closed socket is the fatal
+   * PROTOCOL_CONNECTION_LOST / ER_SOCKET_UNEXPECTED_CLOSE (and libmariadb's
+   * own 2013) that a direct connection gives.
+   */
   private onUpstreamClosed(): void {
     if (this.upstreamGone) return;
     this.upstreamGone = true;
     this.upstreamOpen = false;
     if (this.clientOpen && !this.quitSent) {
-      if (this.phase === Phase.Command && this.tracker.pending > 0) {
-        this.sendClientError(
-          this.nextClientSeq,
-          ErrorCode.ServerLost,
-          'HY000',
-          'Lost connection to MySQL server during query (Shiftgate: the upstream connection closed)',
-        );
+      if (this.phase === Phase.Command) {
+        log.info('mysql upstream connection closed by the server', {
+          session: this.info.id,
+          thread: this.upstreamThreadId,
+          pending: this.tracker.pending,
+          reset: this.upstreamReset,
+        });
+        if (this.upstreamReset) this.resetClient();
       } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.accountCheck?.loginOk)) {
         this.sendClientAuthError(
           ErrorCode.ServerLost,
@@ -1321,6 +1338,15 @@ export class MysqlSession implements ProxySession {
     }
     this.closeAll();
     this.maybeClosed();
+  }
+
+  /** Ends the client connection with a TCP reset, as the server ended the upstream one. */
+  private resetClient(): void {
+    const client = this.client;
+    if (client.destroyed) return;
+    // A TLS client has no TCP handle of its own to reset: it is closed instead.
+    if (client instanceof TLSSocket) client.destroy();
+    else client.resetAndDestroy();
   }
 
   /** At an idle point: say COM_QUIT upstream so the server logs a clean disconnect, and close the client. */
