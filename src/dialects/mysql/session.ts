@@ -22,6 +22,7 @@ import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import type { Route } from '../../proxy/statement-router.ts';
 import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
+import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
 import { isProxyConnectionId, matchKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
 import {
@@ -123,6 +124,8 @@ interface CommandTag {
   command: number;
   /** performance.now() when the command went upstream. */
   start: number;
+  /** Compressed sequence id of the compressed packet that ended the command (compressed protocol). */
+  compressedSeq: number;
   /**
    * Answers the proxy writes itself for later pipelined commands, once this
    * response is through; built then, so they carry the status flags it left.
@@ -248,6 +251,10 @@ export class MysqlSession implements ProxySession {
   private upstreamGone = false;
   /** The server (or the link to it) reset the upstream connection rather than closing it. */
   private upstreamReset = false;
+  /** The compressed protocol on the client leg, from the login OK on; null when the client did not ask. */
+  private clientLink: CompressedLink | null = null;
+  /** Compressed sequence id of the client's compressed packet being read. */
+  private clientFrameSeq = 0;
   private resolved = false;
   private readonly bytesIn: Counter.Internal;
   private readonly bytesOut: Counter.Internal;
@@ -312,9 +319,19 @@ export class MysqlSession implements ProxySession {
   }
 
   private writeClient(buf: Buffer): void {
-    if (!this.clientOpen || this.client.destroyed) return;
-    this.bytesOut.inc(buf.length);
-    if (!this.client.write(buf)) this.upstreamSocket?.pause();
+    if (!this.clientOpen || this.client.destroyed || buf.length === 0) return;
+    const wire = this.clientLink === null ? buf : this.clientLink.write(buf);
+    this.bytesOut.inc(wire.length);
+    if (!this.client.write(wire)) this.upstreamSocket?.pause();
+  }
+
+  /**
+   * Under the compressed protocol, the response about to be written answers
+   * a command that came in compressed packet `compressedSeq`: its compressed
+   * packets are numbered from the next id, as the server numbers them.
+   */
+  private startClientResponse(compressedSeq: number): void {
+    if (this.clientLink !== null) this.clientLink.nextSequenceId = (compressedSeq + 1) & 0xff;
   }
 
   private writeUpstream(buf: Buffer): void {
@@ -376,14 +393,28 @@ export class MysqlSession implements ProxySession {
     // After the session ended (drain, upstream gone), late client bytes have no one to go to.
     if (this.phase === Phase.Closed) return;
     try {
-      const packets = this.clientFramer.push(chunk);
-      if (this.phase === Phase.Command) this.relayCommands(packets);
-      else {
-        for (const p of packets) this.onClientHandshakePacket(p);
-        this.boundPreLogin();
+      if (this.clientLink === null) {
+        this.onClientBytes(chunk);
+        return;
+      }
+      // Compressed packets one at a time, so each command knows the compressed sequence id it came with.
+      for (const frame of this.clientLink.read(chunk)) {
+        this.clientFrameSeq = frame.sequenceId;
+        this.onClientBytes(frame.payload);
+        if ((this.phase as Phase) === Phase.Closed) return;
       }
     } catch (err) {
       this.onClientProtocolError(err);
+    }
+  }
+
+  /** Packet-stream bytes from the client (inflated first under the compressed protocol). */
+  private onClientBytes(data: Buffer): void {
+    const packets = this.clientFramer.push(data);
+    if (this.phase === Phase.Command) this.relayCommands(packets);
+    else {
+      for (const p of packets) this.onClientHandshakePacket(p);
+      this.boundPreLogin();
     }
   }
 
@@ -509,9 +540,9 @@ export class MysqlSession implements ProxySession {
       if (!(err instanceof ClientError)) throw err;
       this.bindError = err;
     }
-    const upstreamCapabilities = this.upstream.tls
-      ? (this.clientCapabilities | Capability.Ssl) >>> 0
-      : this.clientCapabilities;
+    // The upstream leg stays uncompressed whatever the client chose (see startClientCompression).
+    const plain = (this.clientCapabilities & ~Capability.Compress) >>> 0;
+    const upstreamCapabilities = this.upstream.tls ? (plain | Capability.Ssl) >>> 0 : plain;
     const payload = patchHandshakeResponseCapabilities(p.payload, upstreamCapabilities, mariadbCapabilities);
     this.phase = Phase.Auth;
     if (this.upstream.tls) {
@@ -748,7 +779,10 @@ export class MysqlSession implements ProxySession {
   /** Login (or COM_CHANGE_USER) done and the account known: the command relay takes over. */
   private onLoggedIn(loginOk: Buffer | null): void {
     this.phase = Phase.Command;
-    if (loginOk !== null) this.sendClientAuth(loginOk);
+    if (loginOk !== null) {
+      this.sendClientAuth(loginOk);
+      if ((this.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
+    }
     log.debug('mysql session authenticated', {
       session: this.info.id,
       user: this.info.user,
@@ -772,6 +806,25 @@ export class MysqlSession implements ProxySession {
     if (this.heldBeforeLogin) {
       this.heldBeforeLogin = false;
       this.resumeClient();
+    }
+  }
+
+  /**
+   * Both sides compress from the login OK on (the OK itself is plain).
+   * NOTE: only the client leg: the upstream connection is opened without
+   * CLIENT_COMPRESS, so the proxy inflates each command once and deflates
+   * each response once, and relays and scans plain packets as before. The
+   * server's `Compression` status variable therefore says OFF.
+   */
+  private startClientCompression(): void {
+    this.clientLink = new CompressedLink(Math.min(MAX_COMPRESSED_FIELD, this.clientFramer.maxMessageBytes));
+    // Bytes the client sent behind its login (it cannot have compressed them before seeing the OK).
+    if (this.clientFramer.buffered > 0) {
+      const rest = this.clientFramer.takeBuffered();
+      for (const frame of this.clientLink.read(rest)) {
+        this.clientFrameSeq = frame.sequenceId;
+        this.onClientBytes(frame.payload);
+      }
     }
   }
 
@@ -848,6 +901,7 @@ export class MysqlSession implements ProxySession {
       this.nextClientSeq = (p.sequenceId + 1) & 0xff;
       if (tracker.awaiting === AwaitingClient.Infile) {
         // LOAD DATA LOCAL INFILE content, up to an empty packet.
+        this.startClientResponse(this.clientFrameSeq);
         out.push(p.raw);
         tracker.clientData(p.payload.length === 0);
         continue;
@@ -863,6 +917,7 @@ export class MysqlSession implements ProxySession {
       }
       if (p.sequenceId !== 0) {
         if (tracker.awaiting === AwaitingClient.Auth) {
+          this.startClientResponse(this.clientFrameSeq);
           out.push(p.raw);
           tracker.clientData(false);
           continue;
@@ -930,9 +985,11 @@ export class MysqlSession implements ProxySession {
     }
     const kind = responseKindOf(command);
     if (kind !== ResponseKind.None) {
+      if (this.tracker.pending === 0) this.startClientResponse(this.clientFrameSeq);
       this.tracker.expect(kind, {
         command,
         start: performance.now(),
+        compressedSeq: this.clientFrameSeq,
         after: null,
         onSuccess: forward.onSuccess,
       });
@@ -1225,7 +1282,11 @@ export class MysqlSession implements ProxySession {
    */
   private answerLocally(msg: CommandMessage, build: (firstSeq: number) => Buffer): void {
     const firstSeq = (msg.lastSequenceId + 1) & 0xff;
-    const write = () => build(firstSeq);
+    const compressedSeq = this.clientFrameSeq;
+    const write = () => {
+      this.startClientResponse(compressedSeq);
+      return build(firstSeq);
+    };
     const last = this.tracker.lastTag();
     if (last === undefined) {
       this.writeClient(write());
@@ -1244,10 +1305,13 @@ export class MysqlSession implements ProxySession {
         const tag = this.tracker.completedTag!;
         recordStatementLatency(this.ctx, this.info, Math.round((performance.now() - tag.start) * 1000));
         if (!this.tracker.completedWithError) tag.onSuccess?.();
-        if (tag.after !== null) {
+        const next = this.clientLink === null ? undefined : this.tracker.firstTag();
+        if (tag.after !== null || next !== undefined) {
           this.writeClient(chunk.subarray(from, endOffset));
           from = endOffset;
-          for (const build of tag.after) this.writeClient(build());
+          if (tag.after !== null) for (const build of tag.after) this.writeClient(build());
+          // The next pipelined response starts its own run of compressed sequence ids.
+          if (next !== undefined) this.startClientResponse(next.compressedSeq);
         }
       } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
         const err = decodeErr(head);
