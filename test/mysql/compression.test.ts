@@ -12,7 +12,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
@@ -334,6 +337,53 @@ describe('mysql compressed protocol through Shiftgate', () => {
       maxBuffer: 64 * 1024 * 1024,
     });
     assert.equal(big.stdout.trimEnd(), blob.toString('latin1'));
+  });
+
+  it('LOAD DATA LOCAL INFILE and a 20 MiB row (split packets) under compression: mysql2 and the mariadb client', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-compress-'));
+    const big = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = 97 + ((i * 7 + (i >> 12)) % 26);
+    const file = join(dir, 'big.tsv');
+    writeFileSync(file, Buffer.concat([Buffer.from('1\t'), big, Buffer.from('\n')]));
+    const load = `LOAD DATA LOCAL INFILE '${file}' INTO TABLE bigs FIELDS TERMINATED BY '\\t' ESCAPED BY '' LINES TERMINATED BY '\\n' (id, body)`;
+    const conn = await mysql.createConnection({
+      host: '127.0.0.1',
+      port,
+      user: 'root',
+      database: db.name,
+      compress: true,
+      infileStreamFactory: (path: string) => createReadStream(path),
+    });
+    try {
+      await conn.query('CREATE TABLE bigs (id INT PRIMARY KEY, body LONGBLOB)');
+      const [loaded] = await conn.query(load);
+      assert.equal((loaded as mysql.ResultSetHeader).affectedRows, 1);
+      const [[text]] = (await conn.query('SELECT body FROM bigs')) as unknown as [[{ body: Buffer }]];
+      assert.ok(Buffer.from(text.body).equals(big), 'text protocol row intact');
+      const [[binary]] = (await conn.execute('SELECT body, ? AS tail FROM bigs WHERE id = ?', [
+        'tail',
+        1,
+      ])) as unknown as [[{ body: Buffer; tail: string }]];
+      assert.ok(Buffer.from(binary.body).equals(big), 'binary protocol row intact');
+      assert.equal(binary.tail, 'tail');
+      // libmariadb checks every compressed sequence id, across the file upload and the split row.
+      const cli = ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '--compress', '-N', '-B', db.name];
+      await run('mariadb', [...cli, '--local-infile=1', '-e', `DELETE FROM bigs; ${load}`], {
+        timeout: 60_000,
+      });
+      const { stdout } = await run(
+        'mariadb',
+        [...cli, '--max-allowed-packet=64M', '-e', 'SELECT body FROM bigs'],
+        {
+          timeout: 60_000,
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      assert.ok(stdout.trimEnd() === big.toString('latin1'), 'the mariadb client reads the row intact');
+    } finally {
+      await conn.end();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a raw client reads compressed packets numbered from 1 after each command', async () => {
