@@ -50,6 +50,8 @@ class CompressedRawClient {
   private compressed = false;
   private readonly queue: Packet[] = [];
   readonly frameSeqs: number[] = [];
+  /** The compressed sequence id of the compressed packet each packet ended in. */
+  readonly frameOf = new WeakMap<Packet, number>();
   readonly closed: Promise<void>;
   ended = false;
 
@@ -61,7 +63,10 @@ class CompressedRawClient {
       }
       for (const f of this.link.read(chunk)) {
         this.frameSeqs.push(f.sequenceId);
-        this.queue.push(...this.framer.push(f.payload));
+        for (const p of this.framer.push(f.payload)) {
+          this.frameOf.set(p, f.sequenceId);
+          this.queue.push(p);
+        }
       }
     });
     socket.on('error', () => undefined);
@@ -97,6 +102,20 @@ class CompressedRawClient {
     assert.equal(ok.payload[0], 0x00, 'login OK (sent uncompressed)');
     client.compressed = true;
     return client;
+  }
+
+  /** Reads one whole response: an OK / ERR, or a classic result set up to its second EOF. */
+  async readResponse(): Promise<Packet[]> {
+    const first = await this.read();
+    const out = [first];
+    if (first.payload[0] === 0x00 || first.payload[0] === 0xff) return out;
+    let eofs = 0;
+    while (eofs < 2) {
+      const p = await this.read();
+      out.push(p);
+      if (p.payload[0] === 0xfe && p.payload.length < 9) eofs++;
+    }
+    return out;
   }
 
   /** Sends one command in compressed packet 0, as a new command starts. */
@@ -402,6 +421,35 @@ describe('mysql compressed protocol through Shiftgate', () => {
           c.frameSeqs,
           c.frameSeqs.map((_, i) => i + 1),
         );
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  it('pipelined commands, one answered by the proxy itself: each response is numbered from compressed id 1', async () => {
+    const c = await CompressedRawClient.connect(port, db.name);
+    try {
+      const commands = [
+        "SELECT REPEAT('a', 100000)",
+        'SHOW SHIFTGATE SESSIONS',
+        'SELECT 2',
+        "SELECT REPEAT('b', 70000)",
+      ];
+      // Sent back to back, each in its own compressed packet 0, before any answer.
+      const link = new CompressedLink();
+      c.socket.write(
+        Buffer.concat(
+          commands.map((sql) => {
+            link.nextSequenceId = 0;
+            return link.write(encodePacket(0, encodeQuery(sql)));
+          }),
+        ),
+      );
+      for (const sql of commands) {
+        const response = await c.readResponse();
+        assert.equal(c.frameOf.get(response[0]!), 1, `${sql}: starts in compressed packet 1`);
+        assert.notEqual(response[0]!.payload[0], 0xff, `${sql}: answered`);
       }
     } finally {
       c.close();
