@@ -253,8 +253,10 @@ export class MysqlSession implements ProxySession {
   private upstreamReset = false;
   /** The compressed protocol on the client leg, from the login OK on; null when the client did not ask. */
   private clientLink: CompressedLink | null = null;
-  /** Compressed sequence id of the client's compressed packet being read. */
+  /** Compressed sequence id of the client's compressed packet being read (or of the held packet being relayed). */
   private clientFrameSeq = 0;
+  /** Compressed sequence ids of the packets held in the backlog, for when they are relayed. */
+  private readonly backlogFrameSeq = new WeakMap<Packet, number>();
   private resolved = false;
   private readonly bytesIn: Counter.Internal;
   private readonly bytesOut: Counter.Internal;
@@ -390,6 +392,11 @@ export class MysqlSession implements ProxySession {
 
   private onClientData(chunk: Buffer): void {
     this.bytesIn.inc(chunk.length);
+    this.onClientWire(chunk);
+  }
+
+  /** Bytes as the client sent them: compressed packets from the login OK on, when agreed. */
+  private onClientWire(chunk: Buffer): void {
     // After the session ended (drain, upstream gone), late client bytes have no one to go to.
     if (this.phase === Phase.Closed) return;
     try {
@@ -819,13 +826,7 @@ export class MysqlSession implements ProxySession {
   private startClientCompression(): void {
     this.clientLink = new CompressedLink(Math.min(MAX_COMPRESSED_FIELD, this.clientFramer.maxMessageBytes));
     // Bytes the client sent behind its login (it cannot have compressed them before seeing the OK).
-    if (this.clientFramer.buffered > 0) {
-      const rest = this.clientFramer.takeBuffered();
-      for (const frame of this.clientLink.read(rest)) {
-        this.clientFrameSeq = frame.sequenceId;
-        this.onClientBytes(frame.payload);
-      }
-    }
+    if (this.clientFramer.buffered > 0) this.onClientWire(this.clientFramer.takeBuffered());
   }
 
   /** Asks the server for CURRENT_USER() on the session's own connection; the answer is not relayed. */
@@ -894,10 +895,15 @@ export class MysqlSession implements ProxySession {
     for (let i = 0; i < packets.length; i++) {
       if (this.backlog !== null) {
         // A routing decision is pending: everything behind it waits, in order.
-        for (let j = i; j < packets.length; j++) this.backlog.push(packets[j]!);
+        for (let j = i; j < packets.length; j++) {
+          if (this.clientLink !== null) this.backlogFrameSeq.set(packets[j]!, this.clientFrameSeq);
+          this.backlog.push(packets[j]!);
+        }
         break;
       }
       const p = packets[i]!;
+      const heldFrameSeq = this.backlogFrameSeq.get(p);
+      if (heldFrameSeq !== undefined) this.clientFrameSeq = heldFrameSeq;
       this.nextClientSeq = (p.sequenceId + 1) & 0xff;
       if (tracker.awaiting === AwaitingClient.Infile) {
         // LOAD DATA LOCAL INFILE content, up to an empty packet.
@@ -959,9 +965,11 @@ export class MysqlSession implements ProxySession {
     this.flushUpstream(out);
     this.backlog = [];
     this.client.pause();
+    const frameSeq = this.clientFrameSeq;
     decision
       .then((forward) => {
         if (this.phase === Phase.Closed) return;
+        this.clientFrameSeq = frameSeq;
         const now: Buffer[] = [];
         this.forward(msg.command, forward, now);
         this.flushUpstream(now);
