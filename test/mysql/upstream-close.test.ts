@@ -7,9 +7,14 @@
  * drivers take the fatal path at once and pools drop the connection.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as mariadb from 'mariadb';
 import mysql from 'mysql2/promise';
+import { PacketFramer } from '../../src/dialects/mysql/framer.ts';
+import { encodeErr, encodeHandshakeV10, encodeOk, encodePacket } from '../../src/dialects/mysql/messages.ts';
+import { Capability } from '../../src/dialects/mysql/protocol.ts';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
 import { type MysqlProxy, startMysqlProxy } from './proxy-harness.ts';
 
@@ -262,4 +267,104 @@ describe('mysql: the upstream connection ended by the server, through Shiftgate 
     assert.equal(seen.proxy, seen.direct);
     assert.match(seen.direct!, /^ER_CMD_NOT_EXECUTED_DESTROYED\//);
   });
+});
+
+/**
+ * A server that behaves as MySQL 8.0.24+ does at wait_timeout: it sends an
+ * unsolicited ER_CLIENT_INTERACTION_TIMEOUT (4031) and closes. MariaDB just
+ * closes, so this server stands in for MySQL: it accepts any login and
+ * answers every query with OK, and once a query mentions wait_timeout it
+ * times the session out 300 ms later.
+ */
+async function startTimingOutServer(): Promise<{ server: Server; port: number }> {
+  const server = createServer((socket: Socket) => {
+    const framer = new PacketFramer();
+    let loggedIn = false;
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      for (const p of framer.push(chunk)) {
+        if (!loggedIn) {
+          loggedIn = true;
+          socket.write(encodePacket(p.sequenceId + 1, encodeOk({ statusFlags: 2 })));
+          continue;
+        }
+        if (p.payload[0] === 0x01) {
+          socket.end();
+          return;
+        }
+        socket.write(encodePacket(1, encodeOk({ statusFlags: 2 })));
+        if (p.payload.includes('wait_timeout')) {
+          setTimeout(() => {
+            socket.end(
+              encodePacket(
+                0,
+                encodeErr(
+                  4031,
+                  'HY000',
+                  'The client was disconnected by the server because of inactivity. See wait_timeout and interactive_timeout for configuring this behavior.',
+                ),
+              ),
+            );
+          }, 300);
+        }
+      }
+    });
+    socket.write(
+      encodePacket(
+        0,
+        encodeHandshakeV10({
+          protocolVersion: 10,
+          serverVersion: '8.0.36-timeout',
+          connectionId: 77,
+          authPluginData: randomBytes(20),
+          capabilities: (0xffffffff & ~(Capability.Ssl | Capability.Compress)) >>> 0,
+          mariadbCapabilities: 0,
+          characterSet: 255,
+          statusFlags: 2,
+          authPluginName: 'mysql_native_password',
+        }),
+      ),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+describe('mysql: a server that says why it closes (MySQL 8 wait_timeout), through Shiftgate and direct', () => {
+  let fake: { server: Server; port: number };
+  let proxy: MysqlProxy;
+
+  before(async () => {
+    fake = await startTimingOutServer();
+    proxy = await startMysqlProxy({ upstream: `mysql://root@127.0.0.1:${fake.port}/` });
+  });
+
+  after(async () => {
+    await proxy.stop();
+    await new Promise((resolve) => fake.server.close(resolve));
+  });
+
+  for (const driver of DRIVERS) {
+    it(`${driver.name}: the server's 4031 reaches the client, then the close, as direct`, async () => {
+      const seen: Record<string, unknown> = {};
+      for (const [where, port] of Object.entries({ direct: fake.port, proxy: proxy.port })) {
+        const c = await driver.single(port, '');
+        try {
+          await c.query('SET SESSION wait_timeout = 1');
+          await sleep(800);
+          const next = await timed(c.query('SELECT 1'));
+          assert.ok(next.ms < 1000, `${where}: the next query failed at once (${next.ms} ms)`);
+          seen[where] = { events: c.events, next: next.result };
+        } finally {
+          c.destroy();
+        }
+      }
+      assert.deepEqual(seen.proxy, seen.direct);
+      // mysql2 reports the server's own error; the mariadb connector drops a packet no command
+      // waits for and reports the close. Either way, the same through Shiftgate as direct.
+      if (driver.name === 'mysql2') {
+        assert.match(JSON.stringify(seen.direct), /4031/, "the driver reports the server's own error");
+      }
+    });
+  }
 });
