@@ -11,7 +11,7 @@
  * raw client that reads compressed packets).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -453,6 +453,61 @@ describe('mysql compressed protocol through Shiftgate', () => {
       }
     } finally {
       c.close();
+    }
+  });
+
+  it('compression inside client TLS terminated by the proxy: mysql2 and the mariadb client', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-compress-tls-'));
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem')].concat([
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ]),
+      { stdio: 'ignore' },
+    );
+    const tlsProxy = await startMysqlProxy({
+      upstream: db.url,
+      flags: { 'tls.cert': join(dir, 'cert.pem'), 'tls.key': join(dir, 'key.pem') },
+    });
+    try {
+      const conn = await mysql.createConnection({
+        host: '127.0.0.1',
+        port: tlsProxy.port,
+        user: 'root',
+        database: db.name,
+        compress: true,
+        ssl: { rejectUnauthorized: false },
+      });
+      const [[big]] = (await conn.query('SELECT REPEAT(?, 200000) AS r', ['x'])) as unknown as [
+        [{ r: string }],
+      ];
+      assert.equal(big.r, 'x'.repeat(200000));
+      await conn.end();
+      const { stdout } = await run(
+        'mariadb',
+        [
+          '-h',
+          '127.0.0.1',
+          '-P',
+          String(tlsProxy.port),
+          '-u',
+          'root',
+          '--ssl',
+          '--skip-ssl-verify-server-cert',
+        ].concat(['--compress', '-e', "status; SELECT LENGTH(REPEAT('ab', 100000))"]),
+        { timeout: 20_000 },
+      );
+      assert.match(stdout, /SSL:\s+Cipher in use is/);
+      assert.match(stdout, /Protocol:\s+Compressed/);
+      assert.match(stdout, /200000/);
+    } finally {
+      await tlsProxy.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
