@@ -257,6 +257,7 @@ describe('mysql compressed protocol through Shiftgate', () => {
       host: '127.0.0.1',
       port,
       user: 'root',
+      connectTimeout: 10_000,
       database: db.name,
       compress: true,
       multipleStatements: true,
@@ -298,6 +299,7 @@ describe('mysql compressed protocol through Shiftgate', () => {
       host: '127.0.0.1',
       port,
       user: 'root',
+      connectTimeout: 10_000,
       database: db.name,
       compress: true,
       connectionLimit: 4,
@@ -314,7 +316,13 @@ describe('mysql compressed protocol through Shiftgate', () => {
 
   it('KILL QUERY <proxy id> between compressed sessions stops the statement and keeps the connection', async () => {
     const victim = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', compress: true });
-    const killer = await mariadb.createConnection({ host: '127.0.0.1', port, user: 'root', compress: true });
+    const killer = await mariadb.createConnection({
+      host: '127.0.0.1',
+      port,
+      user: 'root',
+      connectTimeout: 10_000,
+      compress: true,
+    });
     try {
       const started = Date.now();
       const running = victim.query('SELECT SLEEP(5) AS s').then(

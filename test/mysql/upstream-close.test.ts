@@ -66,7 +66,13 @@ const DRIVERS: Driver[] = [
   {
     name: 'mariadb',
     async single(port, database) {
-      const c = await mariadb.createConnection({ host: '127.0.0.1', port, user: 'root', database });
+      const c = await mariadb.createConnection({
+        host: '127.0.0.1',
+        port,
+        user: 'root',
+        connectTimeout: 10_000,
+        database,
+      });
       const events: string[] = [];
       c.on('error', (e) => events.push(outcome(e)));
       return {
@@ -81,6 +87,7 @@ const DRIVERS: Driver[] = [
         host: '127.0.0.1',
         port,
         user: 'root',
+        connectTimeout: 10_000,
         database,
         connectionLimit: 1,
         acquireTimeout: 10_000,
@@ -254,7 +261,13 @@ describe('mysql: the upstream connection ended by the server, through Shiftgate 
   it('mariadb connector destroy() mid-query: "connection destroyed, command was killed", promptly', async () => {
     const seen: Record<string, string> = {};
     for (const [where, port] of Object.entries(ports())) {
-      const c = await mariadb.createConnection({ host: '127.0.0.1', port, user: 'root', database: db.name });
+      const c = await mariadb.createConnection({
+        host: '127.0.0.1',
+        port,
+        user: 'root',
+        connectTimeout: 10_000,
+        database: db.name,
+      });
       c.on('error', () => undefined);
       const tag = `sg_destroy_${where}`;
       const running = timed(c.query(`SELECT SLEEP(5) AS ${tag}`));
