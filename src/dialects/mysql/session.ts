@@ -8,6 +8,11 @@
  * Statements the router's prefilter flags (admin commands, version binding,
  * translation) are decoded and routed; the proxy answers admin commands
  * itself with result sets in the server's own format (`local-answers.ts`).
+ * A client that asks for compression gets it from the login OK on: a
+ * `CompressedLink` (`compression.ts`) inflates what the client sends before
+ * the framer and deflates everything written to it; the upstream leg stays
+ * plain. When the server ends the upstream connection, the client's ends
+ * the same way, after whatever the server sent last.
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
