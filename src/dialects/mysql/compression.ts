@@ -106,6 +106,11 @@ export function decodeCompressedFrame(raw: Buffer, maxPayloadBytes = MAX_COMPRES
  * not shrink.
  */
 export function encodeCompressedFrame(payload: Buffer, sequenceId: number, level = 1): Buffer {
+  if (payload.length > MAX_COMPRESSED_FIELD) {
+    throw new RangeError(
+      `a compressed packet carries at most ${MAX_COMPRESSED_FIELD} bytes, not ${payload.length}`,
+    );
+  }
   let body = payload;
   let inflatedLength = 0;
   if (payload.length >= MIN_COMPRESS_LENGTH) {
