@@ -64,7 +64,7 @@ export enum Capability {
   LongFlag = 0x4,
   ConnectWithDb = 0x8,
   NoSchema = 0x10,
-  Compress = 0x20, // CLIENT_COMPRESS: the proxy does not implement compression
+  Compress = 0x20, // CLIENT_COMPRESS: zlib on the client leg (compression.ts); the upstream leg stays uncompressed
   Odbc = 0x40,
   LocalFiles = 0x80,
   IgnoreSpace = 0x100,
@@ -85,7 +85,7 @@ export enum Capability {
   SessionTrack = 0x800000,
   DeprecateEof = 0x1000000,
   OptionalResultsetMetadata = 0x2000000, // MySQL 8: adds a metadata_follows byte the relay does not track
-  ZstdCompression = 0x4000000,
+  ZstdCompression = 0x4000000, // MySQL 8 only (MariaDB does not offer it): not implemented, cleared
   QueryAttributes = 0x8000000, // MySQL 8: prefixes COM_QUERY text with bound attributes
   MultiFactorAuthentication = 0x10000000, // MySQL 8: adds AuthNextFactor exchanges
   CapabilityExtension = 0x20000000,
@@ -107,7 +107,6 @@ export enum MariadbCapability {
 export const SUPPORTED_CAPABILITIES =
   (0xffffffff &
     ~(
-      Capability.Compress |
       Capability.Ssl |
       Capability.OptionalResultsetMetadata |
       Capability.ZstdCompression |

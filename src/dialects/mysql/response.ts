@@ -118,6 +118,11 @@ export class ResponseTracker<T = unknown> {
     return (this.statusFlags & ServerStatus.InTrans) !== 0;
   }
 
+  /** Tag of the oldest pending response (the one being received), if any. */
+  firstTag(): T | undefined {
+    return this.queue[0]?.tag;
+  }
+
   /** Tag of the newest pending response, if any. */
   lastTag(): T | undefined {
     return this.queue[this.queue.length - 1]?.tag;

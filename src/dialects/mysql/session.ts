@@ -8,6 +8,11 @@
  * Statements the router's prefilter flags (admin commands, version binding,
  * translation) are decoded and routed; the proxy answers admin commands
  * itself with result sets in the server's own format (`local-answers.ts`).
+ * A client that asks for compression gets it from the login OK on: a
+ * `CompressedLink` (`compression.ts`) inflates what the client sends before
+ * the framer and deflates everything written to it; the upstream leg stays
+ * plain. When the server ends the upstream connection, the client's ends
+ * the same way, after whatever the server sent last.
  */
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +27,7 @@ import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import type { Route } from '../../proxy/statement-router.ts';
 import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
+import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
 import { isProxyConnectionId, matchKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
 import {
@@ -123,6 +129,8 @@ interface CommandTag {
   command: number;
   /** performance.now() when the command went upstream. */
   start: number;
+  /** Compressed sequence id of the compressed packet that ended the command (compressed protocol). */
+  compressedSeq: number;
   /**
    * Answers the proxy writes itself for later pipelined commands, once this
    * response is through; built then, so they carry the status flags it left.
@@ -246,6 +254,14 @@ export class MysqlSession implements ProxySession {
   private clientOpen = true;
   private upstreamOpen = false;
   private upstreamGone = false;
+  /** The server (or the link to it) reset the upstream connection rather than closing it. */
+  private upstreamReset = false;
+  /** The compressed protocol on the client leg, from the login OK on; null when the client did not ask. */
+  private clientLink: CompressedLink | null = null;
+  /** Compressed sequence id of the client's compressed packet being read (or of the held packet being relayed). */
+  private clientFrameSeq = 0;
+  /** Compressed sequence ids of the packets held in the backlog, for when they are relayed. */
+  private readonly backlogFrameSeq = new WeakMap<Packet, number>();
   private resolved = false;
   private readonly bytesIn: Counter.Internal;
   private readonly bytesOut: Counter.Internal;
@@ -310,9 +326,19 @@ export class MysqlSession implements ProxySession {
   }
 
   private writeClient(buf: Buffer): void {
-    if (!this.clientOpen || this.client.destroyed) return;
-    this.bytesOut.inc(buf.length);
-    if (!this.client.write(buf)) this.upstreamSocket?.pause();
+    if (!this.clientOpen || this.client.destroyed || buf.length === 0) return;
+    const wire = this.clientLink === null ? buf : this.clientLink.write(buf);
+    this.bytesOut.inc(wire.length);
+    if (!this.client.write(wire)) this.upstreamSocket?.pause();
+  }
+
+  /**
+   * Under the compressed protocol, the response about to be written answers
+   * a command that came in compressed packet `compressedSeq`: its compressed
+   * packets are numbered from the next id, as the server numbers them.
+   */
+  private startClientResponse(compressedSeq: number): void {
+    if (this.clientLink !== null) this.clientLink.nextSequenceId = (compressedSeq + 1) & 0xff;
   }
 
   private writeUpstream(buf: Buffer): void {
@@ -349,6 +375,7 @@ export class MysqlSession implements ProxySession {
         );
         this.closeAll();
       } else {
+        if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') this.upstreamReset = true;
         log.debug('mysql upstream socket error', { session: this.info.id, error: err.message });
       }
     });
@@ -370,17 +397,36 @@ export class MysqlSession implements ProxySession {
 
   private onClientData(chunk: Buffer): void {
     this.bytesIn.inc(chunk.length);
+    this.onClientWire(chunk);
+  }
+
+  /** Bytes as the client sent them: compressed packets from the login OK on, when agreed. */
+  private onClientWire(chunk: Buffer): void {
     // After the session ended (drain, upstream gone), late client bytes have no one to go to.
     if (this.phase === Phase.Closed) return;
     try {
-      const packets = this.clientFramer.push(chunk);
-      if (this.phase === Phase.Command) this.relayCommands(packets);
-      else {
-        for (const p of packets) this.onClientHandshakePacket(p);
-        this.boundPreLogin();
+      if (this.clientLink === null) {
+        this.onClientBytes(chunk);
+        return;
+      }
+      // Compressed packets one at a time, so each command knows the compressed sequence id it came with.
+      for (const frame of this.clientLink.read(chunk)) {
+        this.clientFrameSeq = frame.sequenceId;
+        this.onClientBytes(frame.payload);
+        if ((this.phase as Phase) === Phase.Closed) return;
       }
     } catch (err) {
       this.onClientProtocolError(err);
+    }
+  }
+
+  /** Packet-stream bytes from the client (inflated first under the compressed protocol). */
+  private onClientBytes(data: Buffer): void {
+    const packets = this.clientFramer.push(data);
+    if (this.phase === Phase.Command) this.relayCommands(packets);
+    else {
+      for (const p of packets) this.onClientHandshakePacket(p);
+      this.boundPreLogin();
     }
   }
 
@@ -506,9 +552,9 @@ export class MysqlSession implements ProxySession {
       if (!(err instanceof ClientError)) throw err;
       this.bindError = err;
     }
-    const upstreamCapabilities = this.upstream.tls
-      ? (this.clientCapabilities | Capability.Ssl) >>> 0
-      : this.clientCapabilities;
+    // The upstream leg stays uncompressed whatever the client chose (see startClientCompression).
+    const plain = (this.clientCapabilities & ~Capability.Compress) >>> 0;
+    const upstreamCapabilities = this.upstream.tls ? (plain | Capability.Ssl) >>> 0 : plain;
     const payload = patchHandshakeResponseCapabilities(p.payload, upstreamCapabilities, mariadbCapabilities);
     this.phase = Phase.Auth;
     if (this.upstream.tls) {
@@ -745,7 +791,10 @@ export class MysqlSession implements ProxySession {
   /** Login (or COM_CHANGE_USER) done and the account known: the command relay takes over. */
   private onLoggedIn(loginOk: Buffer | null): void {
     this.phase = Phase.Command;
-    if (loginOk !== null) this.sendClientAuth(loginOk);
+    if (loginOk !== null) {
+      this.sendClientAuth(loginOk);
+      if ((this.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
+    }
     log.debug('mysql session authenticated', {
       session: this.info.id,
       user: this.info.user,
@@ -770,6 +819,19 @@ export class MysqlSession implements ProxySession {
       this.heldBeforeLogin = false;
       this.resumeClient();
     }
+  }
+
+  /**
+   * Both sides compress from the login OK on (the OK itself is plain).
+   * NOTE: only the client leg: the upstream connection is opened without
+   * CLIENT_COMPRESS, so the proxy inflates each command once and deflates
+   * each response once, and relays and scans plain packets as before. The
+   * server's `Compression` status variable therefore says OFF.
+   */
+  private startClientCompression(): void {
+    this.clientLink = new CompressedLink(Math.min(MAX_COMPRESSED_FIELD, this.clientFramer.maxMessageBytes));
+    // Bytes the client sent behind its login (it cannot have compressed them before seeing the OK).
+    if (this.clientFramer.buffered > 0) this.onClientWire(this.clientFramer.takeBuffered());
   }
 
   /** Asks the server for CURRENT_USER() on the session's own connection; the answer is not relayed. */
@@ -838,13 +900,19 @@ export class MysqlSession implements ProxySession {
     for (let i = 0; i < packets.length; i++) {
       if (this.backlog !== null) {
         // A routing decision is pending: everything behind it waits, in order.
-        for (let j = i; j < packets.length; j++) this.backlog.push(packets[j]!);
+        for (let j = i; j < packets.length; j++) {
+          if (this.clientLink !== null) this.backlogFrameSeq.set(packets[j]!, this.clientFrameSeq);
+          this.backlog.push(packets[j]!);
+        }
         break;
       }
       const p = packets[i]!;
+      const heldFrameSeq = this.backlogFrameSeq.get(p);
+      if (heldFrameSeq !== undefined) this.clientFrameSeq = heldFrameSeq;
       this.nextClientSeq = (p.sequenceId + 1) & 0xff;
       if (tracker.awaiting === AwaitingClient.Infile) {
         // LOAD DATA LOCAL INFILE content, up to an empty packet.
+        this.startClientResponse(this.clientFrameSeq);
         out.push(p.raw);
         tracker.clientData(p.payload.length === 0);
         continue;
@@ -860,6 +928,7 @@ export class MysqlSession implements ProxySession {
       }
       if (p.sequenceId !== 0) {
         if (tracker.awaiting === AwaitingClient.Auth) {
+          this.startClientResponse(this.clientFrameSeq);
           out.push(p.raw);
           tracker.clientData(false);
           continue;
@@ -901,9 +970,11 @@ export class MysqlSession implements ProxySession {
     this.flushUpstream(out);
     this.backlog = [];
     this.client.pause();
+    const frameSeq = this.clientFrameSeq;
     decision
       .then((forward) => {
         if (this.phase === Phase.Closed) return;
+        this.clientFrameSeq = frameSeq;
         const now: Buffer[] = [];
         this.forward(msg.command, forward, now);
         this.flushUpstream(now);
@@ -927,9 +998,11 @@ export class MysqlSession implements ProxySession {
     }
     const kind = responseKindOf(command);
     if (kind !== ResponseKind.None) {
+      if (this.tracker.pending === 0) this.startClientResponse(this.clientFrameSeq);
       this.tracker.expect(kind, {
         command,
         start: performance.now(),
+        compressedSeq: this.clientFrameSeq,
         after: null,
         onSuccess: forward.onSuccess,
       });
@@ -1233,7 +1306,11 @@ export class MysqlSession implements ProxySession {
    */
   private answerLocally(msg: CommandMessage, build: (firstSeq: number) => Buffer): void {
     const firstSeq = (msg.lastSequenceId + 1) & 0xff;
-    const write = () => build(firstSeq);
+    const compressedSeq = this.clientFrameSeq;
+    const write = () => {
+      this.startClientResponse(compressedSeq);
+      return build(firstSeq);
+    };
     const last = this.tracker.lastTag();
     if (last === undefined) {
       this.writeClient(write());
@@ -1252,10 +1329,13 @@ export class MysqlSession implements ProxySession {
         const tag = this.tracker.completedTag!;
         recordStatementLatency(this.ctx, this.info, Math.round((performance.now() - tag.start) * 1000));
         if (!this.tracker.completedWithError) tag.onSuccess?.();
-        if (tag.after !== null) {
+        const next = this.clientLink === null ? undefined : this.tracker.firstTag();
+        if (tag.after !== null || next !== undefined) {
           this.writeClient(chunk.subarray(from, endOffset));
           from = endOffset;
-          for (const build of tag.after) this.writeClient(build());
+          if (tag.after !== null) for (const build of tag.after) this.writeClient(build());
+          // The next pipelined response starts its own run of compressed sequence ids.
+          if (next !== undefined) this.startClientResponse(next.compressedSeq);
         }
       } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
         const err = decodeErr(head);
@@ -1303,18 +1383,32 @@ export class MysqlSession implements ProxySession {
     this.maybeClosed();
   }
 
+  /**
+   * The server closed (or reset) the upstream connection: KILL CONNECTION,
+   * wait_timeout, shutdown, a broken link. Whatever the server sent last
+   * (MySQL's 4031 on wait_timeout, a 1927 answering a KILL of one's own
+   * connection, 1053 at shutdown) has already been relayed; the client
+   * socket now closes the way the server's did (FIN, or a reset when the
+   * upstream was reset). NOTE: no error of the proxy's own is added in the
+   * command phase, even mid-command: an ERR packet is an ordinary statement
+   * error to mysql2 and the mariadb connector, so their pools would hand the
+   * dead connection out again, while a closed socket is the fatal
+   * PROTOCOL_CONNECTION_LOST / ER_SOCKET_UNEXPECTED_CLOSE (and libmariadb's
+   * own 2013) that a direct connection gives.
+   */
   private onUpstreamClosed(): void {
     if (this.upstreamGone) return;
     this.upstreamGone = true;
     this.upstreamOpen = false;
     if (this.clientOpen && !this.quitSent) {
-      if (this.phase === Phase.Command && this.tracker.pending > 0) {
-        this.sendClientError(
-          this.nextClientSeq,
-          ErrorCode.ServerLost,
-          'HY000',
-          'Lost connection to MySQL server during query (Shiftgate: the upstream connection closed)',
-        );
+      if (this.phase === Phase.Command) {
+        log.info('mysql upstream connection closed by the server', {
+          session: this.info.id,
+          thread: this.upstreamThreadId,
+          pending: this.tracker.pending,
+          reset: this.upstreamReset,
+        });
+        if (this.upstreamReset) this.resetClient();
       } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.accountCheck?.loginOk)) {
         this.sendClientAuthError(
           ErrorCode.ServerLost,
@@ -1332,6 +1426,15 @@ export class MysqlSession implements ProxySession {
     }
     this.closeAll();
     this.maybeClosed();
+  }
+
+  /** Ends the client connection with a TCP reset, as the server ended the upstream one. */
+  private resetClient(): void {
+    const client = this.client;
+    if (client.destroyed) return;
+    // A TLS client has no TCP handle of its own to reset: it is closed instead.
+    if (client instanceof TLSSocket) client.destroy();
+    else client.resetAndDestroy();
   }
 
   /** At an idle point: say COM_QUIT upstream so the server logs a clean disconnect, and close the client. */
