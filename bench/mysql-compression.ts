@@ -11,7 +11,7 @@
  * cost the server and the proxy (which would then inflate every response
  * before relaying it, and deflate it again for a compressed client).
  *
- * Usage: npx tsx bench/mysql-compression.ts [--rounds 3] [--queries 300]
+ * Usage: npm run bench:compression -- [--rounds 3] [--queries 300]
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
 import { parseArgs } from 'node:util';
