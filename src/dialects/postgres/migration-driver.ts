@@ -140,10 +140,15 @@ function lockTimeoutSetting(policy: LockPolicy): string {
 
 export class PostgresMigrationConnection implements MigrationConnection {
   readonly state: PostgresStateStore;
+  lost = false;
   private readonly keyTypes = new Map<string, KeyInfo>();
 
   constructor(private readonly client: pg.Client) {
     this.state = new PostgresStateStore(client);
+    // pg ends the client on any connection failure (a FATAL from the server, a reset, EOF).
+    client.on('end', () => {
+      this.lost = true;
+    });
   }
 
   introspect(schema: string): Promise<SchemaModel> {
