@@ -253,7 +253,7 @@ describe('MySQL wire fuzz', () => {
     const rssBefore = settledRssMb();
     try {
       await pool(
-        8,
+        12,
         () => tally.frames < FUZZ_FRAMES,
         () => clientSession(sg.sg.proxy.address.port, fuzzUser, db.name, rng, tally),
       );
@@ -306,7 +306,7 @@ describe('MySQL wire fuzz', () => {
       const rssBefore = settledRssMb();
       try {
         await pool(
-          8,
+          12,
           () => tally.frames < FUZZ_FRAMES,
           () => serverFuzzSession(proxy.port, rng, tally),
         );
@@ -397,7 +397,7 @@ async function clientSession(port: number, user: string, database: string, rng: 
       if (rng.chance(0.3)) await sleep(1);
     }
     if (!conn.socket.destroyed) conn.socket.write(encodePacket(0, query(`SELECT '${PROBE}'`)));
-    closed = await waitFor(conn, () => conn.reader.includes(PROBE), 1500);
+    closed = await waitFor(conn, () => conn.reader.includes(PROBE), 800);
     alive = conn.reader.includes(PROBE);
     if (!closed && !alive) closed = await waitFor(conn, () => false, 100);
   }

@@ -231,7 +231,7 @@ describe('PostgreSQL wire fuzz', () => {
     const rssBefore = settledRssMb();
     try {
       await pool(
-        8,
+        12,
         () => tally.frames < FUZZ_FRAMES,
         async () => {
           await clientSession(proxyPort, user, db.name, rng, tally);
@@ -289,7 +289,7 @@ describe('PostgreSQL wire fuzz', () => {
       const rssBefore = settledRssMb();
       try {
         await pool(
-          8,
+          12,
           () => tally.frames < FUZZ_FRAMES,
           async () => {
             await serverFuzzSession(proxy.port, rng, tally);
@@ -413,7 +413,7 @@ async function clientSession(port: number, user: string, database: string, rng: 
     // The probe: answered only when the session still follows the protocol.
     const probe = Buffer.concat([serialize.sync(), serialize.query(`SELECT '${PROBE_VALUE}'`)]);
     if (!conn.socket.destroyed) conn.socket.write(probe);
-    closed = await waitFor(conn, () => conn.reader.sawProbe && conn.reader.readyCount > 1, 1500);
+    closed = await waitFor(conn, () => conn.reader.sawProbe && conn.reader.readyCount > 1, 800);
   }
   if (!closed && !conn.reader.sawProbe && !mutateStartup) {
     // Give a late close a moment: the proxy may still be answering the last frames.
