@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,45 @@ describe('upstream PostgreSQL restart (private server)', () => {
     const deadline = Date.now() + 5000;
     while (proxy.ctx.registry.size > 0 && Date.now() < deadline) await sleep(50);
     assert.equal(proxy.ctx.registry.size, 0, 'no session is left behind by the restart');
+  });
+
+  test('a server killed without a word: 08006 at once; reconnects succeed after its crash recovery', async (t) => {
+    const proxy = sg.sg.proxy;
+    const idle = await watchedClient();
+    const busy = await watchedClient();
+    const sleeping = busy.client.query('SELECT pg_sleep(60)').then(
+      () => assert.fail('a statement on a killed server cannot succeed'),
+      (e: { code?: string }) => e,
+    );
+    await sleep(300);
+    // SIGKILL for the postmaster and every backend it started: no process gets to say anything.
+    const postmaster = Number(readFileSync(join(workDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)])
+      .toString()
+      .split('\n')
+      .map(Number)
+      .filter((pid) => pid > 0);
+    const killed = Date.now();
+    for (const pid of [postmaster, ...children]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    const midQuery = await within('the mid-query error', sleeping, 5000);
+    const idleError = await within('the idle client error', idle.firstError, 5000);
+    t.diagnostic(
+      `codes: mid-query ${midQuery.code}, idle ${idleError.code} within ${Date.now() - killed} ms`,
+    );
+    assert.equal(midQuery.code, '08006');
+    assert.equal(idleError.code, '08006');
+    // The killed server's handle is not stopped again: its process is gone already.
+    await start();
+    const took = await reconnect(30_000);
+    t.diagnostic(`reconnected ${took} ms after the server was back`);
+    assert.equal(sg.sg.proxy, proxy, 'the same proxy serves the new connections');
+    for (const c of [idle, busy]) await c.client.end().catch(() => {});
   });
 
   test('a migration backfilling across the restart resumes from its checkpoint', async (t) => {

@@ -145,10 +145,13 @@ export class PostgresMigrationConnection implements MigrationConnection {
 
   constructor(private readonly client: pg.Client) {
     this.state = new PostgresStateStore(client);
-    // pg ends the client on any connection failure (a FATAL from the server, a reset, EOF).
-    client.on('end', () => {
+    // pg emits 'error' (outside a query) and then 'end' on every connection failure: a FATAL from the
+    // server, a reset, EOF. Whichever comes first, the queries that fail with it see the flag set.
+    const lost = () => {
       this.lost = true;
-    });
+    };
+    client.on('error', lost);
+    client.on('end', lost);
   }
 
   introspect(schema: string): Promise<SchemaModel> {
