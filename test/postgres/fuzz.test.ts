@@ -110,6 +110,8 @@ class BackendReader {
 }
 
 const PROBE_VALUE = Buffer.from('shiftgate-fuzz-probe');
+/** The hint of the proxy's own 08P01 (the server's "invalid frontend message type" is the server's). */
+const PROXY_CLIENT_MARKER = 'are not PostgreSQL protocol 3.0';
 
 function decodeError(body: Buffer): ErrorSeen {
   const fields = new Map<string, string>();
@@ -419,7 +421,7 @@ async function clientSession(port: number, user: string, database: string, rng: 
     // Give a late close a moment: the proxy may still be answering the last frames.
     closed = await waitFor(conn, () => false, 100);
   }
-  const outcome = classify(conn.reader, closed, 'invalid frontend message');
+  const outcome = classify(conn.reader, closed, PROXY_CLIENT_MARKER);
   if (outcome === 'closed' && !sentTerminate && !mutateStartup) {
     // A close without a word is only right when the bytes said Terminate or were no startup at all.
     tally.fatalCodes.set('(none)', (tally.fatalCodes.get('(none)') ?? 0) + 1);
