@@ -42,13 +42,21 @@ export class MigrationControl {
   private during: LatencyHistogram | null = null;
   private before: { p50: number | null; p99: number | null } | null = null;
 
+  /** State-change listeners, registered again on each new status connection. */
+  private readonly stateListeners: (() => void)[] = [];
+  /** A status connection being opened in place of a lost one, shared by every caller meanwhile. */
+  private reopening: Promise<MigrationEngine> | null = null;
+  private closing = false;
+
   private constructor(
     private readonly config: Config,
-    private readonly runner: MigrationEngine,
-    private readonly reader: MigrationEngine,
+    private runner: MigrationEngine,
+    private reader: MigrationEngine,
     readonly throttle: ThrottleController,
     private readonly latency: LatencyRecorder,
     private readonly onChange: () => void,
+    private readonly connectRunner: () => Promise<MigrationEngine>,
+    private readonly connectReader: () => Promise<MigrationEngine>,
   ) {}
 
   static async open(options: {
@@ -80,13 +88,10 @@ export class MigrationControl {
       minBatch: options.config.throttle.min_batch,
       maxBatch: options.config.throttle.max_batch,
     };
-    const runner = await MigrationEngine.connect({
-      url: options.url,
-      throttle,
-      sizing,
-      onEvent,
-    });
-    const reader = await MigrationEngine.connect({ url: options.url });
+    const connectRunner = () => MigrationEngine.connect({ url: options.url, throttle, sizing, onEvent });
+    const connectReader = () => MigrationEngine.connect({ url: options.url });
+    const runner = await connectRunner();
+    const reader = await connectReader();
     control = new MigrationControl(
       options.config,
       runner,
@@ -94,6 +99,8 @@ export class MigrationControl {
       options.throttle,
       options.latency,
       options.onChange,
+      connectRunner,
+      connectReader,
     );
     return control;
   }
@@ -105,8 +112,8 @@ export class MigrationControl {
   /** Polls replica lag every second on the status connection. */
   startReplicaLagPolling(): void {
     const poll = () => {
-      this.reader
-        .replicaLagMs()
+      this.read()
+        .then((reader) => reader.replicaLagMs())
         .then((lag) => {
           this.replicaLagMs = lag;
         })
@@ -119,6 +126,7 @@ export class MigrationControl {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.lagTimer) clearTimeout(this.lagTimer);
     this.lagTimer = null;
     this.running?.abort.abort();
@@ -191,11 +199,11 @@ export class MigrationControl {
     }
     const migration = this.load(name);
     try {
-      await this.reader.dryRun(migration);
+      await (await this.read()).dryRun(migration);
     } catch (err) {
       throw asClientError(err);
     }
-    const inFlight = await this.reader.status();
+    const inFlight = await (await this.read()).status();
     if (inFlight && isInFlight(inFlight) && inFlight.name !== name) {
       throw clientError(
         'stateConflict',
@@ -211,22 +219,24 @@ export class MigrationControl {
     this.throttle.setBaseline(this.before.p99);
     this.during = new LatencyHistogram();
     this.latency.taps.add(this.during);
+    // A runner whose connection a database restart took is replaced before it is given the work.
+    await this.run();
     this.launch(name, (signal) => this.runner.start(migration, { signal }));
     // Give the engine a moment to persist the new record, so the answer shows its phase.
     for (let i = 0; i < 50; i++) {
-      const status = await this.reader.status();
+      const status = await (await this.read()).status();
       if (status?.name === name && isInFlight(status)) return status;
       if (!this.running) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    const status = await this.reader.status();
+    const status = await (await this.read()).status();
     if (status?.name === name) return status;
     throw clientError('internal', `migration "${name}" did not start; see the proxy log`);
   }
 
   private launch(name: string, work: (signal: AbortSignal) => Promise<unknown>): void {
     const abort = new AbortController();
-    const done = work(abort.signal).then(
+    const done = this.runReconnecting(name, work, abort.signal).then(
       () => {
         log.info('migration is active', { migration: name });
       },
@@ -244,9 +254,117 @@ export class MigrationControl {
     };
   }
 
+  /**
+   * Runs `work` on the runner; when the runner's connection is lost under it
+   * (the database restarted, the network dropped it), connects a new runner
+   * with backoff and resumes the migration from its stored phase and
+   * checkpoint. The migration stays this proxy's running one meanwhile, so
+   * ROLLBACK and COMPLETE wait for it (or abort it) as for a running one.
+   */
+  private async runReconnecting(
+    name: string,
+    work: (signal: AbortSignal) => Promise<unknown>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let resuming = 0;
+    for (;;) {
+      try {
+        await work(signal);
+        return;
+      } catch (err) {
+        if (signal.aborted || this.closing) throw err;
+        // Right after a reconnect the old session may still hold the migration lock until the server
+        // notices it is gone (no restart, just a dropped connection): that is waited out too, for a while.
+        const lockedAfterReconnect = err instanceof MigrationLockedError && resuming > 0 && resuming < 30;
+        if (!this.runner.connectionLost && !lockedAfterReconnect) throw err;
+        resuming++;
+        if (this.runner.connectionLost) {
+          log.warn('the migration runner lost its database connection; resuming from the checkpoint', {
+            migration: name,
+            error: (err as Error).message,
+          });
+          await this.reconnectRunner(signal);
+        } else {
+          log.info('waiting for the lost runner session to release the migration lock', { migration: name });
+          await sleep(1000, signal);
+        }
+        work = (s) => this.runner.resume({ signal: s });
+      }
+    }
+  }
+
+  /** Opens a new runner connection, retrying with capped exponential backoff until it works or `signal` aborts. */
+  private async reconnectRunner(signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted();
+      try {
+        const next = await this.connectRunner();
+        const old = this.runner;
+        this.runner = next;
+        await old.close();
+        log.info('migration runner reconnected', { attempts: attempt });
+        return;
+      } catch (err) {
+        const delay = Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        log.debug('migration runner reconnect failed', { attempt, error: (err as Error).message });
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  /** The runner for a control command, opened again first when its connection was lost (one try). */
+  private async run(): Promise<MigrationEngine> {
+    if (!this.runner.connectionLost) return this.runner;
+    const next = await this.connectRunner();
+    const old = this.runner;
+    this.runner = next;
+    await old.close();
+    return next;
+  }
+
+  /**
+   * The status connection, opened again first when it was lost: a database
+   * restart must not leave SHOW SHIFTGATE STATUS failing until the proxy
+   * restarts. When the database is still down, the error says so.
+   */
+  private async read(): Promise<MigrationEngine> {
+    if (!this.reader.connectionLost || this.closing) return this.reader;
+    this.reopening ??= this.connectReader()
+      .then(async (next) => {
+        const old = this.reader;
+        this.reader = next;
+        await old.close();
+        for (const listener of this.stateListeners) {
+          await next
+            .onStateChange(listener)
+            .catch((err: Error) =>
+              log.warn('state change announcements unavailable', { error: err.message }),
+            );
+        }
+        // Announcements missed while the connection was down: listeners read the state again.
+        for (const listener of this.stateListeners) listener();
+        return next;
+      })
+      .finally(() => {
+        this.reopening = null;
+      });
+    return this.reopening;
+  }
+
+  /** Calls `listener` whenever any runner changes a migration record, across reconnects of the status connection. */
+  async onStateChange(listener: () => void): Promise<void> {
+    this.stateListeners.push(listener);
+    await (await this.read()).onStateChange(listener);
+  }
+
+  /** The status engine (read-only questions), reconnected first when its connection was lost. */
+  readEngine(): Promise<MigrationEngine> {
+    return this.read();
+  }
+
   /** After a restart: carry on with a migration that was interrupted between expand and active. */
   async resumeInterrupted(): Promise<void> {
-    const status = await this.reader.status();
+    const status = await (await this.read()).status();
     if (!status || !['pending', 'expanding', 'backfilling', 'validating'].includes(status.phase)) return;
     log.info('resuming an interrupted migration', { migration: status.name, phase: status.phase });
     this.during = new LatencyHistogram();
@@ -270,7 +388,7 @@ export class MigrationControl {
   }
 
   private async completeExclusive(force: boolean, sessions: RetiringSessions): Promise<MigrationStatus> {
-    const status = await this.reader.status();
+    const status = await (await this.read()).status();
     if (!status || !isInFlight(status)) throw clientError('stateConflict', 'no migration is in flight');
     if (status.phase !== 'active' && status.phase !== 'contracting') {
       throw clientError(
@@ -294,7 +412,7 @@ export class MigrationControl {
     await this.running?.done;
     let done: MigrationStatus;
     try {
-      done = await this.runner.complete();
+      done = await (await this.run()).complete();
     } catch (err) {
       throw asClientError(err);
     }
@@ -316,7 +434,7 @@ export class MigrationControl {
     }
     let done: MigrationStatus;
     try {
-      done = await this.runner.rollback();
+      done = await (await this.run()).rollback();
     } catch (err) {
       throw asClientError(err);
     }
@@ -326,7 +444,7 @@ export class MigrationControl {
   }
 
   async status(): Promise<MigrationStatus | null> {
-    const status = await this.reader.status();
+    const status = await (await this.read()).status();
     return status && isInFlight(status) ? status : null;
   }
 
@@ -336,7 +454,7 @@ export class MigrationControl {
   }
 
   async history(): Promise<{ status: MigrationStatus; report: LatencyReport | null }[]> {
-    const all = await this.reader.history();
+    const all = await (await this.read()).history();
     return all.map((status) => ({ status, report: (status.latencyReport as LatencyReport | null) ?? null }));
   }
 
@@ -361,7 +479,7 @@ export class MigrationControl {
       afterP50Ms: null,
       afterP99Ms: null,
     };
-    await this.runner.saveLatencyReport(name, report);
+    await (await this.run()).saveLatencyReport(name, report);
     const after = new LatencyHistogram();
     this.latency.taps.add(after);
     setTimeout(() => {
@@ -369,8 +487,8 @@ export class MigrationControl {
       if (after.count === 0) return;
       report.afterP50Ms = after.quantileMs(0.5);
       report.afterP99Ms = after.quantileMs(0.99);
-      this.reader
-        .saveLatencyReport(name, report)
+      this.read()
+        .then((reader) => reader.saveLatencyReport(name, report))
         .catch((err: Error) => log.warn('latency report not saved', { error: err.message }));
     }, 60_000).unref();
   }
@@ -395,4 +513,20 @@ function asClientError(err: unknown): Error {
   if (err instanceof MigrationStateError) return clientError('stateConflict', err.message);
   if (err instanceof MigrationError) return clientError('internal', err.message);
   return err as Error;
+}
+
+/** Waits `ms`, or rejects as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal.throwIfAborted();
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

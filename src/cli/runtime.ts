@@ -91,12 +91,12 @@ export async function startShiftgate(
         onProgress: (progress) => migrationMetrics.onProgress(progress),
       });
       opened.startReplicaLagPolling();
-      const engine = opened.engine;
+      // Through the control, which opens the status connection again after a database restart.
       follower = new VersionFollower(
         {
-          versions: () => engine.versions(),
-          introspect: () => engine.introspect(),
-          subscribe: (listener) => engine.onStateChange(listener),
+          versions: async () => (await opened.readEngine()).versions(),
+          introspect: async () => (await opened.readEngine()).introspect(),
+          subscribe: (listener) => opened.onStateChange(listener),
         },
         (map, history) => {
           const inFlight = history.versions.find((v) => v.version === history.inFlight);

@@ -76,6 +76,12 @@ export interface BackfillScope {
 
 export interface MigrationConnection {
   readonly state: StateStore;
+  /**
+   * The database connection is gone (the server restarted or closed it, the
+   * network dropped it): every call fails from now on, and a new connection
+   * is needed. Session state (the migration lock) went with it.
+   */
+  readonly lost: boolean;
   introspect(schema: string): Promise<SchemaModel>;
   /**
    * Runs the statements of one action in order under the lock policy, then

@@ -151,6 +151,11 @@ export class MigrationEngine {
     await this.conn.close();
   }
 
+  /** The engine's database connection is gone: a new engine must be connected to carry on. */
+  get connectionLost(): boolean {
+    return this.conn.lost;
+  }
+
   private boundary = 0;
 
   private async crashPoint(phase: Phase): Promise<void> {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { serialize } from 'pg-protocol';
 import { Parser } from 'pg-protocol/dist/parser.js';
+import { decodeBackend } from '../../src/dialects/postgres/codec/backend-decoder.ts';
 import {
   encodeAuthenticationSASL,
   encodeBackendKeyData,
@@ -367,6 +368,48 @@ describe('backend encoders and scanner', () => {
       }
       assert.deepEqual(Buffer.concat(out), expected, `split ${split}`);
       assert.equal(queue.active, false, `split ${split}: nothing left pending`);
+    }
+  });
+});
+
+describe('malformed server messages', () => {
+  const frame = (code: string, body: Buffer): Frame => {
+    const raw = Buffer.alloc(5 + body.length);
+    raw[0] = code.charCodeAt(0);
+    raw.writeInt32BE(body.length + 4, 1);
+    body.copy(raw, 5);
+    return { code: raw[0]!, raw, bodyOffset: 5 };
+  };
+
+  test('login messages pg-protocol cannot read are ProtocolErrors, not plain errors', () => {
+    const unknownAuth = Buffer.alloc(4);
+    unknownAuth.writeInt32BE(192);
+    for (const bad of [frame('R', unknownAuth), frame('K', Buffer.alloc(2)), frame('R', Buffer.alloc(0))]) {
+      assert.throws(
+        () => decodeBackend(bad),
+        ProtocolError,
+        `${String.fromCharCode(bad.code)} ${bad.raw.length}`,
+      );
+    }
+  });
+
+  test('the scanner refuses unknown message types and a ReadyForQuery that is not one status byte', () => {
+    for (const bad of [
+      frame('z', Buffer.alloc(0)),
+      frame('\0', Buffer.alloc(3)),
+      frame('Z', Buffer.from('II')),
+    ]) {
+      for (let split = 0; split <= bad.raw.length; split++) {
+        const scanner = new BackendScanner([0x5a], () => {});
+        assert.throws(
+          () => {
+            scanner.scan(bad.raw.subarray(0, split));
+            scanner.scan(bad.raw.subarray(split));
+          },
+          ProtocolError,
+          `${JSON.stringify(bad.raw.toString('latin1'))} split at ${split}`,
+        );
+      }
     }
   });
 });

@@ -140,10 +140,18 @@ function lockTimeoutSetting(policy: LockPolicy): string {
 
 export class PostgresMigrationConnection implements MigrationConnection {
   readonly state: PostgresStateStore;
+  lost = false;
   private readonly keyTypes = new Map<string, KeyInfo>();
 
   constructor(private readonly client: pg.Client) {
     this.state = new PostgresStateStore(client);
+    // pg emits 'error' (outside a query) and then 'end' on every connection failure: a FATAL from the
+    // server, a reset, EOF. Whichever comes first, the queries that fail with it see the flag set.
+    const lost = () => {
+      this.lost = true;
+    };
+    client.on('error', lost);
+    client.on('end', lost);
   }
 
   introspect(schema: string): Promise<SchemaModel> {

@@ -220,6 +220,8 @@ export class PgSession implements ProxySession {
 
   private onClientData(chunk: Buffer): void {
     this.labels.received.inc(chunk.length);
+    // Once the session ended (a protocol error, the upstream gone) late bytes go nowhere and count for nothing.
+    if (this.phase === 'closed') return;
     try {
       if (this.phase === 'ready') this.relayClientChunk(chunk);
       else {
@@ -230,15 +232,20 @@ export class PgSession implements ProxySession {
       }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      this.ctx.metrics.protocolErrors.labels(DIALECT).inc();
-      log.warn('malformed client message; closing session', { session: this.info.id, error: err.message });
-      this.fail({
-        severity: 'FATAL',
-        code: '08P01',
-        message: `invalid frontend message: ${err.message}`,
-        hint: 'The client sent bytes that are not PostgreSQL protocol 3.0; check the driver and the port.',
-      });
+      this.onClientProtocolError(err);
     }
+  }
+
+  private onClientProtocolError(err: ProtocolError): void {
+    if (this.phase === 'closed') return;
+    this.ctx.metrics.protocolErrors.labels(DIALECT).inc();
+    log.warn('malformed client message; closing session', { session: this.info.id, error: err.message });
+    this.fail({
+      severity: 'FATAL',
+      code: '08P01',
+      message: `invalid frontend message: ${err.message}`,
+      hint: 'The client sent bytes that are not PostgreSQL protocol 3.0; check the driver and the port.',
+    });
   }
 
   /**
@@ -662,6 +669,8 @@ export class PgSession implements ProxySession {
         this.relayHeld(backlog);
       })
       .catch((err: Error) => {
+        // A frame routed after the wait (a pipelined one behind a SET) can be malformed itself.
+        if (err instanceof ProtocolError) return this.onClientProtocolError(err);
         log.error('statement routing failed', { session: this.info.id, error: err.message });
         this.fail({
           severity: 'FATAL',
@@ -671,8 +680,21 @@ export class PgSession implements ProxySession {
       });
   }
 
-  /** Relays frames that were held back, in order, until one needs waiting for again. */
+  /**
+   * Relays frames that were held back, in order, until one needs waiting for
+   * again. A malformed one is the client's protocol error, whichever event
+   * (a routing decision, the login's ReadyForQuery) let the frames go.
+   */
   private relayHeld(frames: Frame[]): void {
+    try {
+      this.relayHeldFrames(frames);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.onClientProtocolError(err);
+    }
+  }
+
+  private relayHeldFrames(frames: Frame[]): void {
     for (const [i, next] of frames.entries()) {
       const r = this.routeClientFrame(next);
       if (r instanceof Promise) {

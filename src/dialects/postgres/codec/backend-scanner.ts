@@ -1,4 +1,9 @@
 import { ProtocolError } from '../../../proxy/protocol-error.ts';
+import { BackendCode } from './message-codes.ts';
+
+/** Every backend message type of protocol 3.0 ('V' is FunctionCallResponse); any other byte is no header. */
+const VALID_BACKEND = new Uint8Array(256);
+for (const c of 'RKSZTDCENA123nIstGHWdcvV') VALID_BACKEND[c.charCodeAt(0)] = 1;
 
 /**
  * Follows message boundaries in the server-to-client stream without
@@ -59,13 +64,7 @@ export class BackendScanner {
         this.code = this.header[0]!;
         length = this.header.readInt32BE(1);
       }
-      if (length < 4) {
-        throw new ProtocolError(
-          `server message length ${length} is below 4`,
-          String.fromCharCode(this.code),
-          i,
-        );
-      }
+      checkHeader(this.code, length, i);
       this.remaining = length - 4;
       if (this.watched[this.code]) {
         this.collected = [];
@@ -123,13 +122,7 @@ export class BackendScanner {
       if (this.headerFill < 5) break;
       this.code = this.header[0]!;
       const length = this.header.readInt32BE(1);
-      if (length < 4) {
-        throw new ProtocolError(
-          `server message length ${length} is below 4`,
-          String.fromCharCode(this.code),
-          i,
-        );
-      }
+      checkHeader(this.code, length, i);
       // A header begun by `scan` was partly forwarded already: it cannot be one the proxy acts on.
       const decision = this.headerForwarded === 0 ? decide(this.code) : 'forward';
       this.dropping = decision !== 'forward' && decision !== 'hold';
@@ -161,5 +154,21 @@ export class BackendScanner {
     const parts = this.collected!;
     this.collected = null;
     this.onMessage(this.code, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+}
+
+/**
+ * A header the proxy can follow: a known type, a length that covers
+ * itself, and a ReadyForQuery of exactly one status byte (the proxy reads
+ * it; a longer one would make it gather whatever follows as its body).
+ */
+function checkHeader(code: number, length: number, offset: number): void {
+  const type = String.fromCharCode(code);
+  if (!VALID_BACKEND[code]) {
+    throw new ProtocolError(`unknown server message type 0x${code.toString(16)}`, type, offset);
+  }
+  if (length < 4) throw new ProtocolError(`server message length ${length} is below 4`, type, offset);
+  if (code === BackendCode.ReadyForQuery && length !== 5) {
+    throw new ProtocolError(`ReadyForQuery of length ${length}`, type, offset);
   }
 }
