@@ -54,6 +54,15 @@ const KILL_ANYWHERE =
 const KILL_SCAN_LIMIT = 64 * 1024;
 
 /**
+ * False when a COM_QUERY text of `bytes` UTF-8 bytes is too long for
+ * `matchKill` to take for a KILL (it is forwarded as it is): UTF-8 needs at
+ * most 3 bytes per UTF-16 code unit, and an invalid byte decodes to one.
+ */
+export function mayBeKill(bytes: number): boolean {
+  return bytes <= 3 * KILL_SCAN_LIMIT;
+}
+
+/**
  * @example
  * const m = matchKill('KILL QUERY 7');
  * if (m.kind === 'kill') m.rewrite(4242); // 'KILL QUERY 4242'
