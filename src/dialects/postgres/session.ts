@@ -254,43 +254,39 @@ export class PgSession implements ProxySession {
       out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart));
       runStart = runEnd = -1;
     };
-    const stream = {
-      large: (code: number, head: Buffer) => this.streamDecision(code, head),
-      piece: (bytes: Buffer, last: boolean) => {
-        flushRun();
-        this.relayPiece(bytes, last);
-      },
-    };
-    this.clientFramer.push(
-      chunk,
-      (frame) => {
-        if (this.backlog) {
-          this.backlog.push(frame);
-          return;
-        }
-        const replacement = this.routeClientFrame(frame);
-        if (replacement === undefined) {
-          const raw = frame.raw;
-          if (raw.buffer === chunk.buffer) {
-            if (raw.byteOffset === runEnd) {
-              runEnd += raw.length;
-              return;
-            }
-            flushRun();
-            runStart = raw.byteOffset;
-            runEnd = raw.byteOffset + raw.length;
+    const onFrame = (frame: Frame) => {
+      if (this.backlog) {
+        this.backlog.push(frame);
+        return;
+      }
+      const replacement = this.routeClientFrame(frame);
+      if (replacement === undefined) {
+        const raw = frame.raw;
+        if (raw.buffer === chunk.buffer) {
+          if (raw.byteOffset === runEnd) {
+            runEnd += raw.length;
             return;
           }
           flushRun();
-          out.write(raw);
+          runStart = raw.byteOffset;
+          runEnd = raw.byteOffset + raw.length;
           return;
         }
         flushRun();
-        if (replacement instanceof Promise) this.waitForRoute(frame, replacement);
-        else out.write(replacement);
+        out.write(raw);
+        return;
+      }
+      flushRun();
+      if (replacement instanceof Promise) this.waitForRoute(frame, replacement);
+      else out.write(replacement);
+    };
+    this.clientFramer.push(chunk, onFrame, {
+      large: (code, head) => this.streamDecision(code, head),
+      piece: (bytes, last) => {
+        flushRun();
+        this.relayPiece(bytes, last);
       },
-      stream,
-    );
+    });
     flushRun();
     if (out.writableNeedDrain) this.client.pause();
   }
