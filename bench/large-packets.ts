@@ -7,6 +7,12 @@
  * relay its own process). Prints the ping's p50 / p99 / max per target and
  * the ratios Shiftgate/direct and Shiftgate/pipe.
  *
+ * Then, because a shared machine's scheduler adds its own noise to every
+ * ping, a second measure that only the proxy's code decides: Shiftgate in
+ * a process of its own under the same load, timing every socket `data`
+ * handler (the synchronous work one chunk costs the event loop all
+ * sessions share); prints the p99.9 and the longest.
+ *
  * The three big sessions run in a child process, so the pinging process's own
  * event loop measures the relay, not the parsing of 20 MB rows.
  *
@@ -16,7 +22,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -130,6 +136,65 @@ function barePipe(target: string): void {
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`${(server.address() as { port: number }).port}\n`);
   });
+}
+
+// ---------------------------------------------------------------------------
+// Shiftgate in-process with its socket 'data' handlers timed (child process)
+
+async function timeHandlers(dialect: Dialect, upstream: string, seconds: number): Promise<void> {
+  const { startShiftgate } = await import('../src/cli/runtime.ts');
+  const { loadConfig } = await import('../src/config/load.ts');
+  const config = loadConfig({ env: {}, flags: { upstream, listen: '127.0.0.1:0' } });
+  const sg = await startShiftgate(config, upstream, { http: false });
+  const durations: number[] = [];
+  let timing = false;
+  type Emit = (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  const emit = Socket.prototype.emit as Emit;
+  // Instrumentation, this process only: how long each chunk holds the event loop.
+  const timed: Emit = function (event, ...args) {
+    if (event !== 'data' || !timing) return emit.call(this, event, ...args);
+    const start = performance.now();
+    const result = emit.call(this, event, ...args);
+    durations.push(performance.now() - start);
+    return result;
+  };
+  Socket.prototype.emit = timed as typeof Socket.prototype.emit;
+  const load = child(['--role', `${dialect}-load`, '--url', withPort(upstream, sg.proxy.address.port)]);
+  await new Promise((r) => setTimeout(r, 1500));
+  timing = true;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  timing = false;
+  await stopChild(load);
+  const sorted = Float64Array.from(durations).sort();
+  process.stdout.write(
+    `${JSON.stringify({
+      n: sorted.length,
+      p999: percentileSorted(sorted, 0.999),
+      max: sorted[sorted.length - 1] ?? 0,
+      over10: durations.filter((d) => d > 10).length,
+    })}\n`,
+  );
+  await sg.stop();
+  process.exit(0);
+}
+
+async function handlerStats(dialect: Dialect, upstream: string, seconds: number): Promise<string> {
+  const proc = child(
+    ['--role', 'handlers', '--dialect', dialect, '--url', upstream, '--seconds', String(seconds)],
+    'pipe',
+  );
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await once(proc, 'exit');
+  const h = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    n: number;
+    p999: number;
+    max: number;
+    over10: number;
+  };
+  return `${dialect.padEnd(9)} ${h.p999.toFixed(2).padStart(8)} ${h.max.toFixed(1).padStart(8)} ${String(h.over10).padStart(8)} of ${h.n}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -277,6 +342,7 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const dialects: Dialect[] = values.dialect === 'both' ? ['mysql', 'postgres'] : [values.dialect as Dialect];
   const table: string[] = [];
+  const handlers: string[] = [];
   for (const dialect of dialects) {
     const db = await setUp(dialect);
     const direct = new URL(db.url);
@@ -301,6 +367,8 @@ async function main(): Promise<void> {
           );
         }
       }
+      await serve.stop();
+      handlers.push(await handlerStats(dialect, db.url, seconds));
     } finally {
       await serve.stop();
       await pipe.stop();
@@ -324,6 +392,9 @@ async function main(): Promise<void> {
   );
   console.log(`dialect   target          p50      p99      max`);
   for (const line of table) console.log(line);
+  console.log(`\nShiftgate socket data handlers under the same load (${seconds} s, ms)`);
+  console.log(`dialect      p99.9      max  over 10 ms`);
+  for (const line of handlers) console.log(line);
 }
 
 function fmt(s: Stats): string {
@@ -341,6 +412,9 @@ switch (values.role) {
     break;
   case 'pipe':
     barePipe(values.url);
+    break;
+  case 'handlers':
+    await timeHandlers(values.dialect as Dialect, values.url, Number(values.seconds));
     break;
   case 'mysql-load':
     await Promise.all([0, 1, 2].map((session) => mysqlBigSession(values.url, session)));
