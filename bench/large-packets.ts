@@ -160,7 +160,8 @@ async function timeHandlers(dialect: Dialect, upstream: string, seconds: number)
   };
   Socket.prototype.emit = timed as typeof Socket.prototype.emit;
   const load = child(['--role', `${dialect}-load`, '--url', withPort(upstream, sg.proxy.address.port)]);
-  await new Promise((r) => setTimeout(r, 1500));
+  // A loaded machine can take a while to start the big sessions' process.
+  await new Promise((r) => setTimeout(r, 3000));
   timing = true;
   await new Promise((r) => setTimeout(r, seconds * 1000));
   timing = false;
