@@ -38,7 +38,10 @@ export interface StatementRouter {
   /**
    * Cheap test on the raw statement bytes, run for every statement before
    * anything is decoded: false means "forward unchanged", and is the answer
-   * for ordinary traffic when no migration is in flight.
+   * for ordinary traffic when no migration is in flight. It must answer
+   * from windows of at most PREFILTER_WINDOW bytes (true for a text only if
+   * true for one of its windows), so a large statement can be scanned piece
+   * by piece as it arrives (`PiecewisePrefilter`).
    */
   mayRoute(bytes: Buffer, start: number, end: number): boolean;
   /** The decision; a promise when it has to do work first (starting a migration). */

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decryptPassword, encryptPassword, xorWithScramble } from '../../src/dialects/mysql/auth.ts';
-import { type Packet, PacketFramer, PacketScanner } from '../../src/dialects/mysql/framer.ts';
+import {
+  type Packet,
+  PacketFramer,
+  PacketScanner,
+  STREAM_HEAD_BYTES,
+} from '../../src/dialects/mysql/framer.ts';
 import { matchKill } from '../../src/dialects/mysql/kill.ts';
 import {
   decodeAuthSwitchRequest,
@@ -221,6 +226,152 @@ describe('mysql packet framer', () => {
     // The limit counts the whole split message, not one physical packet.
     const big = new PacketFramer(MAX_PACKET_PAYLOAD + 10);
     assert.throws(() => big.push(encodePacket(0, Buffer.alloc(MAX_PACKET_PAYLOAD + 11))), ProtocolError);
+  });
+});
+
+/** One packet as a streaming framer delivered it: whole, or joined back from its pieces. */
+interface Delivered {
+  seq: number;
+  payload: string;
+  streamed: boolean;
+  continuation: boolean;
+}
+
+/**
+ * Feeds `bytes` cut at `cuts` to a framer that streams packets from
+ * `streamFrom` payload bytes up whose first payload byte is odd; checks
+ * every piece against the packet it belongs to and returns the packets.
+ */
+function streamAll(bytes: Buffer, cuts: number[], streamFrom: number, maxMessage = Infinity): Delivered[] {
+  const framer = new PacketFramer(maxMessage, streamFrom);
+  const out: Delivered[] = [];
+  const raw: Buffer[] = [];
+  let open: { seq: number; length: number; parts: Buffer[]; raw: number; continuation: boolean } | null =
+    null;
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    framer.feed(bytes.subarray(from, cut), {
+      packet(p) {
+        assert.equal(open, null, 'no whole packet inside a streamed one');
+        raw.push(p.raw);
+        out.push({
+          seq: p.sequenceId,
+          payload: p.payload.toString('hex'),
+          streamed: false,
+          continuation: p.continuation,
+        });
+      },
+      large(head, length, seq, continuation) {
+        assert.equal(open, null);
+        assert.ok(length >= streamFrom);
+        assert.equal(head.length, Math.min(length, STREAM_HEAD_BYTES));
+        if (length === 0 || head[0]! % 2 === 0) return false;
+        open = { seq, length, parts: [], raw: 0, continuation };
+        return true;
+      },
+      piece(pieceRaw, payload, last) {
+        assert.ok(open !== null, 'a piece belongs to a packet large() took');
+        assert.ok(pieceRaw.length > 0);
+        // The first piece carries the header; the payload is the rest of it.
+        const header = open.raw === 0 ? 4 : 0;
+        assert.deepEqual(payload, pieceRaw.subarray(header));
+        open.raw += pieceRaw.length;
+        open.parts.push(payload);
+        raw.push(pieceRaw);
+        const payloadSoFar = open.raw - 4;
+        assert.equal(last, payloadSoFar === open.length, 'last exactly on the final byte');
+        if (last) {
+          out.push({
+            seq: open.seq,
+            payload: Buffer.concat(open.parts).toString('hex'),
+            streamed: true,
+            continuation: open.continuation,
+          });
+          open = null;
+        }
+      },
+    });
+    from = cut;
+  }
+  assert.equal(open, null);
+  assert.ok(framer.atBoundary);
+  assert.deepEqual(Buffer.concat(raw), bytes, 'every byte relayed once, in order');
+  return out;
+}
+
+describe('mysql packet framer, streaming large packets', () => {
+  const odd = (n: number, fill: number) => Buffer.concat([Buffer.from([0x17]), Buffer.alloc(n - 1, fill)]);
+  const even = (n: number, fill: number) => Buffer.concat([Buffer.from([0x16]), Buffer.alloc(n - 1, fill)]);
+  const sample = Buffer.concat([
+    encodePacket(0, Buffer.from([0x0e])),
+    encodePacket(0, odd(40, 1)),
+    encodePacket(0, even(40, 2)),
+    encodePacket(0, odd(20, 3)),
+    encodePacket(1, Buffer.alloc(0)),
+    encodePacket(2, odd(19, 4)),
+    encodePacket(0, odd(25, 5)),
+  ]);
+  const expected = [
+    { seq: 0, payload: '0e', streamed: false, continuation: false },
+    { seq: 0, payload: odd(40, 1).toString('hex'), streamed: true, continuation: false },
+    { seq: 0, payload: even(40, 2).toString('hex'), streamed: false, continuation: false },
+    { seq: 0, payload: odd(20, 3).toString('hex'), streamed: true, continuation: false },
+    { seq: 1, payload: '', streamed: false, continuation: false },
+    { seq: 2, payload: odd(19, 4).toString('hex'), streamed: false, continuation: false },
+    { seq: 0, payload: odd(25, 5).toString('hex'), streamed: true, continuation: false },
+  ];
+
+  it('streams the packets the sink takes and frames the others whole, at every split offset', () => {
+    assert.deepEqual(streamAll(sample, [], 20), expected);
+    for (let cut = 1; cut < sample.length; cut++) {
+      assert.deepEqual(streamAll(sample, [cut], 20), expected, `cut at ${cut}`);
+    }
+  });
+
+  it('at every pair of split offsets and one byte at a time', () => {
+    for (let a = 1; a < sample.length; a += 3) {
+      for (let b = a + 1; b < sample.length; b += 2) {
+        assert.deepEqual(streamAll(sample, [a, b], 20), expected, `cuts at ${a}, ${b}`);
+      }
+    }
+    const cuts = Array.from({ length: sample.length - 1 }, (_, i) => i + 1);
+    assert.deepEqual(streamAll(sample, cuts, 20), expected);
+  });
+
+  it('streams both packets of a 16 MB+ message and follows the split', () => {
+    const payload = Buffer.concat([Buffer.from([0x17]), randomBytes(MAX_PACKET_PAYLOAD + 99)]);
+    const tail = payload.subarray(MAX_PACKET_PAYLOAD);
+    const bytes = Buffer.concat([encodePacket(0, payload), encodePacket(0, Buffer.from([0x0e]))]);
+    for (const cuts of [[], [3], [4 + STREAM_HEAD_BYTES - 1], [MAX_PACKET_PAYLOAD + 5], [65536, 131072]]) {
+      const packets = streamAll(bytes, cuts, 50);
+      assert.deepEqual(
+        packets.map((p) => [p.seq, p.payload.length / 2, p.streamed, p.continuation]),
+        [
+          [0, MAX_PACKET_PAYLOAD, true, false],
+          // The 100-byte tail starts with a random byte: whole or streamed as the sink likes, but a continuation.
+          [1, 100, tail[0]! % 2 === 1, true],
+          [0, 1, false, false],
+        ],
+      );
+    }
+  });
+
+  it('refuses a streamed message over the limit as soon as its header is in', () => {
+    const framer = new PacketFramer(1000, 10);
+    let asked = false;
+    assert.throws(
+      () =>
+        framer.feed(Buffer.concat([Buffer.from([0xe9, 0x03, 0x00, 0x00]), Buffer.alloc(40, 1)]), {
+          packet: () => {},
+          large: () => {
+            asked = true;
+            return true;
+          },
+          piece: () => {},
+        }),
+      (err) => err instanceof ProtocolError && /exceeds the limit of 1000/.test(err.message),
+    );
+    assert.equal(asked, false);
   });
 });
 

@@ -18,7 +18,7 @@ import {
   encodeRowDescription,
 } from '../../src/dialects/postgres/codec/backend-encoder.ts';
 import { BackendScanner } from '../../src/dialects/postgres/codec/backend-scanner.ts';
-import { type Frame, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
+import { type Frame, PgFramer, STREAM_HEAD_BYTES } from '../../src/dialects/postgres/codec/framer.ts';
 import { decodeFrontend, decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
 import { BackendCode } from '../../src/dialects/postgres/codec/message-codes.ts';
 import { encodeStartup } from '../../src/dialects/postgres/codec/startup-encoder.ts';
@@ -202,6 +202,108 @@ describe('PgFramer and decodeFrontend', () => {
         assert.ok(e instanceof ProtocolError, `round ${round}: ${(e as Error).message}`);
       }
     }
+  });
+});
+
+/** One message as a streaming framer delivered it: whole, or joined back from its pieces. */
+type Delivered = { raw: string; streamed: boolean };
+
+/**
+ * Feeds `bytes` cut at `cuts` to a framer that streams messages from
+ * `streamFrom` bytes up unless they are Parse; checks every piece and
+ * returns the messages in order.
+ */
+function streamAll(bytes: Buffer, cuts: number[], streamFrom: number): Delivered[] {
+  const framer = new PgFramer(1024 * 1024, false, streamFrom);
+  const out: Delivered[] = [];
+  const relayed: Buffer[] = [];
+  let open: { total: number; parts: Buffer[] } | null = null;
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    framer.push(
+      bytes.subarray(from, cut),
+      (f) => {
+        assert.equal(open, null, 'no whole frame inside a streamed one');
+        relayed.push(f.raw);
+        out.push({ raw: f.raw.toString('hex'), streamed: false });
+      },
+      {
+        large(code, head, total) {
+          assert.equal(open, null);
+          assert.ok(total >= streamFrom);
+          assert.equal(head.length, Math.min(total, 5 + STREAM_HEAD_BYTES));
+          assert.equal(head[0], code);
+          assert.equal(head.readInt32BE(1) + 1, total);
+          if (code === 0x50 /* 'P' */) return false;
+          open = { total, parts: [] };
+          return true;
+        },
+        piece(piece, last) {
+          assert.ok(open !== null && piece.length > 0);
+          open.parts.push(piece);
+          relayed.push(piece);
+          const sofar = open.parts.reduce((n, p) => n + p.length, 0);
+          assert.equal(last, sofar === open.total, 'last exactly on the final byte');
+          if (last) {
+            out.push({ raw: Buffer.concat(open.parts).toString('hex'), streamed: true });
+            open = null;
+          }
+        },
+      },
+    );
+    from = cut;
+  }
+  assert.equal(open, null);
+  assert.ok(framer.atBoundary);
+  assert.deepEqual(Buffer.concat(relayed), bytes, 'every byte relayed once, in order');
+  return out;
+}
+
+describe('PgFramer streaming large messages', () => {
+  const messages = [
+    serialize.query('SELECT 1'),
+    serialize.copyData(Buffer.alloc(30, 0x61)),
+    serialize.parse({ text: `SELECT '${'p'.repeat(30)}'` }),
+    serialize.sync(),
+    serialize.bind({ values: ['b'.repeat(40)] }),
+    serialize.copyData(Buffer.alloc(3, 0x62)),
+    serialize.query(`SELECT '${'q'.repeat(25)}'`),
+  ];
+  const bytes = Buffer.concat(messages);
+  const expected = messages.map((m) => ({
+    raw: m.toString('hex'),
+    streamed: m.length >= 24 && m[0] !== 0x50,
+  }));
+
+  test('streams the messages the consumer takes and frames the others whole, at every split offset', () => {
+    assert.ok(expected.filter((e) => e.streamed).length >= 3);
+    assert.deepEqual(streamAll(bytes, [], 24), expected);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      assert.deepEqual(streamAll(bytes, [cut], 24), expected, `cut at ${cut}`);
+    }
+  });
+
+  test('at pairs of split offsets and one byte at a time', () => {
+    for (let a = 1; a < bytes.length; a += 3) {
+      for (let b = a + 1; b < bytes.length; b += 2) {
+        assert.deepEqual(streamAll(bytes, [a, b], 24), expected, `cuts at ${a}, ${b}`);
+      }
+    }
+    const cuts = Array.from({ length: bytes.length - 1 }, (_, i) => i + 1);
+    assert.deepEqual(streamAll(bytes, cuts, 24), expected);
+  });
+
+  test('a message over the limit is refused before it is offered, and a short length is malformed', () => {
+    const framer = new PgFramer(100, false, 10);
+    const stream = { large: () => assert.fail('not offered'), piece: () => {} };
+    assert.throws(
+      () => framer.push(serialize.copyData(Buffer.alloc(200)), () => {}, stream),
+      (e: unknown) => e instanceof ProtocolError && /exceeds the limit/.test(e.message),
+    );
+    assert.throws(
+      () => new PgFramer(100, false, 10).push(Buffer.from([0x64, 0, 0, 0, 2]), () => {}, stream),
+      ProtocolError,
+    );
   });
 });
 

@@ -21,9 +21,39 @@ export interface Packet {
 }
 
 /**
+ * Where a streaming `PacketFramer` delivers what it reads. Packets the
+ * consumer does not need whole (row data, LOAD DATA LOCAL content, large
+ * parameters) go through in pieces as their bytes arrive, so one 16 MB
+ * packet neither waits for its last byte nor is copied on the proxy's one
+ * event loop before it moves on.
+ */
+export interface PacketSink {
+  /** One whole physical packet. */
+  packet(p: Packet): void;
+  /**
+   * A packet of at least `streamFromBytes` payload bytes whose header and
+   * first `min(length, headBytes)` payload bytes (`head`, valid only during
+   * the call) are in. True: it is delivered through `piece`; false: as a
+   * whole packet, as any other.
+   */
+  large(head: Buffer, length: number, sequenceId: number, continuation: boolean): boolean;
+  /**
+   * The next bytes of a streamed packet, in order: `raw` as received (the
+   * first piece starts with the 4-byte header), `payload` the part of them
+   * past the header. `last` on the packet's final piece.
+   */
+  piece(raw: Buffer, payload: Buffer, last: boolean): void;
+}
+
+/** Payload bytes a sink's `large` sees before it decides. */
+export const STREAM_HEAD_BYTES = 16;
+
+/**
  * Turns a byte stream into whole physical packets, keeping their raw bytes.
  * Chunks that hold only whole packets are sliced without copying; a packet
- * split across chunks is joined once, when its last byte arrives.
+ * split across chunks is joined once, when its last byte arrives. With
+ * `feed` and a sink, packets from `streamFromBytes` up may instead be
+ * relayed in pieces (no join at all).
  *
  * @example
  * const framer = new PacketFramer(64 * 1024 * 1024);
@@ -34,15 +64,24 @@ export class PacketFramer {
   private pendingLength = 0;
   private inMessage = false;
   private messageLength = 0;
+  /** Bytes of the packet being streamed still to come; 0 when none is. */
+  private streamRemaining = 0;
 
   constructor(
     /** A logical message longer than this is a ProtocolError (the session refuses it). */
     readonly maxMessageBytes: number = Number.POSITIVE_INFINITY,
+    /** `feed` offers packets of this many payload bytes or more to the sink's `large`. */
+    readonly streamFromBytes: number = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Bytes received but not yet part of a whole packet. */
   get buffered(): number {
     return this.pendingLength;
+  }
+
+  /** True between packets: nothing partial is pending or being streamed. */
+  get atBoundary(): boolean {
+    return this.pendingLength === 0 && this.streamRemaining === 0;
   }
 
   /** Sequence id of the partial packet buffered, once its header is in; else null. */
@@ -60,26 +99,68 @@ export class PacketFramer {
     return out;
   }
 
+  /** The whole packets this chunk completes (nothing is streamed). */
   push(chunk: Buffer): Packet[] {
     const out: Packet[] = [];
+    this.feed(chunk, {
+      packet: (p) => out.push(p),
+      large: () => false,
+      piece: () => {},
+    });
+    return out;
+  }
+
+  /** Feeds one chunk; whole packets and pieces of streamed ones go to `sink`, in stream order. */
+  feed(chunk: Buffer, sink: PacketSink): void {
     let data: Buffer;
-    if (this.pendingLength === 0) {
+    let offset = 0;
+    if (this.streamRemaining > 0) {
+      const take = Math.min(this.streamRemaining, chunk.length);
+      this.streamRemaining -= take;
+      const piece = chunk.subarray(0, take);
+      sink.piece(piece, piece, this.streamRemaining === 0);
+      if (take === chunk.length) return;
       data = chunk;
+      offset = take;
+    } else if (this.pendingLength === 0) {
+      data = chunk;
+    } else if (this.undecided()) {
+      // A few bytes of a packet whose header (or a large packet's head) is not in yet: join them and look again.
+      data = Buffer.concat([...this.chunks, chunk]);
+      this.chunks = [];
+      this.pendingLength = 0;
     } else {
       this.chunks.push(chunk);
       this.pendingLength += chunk.length;
-      const need = this.neededLength();
-      if (need === null || this.pendingLength < need) return out;
+      if (this.pendingLength < this.neededLength()!) return;
       data = Buffer.concat(this.chunks, this.pendingLength);
       this.chunks = [];
       this.pendingLength = 0;
     }
-    let offset = 0;
     while (data.length - offset >= PACKET_HEADER_LENGTH) {
       const length = data[offset]! | (data[offset + 1]! << 8) | (data[offset + 2]! << 16);
       const end = offset + PACKET_HEADER_LENGTH + length;
+      if (length >= this.streamFromBytes) {
+        const headEnd = offset + PACKET_HEADER_LENGTH + Math.min(length, STREAM_HEAD_BYTES);
+        if (headEnd > data.length) break;
+        this.checkLength(length);
+        const head = data.subarray(offset + PACKET_HEADER_LENGTH, headEnd);
+        if (sink.large(head, length, data[offset + 3]!, this.inMessage)) {
+          this.enterPacket(length);
+          const stop = Math.min(end, data.length);
+          sink.piece(
+            data.subarray(offset, stop),
+            data.subarray(offset + PACKET_HEADER_LENGTH, stop),
+            stop === end,
+          );
+          this.streamRemaining = end - stop;
+          if (this.streamRemaining > 0) return;
+          offset = end;
+          continue;
+        }
+      }
       if (end > data.length) break;
-      out.push(this.packet(data.subarray(offset, end), length));
+      sink.packet(this.packet(data.subarray(offset, end), length));
       offset = end;
     }
     if (offset < data.length) {
@@ -90,7 +171,20 @@ export class PacketFramer {
       if (rest.length >= PACKET_HEADER_LENGTH)
         this.checkLength(rest[0]! | (rest[1]! << 8) | (rest[2]! << 16));
     }
-    return out;
+  }
+
+  /**
+   * The pending bytes stop short of the header, or of the head of a packet
+   * `large` has not been asked about yet (it is asked once it is in).
+   */
+  private undecided(): boolean {
+    const need = this.neededLength();
+    if (need === null) return true;
+    const length = need - PACKET_HEADER_LENGTH;
+    return (
+      length >= this.streamFromBytes &&
+      this.pendingLength < PACKET_HEADER_LENGTH + Math.min(length, STREAM_HEAD_BYTES)
+    );
   }
 
   private neededLength(): number | null {
@@ -110,17 +204,22 @@ export class PacketFramer {
     }
   }
 
-  private packet(raw: Buffer, length: number): Packet {
+  /** Follows the logical message a packet of `length` payload bytes belongs to; returns whether it continues one. */
+  private enterPacket(length: number): boolean {
     this.checkLength(length);
     const continuation = this.inMessage;
-    const continues = length === MAX_PACKET_PAYLOAD;
     this.messageLength = continuation ? this.messageLength + length : length;
-    this.inMessage = continues;
+    this.inMessage = length === MAX_PACKET_PAYLOAD;
+    return continuation;
+  }
+
+  private packet(raw: Buffer, length: number): Packet {
+    const continuation = this.enterPacket(length);
     return {
       sequenceId: raw[3]!,
       payload: raw.subarray(PACKET_HEADER_LENGTH),
       raw,
-      continues,
+      continues: length === MAX_PACKET_PAYLOAD,
       continuation,
     };
   }

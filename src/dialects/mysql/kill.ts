@@ -70,6 +70,15 @@ const NONE: KillMatch = { kind: 'none' };
 const UNSUPPORTED: KillMatch = { kind: 'unsupported' };
 
 /**
+ * False when a COM_QUERY text of `bytes` UTF-8 bytes is too long for
+ * `matchKill` to take for a KILL (it is forwarded as it is): UTF-8 needs at
+ * most 3 bytes per UTF-16 code unit, and an invalid byte decodes to one.
+ */
+export function mayBeKill(bytes: number): boolean {
+  return bytes <= 3 * KILL_SCAN_LIMIT;
+}
+
+/**
  * Finds the KILLs of a literal connection id in every statement of a
  * COM_QUERY text (multi-statement texts included), so each id can be put
  * in the space the server knows. `backslashEscapes` is false under

@@ -25,11 +25,18 @@ import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
-import type { Route } from '../../proxy/statement-router.ts';
+import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
+import type { Route, StatementRouter } from '../../proxy/statement-router.ts';
 import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
-import { isProxyConnectionId, matchKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
+import {
+  isProxyConnectionId,
+  matchKill,
+  mayBeKill,
+  PROXY_CONNECTION_ID_BASE,
+  proxyConnectionId,
+} from './kill.ts';
 import {
   encodeClientError,
   encodeLocalOk,
@@ -63,6 +70,7 @@ import {
   Capability,
   Command,
   ErrorCode,
+  MAX_PACKET_PAYLOAD,
   MariadbCapability,
   ResponseHeader,
   ServerStatus,
@@ -192,6 +200,42 @@ interface CommandMessage {
 
 const MULTI_STATEMENT = Symbol('multi-statement');
 
+/**
+ * Client packets from this size up are relayed in pieces as their bytes
+ * arrive, when the proxy does not need them whole (see `streamDecision`):
+ * a 16 MB packet is then neither waited for nor copied on the event loop
+ * that every session shares. Smaller packets are framed whole (one copy at
+ * most, of at most this much). NOTE: above 3 * 64 KiB, so a streamed
+ * COM_QUERY is never one `matchKill` could take for a KILL.
+ */
+const STREAM_FROM_BYTES = 256 * 1024;
+
+/** Pipelined writes up to this many bytes are joined into one write; larger ones go as they are, corked. */
+const JOIN_WRITES_UP_TO = 64 * 1024;
+
+/** A client message relayed in pieces as its bytes arrive. */
+interface ClientStream {
+  /** The command byte; -1 for the rest of a message whose first packet was relayed whole. */
+  command: number;
+  /** The packet is LOAD DATA LOCAL content. */
+  infile: boolean;
+  /** The physical packet being relayed is 0xFFFFFF bytes long: the message goes on in the next. */
+  packetContinues: boolean;
+  /**
+   * A statement the router may have to see whole: its pieces are held, not
+   * forwarded, while the router's prefilter runs over them as they come.
+   */
+  held: HeldStatement | null;
+}
+
+interface HeldStatement {
+  raw: Buffer[];
+  payload: Buffer[];
+  payloadBytes: number;
+  prefilter: PiecewisePrefilter;
+  lastSequenceId: number;
+}
+
 /** What to send upstream for a command; null when the proxy answered it itself. */
 type Forward = { raw: Buffer; onSuccess: (() => void) | null } | null;
 
@@ -222,6 +266,8 @@ export class MysqlSession implements ProxySession {
   private backlog: Packet[] | null = null;
   /** The packets so far of a 16 MB+ statement the router must see whole. */
   private assembling: Packet[] | null = null;
+  /** The client message being relayed in pieces, or null. */
+  private clientStream: ClientStream | null = null;
   /** Admin commands prepared through the binary protocol, by the statement id the proxy handed out. */
   private readonly localStatements = new Map<number, string>();
   private nextLocalStatementId = FIRST_LOCAL_STATEMENT_ID;
@@ -279,7 +325,7 @@ export class MysqlSession implements ProxySession {
     this.bytesIn = ctx.metrics.clientBytesReceived.labels(DIALECT);
     this.bytesOut = ctx.metrics.clientBytesSent.labels(DIALECT);
     this.client = socket;
-    this.clientFramer = new PacketFramer(ctx.config.proxy.max_message_bytes);
+    this.clientFramer = new PacketFramer(ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.upstream = parseMysqlUpstream(ctx.upstream);
     socket.setNoDelay(true);
     this.attachClient(socket);
@@ -292,7 +338,12 @@ export class MysqlSession implements ProxySession {
 
   isIdle(): boolean {
     if (this.phase !== Phase.Command) return this.phase !== Phase.Auth && this.phase !== Phase.Account;
-    return this.tracker.pending === 0 && !this.tracker.inTransaction && this.backlog === null;
+    return (
+      this.tracker.pending === 0 &&
+      !this.tracker.inTransaction &&
+      this.backlog === null &&
+      this.clientStream === null
+    );
   }
 
   drain(): void {
@@ -422,10 +473,9 @@ export class MysqlSession implements ProxySession {
 
   /** Packet-stream bytes from the client (inflated first under the compressed protocol). */
   private onClientBytes(data: Buffer): void {
-    const packets = this.clientFramer.push(data);
-    if (this.phase === Phase.Command) this.relayCommands(packets);
+    if (this.phase === Phase.Command || this.clientStream !== null) this.relayCommandChunk(data);
     else {
-      for (const p of packets) this.onClientHandshakePacket(p);
+      for (const p of this.clientFramer.push(data)) this.onClientHandshakePacket(p);
       this.boundPreLogin();
     }
   }
@@ -586,7 +636,7 @@ export class MysqlSession implements ProxySession {
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.clientTls! });
     this.client = secure;
     this.clientTlsActive = true;
-    this.clientFramer = new PacketFramer(this.ctx.config.proxy.max_message_bytes);
+    this.clientFramer = new PacketFramer(this.ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.attachClient(secure);
     secure.on('close', () => this.onClientClosed());
   }
@@ -894,67 +944,237 @@ export class MysqlSession implements ProxySession {
   // -------------------------------------------------------------------------
   // Command phase
 
+  /** A chunk of client bytes in the command phase: whole packets and pieces of streamed ones. */
+  private relayCommandChunk(chunk: Buffer): void {
+    const out: Buffer[] = [];
+    this.clientFramer.feed(chunk, {
+      packet: (p) => this.relayPacket(p, out),
+      large: (head, length, sequenceId, continuation) =>
+        this.streamDecision(head, length, sequenceId, continuation),
+      piece: (raw, payload, last) => this.relayPiece(raw, payload, last, out),
+    });
+    this.flushUpstream(out);
+  }
+
   private relayCommands(packets: Packet[]): void {
     const out: Buffer[] = [];
+    for (const p of packets) this.relayPacket(p, out);
+    this.flushUpstream(out);
+  }
+
+  private relayPacket(p: Packet, out: Buffer[]): void {
+    if (this.backlog !== null) {
+      // A routing decision is pending: everything behind it waits, in order.
+      if (this.clientLink !== null) this.backlogFrameSeq.set(p, this.clientFrameSeq);
+      this.backlog.push(p);
+      return;
+    }
+    const heldFrameSeq = this.backlogFrameSeq.get(p);
+    if (heldFrameSeq !== undefined) this.clientFrameSeq = heldFrameSeq;
     const tracker = this.tracker;
-    for (let i = 0; i < packets.length; i++) {
-      if (this.backlog !== null) {
-        // A routing decision is pending: everything behind it waits, in order.
-        for (let j = i; j < packets.length; j++) {
-          if (this.clientLink !== null) this.backlogFrameSeq.set(packets[j]!, this.clientFrameSeq);
-          this.backlog.push(packets[j]!);
+    if (this.clientStream !== null) {
+      // The last packet of a streamed message, short enough to come whole.
+      this.continueStream(this.clientStream, p.sequenceId, p.continues);
+      this.relayPiece(p.raw, p.payload, true, out);
+      return;
+    }
+    this.nextClientSeq = (p.sequenceId + 1) & 0xff;
+    if (tracker.awaiting === AwaitingClient.Infile) {
+      // LOAD DATA LOCAL INFILE content, up to an empty packet.
+      this.startClientResponse(this.clientFrameSeq);
+      out.push(p.raw);
+      tracker.clientData(p.payload.length === 0);
+      return;
+    }
+    if (this.assembling !== null) {
+      this.assembling.push(p);
+      if (!p.continues) this.onCommand(joinCommand(this.assembling), out);
+      return;
+    }
+    if (p.continuation) {
+      out.push(p.raw);
+      return;
+    }
+    if (p.sequenceId !== 0) {
+      if (tracker.awaiting === AwaitingClient.Auth) {
+        this.startClientResponse(this.clientFrameSeq);
+        out.push(p.raw);
+        tracker.clientData(false);
+        return;
+      }
+      throw new ProtocolError(`command packet with sequence id ${p.sequenceId}`, 'command', 0);
+    }
+    if (p.payload.length === 0) throw new ProtocolError('empty command packet', 'command', 0);
+    const command = p.payload[0]!;
+    if (p.continues) {
+      if (this.ctx.router !== null && (command === Command.Query || command === Command.StmtPrepare)) {
+        // The router must see a 16 MB+ statement whole; its packets are held until the last one.
+        this.assembling = [p];
+      } else {
+        this.info.ranClientStatements = true;
+        this.forward(command, { raw: p.raw, onSuccess: null }, out);
+      }
+      return;
+    }
+    this.onCommand({ command, payload: p.payload, raw: p.raw, lastSequenceId: p.sequenceId }, out);
+  }
+
+  /**
+   * Whether a large client packet (header and first bytes in) is relayed in
+   * pieces. Streamed and forwarded as they come: LOAD DATA LOCAL content,
+   * the rest of a message already on its way, and commands the proxy
+   * passes through without reading past their first bytes (COM_STMT_EXECUTE,
+   * COM_STMT_SEND_LONG_DATA and bulk execute of server statements; without
+   * a router, COM_QUERY and COM_STMT_PREPARE). Streamed but held: a
+   * COM_QUERY or COM_STMT_PREPARE the router may want, scanned by its
+   * prefilter as it comes and forwarded piece by piece, unjoined, unless it
+   * turns out to be one for the router. Anything else, or anything behind a
+   * pending routing decision, is framed whole as before.
+   */
+  private streamDecision(head: Buffer, length: number, sequenceId: number, continuation: boolean): boolean {
+    // NOTE: a compressed client's packets are framed whole: its response is numbered from the
+    // compressed packet that ended the command, which a stream begun earlier would not know.
+    if (this.backlog !== null || this.clientLink !== null) return false;
+    const continues = length === MAX_PACKET_PAYLOAD;
+    if (this.clientStream !== null) {
+      this.continueStream(this.clientStream, sequenceId, continues);
+      return true;
+    }
+    if (this.tracker.awaiting === AwaitingClient.Infile) {
+      this.beginStream(-1, sequenceId, continues, { infile: true });
+      return true;
+    }
+    if (this.assembling !== null) return false;
+    if (continuation) {
+      this.beginStream(-1, sequenceId, continues);
+      return true;
+    }
+    if (sequenceId !== 0 || head.length === 0) return false;
+    const command = head[0]!;
+    const router = this.ctx.router;
+    switch (command) {
+      case Command.Query:
+      case Command.StmtPrepare:
+        if (router !== null) {
+          this.beginStream(command, sequenceId, continues, { held: router });
+          return true;
+        }
+        if (command === Command.Query && mayBeKill(length - 1)) return false;
+        if (command === Command.StmtPrepare) this.lastPreparedLocal = null;
+        break;
+      case Command.StmtExecute:
+      case Command.StmtBulkExecute:
+      case Command.StmtSendLongData: {
+        if (this.localStatements.size > 0) {
+          let id = statementIdOf(head);
+          if (id === LAST_PREPARED_STATEMENT_ID) id = this.lastPreparedLocal ?? id;
+          // A statement the proxy answers itself: framed whole, as before.
+          if (this.localStatements.has(id)) return false;
         }
         break;
       }
-      const p = packets[i]!;
-      const heldFrameSeq = this.backlogFrameSeq.get(p);
-      if (heldFrameSeq !== undefined) this.clientFrameSeq = heldFrameSeq;
-      this.nextClientSeq = (p.sequenceId + 1) & 0xff;
-      if (tracker.awaiting === AwaitingClient.Infile) {
-        // LOAD DATA LOCAL INFILE content, up to an empty packet.
-        this.startClientResponse(this.clientFrameSeq);
-        out.push(p.raw);
-        tracker.clientData(p.payload.length === 0);
-        continue;
-      }
-      if (this.assembling !== null) {
-        this.assembling.push(p);
-        if (!p.continues) this.onCommand(joinCommand(this.assembling), out);
-        continue;
-      }
-      if (p.continuation) {
-        out.push(p.raw);
-        continue;
-      }
-      if (p.sequenceId !== 0) {
-        if (tracker.awaiting === AwaitingClient.Auth) {
-          this.startClientResponse(this.clientFrameSeq);
-          out.push(p.raw);
-          tracker.clientData(false);
-          continue;
-        }
-        throw new ProtocolError(`command packet with sequence id ${p.sequenceId}`, 'command', 0);
-      }
-      if (p.payload.length === 0) throw new ProtocolError('empty command packet', 'command', 0);
-      const command = p.payload[0]!;
-      if (p.continues) {
-        if (this.ctx.router !== null && (command === Command.Query || command === Command.StmtPrepare)) {
-          // The router must see a 16 MB+ statement whole; its packets are held until the last one.
-          this.assembling = [p];
-        } else {
-          this.info.ranClientStatements = true;
-          this.forward(command, { raw: p.raw, onSuccess: null }, out);
-        }
-        continue;
-      }
-      this.onCommand({ command, payload: p.payload, raw: p.raw, lastSequenceId: p.sequenceId }, out);
+      default:
+        return false;
     }
-    this.flushUpstream(out);
+    this.info.ranClientStatements = true;
+    this.beginStream(command, sequenceId, continues);
+    this.expectResponse(command, null);
+    return true;
+  }
+
+  private beginStream(
+    command: number,
+    sequenceId: number,
+    continues: boolean,
+    options: { infile?: boolean; held?: StatementRouter | null } = {},
+  ): void {
+    this.nextClientSeq = (sequenceId + 1) & 0xff;
+    this.clientStream = {
+      command,
+      infile: options.infile ?? false,
+      packetContinues: continues,
+      held: options.held
+        ? {
+            raw: [],
+            payload: [],
+            payloadBytes: 0,
+            prefilter: new PiecewisePrefilter(options.held),
+            lastSequenceId: sequenceId,
+          }
+        : null,
+    };
+  }
+
+  /** The next physical packet of a streamed message. */
+  private continueStream(stream: ClientStream, sequenceId: number, continues: boolean): void {
+    this.nextClientSeq = (sequenceId + 1) & 0xff;
+    stream.packetContinues = continues;
+    if (stream.held !== null) stream.held.lastSequenceId = sequenceId;
+  }
+
+  private relayPiece(raw: Buffer, payload: Buffer, last: boolean, out: Buffer[]): void {
+    const stream = this.clientStream!;
+    const held = stream.held;
+    if (held === null) out.push(raw);
+    else {
+      held.raw.push(raw);
+      if (payload.length > 0) {
+        // The prefilter reads the text, not the command byte (as `mayRoute(payload, 1, ...)` does).
+        held.prefilter.feed(held.payloadBytes === 0 ? payload.subarray(1) : payload);
+        held.payload.push(payload);
+        held.payloadBytes += payload.length;
+      }
+    }
+    if (!last) return;
+    if (stream.infile) {
+      this.tracker.clientData(false);
+      this.clientStream = null;
+      return;
+    }
+    if (stream.packetContinues) return;
+    this.clientStream = null;
+    if (held !== null) this.finishHeldStatement(stream.command, held, out);
+  }
+
+  /**
+   * A held statement is whole: forwarded piece by piece when the router
+   * cannot want it and it cannot be a KILL (what `inspectCommand` decides
+   * for it, without joining or decoding 16 MB), else joined and inspected
+   * like any other command.
+   */
+  private finishHeldStatement(command: number, held: HeldStatement, out: Buffer[]): void {
+    if (!held.prefilter.mayRoute && !(command === Command.Query && mayBeKill(held.payloadBytes - 1))) {
+      if (command === Command.StmtPrepare) this.lastPreparedLocal = null;
+      this.info.ranClientStatements = true;
+      this.expectResponse(command, null);
+      for (const raw of held.raw) out.push(raw);
+      return;
+    }
+    this.onCommand(
+      {
+        command,
+        payload: Buffer.concat(held.payload, held.payloadBytes),
+        raw: Buffer.concat(held.raw),
+        lastSequenceId: held.lastSequenceId,
+      },
+      out,
+    );
   }
 
   private flushUpstream(out: Buffer[]): void {
     if (out.length === 1) this.writeUpstream(out[0]!);
-    else if (out.length > 1) this.writeUpstream(Buffer.concat(out));
+    else if (out.length > 1) {
+      let bytes = 0;
+      for (const b of out) bytes += b.length;
+      if (bytes <= JOIN_WRITES_UP_TO) this.writeUpstream(Buffer.concat(out, bytes));
+      else {
+        // Pieces of a streamed packet: one writev, no copy.
+        const up = this.upstreamSocket;
+        up?.cork();
+        for (const b of out) this.writeUpstream(b);
+        up?.uncork();
+      }
+    }
     out.length = 0;
   }
 
@@ -991,9 +1211,14 @@ export class MysqlSession implements ProxySession {
   /** Sends a command upstream and expects its response. */
   private forward(command: number, forward: Forward, out: Buffer[]): void {
     if (forward === null) return;
+    this.expectResponse(command, forward.onSuccess);
+    out.push(forward.raw);
+  }
+
+  /** A command is going upstream: its response, if it has one, is next to follow. */
+  private expectResponse(command: number, onSuccess: (() => void) | null): void {
     if (command === Command.Quit) {
       this.quitSent = true;
-      out.push(forward.raw);
       return;
     }
     const kind = responseKindOf(command);
@@ -1004,10 +1229,9 @@ export class MysqlSession implements ProxySession {
         start: performance.now(),
         compressedSeq: this.clientFrameSeq,
         after: null,
-        onSuccess: forward.onSuccess,
+        onSuccess,
       });
     }
-    out.push(forward.raw);
   }
 
   /**
@@ -1351,7 +1575,7 @@ export class MysqlSession implements ProxySession {
       this.accountCheckDue = false;
       // NOTE: a client that pipelines commands behind COM_CHANGE_USER keeps no admin rights until
       // it reconnects: the proxy asks only when no other response is owed, so its answer comes alone.
-      if (this.ctx.router !== null && this.tracker.pending === 0) {
+      if (this.ctx.router !== null && this.tracker.pending === 0 && this.clientStream === null) {
         this.startAccountCheck(null);
         return;
       }

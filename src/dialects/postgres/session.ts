@@ -10,6 +10,7 @@ import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
+import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
 import type { LocalResult, Route } from '../../proxy/statement-router.ts';
 import { cancelKeyOf, sendCancel } from './cancel.ts';
 import { decodeBackend } from './codec/backend-decoder.ts';
@@ -69,6 +70,24 @@ for (const c of 'BCdcfDEHFPpQSX') VALID_FRONTEND[c.charCodeAt(0)] = 1;
 type Phase = 'startup' | 'connecting' | 'authenticating' | 'ready' | 'closed';
 
 /**
+ * Client messages from this size up are relayed in pieces as their bytes
+ * arrive when the proxy does not need them whole (see `streamDecision`):
+ * a 20 MB CopyData, Bind or statement is then neither waited for nor
+ * copied on the event loop every session shares.
+ */
+const STREAM_FROM_BYTES = 256 * 1024;
+
+/** A client message relayed in pieces as its bytes arrive. */
+interface ClientStream {
+  code: number;
+  /**
+   * A statement the router may have to see whole: its pieces are held, not
+   * forwarded, while the router's prefilter runs over them as they come.
+   */
+  held: { parts: Buffer[]; bytes: number; prefilter: PiecewisePrefilter } | null;
+}
+
+/**
  * One client session relayed to its own upstream backend.
  *
  * Startup and authentication are decoded message by message (the proxy
@@ -102,6 +121,8 @@ export class PgSession implements ProxySession {
   private heldBytes = 0;
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
+  /** The client message being relayed in pieces, or null. */
+  private clientStream: ClientStream | null = null;
   /** Named prepared statements as the server holds them, for re-preparing after version changes. */
   private readonly prepared = new PreparedStatements();
   /**
@@ -180,7 +201,7 @@ export class PgSession implements ProxySession {
       received: ctx.metrics.clientBytesReceived.labels(DIALECT),
       sent: ctx.metrics.clientBytesSent.labels(DIALECT),
     };
-    this.clientFramer = new PgFramer(ctx.config.proxy.max_message_bytes, true);
+    this.clientFramer = new PgFramer(ctx.config.proxy.max_message_bytes, true, STREAM_FROM_BYTES);
     this.upstreamFramer = new PgFramer(Number.MAX_SAFE_INTEGER, false);
     this.scanner = new BackendScanner([BackendCode.ReadyForQuery, BackendCode.ErrorResponse], (code, body) =>
       this.onWatchedBackendMessage(code, body),
@@ -192,7 +213,8 @@ export class PgSession implements ProxySession {
     return (
       this.phase === 'ready' &&
       this.inFlight.length === 0 &&
-      this.transactionStatus === TransactionStatus.Idle
+      this.transactionStatus === TransactionStatus.Idle &&
+      this.clientStream === null
     );
   }
 
@@ -262,7 +284,7 @@ export class PgSession implements ProxySession {
       out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart));
       runStart = runEnd = -1;
     };
-    this.clientFramer.push(chunk, (frame) => {
+    const onFrame = (frame: Frame) => {
       if (this.backlog) {
         this.backlog.push(frame);
         return;
@@ -287,9 +309,97 @@ export class PgSession implements ProxySession {
       flushRun();
       if (replacement instanceof Promise) this.waitForRoute(frame, replacement);
       else out.write(replacement);
+    };
+    this.clientFramer.push(chunk, onFrame, {
+      large: (code, head) => this.streamDecision(code, head),
+      piece: (bytes, last) => {
+        flushRun();
+        this.relayPiece(bytes, last);
+      },
     });
     flushRun();
     if (out.writableNeedDrain) this.client.pause();
+  }
+
+  /**
+   * Whether a large client message (type, length and first body bytes in)
+   * is relayed in pieces. Streamed and forwarded as they come: CopyData,
+   * a Bind while no prepared statement needs re-checking, and, without a
+   * router, a Query or an unnamed Parse. Streamed but held: a Query or
+   * unnamed Parse the router may want, scanned by its prefilter as it comes
+   * and forwarded piece by piece, unjoined, unless it is one for the router.
+   * Anything else, or anything while a routing decision or a version
+   * binding is pending, is framed whole as before.
+   */
+  private streamDecision(code: number, head: Buffer): boolean {
+    if (this.backlog || this.pendingBinding || !VALID_FRONTEND[code]) return false;
+    switch (code) {
+      case FrontendCode.CopyData:
+        break;
+      case FrontendCode.Bind:
+        if (this.prepared.needsCheck(this.ctx.router?.generation ?? 0)) return false;
+        this.batchOpen = true;
+        break;
+      case FrontendCode.Parse:
+      case FrontendCode.Query: {
+        // A named Parse is remembered whole (re-prepared when versions change); a binding being undone needs the text.
+        if (code === FrontendCode.Parse && head[5] !== 0) return false;
+        if (this.info.boundVersion !== this.info.startupVersion) return false;
+        const router = this.ctx.router;
+        if (router) {
+          this.clientStream = {
+            code,
+            held: { parts: [], bytes: 0, prefilter: new PiecewisePrefilter(router) },
+          };
+          return true;
+        }
+        this.passStatement(code);
+        break;
+      }
+      default:
+        return false;
+    }
+    this.clientStream = { code, held: null };
+    return true;
+  }
+
+  /** What `routeClientFrame` does for a Query or an unnamed Parse the router does not want. */
+  private passStatement(code: number): void {
+    if (code === FrontendCode.Query) this.inFlight.push(performance.now());
+    else {
+      this.batchOpen = true;
+      // The unnamed statement, forwarded unread: whatever it replaced is gone.
+      this.prepared.close('');
+    }
+    this.info.ranClientStatements = true;
+  }
+
+  private relayPiece(bytes: Buffer, last: boolean): void {
+    const stream = this.clientStream!;
+    const held = stream.held;
+    if (held === null) this.upstream!.write(bytes);
+    else {
+      // The prefilter reads the body, as `mayRoute(raw, bodyOffset, ...)` does.
+      held.prefilter.feed(held.bytes === 0 ? bytes.subarray(5) : bytes);
+      held.parts.push(bytes);
+      held.bytes += bytes.length;
+    }
+    if (!last) return;
+    this.clientStream = null;
+    if (held === null) return;
+    if (!held.prefilter.mayRoute) {
+      this.passStatement(stream.code);
+      const out = this.upstream!;
+      out.cork();
+      for (const part of held.parts) out.write(part);
+      out.uncork();
+      return;
+    }
+    // One for the router after all: joined and routed like any frame.
+    const frame: Frame = { code: stream.code, raw: Buffer.concat(held.parts, held.bytes), bodyOffset: 5 };
+    const replacement = this.routeClientFrame(frame);
+    if (replacement instanceof Promise) this.waitForRoute(frame, replacement);
+    else this.upstream!.write(replacement ?? frame.raw);
   }
 
   /**

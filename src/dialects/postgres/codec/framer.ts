@@ -21,6 +21,27 @@ export interface Frame {
 }
 
 /**
+ * Where a streaming `PgFramer` sends the large messages its consumer does
+ * not need whole (CopyData, Bind parameters, statements it only scans):
+ * piece by piece as the bytes arrive, so one 20 MB message is neither
+ * waited for nor copied on the event loop every session shares.
+ */
+export interface FrameStream {
+  /**
+   * A typed message of at least `streamFromBytes` bytes whose first
+   * `min(total, 5 + STREAM_HEAD_BYTES)` bytes (`head`: type byte, length,
+   * start of the body; valid only during the call) are in. True: it is
+   * delivered through `piece`; false: as a whole frame, as any other.
+   */
+  large(code: number, head: Buffer, total: number): boolean;
+  /** The next bytes of a streamed message, in order (the first piece starts with the type byte); `last` on its final piece. */
+  piece(bytes: Buffer, last: boolean): void;
+}
+
+/** Body bytes a stream's `large` sees before it decides. */
+export const STREAM_HEAD_BYTES = 16;
+
+/**
  * Turns a stream of chunks into whole messages. Frames inside one chunk are
  * zero-copy subarrays of it; a message split across chunks is gathered into
  * a list and joined once, so a 10 MB row costs one copy, not one per chunk.
@@ -36,12 +57,21 @@ export class PgFramer {
   private expected = -1;
   /** While `onFrame` runs: bytes already received that follow the frame being delivered. */
   private following = 0;
+  /** Bytes of the message being streamed still to come; 0 when none is. */
+  private streamRemaining = 0;
 
   constructor(
     private readonly maxMessageBytes: number,
     startup: boolean,
+    /** With a FrameStream, typed messages of this many bytes or more are offered to its `large`. */
+    private readonly streamFromBytes: number = Number.POSITIVE_INFINITY,
   ) {
     this.hasType = !startup;
+  }
+
+  /** True between messages: nothing partial is pending or being streamed. */
+  get atBoundary(): boolean {
+    return this.partsLength === 0 && this.streamRemaining === 0;
   }
 
   typed(): void {
@@ -65,12 +95,21 @@ export class PgFramer {
   /**
    * Feeds one chunk; calls `onFrame` for every message it completes. The
    * callback may switch the framer to typed mode for the frames after it.
+   * With `stream`, large messages it takes go to it in pieces instead.
    */
-  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+  push(chunk: Buffer, onFrame: (frame: Frame) => void, stream?: FrameStream): void {
     let data = chunk;
-    if (this.partsLength > 0) {
+    let offset = 0;
+    if (this.streamRemaining > 0) {
+      const take = Math.min(this.streamRemaining, chunk.length);
+      this.streamRemaining -= take;
+      // Without a stream (the consumer stopped relaying), the rest of the message is dropped.
+      stream?.piece(chunk.subarray(0, take), this.streamRemaining === 0);
+      if (take === chunk.length) return;
+      offset = take;
+    } else if (this.partsLength > 0) {
       if (this.expected < 0) {
-        // Header still incomplete: join (at most a few bytes were pending).
+        // Header (or a large message's head, not yet offered to the stream) incomplete: join the few bytes.
         data = Buffer.concat([...this.parts, chunk]);
         this.parts = [];
         this.partsLength = 0;
@@ -90,7 +129,6 @@ export class PgFramer {
         data = chunk.subarray(need);
       }
     }
-    let offset = 0;
     while (offset < data.length) {
       const headerLength = this.hasType ? 5 : 4;
       if (data.length - offset < headerLength) break;
@@ -117,6 +155,19 @@ export class PgFramer {
           this.describe(data, offset),
           offset,
         );
+      }
+      if (stream && this.hasType && total >= this.streamFromBytes) {
+        const headEnd = offset + Math.min(total, 5 + STREAM_HEAD_BYTES);
+        // Left unset `expected`: the next chunk is joined to these few bytes and they are looked at again.
+        if (headEnd > data.length) break;
+        if (stream.large(data[offset]!, data.subarray(offset, headEnd), total)) {
+          const stop = Math.min(offset + total, data.length);
+          this.streamRemaining = offset + total - stop;
+          stream.piece(data.subarray(offset, stop), this.streamRemaining === 0);
+          if (this.streamRemaining > 0) return;
+          offset = stop;
+          continue;
+        }
       }
       if (data.length - offset < total) {
         this.expected = total;
