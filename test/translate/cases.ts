@@ -403,6 +403,104 @@ export const CASES: Case[] = [
     cols: ['total'],
   },
 
+  // ---- output names that ORDER BY / DISTINCT ON / GROUP BY bind first ----------------------------
+  // ORDER BY and DISTINCT ON bind a bare name to an output column before an input column:
+  // a rewritten name that equals an output name is qualified so it stays the input column.
+  {
+    v: V3,
+    sql: 'SELECT id AS name, full_name AS n FROM users ORDER BY full_name DESC LIMIT 3',
+    out: 'SELECT id AS name, name AS n FROM users ORDER BY users.name DESC LIMIT 3',
+    cols: ['name', 'n'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.id AS name FROM users u WHERE u.id < 3 ORDER BY full_name DESC',
+    out: 'SELECT u.id AS name FROM users u WHERE u.id < 3 ORDER BY u.name DESC',
+    cols: ['name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT DISTINCT ON (full_name) id AS name, email FROM users ORDER BY full_name DESC, id',
+    out: 'SELECT DISTINCT ON (users.name) id AS name, email FROM users ORDER BY users.name DESC, id',
+    cols: ['name', 'email'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT 4 - p.id AS _shiftgate_new_age, u.full_name FROM users u JOIN purchases p ON p.user_id = u.id ORDER BY age, p.id',
+    out: 'SELECT 4 - p.id AS _shiftgate_new_age, u.name AS full_name FROM users u JOIN orders p ON p.user_id = u.id ORDER BY u._shiftgate_new_age, p.id',
+    cols: ['_shiftgate_new_age', 'full_name'],
+  },
+  {
+    // The output named like the physical column is that very column: qualified all the same.
+    v: V3,
+    sql: 'SELECT full_name AS name FROM users ORDER BY full_name',
+    out: 'SELECT name AS name FROM users ORDER BY users.name',
+    cols: ['name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT id AS name FROM users ORDER BY name',
+    cols: ['name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT * FROM (SELECT id AS name, full_name FROM users ORDER BY full_name LIMIT 2) s ORDER BY name',
+    out: 'SELECT * FROM (SELECT id AS name, name AS full_name FROM users ORDER BY full_name LIMIT 2) s ORDER BY name',
+    cols: ['name', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT id AS name FROM users ORDER BY lower(full_name) DESC',
+    out: 'SELECT id AS name FROM users ORDER BY lower(name) DESC',
+    cols: ['name'],
+  },
+  // GROUP BY binds a bare name to a column of its own FROM first, then to an output name:
+  // an output name that a hidden or physical column shares becomes the output's position.
+  {
+    v: V3,
+    sql: 'SELECT length(full_name) > 3 AS name, count(*) FROM users GROUP BY name ORDER BY name',
+    out: 'SELECT length(name) > 3 AS name, count(*) FROM users GROUP BY 1 ORDER BY name',
+    cols: ['name', 'count'],
+  },
+  {
+    v: V2,
+    sql: "SELECT split_part(email, '@', 2) AS bio, count(*) FROM users GROUP BY bio",
+    out: "SELECT split_part(email, '@', 2) AS bio, count(*) FROM users GROUP BY 1",
+    cols: ['bio', 'count'],
+  },
+  {
+    v: V3,
+    sql: "SELECT count(*), upper(split_part(email, '@', 2)) AS legacy FROM users GROUP BY ROLLUP (legacy) ORDER BY legacy",
+    out: "SELECT count(*), upper(split_part(email, '@', 2)) AS legacy FROM users GROUP BY ROLLUP (2) ORDER BY legacy",
+    cols: ['count', 'legacy'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT age > 20 AS age, email IS NULL AS legacy, count(*) FROM users GROUP BY (age, legacy) ORDER BY 1, 2',
+    out: 'SELECT _shiftgate_new_age > 20 AS age, email IS NULL AS legacy, count(*) FROM users GROUP BY (_shiftgate_new_age, 2) ORDER BY 1, 2',
+    cols: ['age', 'legacy', 'count'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.*, length(u.full_name) > 3 AS legacy FROM users u GROUP BY u.id, GROUPING SETS ((legacy), ()) ORDER BY u.id, legacy',
+    out: 'SELECT u.id, u.name AS full_name, u.email, u._shiftgate_new_age AS age, u."Nick Name", u.bio, length(u.name) > 3 AS legacy FROM users u GROUP BY u.id, GROUPING SETS ((7), ()) ORDER BY u.id, legacy',
+    cols: [...NEW_USER_NAMES, 'legacy'],
+  },
+  {
+    // The FROM column wins over the output name, logically and physically.
+    v: V3,
+    sql: 'SELECT email AS full_name, count(*) FROM users GROUP BY full_name, email ORDER BY 1',
+    out: 'SELECT email AS full_name, count(*) FROM users GROUP BY name, email ORDER BY 1',
+    cols: ['full_name', 'count'],
+  },
+  {
+    // An outer column in GROUP BY: its physical name must not bind to the subquery's output name.
+    v: V3,
+    sql: 'SELECT id, (SELECT max(t.label) AS name FROM tags t GROUP BY full_name) AS m FROM users ORDER BY id',
+    out: 'SELECT id, (SELECT max(t.label) AS name FROM tags t GROUP BY users.name) AS m FROM users ORDER BY id',
+    cols: ['id', 'm'],
+  },
+
   // ---- INSERT ------------------------------------------------------------------------------
   {
     v: V3,

@@ -80,6 +80,12 @@ class Rewriter {
   private readonly editAt = new Map<string, string>();
   /** Column references whose last part was renamed, with the physical name (for output names). */
   private readonly renamed = new Map<object, string>();
+  /**
+   * Bare names in ORDER BY / DISTINCT ON / GROUP BY that mean an input column, with the output
+   * names of their SELECT (null: unknown): a physical name equal to one of them is qualified,
+   * because the server would bind it to that output column instead.
+   */
+  private readonly outputBound = new Map<ColumnRef, Outputs>();
   private tables = new Map<string, TableUse>();
 
   constructor(
@@ -175,26 +181,78 @@ class Rewriter {
       for (const item of stmt.fromClause ?? []) this.fromItem(item, level);
       outputs = this.targets(stmt.targetList ?? [], level);
       this.expr(stmt.whereClause, level);
-      for (const g of stmt.groupClause ?? []) {
-        // GROUP BY prefers an input column; an output name only when no input column has it.
-        const name = singleName(g);
-        const inputHas = name !== undefined && level.rels.some((r) => !r.columns || r.columns.includes(name));
-        if (name !== undefined && !inputHas && outputs?.includes(name)) continue;
-        this.expr(g, level);
-      }
+      for (const g of stmt.groupClause ?? []) this.groupItem(g, level, outputs);
       this.expr(stmt.havingClause, level);
       this.expr(stmt.windowClause, level);
     }
-    // ORDER BY and DISTINCT ON prefer an output column name, which keeps the version's name.
+    // ORDER BY and DISTINCT ON bind a bare name to an output column first (the server's
+    // findTargetlistEntrySQL92), and output columns keep the version's names: such a name stays.
+    // Any other bare name is an input column, which must not become an output's name once rewritten.
     for (const s of [...(stmt.sortClause ?? []), ...(stmt.distinctClause ?? [])]) {
       const n = 'SortBy' in s ? s.SortBy.node : s;
       const name = singleName(n);
       if (name !== undefined && outputs?.includes(name)) continue;
+      if (name !== undefined && n && 'ColumnRef' in n) this.outputBound.set(n.ColumnRef, outputs);
       this.expr(n, level);
     }
     this.expr(stmt.limitCount, level);
     this.expr(stmt.limitOffset, level);
     return outputs;
+  }
+
+  /**
+   * One GROUP BY item. ROLLUP, CUBE, GROUPING SETS and an unadorned `(a, b)` hold
+   * grouping terms that the server resolves one by one, like top-level ones.
+   */
+  private groupItem(node: Node, level: Level, outputs: Outputs): void {
+    if ('GroupingSet' in node) {
+      for (const n of node.GroupingSet.content ?? []) this.groupItem(n, level, outputs);
+      return;
+    }
+    if ('RowExpr' in node && node.RowExpr.row_format === 'COERCE_IMPLICIT_CAST') {
+      for (const n of node.RowExpr.args ?? []) this.groupItem(n, level, outputs);
+      return;
+    }
+    const name = singleName(node);
+    if (name === undefined || !('ColumnRef' in node)) {
+      this.expr(node, level);
+      return;
+    }
+    // A bare name binds to a column of this level's FROM first, then to an output name,
+    // then to an outer column (the server's findTargetlistEntrySQL92 for GROUP BY).
+    const local = level.rels.filter((r) => !r.qualifiedOnly);
+    if (local.some((r) => !r.columns || r.columns.includes(name))) {
+      this.expr(node, level);
+      return;
+    }
+    const hidden = local.find((r) => r.physical?.has(name));
+    if (outputs === null) {
+      if (hidden || this.outerCandidate(level.parent, name)) {
+        this.fail(
+          'unsupported',
+          name,
+          'GROUP BY may name an output column or a column of the table, and the output columns are unknown: group by the expression',
+          node.ColumnRef,
+        );
+      }
+      this.expr(node, level);
+      return;
+    }
+    const at = outputs.indexOf(name);
+    if (at < 0) {
+      // An outer column: once rewritten it must not become an output's name either.
+      this.outputBound.set(node.ColumnRef, outputs);
+      this.expr(node, level);
+      return;
+    }
+    // The version's output name. Where the table physically has a column of that name, the
+    // server would group by that column: the output's position says what the version means.
+    if (!hidden) return;
+    if (outputs.lastIndexOf(name) !== at) {
+      this.fail('ambiguous_column', name, 'GROUP BY names more than one output column', node.ColumnRef);
+    }
+    const [part] = this.parts(node.ColumnRef.location ?? -1, 1, name);
+    this.edit(part!.start, part!.end, String(at + 1));
   }
 
   private with(clause: WithClause, level: Level): void {
@@ -768,6 +826,9 @@ class Rewriter {
       captured = l.rels.some((r) => r !== rel && !r.qualifiedOnly && r.physical?.has(phys) === true);
       if (l === relLevel) break;
     }
+    const outputs = this.outputBound.get(ref);
+    if (outputs !== undefined && phys !== name && (outputs === null || outputs.includes(phys)))
+      captured = true;
     if (!captured && phys === name) return;
     const part = this.parts(ref.location ?? -1, 1, name)[0]!;
     let text = quoteIdent(phys);
