@@ -501,6 +501,145 @@ export const CASES: Case[] = [
     cols: ['id', 'm'],
   },
 
+  // ---- output aliases after the whole target, whatever it holds ----------------------------------
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN full_name IS DISTINCT FROM 'Bob' THEN 'y' ELSE full_name END FROM users",
+    out: "SELECT CASE WHEN name IS DISTINCT FROM 'Bob' THEN 'y' ELSE name END AS full_name FROM users",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN age IS NOT DISTINCT FROM 31 THEN 'y' ELSE full_name END, id FROM users ORDER BY id",
+    out: "SELECT CASE WHEN _shiftgate_new_age IS NOT DISTINCT FROM 31 THEN 'y' ELSE name END AS full_name, id FROM users ORDER BY id",
+    cols: ['full_name', 'id'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN coalesce(full_name, email) IS DISTINCT /* not */ FROM 'x' THEN (SELECT label FROM tags LIMIT 1) ELSE full_name END /* tail */, id FROM users",
+    out: "SELECT CASE WHEN coalesce(name, email) IS DISTINCT /* not */ FROM 'x' THEN (SELECT label FROM tags LIMIT 1) ELSE name END AS full_name /* tail */, id FROM users",
+    cols: ['full_name', 'id'],
+  },
+  {
+    v: V3,
+    sql: "SELECT id, CASE WHEN id = 1 THEN CASE WHEN full_name IS DISTINCT FROM email THEN 'a' END ELSE full_name END -- end\nFROM users",
+    out: "SELECT id, CASE WHEN id = 1 THEN CASE WHEN name IS DISTINCT FROM email THEN 'a' END ELSE name END AS full_name -- end\nFROM users",
+    cols: ['id', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN id > 1 THEN email ELSE full_name END::varchar(30) FROM users WHERE id < 3',
+    out: 'SELECT CASE WHEN id > 1 THEN email ELSE name END::varchar(30) AS full_name FROM users WHERE id < 3',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN email IS DISTINCT FROM NULL THEN full_name ELSE full_name END COLLATE "C" FROM users ORDER BY 1',
+    out: 'SELECT CASE WHEN email IS DISTINCT FROM NULL THEN name ELSE name END COLLATE "C" AS full_name FROM users ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN now() AT TIME ZONE 'UTC' < '2000-01-01' THEN email ELSE full_name END FROM users",
+    out: "SELECT CASE WHEN now() AT TIME ZONE 'UTC' < '2000-01-01' THEN email ELSE name END AS full_name FROM users",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN row_number() OVER (ORDER BY id DESC) > 1 THEN email ELSE full_name END FROM users',
+    out: 'SELECT CASE WHEN row_number() OVER (ORDER BY id DESC) > 1 THEN email ELSE name END AS full_name FROM users',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN count(*) FILTER (WHERE age > 20) > 0 THEN 'x' ELSE full_name END FROM users GROUP BY full_name ORDER BY 1",
+    out: "SELECT CASE WHEN count(*) FILTER (WHERE _shiftgate_new_age > 20) > 0 THEN 'x' ELSE name END AS full_name FROM users GROUP BY name ORDER BY 1",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN percentile_disc(0.5) WITHIN GROUP (ORDER BY age) > 20 THEN email ELSE full_name END FROM users GROUP BY full_name, email ORDER BY 1',
+    out: 'SELECT CASE WHEN percentile_disc(0.5) WITHIN GROUP (ORDER BY _shiftgate_new_age) > 20 THEN email ELSE name END AS full_name FROM users GROUP BY name, email ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN full_name = ANY (ARRAY['Bob', email]) AND ROW(id, full_name) IS DISTINCT FROM ROW(1, 'Alice') THEN email ELSE full_name END FROM users ORDER BY 1",
+    out: "SELECT CASE WHEN name = ANY (ARRAY['Bob', email]) AND ROW(id, name) IS DISTINCT FROM ROW(1, 'Alice') THEN email ELSE name END AS full_name FROM users ORDER BY 1",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN EXISTS (SELECT 1 FROM tags t WHERE t.user_id = u.id) THEN u.email ELSE u.full_name END FROM users u ORDER BY 1',
+    out: 'SELECT CASE WHEN EXISTS (SELECT 1 FROM tags t WHERE t.user_id = u.id) THEN u.email ELSE u.name END AS full_name FROM users u ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN full_name IS DISTINCT FROM 'x' THEN full_name END INTO TEMP picked FROM users",
+    out: "SELECT CASE WHEN name IS DISTINCT FROM 'x' THEN name END INTO TEMP picked FROM users",
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN id = 2 THEN 'b' ELSE full_name END INTO TEMP picked FROM users; SELECT full_name FROM picked ORDER BY 1",
+    out: "SELECT CASE WHEN id = 2 THEN 'b' ELSE name END AS full_name INTO TEMP picked FROM users; SELECT full_name FROM picked ORDER BY 1",
+  },
+  {
+    // Targets of subqueries without FROM, followed by WHERE, GROUP BY, ORDER BY, LIMIT, UNION and `)`.
+    v: V3,
+    sql: `SELECT (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END WHERE u.id > 0) AS a,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END GROUP BY 1) AS b,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END ORDER BY 1) AS c,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END LIMIT 1) AS d,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END UNION ALL SELECT 'z' LIMIT 1) AS e,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END) AS f
+FROM users u ORDER BY u.id`,
+    out: `SELECT (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name WHERE u.id > 0) AS a,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name GROUP BY 1) AS b,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name ORDER BY 1) AS c,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name LIMIT 1) AS d,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name UNION ALL SELECT 'z' LIMIT 1) AS e,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name) AS f
+FROM users u ORDER BY u.id`,
+    cols: ['a', 'b', 'c', 'd', 'e', 'f'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT s.full_name FROM (SELECT CASE WHEN u.email IS DISTINCT FROM NULL THEN u.email ELSE u.full_name END FROM users u) s ORDER BY 1',
+    out: 'SELECT s.full_name FROM (SELECT CASE WHEN u.email IS DISTINCT FROM NULL THEN u.email ELSE u.name END AS full_name FROM users u) s ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING id, CASE WHEN bio IS DISTINCT FROM NULL THEN email ELSE full_name END",
+    out: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING id, CASE WHEN bio IS DISTINCT FROM NULL THEN email ELSE name END AS full_name",
+    cols: ['id', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'b' THEN email ELSE full_name END -- done",
+    out: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'b' THEN email ELSE name END AS full_name -- done",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "WITH w AS (UPDATE users SET bio = 'x' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'y' THEN email ELSE full_name END) SELECT * FROM w; SELECT 1",
+    out: "WITH w AS (UPDATE users SET bio = 'x' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'y' THEN email ELSE name END AS full_name) SELECT * FROM w; SELECT 1",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'DELETE FROM users WHERE id = 3 RETURNING (CASE WHEN age IS DISTINCT FROM 1 THEN bio ELSE full_name END)::text;',
+    out: 'DELETE FROM users WHERE id = 3 RETURNING (CASE WHEN _shiftgate_new_age IS DISTINCT FROM 1 THEN bio ELSE name END)::text AS full_name;',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name FROM users WHERE id = 1 UNION ALL SELECT CASE WHEN u.id IS DISTINCT FROM 1 THEN u.email ELSE u.full_name END FROM users u WHERE u.id = 2 ORDER BY 1',
+    out: 'SELECT name AS full_name FROM users WHERE id = 1 UNION ALL SELECT CASE WHEN u.id IS DISTINCT FROM 1 THEN u.email ELSE u.name END AS full_name FROM users u WHERE u.id = 2 ORDER BY 1',
+    cols: ['full_name'],
+  },
+
   // ---- INSERT ------------------------------------------------------------------------------
   {
     v: V3,

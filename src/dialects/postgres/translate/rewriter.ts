@@ -15,7 +15,7 @@ import type {
 import { TranslationError, type TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
 import { quoteIdent } from './ident.ts';
-import { expressionEnd, nameParts, nextToken, parenList, Tok, type Token, wordIs } from './lexer.ts';
+import { nameParts, nextToken, parenList, Tok, type Token, targetEnd, wordIs } from './lexer.ts';
 import { outputName } from './output-name.ts';
 import type { StatementPlan, TableUse, TextEdit } from './plan.ts';
 import { derivedRel, Level, needsRewrite, physicalName, type Rel, tableRel } from './scope.ts';
@@ -604,7 +604,7 @@ class Rewriter {
 
   private targets(list: Node[], level: Level): Outputs {
     let outputs: Outputs = [];
-    for (const item of list) {
+    for (const [i, item] of list.entries()) {
       if (!('ResTarget' in item)) continue;
       const rt = item.ResTarget;
       const val = rt.val;
@@ -621,9 +621,12 @@ class Rewriter {
       const logical = outputName(val);
       const physical = outputName(val, (ref) => this.renamed.get(ref));
       if (logical !== physical) {
-        // Keep the result column named as the version expects it.
-        // From the target's start, so parentheses around the reference stay inside: `(name) AS full_name`.
-        this.insertAt(expressionEnd(this.b, rt.location ?? 0), ` AS ${quoteIdent(logical)}`);
+        // Keep the result column named as the version expects it, after the whole target:
+        // from its start, so parentheses around the reference stay inside (`(name) AS full_name`),
+        // to its end, which the next target's start fixes when there is one.
+        const after = list[i + 1];
+        const next = after && 'ResTarget' in after ? (after.ResTarget.location ?? -1) : -1;
+        this.insertAt(targetEnd(this.b, rt.location ?? 0, next), ` AS ${quoteIdent(logical)}`);
       }
       outputs?.push(logical);
     }
