@@ -13,6 +13,7 @@ import {
   encodeNegotiateProtocolVersion,
 } from '../../src/dialects/postgres/codec/backend-encoder.ts';
 import { BackendScanner } from '../../src/dialects/postgres/codec/backend-scanner.ts';
+import { decodeErrorFields, encodeErrorFields } from '../../src/dialects/postgres/codec/error-fields.ts';
 import { type Frame, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
 import { decodeFrontend, decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
 import { encodeStartup } from '../../src/dialects/postgres/codec/startup-encoder.ts';
@@ -259,5 +260,84 @@ describe('backend encoders and scanner', () => {
       assert.ok(seen[1]![1].includes('C42P01'));
       assert.deepEqual(seen[2], [0x5a, 'E']);
     }
+  });
+});
+
+describe('backend scanner filtering', () => {
+  const stream = Buffer.concat([
+    rowDescription(['x']),
+    dataRow(['y'.repeat(3000)]),
+    commandComplete('SELECT 1'),
+    encodeErrorResponse({ severity: 'ERROR', code: '23514', message: 'check "_shiftgate_nn_x"' }),
+    readyForQuery('E'),
+    encodeErrorResponse({ severity: 'ERROR', code: '42P01', message: 'nope' }),
+    readyForQuery('I'),
+  ]);
+  const errorsReworded = (body: Buffer) =>
+    encodeErrorFields(decodeErrorFields(body).map(([t, v]) => [t, t === 'M' ? `reworded ${v}` : v]));
+
+  test('held errors are re-made in place, at every split into two and three chunks, other bytes unchanged', () => {
+    const expected = Buffer.concat([
+      rowDescription(['x']),
+      dataRow(['y'.repeat(3000)]),
+      commandComplete('SELECT 1'),
+      encodeErrorResponse({ severity: 'ERROR', code: '23514', message: 'reworded check "_shiftgate_nn_x"' }),
+      readyForQuery('E'),
+      encodeErrorResponse({ severity: 'ERROR', code: '42P01', message: 'reworded nope' }),
+      readyForQuery('I'),
+    ]);
+    const points: number[] = [];
+    for (let p = 0; p <= stream.length; p += p < 60 || p > stream.length - 200 ? 1 : 331) points.push(p);
+    for (const a of points) {
+      for (const b of [a, Math.min(stream.length, a + 1), Math.min(stream.length, a + 7)]) {
+        const seen: number[] = [];
+        const scanner = new BackendScanner([0x5a, 0x45], (code) => seen.push(code));
+        const out: Buffer[] = [];
+        for (const part of [stream.subarray(0, a), stream.subarray(a, b), stream.subarray(b)]) {
+          out.push(
+            ...scanner.scanFiltering(
+              part,
+              () => false,
+              (code) => (code === 0x45 ? errorsReworded : null),
+            ),
+          );
+        }
+        assert.equal(scanner.holdsBytes, false);
+        assert.deepEqual(Buffer.concat(out), expected, `splits ${a}, ${b}`);
+        assert.deepEqual(seen, [0x45, 0x5a, 0x45, 0x5a]);
+      }
+    }
+  });
+
+  test('nothing to drop or re-make: the chunk goes out as slices of itself, not copies', () => {
+    const scanner = new BackendScanner([0x5a, 0x45], () => {});
+    const parts = scanner.scanFiltering(
+      stream,
+      () => false,
+      () => null,
+    );
+    assert.deepEqual(Buffer.concat(parts), stream);
+    for (const p of parts) assert.equal(p.buffer, stream.buffer);
+  });
+
+  test('a dropped message and a re-made one in the same chunk', () => {
+    const scanner = new BackendScanner([0x5a, 0x45], () => {});
+    const parts = scanner.scanFiltering(
+      stream,
+      (code) => code === 0x43, // 'C' CommandComplete
+      (code) => (code === 0x45 ? errorsReworded : null),
+    );
+    const text = Buffer.concat(parts).toString('latin1');
+    assert.ok(!text.includes('SELECT 1'));
+    assert.ok(text.includes('reworded nope'));
+  });
+
+  test('an ErrorResponse body without its terminator is a ProtocolError', () => {
+    assert.throws(() => decodeErrorFields(Buffer.from('C23505\0Mx')), ProtocolError);
+    assert.throws(() => decodeErrorFields(Buffer.from('C23505\0')), ProtocolError);
+    assert.deepEqual(decodeErrorFields(Buffer.from('C23505\0Mdup\0\0')), [
+      ['C', '23505'],
+      ['M', 'dup'],
+    ]);
   });
 });

@@ -32,6 +32,7 @@ import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-co
 import { encodeStartup } from './codec/startup-encoder.ts';
 import { errorAsSql, resultAsSql } from './local-answers.ts';
 import { type Prepare, PreparedStatements } from './prepared-statements.ts';
+import { ServerErrorWords } from './server-errors.ts';
 import { reservedOptions, versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
@@ -91,6 +92,7 @@ export class PgSession implements ProxySession {
   private heldBytes = 0;
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
+  private readonly errorWords = new ServerErrorWords();
   /** Named prepared statements as the server holds them, for re-preparing after version changes. */
   private readonly prepared = new PreparedStatements();
   /**
@@ -802,8 +804,14 @@ export class PgSession implements ProxySession {
   private onUpstreamData(chunk: Buffer): void {
     try {
       if (this.phase === 'ready') {
-        if (this.swallow.length > 0 || this.scanner.holdsBytes) {
-          const parts = this.scanner.scanFiltering(chunk, (code) => this.swallowNext(code));
+        // Errors of a session whose version sees the schema differently are held and put in its words.
+        const errors = this.errorWords.forSession(this.ctx.router, this.info.boundVersion);
+        if (this.swallow.length > 0 || this.scanner.holdsBytes || errors) {
+          const parts = this.scanner.scanFiltering(
+            chunk,
+            (code) => this.swallowNext(code),
+            errors ?? undefined,
+          );
           if (parts.length > 0) this.writeClient(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
         } else {
           this.scanner.scan(chunk);

@@ -18,6 +18,10 @@ export class BackendScanner {
   private headerForwarded = 0;
   /** The message being walked is being dropped by `scanFiltering`. */
   private dropping = false;
+  /** The message being walked is held by `scanFiltering`, to be forwarded as this makes it. */
+  private replacing: ((body: Buffer) => Buffer) | null = null;
+  /** Where `scanFiltering` collects what to forward, while it runs. */
+  private out: Buffer[] | null = null;
 
   constructor(
     watch: readonly number[],
@@ -72,41 +76,67 @@ export class BackendScanner {
     }
   }
 
-  /** True when `scanFiltering` holds back part of a header: the next chunk must be filtered too. */
+  /** True when `scanFiltering` holds back part of a message: the next chunk must be filtered too. */
   get holdsBytes(): boolean {
-    return this.headerFill > this.headerForwarded;
+    return this.headerFill > this.headerForwarded || this.replacing !== null;
   }
 
   /**
-   * Like `scan`, but drops whole messages for which `drop(code)` is true
-   * when their header completes, and returns what to forward instead of
-   * the chunk. Used only while the proxy has its own responses to remove
-   * from the stream (it re-prepared a statement); a header split across
-   * chunks is held back until it is known.
+   * Like `scan`, but returns what to forward instead of the chunk: whole
+   * messages for which `drop(code)` is true are removed when their header
+   * completes (the proxy has its own responses to take out of the stream:
+   * it re-prepared a statement), and a watched message for which
+   * `replace(code)` gives a function is held until it is complete and
+   * forwarded as that function makes it (a whole message, header
+   * included). A header split across chunks is held back until it is
+   * known. Bytes forwarded unchanged are slices of the chunk, not copies.
    */
-  scanFiltering(chunk: Buffer, drop: (code: number) => boolean): Buffer[] {
+  scanFiltering(
+    chunk: Buffer,
+    drop: (code: number) => boolean,
+    replace?: (code: number) => ((body: Buffer) => Buffer) | null,
+  ): Buffer[] {
     const out: Buffer[] = [];
+    this.out = out;
+    let run = 0;
+    const flush = (to: number) => {
+      if (to > run) out.push(chunk.subarray(run, to));
+      run = to;
+    };
     let i = 0;
     const n = chunk.length;
     while (i < n) {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, n - i);
-        const part = chunk.subarray(i, i + take);
-        if (this.collected) this.collected.push(part);
-        if (!this.dropping) out.push(part);
+        if (this.collected) this.collected.push(chunk.subarray(i, i + take));
+        if (this.dropping || this.replacing) {
+          flush(i);
+          run = i + take;
+        }
         i += take;
         this.remaining -= take;
-        if (this.remaining === 0 && this.collected) this.finish();
+        if (this.remaining === 0 && this.collected) {
+          flush(i);
+          this.finish();
+        }
         continue;
       }
+      const headerStart = i;
+      const heldBefore = this.headerFill;
       const take = Math.min(5 - this.headerFill, n - i);
       chunk.copy(this.header, this.headerFill, i, i + take);
       this.headerFill += take;
       i += take;
-      if (this.headerFill < 5) break;
+      if (this.headerFill < 5) {
+        // Held until the rest of the header arrives with the next chunk.
+        flush(headerStart);
+        run = n;
+        break;
+      }
       this.code = this.header[0]!;
       const length = this.header.readInt32BE(1);
       if (length < 4) {
+        this.out = null;
         throw new ProtocolError(
           `server message length ${length} is below 4`,
           String.fromCharCode(this.code),
@@ -114,8 +144,18 @@ export class BackendScanner {
         );
       }
       // A header begun by `scan` was partly forwarded already: it cannot be one of ours.
-      this.dropping = this.headerForwarded === 0 && drop(this.code);
-      if (!this.dropping) out.push(Buffer.from(this.header.subarray(this.headerForwarded, 5)));
+      const untouched = this.headerForwarded > 0;
+      this.dropping = !untouched && drop(this.code);
+      this.replacing =
+        !untouched && !this.dropping && this.watched[this.code] ? (replace?.(this.code) ?? null) : null;
+      if (this.dropping || this.replacing) {
+        flush(headerStart);
+        run = i;
+      } else if (heldBefore > this.headerForwarded) {
+        // The part of the header held from the previous chunk goes out before this chunk's part.
+        flush(headerStart);
+        out.push(Buffer.from(this.header.subarray(this.headerForwarded, heldBefore)));
+      }
       this.headerFill = 0;
       this.headerForwarded = 0;
       this.remaining = length - 4;
@@ -124,12 +164,19 @@ export class BackendScanner {
         if (this.remaining === 0) this.finish();
       }
     }
+    flush(n);
+    this.out = null;
     return out;
   }
 
   private finish(): void {
     const parts = this.collected!;
     this.collected = null;
-    this.onMessage(this.code, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.onMessage(this.code, body);
+    if (this.replacing) {
+      this.out?.push(this.replacing(body));
+      this.replacing = null;
+    }
   }
 }
