@@ -33,6 +33,7 @@ import { encodeStartup } from './codec/startup-encoder.ts';
 import { errorAsSql, resultAsSql } from './local-answers.ts';
 import { type Prepare, PreparedStatements } from './prepared-statements.ts';
 import { ServerErrorWords } from './server-errors.ts';
+import { SqlPreparedStatements } from './sql-prepared.ts';
 import { reservedOptions, versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
@@ -93,6 +94,7 @@ export class PgSession implements ProxySession {
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
   private readonly errorWords = new ServerErrorWords();
+  private readonly sqlPrepared = new SqlPreparedStatements();
   /** Named prepared statements as the server holds them, for re-preparing after version changes. */
   private readonly prepared = new PreparedStatements();
   /**
@@ -322,6 +324,25 @@ export class PgSession implements ProxySession {
         return undefined;
     }
     const router = this.ctx.router;
+    // The bytes to send when nothing else replaces them: the frame, or the Query re-preparing SQL-level statements.
+    let forward: Buffer | undefined;
+    if (code === FrontendCode.Query) {
+      const again = this.sqlPrepared.reprepare(frame, router?.generation ?? 0);
+      if (again) {
+        // The CommandCompletes of the DEALLOCATE and PREPARE put in front answer nothing the client asked.
+        const afterZ = this.inFlight.length - 1;
+        for (let i = 0; i < again.extraCompletions; i++)
+          this.swallow.push({ code: BackendCode.CommandComplete, afterZ });
+        frame = again.frame;
+        forward = frame.raw;
+      }
+      this.sqlPrepared.observe(frame.raw, frame.bodyOffset, frame.raw.length - 1, router?.generation ?? 0);
+    } else if (code === FrontendCode.Parse) {
+      // Parse: statement name, then the query text, each ending in a zero byte.
+      const text = frame.raw.indexOf(0, frame.bodyOffset) + 1;
+      const end = text > 0 ? frame.raw.indexOf(0, text) : -1;
+      if (end > 0) this.sqlPrepared.observe(frame.raw, text, end, router?.generation ?? 0);
+    }
     if (this.info.boundVersion !== this.info.startupVersion) {
       // RESET ALL and DISCARD ALL put the server's shiftgate.version back to the startup value.
       const reset = this.resetOfBinding(frame, batchWasOpen);
@@ -349,13 +370,13 @@ export class PgSession implements ProxySession {
           );
         }
       }
-      return undefined;
+      return forward;
     }
     const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
     const route = router.route(this.info, msg.sql);
-    if (route instanceof Promise) return route.then((r) => this.applyRoute(msg, r));
+    if (route instanceof Promise) return route.then((r) => this.applyRoute(msg, r) ?? forward);
     if (route.kind === 'bind-version') return this.bindVersion(msg, route.version, batchWasOpen);
-    return this.applyRoute(msg, route);
+    return this.applyRoute(msg, route) ?? forward;
   }
 
   /**
