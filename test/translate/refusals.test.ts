@@ -81,6 +81,14 @@ const REFUSALS: Refusal[] = [
     object: 'name',
     reason: /GROUP BY names more than one output/,
   },
+  {
+    // The server would check the header against the physical names.
+    v: V3,
+    sql: 'COPY users (full_name, email) FROM STDIN (FORMAT csv, HEADER MATCH)',
+    sqlstate: '0A000',
+    object: 'users',
+    reason: /HEADER MATCH/,
+  },
   // Constructs whose meaning depends on the physical shape.
   { v: V3, sql: 'SELECT row_to_json(u) FROM users u', sqlstate: '0A000', object: 'u', reason: /whole-row/ },
   {

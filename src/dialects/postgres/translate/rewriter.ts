@@ -64,6 +64,23 @@ function singleName(node: Node | undefined): string | undefined {
   return names.length === 1 && names[0] !== null ? names[0] : undefined;
 }
 
+/** A COPY's HEADER option: absent or false, true, or MATCH (the server's defGetCopyHeaderChoice). */
+function headerChoice(options: Node[] | undefined): 'none' | 'true' | 'match' {
+  let choice: 'none' | 'true' | 'match' = 'none';
+  for (const o of options ?? []) {
+    if (!('DefElem' in o) || o.DefElem.defname !== 'header') continue;
+    const arg = o.DefElem.arg;
+    if (!arg) choice = 'true';
+    else if ('Boolean' in arg) choice = arg.Boolean.boolval ? 'true' : 'none';
+    else if ('Integer' in arg) choice = arg.Integer.ival ? 'true' : 'none';
+    else if ('String' in arg) {
+      const v = (arg.String.sval ?? '').toLowerCase();
+      choice = v === 'match' ? 'match' : ['false', 'off', '0', 'no'].includes(v) ? 'none' : 'true';
+    }
+  }
+  return choice;
+}
+
 function unknownRel(refName: string | null, bareTable = false): Rel {
   return { refName, table: null, columns: null, physical: null, bareTable, qualifiedOnly: false };
 }
@@ -388,9 +405,26 @@ class Rewriter {
     const rv = stmt.relation;
     const t = rv ? this.managedTable(rv) : undefined;
     if (!rv || !t) return;
+    const cols = strings(stmt.attlist);
+    const header = headerChoice(stmt.options);
+    // A header line carries column names: the version's, not the physical ones.
+    const renamed = t.rewrites && (cols ? cols.some((c) => t.column(c)?.physical !== c) : !t.sameColumns);
+    if (renamed && header !== 'none') {
+      if (stmt.is_from && header === 'match') {
+        this.fail(
+          'unsupported',
+          t.name,
+          'HEADER MATCH would check the header against the physical column names, which differ in this version: use HEADER true (the columns are mapped by the list)',
+          rv,
+        );
+      }
+      if (!stmt.is_from) {
+        this.copyAsSelect(rv, t, cols);
+        return;
+      }
+    }
     const last = this.renameTable(rv, t, false);
     if (!t.rewrites) return;
-    const cols = strings(stmt.attlist);
     if (cols) {
       const list = parenList(this.b, last.end);
       if (!list || list.items.length !== cols.length) {
@@ -420,6 +454,37 @@ class Rewriter {
       level.rels.push(tableRel(t, t.name, true));
       this.expr(stmt.whereClause, level);
     }
+  }
+
+  /**
+   * `COPY t [(cols)] TO ... HEADER` as `COPY (SELECT <physical> AS <logical>, ...
+   * FROM t) TO ...`: a table's COPY names its header after the physical
+   * columns, a query's after its output names.
+   */
+  private copyAsSelect(rv: RangeVar, t: LogicalTable, cols: string[] | null): void {
+    const count = 1 + (rv.schemaname ? 1 : 0) + (rv.catalogname ? 1 : 0);
+    const parts = this.parts(rv.location ?? -1, count, t.name);
+    let end = parts.at(-1)!.end;
+    if (cols) {
+      const list = parenList(this.b, end);
+      if (!list || list.items.length !== cols.length) {
+        this.fail('unsupported', t.name, 'cannot locate the COPY column list', rv);
+      }
+      end = list.end;
+    }
+    const select = (cols ?? t.columns.map((c) => c.name)).map((name) => {
+      const c = t.column(name);
+      if (!c) {
+        if (t.physicalColumns.has(name))
+          this.fail('undefined_column', `${t.name}.${name}`, 'the column does not exist', rv);
+        return quoteIdent(name);
+      }
+      const phys = this.physicalOrFail(t, name, c.physical, rv);
+      return phys === name ? quoteIdent(phys) : `${quoteIdent(phys)} AS ${quoteIdent(name)}`;
+    });
+    const schema = rv.schemaname ? `${quoteIdent(rv.schemaname)}.` : '';
+    const from = `${schema}${quoteIdent(t.physical ?? t.name)}`;
+    this.edit(parts[0]!.start, end, `(SELECT ${select.join(', ')} FROM ${from})`);
   }
 
   /** TRUNCATE, LOCK: table names only, no aliases allowed. */
