@@ -64,6 +64,22 @@ function singleName(node: Node | undefined): string | undefined {
   return names.length === 1 && names[0] !== null ? names[0] : undefined;
 }
 
+/** `name` as a word of `text` (an identifier, bare in any case or quoted), not part of a longer one. */
+function mentionsWord(text: string, name: string): boolean {
+  const lower = text.toLowerCase();
+  const word = name.toLowerCase();
+  for (let at = lower.indexOf(word); at >= 0; at = lower.indexOf(word, at + 1)) {
+    const before = lower.charCodeAt(at - 1);
+    const after = lower.charCodeAt(at + word.length);
+    if (!isIdentChar(before) && !isIdentChar(after)) return true;
+  }
+  return false;
+}
+
+function isIdentChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24 || c >= 0x80;
+}
+
 /** A COPY's HEADER option: absent or false, true, or MATCH (the server's defGetCopyHeaderChoice). */
 function headerChoice(options: Node[] | undefined): 'none' | 'true' | 'match' {
   let choice: 'none' | 'true' | 'match' = 'none';
@@ -157,8 +173,45 @@ class Rewriter {
       this.renameOnly(node.LockStmt.relations);
       return null;
     }
+    if ('DoStmt' in node) this.refuseBody(node.DoStmt.args, 'a DO block');
+    if ('CreateFunctionStmt' in node) {
+      const f = node.CreateFunctionStmt;
+      this.refuseBody(f.options, f.is_procedure ? 'a procedure body' : 'a function body');
+    }
     this.refuseIfTouching(node);
     return null;
+  }
+
+  /**
+   * A DO block or a function body in a string is code the proxy does not
+   * translate: the server would run it on physical names. It is refused
+   * when it names a table this version sees differently (a plain word
+   * match: comments and strings count too, which only errs on the side of
+   * refusing). C and internal functions name a library symbol, not SQL.
+   */
+  private refuseBody(options: Node[] | undefined, what: string): void {
+    let texts: string[] = [];
+    for (const o of options ?? []) {
+      if (!('DefElem' in o)) continue;
+      const arg = o.DefElem.arg;
+      if (o.DefElem.defname === 'language' && arg && 'String' in arg) {
+        if (['c', 'internal'].includes((arg.String.sval ?? '').toLowerCase())) return;
+      } else if (o.DefElem.defname === 'as' && arg) {
+        if ('String' in arg) texts = [arg.String.sval ?? ''];
+        else if ('List' in arg) texts = strings(arg.List.items) ?? [];
+      }
+    }
+    for (const text of texts) {
+      const name = this.v.migratingNames.find((n) => mentionsWord(text, n));
+      if (name !== undefined) {
+        this.fail(
+          'unsupported',
+          name,
+          `${what} is not translated, and it names a table that this version sees differently from the database`,
+          undefined,
+        );
+      }
+    }
   }
 
   /** Output columns of a statement used as a query (subquery, CTE body, COPY source). */
