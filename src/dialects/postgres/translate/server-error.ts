@@ -91,8 +91,8 @@ interface Index {
   /** `_shiftgate_nn_<column>` -> the version's names for the column and its table. */
   notNullChecks: Map<string, { table: string; column: string }>;
   /**
-   * Physical column name -> the one name the version gives it in every migrating table that has
-   * it (null when they differ), and whether some table hides it from the version.
+   * Physical column name -> the one name the version gives it in every table that has it (null
+   * when they differ), and whether some table hides it from the version.
    */
   anyTable: Map<string, { name: string | null; hidden: boolean }>;
 }
@@ -106,13 +106,15 @@ function indexOf(schema: VersionSchema): Index {
   for (const t of schema.tables) {
     if (t.physical === null) continue;
     ix.tables.set(t.physical, t);
-    if (!t.rewrites) continue;
+    // Every table counts for the one-name test: `name` of an untouched table must not become `full_name`.
     for (const physical of t.physicalColumns) {
-      const name = logicalColumn(t, physical);
-      ix.notNullChecks.set(boundedName(PG_MAX_IDENTIFIER, '_shiftgate_nn_', physical), {
-        table: t.name,
-        column: name,
-      });
+      const name = t.rewrites ? logicalColumn(t, physical) : physical;
+      if (t.rewrites) {
+        ix.notNullChecks.set(boundedName(PG_MAX_IDENTIFIER, '_shiftgate_nn_', physical), {
+          table: t.name,
+          column: name,
+        });
+      }
       const seen = ix.anyTable.get(physical);
       const hidden = !t.columns.some((c) => c.physical === physical);
       ix.anyTable.set(physical, {
