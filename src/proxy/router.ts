@@ -33,6 +33,7 @@ const MYSQL_ERRNO: Record<TranslationError['kind'], number> = {
   undefined_table: 1146,
   ambiguous_column: 1052,
   unknown_version: 1231,
+  syntax_error: 1064,
 };
 
 /**

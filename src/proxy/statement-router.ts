@@ -1,3 +1,4 @@
+import type { VersionMap } from '../versions/version-map.ts';
 import type { ClientError } from './client-error.ts';
 import type { SessionInfo } from './session.ts';
 
@@ -35,6 +36,8 @@ export type Route =
 export interface StatementRouter {
   /** Changes whenever translation may change (a new version map): prepared statements are re-checked. */
   readonly generation: number;
+  /** The schema versions translation follows now; null before the first map (or without translation). */
+  readonly versionMap?: VersionMap | null;
   /**
    * Cheap test on the raw statement bytes, run for every statement before
    * anything is decoded: false means "forward unchanged", and is the answer

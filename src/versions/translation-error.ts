@@ -19,7 +19,9 @@ export type TranslationErrorKind =
   /** An unqualified column matches more than one table (42702). */
   | 'ambiguous_column'
   /** The session's version is not in the version map (22023). */
-  | 'unknown_version';
+  | 'unknown_version'
+  /** The statement does not parse, and it may name a migrating table (42601). */
+  | 'syntax_error';
 
 const SQLSTATE: Record<TranslationErrorKind, string> = {
   unsupported: '0A000',
@@ -27,6 +29,7 @@ const SQLSTATE: Record<TranslationErrorKind, string> = {
   undefined_table: '42P01',
   ambiguous_column: '42702',
   unknown_version: '22023',
+  syntax_error: '42601',
 };
 
 export class TranslationError extends Error {

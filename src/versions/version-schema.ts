@@ -76,7 +76,15 @@ export class VersionSchema {
       if (t.physical !== null) words.push(t.physical);
     }
     this.matcher = new TouchMatcher(words);
+    this.migratingNames = words;
   }
+
+  /**
+   * Every table name this version sees differently from the database: the
+   * names and physical names of tables it rewrites, and physical tables it
+   * must not see. What a text the proxy cannot translate must not mention.
+   */
+  readonly migratingNames: readonly string[];
 
   get tables(): IterableIterator<LogicalTable> {
     return this.byName.values();

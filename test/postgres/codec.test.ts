@@ -18,6 +18,7 @@ import {
   encodeRowDescription,
 } from '../../src/dialects/postgres/codec/backend-encoder.ts';
 import { BackendScanner } from '../../src/dialects/postgres/codec/backend-scanner.ts';
+import { decodeErrorFields, encodeErrorFields } from '../../src/dialects/postgres/codec/error-fields.ts';
 import { type Frame, PgFramer, STREAM_HEAD_BYTES } from '../../src/dialects/postgres/codec/framer.ts';
 import { decodeFrontend, decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
 import { BackendCode } from '../../src/dialects/postgres/codec/message-codes.ts';
@@ -513,5 +514,71 @@ describe('malformed server messages', () => {
         );
       }
     }
+  });
+});
+
+describe('backend scanner filtering', () => {
+  const stream = Buffer.concat([
+    rowDescription(['x']),
+    dataRow(['y'.repeat(3000)]),
+    commandComplete('SELECT 1'),
+    encodeErrorResponse({ severity: 'ERROR', code: '23514', message: 'check "_shiftgate_nn_x"' }),
+    readyForQuery('E'),
+    encodeErrorResponse({ severity: 'ERROR', code: '42P01', message: 'nope' }),
+    readyForQuery('I'),
+  ]);
+  const errorsReworded = (raw: Buffer) =>
+    encodeErrorFields(
+      decodeErrorFields(raw.subarray(5)).map(([t, v]) => [t, t === 'M' ? `reworded ${v}` : v]),
+    );
+  /** Errors held whole and re-made; `drop` codes taken out of the stream; the rest forwarded. */
+  const decide =
+    (drop = -1) =>
+    (code: number) =>
+      code === drop ? 'drop' : code === 0x45 ? 'hold' : 'forward';
+  const remake = (code: number, raw: Buffer) => (code === 0x45 ? errorsReworded(raw) : raw);
+
+  test('held errors are re-made in place, at every split into two and three chunks, other bytes unchanged', () => {
+    const expected = Buffer.concat([
+      rowDescription(['x']),
+      dataRow(['y'.repeat(3000)]),
+      commandComplete('SELECT 1'),
+      encodeErrorResponse({ severity: 'ERROR', code: '23514', message: 'reworded check "_shiftgate_nn_x"' }),
+      readyForQuery('E'),
+      encodeErrorResponse({ severity: 'ERROR', code: '42P01', message: 'reworded nope' }),
+      readyForQuery('I'),
+    ]);
+    const points: number[] = [];
+    for (let p = 0; p <= stream.length; p += p < 60 || p > stream.length - 200 ? 1 : 331) points.push(p);
+    for (const a of points) {
+      for (const b of [a, Math.min(stream.length, a + 1), Math.min(stream.length, a + 7)]) {
+        const seen: number[] = [];
+        const scanner = new BackendScanner([0x5a, 0x45], (code) => seen.push(code));
+        const out: Buffer[] = [];
+        for (const part of [stream.subarray(0, a), stream.subarray(a, b), stream.subarray(b)]) {
+          out.push(...scanner.scanFiltering(part, decide(), remake));
+        }
+        assert.equal(scanner.holdsBytes, false);
+        assert.deepEqual(Buffer.concat(out), expected, `splits ${a}, ${b}`);
+        assert.deepEqual(seen, [0x45, 0x5a, 0x45, 0x5a]);
+      }
+    }
+  });
+
+  test('a dropped message and a re-made one in the same chunk', () => {
+    const scanner = new BackendScanner([0x5a, 0x45], () => {});
+    const parts = scanner.scanFiltering(stream, decide(0x43 /* 'C' CommandComplete */), remake);
+    const text = Buffer.concat(parts).toString('latin1');
+    assert.ok(!text.includes('SELECT 1'));
+    assert.ok(text.includes('reworded nope'));
+  });
+
+  test('an ErrorResponse body without its terminator is a ProtocolError', () => {
+    assert.throws(() => decodeErrorFields(Buffer.from('C23505\0Mx')), ProtocolError);
+    assert.throws(() => decodeErrorFields(Buffer.from('C23505\0')), ProtocolError);
+    assert.deepEqual(decodeErrorFields(Buffer.from('C23505\0Mdup\0\0')), [
+      ['C', '23505'],
+      ['M', 'dup'],
+    ]);
   });
 });

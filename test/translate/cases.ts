@@ -403,6 +403,243 @@ export const CASES: Case[] = [
     cols: ['total'],
   },
 
+  // ---- output names that ORDER BY / DISTINCT ON / GROUP BY bind first ----------------------------
+  // ORDER BY and DISTINCT ON bind a bare name to an output column before an input column:
+  // a rewritten name that equals an output name is qualified so it stays the input column.
+  {
+    v: V3,
+    sql: 'SELECT id AS name, full_name AS n FROM users ORDER BY full_name DESC LIMIT 3',
+    out: 'SELECT id AS name, name AS n FROM users ORDER BY users.name DESC LIMIT 3',
+    cols: ['name', 'n'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.id AS name FROM users u WHERE u.id < 3 ORDER BY full_name DESC',
+    out: 'SELECT u.id AS name FROM users u WHERE u.id < 3 ORDER BY u.name DESC',
+    cols: ['name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT DISTINCT ON (full_name) id AS name, email FROM users ORDER BY full_name DESC, id',
+    out: 'SELECT DISTINCT ON (users.name) id AS name, email FROM users ORDER BY users.name DESC, id',
+    cols: ['name', 'email'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT 4 - p.id AS _shiftgate_new_age, u.full_name FROM users u JOIN purchases p ON p.user_id = u.id ORDER BY age, p.id',
+    out: 'SELECT 4 - p.id AS _shiftgate_new_age, u.name AS full_name FROM users u JOIN orders p ON p.user_id = u.id ORDER BY u._shiftgate_new_age, p.id',
+    cols: ['_shiftgate_new_age', 'full_name'],
+  },
+  {
+    // The output named like the physical column is that very column: qualified all the same.
+    v: V3,
+    sql: 'SELECT full_name AS name FROM users ORDER BY full_name',
+    out: 'SELECT name AS name FROM users ORDER BY users.name',
+    cols: ['name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT id AS name FROM users ORDER BY name',
+    cols: ['name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT * FROM (SELECT id AS name, full_name FROM users ORDER BY full_name LIMIT 2) s ORDER BY name',
+    out: 'SELECT * FROM (SELECT id AS name, name AS full_name FROM users ORDER BY full_name LIMIT 2) s ORDER BY name',
+    cols: ['name', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT id AS name FROM users ORDER BY lower(full_name) DESC',
+    out: 'SELECT id AS name FROM users ORDER BY lower(name) DESC',
+    cols: ['name'],
+  },
+  // GROUP BY binds a bare name to a column of its own FROM first, then to an output name:
+  // an output name that a hidden or physical column shares becomes the output's position.
+  {
+    v: V3,
+    sql: 'SELECT length(full_name) > 3 AS name, count(*) FROM users GROUP BY name ORDER BY name',
+    out: 'SELECT length(name) > 3 AS name, count(*) FROM users GROUP BY 1 ORDER BY name',
+    cols: ['name', 'count'],
+  },
+  {
+    v: V2,
+    sql: "SELECT split_part(email, '@', 2) AS bio, count(*) FROM users GROUP BY bio",
+    out: "SELECT split_part(email, '@', 2) AS bio, count(*) FROM users GROUP BY 1",
+    cols: ['bio', 'count'],
+  },
+  {
+    v: V3,
+    sql: "SELECT count(*), upper(split_part(email, '@', 2)) AS legacy FROM users GROUP BY ROLLUP (legacy) ORDER BY legacy",
+    out: "SELECT count(*), upper(split_part(email, '@', 2)) AS legacy FROM users GROUP BY ROLLUP (2) ORDER BY legacy",
+    cols: ['count', 'legacy'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT age > 20 AS age, email IS NULL AS legacy, count(*) FROM users GROUP BY (age, legacy) ORDER BY 1, 2',
+    out: 'SELECT _shiftgate_new_age > 20 AS age, email IS NULL AS legacy, count(*) FROM users GROUP BY (_shiftgate_new_age, 2) ORDER BY 1, 2',
+    cols: ['age', 'legacy', 'count'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT u.*, length(u.full_name) > 3 AS legacy FROM users u GROUP BY u.id, GROUPING SETS ((legacy), ()) ORDER BY u.id, legacy',
+    out: 'SELECT u.id, u.name AS full_name, u.email, u._shiftgate_new_age AS age, u."Nick Name", u.bio, length(u.name) > 3 AS legacy FROM users u GROUP BY u.id, GROUPING SETS ((7), ()) ORDER BY u.id, legacy',
+    cols: [...NEW_USER_NAMES, 'legacy'],
+  },
+  {
+    // The FROM column wins over the output name, logically and physically.
+    v: V3,
+    sql: 'SELECT email AS full_name, count(*) FROM users GROUP BY full_name, email ORDER BY 1',
+    out: 'SELECT email AS full_name, count(*) FROM users GROUP BY name, email ORDER BY 1',
+    cols: ['full_name', 'count'],
+  },
+  {
+    // An outer column in GROUP BY: its physical name must not bind to the subquery's output name.
+    v: V3,
+    sql: 'SELECT id, (SELECT max(t.label) AS name FROM tags t GROUP BY full_name) AS m FROM users ORDER BY id',
+    out: 'SELECT id, (SELECT max(t.label) AS name FROM tags t GROUP BY users.name) AS m FROM users ORDER BY id',
+    cols: ['id', 'm'],
+  },
+
+  // ---- output aliases after the whole target, whatever it holds ----------------------------------
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN full_name IS DISTINCT FROM 'Bob' THEN 'y' ELSE full_name END FROM users",
+    out: "SELECT CASE WHEN name IS DISTINCT FROM 'Bob' THEN 'y' ELSE name END AS full_name FROM users",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN age IS NOT DISTINCT FROM 31 THEN 'y' ELSE full_name END, id FROM users ORDER BY id",
+    out: "SELECT CASE WHEN _shiftgate_new_age IS NOT DISTINCT FROM 31 THEN 'y' ELSE name END AS full_name, id FROM users ORDER BY id",
+    cols: ['full_name', 'id'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN coalesce(full_name, email) IS DISTINCT /* not */ FROM 'x' THEN (SELECT label FROM tags LIMIT 1) ELSE full_name END /* tail */, id FROM users",
+    out: "SELECT CASE WHEN coalesce(name, email) IS DISTINCT /* not */ FROM 'x' THEN (SELECT label FROM tags LIMIT 1) ELSE name END AS full_name /* tail */, id FROM users",
+    cols: ['full_name', 'id'],
+  },
+  {
+    v: V3,
+    sql: "SELECT id, CASE WHEN id = 1 THEN CASE WHEN full_name IS DISTINCT FROM email THEN 'a' END ELSE full_name END -- end\nFROM users",
+    out: "SELECT id, CASE WHEN id = 1 THEN CASE WHEN name IS DISTINCT FROM email THEN 'a' END ELSE name END AS full_name -- end\nFROM users",
+    cols: ['id', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN id > 1 THEN email ELSE full_name END::varchar(30) FROM users WHERE id < 3',
+    out: 'SELECT CASE WHEN id > 1 THEN email ELSE name END::varchar(30) AS full_name FROM users WHERE id < 3',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN email IS DISTINCT FROM NULL THEN full_name ELSE full_name END COLLATE "C" FROM users ORDER BY 1',
+    out: 'SELECT CASE WHEN email IS DISTINCT FROM NULL THEN name ELSE name END COLLATE "C" AS full_name FROM users ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN now() AT TIME ZONE 'UTC' < '2000-01-01' THEN email ELSE full_name END FROM users",
+    out: "SELECT CASE WHEN now() AT TIME ZONE 'UTC' < '2000-01-01' THEN email ELSE name END AS full_name FROM users",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN row_number() OVER (ORDER BY id DESC) > 1 THEN email ELSE full_name END FROM users',
+    out: 'SELECT CASE WHEN row_number() OVER (ORDER BY id DESC) > 1 THEN email ELSE name END AS full_name FROM users',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN count(*) FILTER (WHERE age > 20) > 0 THEN 'x' ELSE full_name END FROM users GROUP BY full_name ORDER BY 1",
+    out: "SELECT CASE WHEN count(*) FILTER (WHERE _shiftgate_new_age > 20) > 0 THEN 'x' ELSE name END AS full_name FROM users GROUP BY name ORDER BY 1",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN percentile_disc(0.5) WITHIN GROUP (ORDER BY age) > 20 THEN email ELSE full_name END FROM users GROUP BY full_name, email ORDER BY 1',
+    out: 'SELECT CASE WHEN percentile_disc(0.5) WITHIN GROUP (ORDER BY _shiftgate_new_age) > 20 THEN email ELSE name END AS full_name FROM users GROUP BY name, email ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN full_name = ANY (ARRAY['Bob', email]) AND ROW(id, full_name) IS DISTINCT FROM ROW(1, 'Alice') THEN email ELSE full_name END FROM users ORDER BY 1",
+    out: "SELECT CASE WHEN name = ANY (ARRAY['Bob', email]) AND ROW(id, name) IS DISTINCT FROM ROW(1, 'Alice') THEN email ELSE name END AS full_name FROM users ORDER BY 1",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT CASE WHEN EXISTS (SELECT 1 FROM tags t WHERE t.user_id = u.id) THEN u.email ELSE u.full_name END FROM users u ORDER BY 1',
+    out: 'SELECT CASE WHEN EXISTS (SELECT 1 FROM tags t WHERE t.user_id = u.id) THEN u.email ELSE u.name END AS full_name FROM users u ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN full_name IS DISTINCT FROM 'x' THEN full_name END INTO TEMP picked FROM users",
+    out: "SELECT CASE WHEN name IS DISTINCT FROM 'x' THEN name END INTO TEMP picked FROM users",
+  },
+  {
+    v: V3,
+    sql: "SELECT CASE WHEN id = 2 THEN 'b' ELSE full_name END INTO TEMP picked FROM users; SELECT full_name FROM picked ORDER BY 1",
+    out: "SELECT CASE WHEN id = 2 THEN 'b' ELSE name END AS full_name INTO TEMP picked FROM users; SELECT full_name FROM picked ORDER BY 1",
+  },
+  {
+    // Targets of subqueries without FROM, followed by WHERE, GROUP BY, ORDER BY, LIMIT, UNION and `)`.
+    v: V3,
+    sql: `SELECT (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END WHERE u.id > 0) AS a,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END GROUP BY 1) AS b,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END ORDER BY 1) AS c,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END LIMIT 1) AS d,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END UNION ALL SELECT 'z' LIMIT 1) AS e,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.full_name END) AS f
+FROM users u ORDER BY u.id`,
+    out: `SELECT (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name WHERE u.id > 0) AS a,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name GROUP BY 1) AS b,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name ORDER BY 1) AS c,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name LIMIT 1) AS d,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name UNION ALL SELECT 'z' LIMIT 1) AS e,
+  (SELECT CASE WHEN u.id IS DISTINCT FROM 2 THEN u.email ELSE u.name END AS full_name) AS f
+FROM users u ORDER BY u.id`,
+    cols: ['a', 'b', 'c', 'd', 'e', 'f'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT s.full_name FROM (SELECT CASE WHEN u.email IS DISTINCT FROM NULL THEN u.email ELSE u.full_name END FROM users u) s ORDER BY 1',
+    out: 'SELECT s.full_name FROM (SELECT CASE WHEN u.email IS DISTINCT FROM NULL THEN u.email ELSE u.name END AS full_name FROM users u) s ORDER BY 1',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING id, CASE WHEN bio IS DISTINCT FROM NULL THEN email ELSE full_name END",
+    out: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING id, CASE WHEN bio IS DISTINCT FROM NULL THEN email ELSE name END AS full_name",
+    cols: ['id', 'full_name'],
+  },
+  {
+    v: V3,
+    sql: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'b' THEN email ELSE full_name END -- done",
+    out: "UPDATE users SET bio = 'b' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'b' THEN email ELSE name END AS full_name -- done",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: "WITH w AS (UPDATE users SET bio = 'x' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'y' THEN email ELSE full_name END) SELECT * FROM w; SELECT 1",
+    out: "WITH w AS (UPDATE users SET bio = 'x' WHERE id = 1 RETURNING CASE WHEN bio IS DISTINCT FROM 'y' THEN email ELSE name END AS full_name) SELECT * FROM w; SELECT 1",
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'DELETE FROM users WHERE id = 3 RETURNING (CASE WHEN age IS DISTINCT FROM 1 THEN bio ELSE full_name END)::text;',
+    out: 'DELETE FROM users WHERE id = 3 RETURNING (CASE WHEN _shiftgate_new_age IS DISTINCT FROM 1 THEN bio ELSE name END)::text AS full_name;',
+    cols: ['full_name'],
+  },
+  {
+    v: V3,
+    sql: 'SELECT full_name FROM users WHERE id = 1 UNION ALL SELECT CASE WHEN u.id IS DISTINCT FROM 1 THEN u.email ELSE u.full_name END FROM users u WHERE u.id = 2 ORDER BY 1',
+    out: 'SELECT name AS full_name FROM users WHERE id = 1 UNION ALL SELECT CASE WHEN u.id IS DISTINCT FROM 1 THEN u.email ELSE u.name END AS full_name FROM users u WHERE u.id = 2 ORDER BY 1',
+    cols: ['full_name'],
+  },
+
   // ---- INSERT ------------------------------------------------------------------------------
   {
     v: V3,

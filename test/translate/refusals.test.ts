@@ -73,6 +73,58 @@ const REFUSALS: Refusal[] = [
     object: 'full_name',
     reason: /ambiguous/,
   },
+  {
+    // The server's own answer on the version's schema is 42702 too ("GROUP BY "name" is ambiguous").
+    v: V3,
+    sql: 'SELECT left(full_name, 1) AS name, left(email, 1) AS name FROM users GROUP BY name',
+    sqlstate: '42702',
+    object: 'name',
+    reason: /GROUP BY names more than one output/,
+  },
+  {
+    // The server would check the header against the physical names.
+    v: V3,
+    sql: 'COPY users (full_name, email) FROM STDIN (FORMAT csv, HEADER MATCH)',
+    sqlstate: '0A000',
+    object: 'users',
+    reason: /HEADER MATCH/,
+  },
+  // Code the proxy cannot translate that names a migrating table.
+  {
+    v: V3,
+    sql: 'DO $$ BEGIN PERFORM full_name FROM users; END $$',
+    sqlstate: '0A000',
+    object: 'users',
+    reason: /DO block is not translated/,
+  },
+  {
+    v: V2,
+    sql: "DO LANGUAGE plpgsql 'BEGIN DELETE FROM Tags; END'",
+    sqlstate: '0A000',
+    object: 'tags',
+    reason: /DO block/,
+  },
+  {
+    v: V3,
+    sql: 'CREATE FUNCTION n() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM purchases $$',
+    sqlstate: '0A000',
+    object: 'purchases',
+    reason: /function body is not translated/,
+  },
+  {
+    v: V3,
+    sql: 'CREATE OR REPLACE PROCEDURE p() LANGUAGE plpgsql AS $body$ BEGIN UPDATE public."orders" SET note = \'x\'; END $body$',
+    sqlstate: '0A000',
+    object: 'orders',
+    reason: /procedure body/,
+  },
+  {
+    v: V3,
+    sql: 'CREATE FUNCTION n() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM users; END',
+    sqlstate: '0A000',
+    object: 'users',
+    reason: /CreateFunction statement/,
+  },
   // Constructs whose meaning depends on the physical shape.
   { v: V3, sql: 'SELECT row_to_json(u) FROM users u', sqlstate: '0A000', object: 'u', reason: /whole-row/ },
   {
@@ -208,9 +260,31 @@ describe('PostgreSQL translation refusals', () => {
     }
   });
 
-  test('dynamic SQL in a function body passes (the server runs it on physical names)', () => {
-    const sql = 'DO $$ BEGIN PERFORM full_name FROM users; END $$';
-    assert.equal(translateUncached(map.version(V3)!, sql).sql, sql);
+  test('code bodies the proxy cannot translate pass only when they name no migrating table', () => {
+    const v3 = map.version(V3)!;
+    for (const sql of [
+      "DO $$ BEGIN RAISE NOTICE 'users_archive'; PERFORM 1 FROM order_items; END $$",
+      'CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM order_items $$',
+      "CREATE FUNCTION users_c() RETURNS int LANGUAGE c AS 'users', 'users'",
+    ]) {
+      assert.equal(translateUncached(v3, sql).sql, sql, sql);
+    }
+  });
+
+  test('unparseable text that may name a migrating table is refused with the parser syntax error', () => {
+    const sql = 'SELECT full_name FORM users';
+    assert.throws(
+      () => translateUncached(map.version(V3)!, sql),
+      (e: unknown) => {
+        assert.ok(e instanceof TranslationError);
+        assert.equal(e.sqlstate, '42601');
+        assert.match(e.reason, /syntax error at or near "users"/);
+        assert.equal(e.position, sql.indexOf('users'));
+        return true;
+      },
+    );
+    // Text that cannot touch one is the server's to answer.
+    assert.equal(translateUncached(map.version(V3)!, 'SELECT 1 FORM tags_x').sql, 'SELECT 1 FORM tags_x');
   });
 
   test('an unknown version is refused with 22023', () => {

@@ -132,4 +132,75 @@ describe('prepared statements across phase changes (PostgreSQL)', () => {
     await makeView();
     await old.end();
   });
+
+  test('SQL-level PREPARE made before START is prepared again for EXECUTE, under the session version', async () => {
+    const old = new pg.Client({ connectionString: sg.via(db.url) });
+    await old.connect();
+    await old.query('PREPARE everyone AS SELECT * FROM users ORDER BY id');
+    await old.query('PREPARE one_name(int) AS SELECT full_name FROM users WHERE id = $1');
+    await old.query('PREPARE gone AS SELECT 1');
+    await old.query('DEALLOCATE gone');
+    // Through the extended protocol too.
+    await old.query('PREPARE counted AS SELECT count(*)::int AS n, max(email) AS e FROM users', []);
+    assert.deepEqual(
+      (await old.query('EXECUTE everyone')).fields.map((f) => f.name),
+      ['id', 'full_name', 'email'],
+    );
+
+    sg.writeMigration(
+      'add_note',
+      'operations:\n  - add_column:\n      table: users\n      column: { name: note, type: text, default: "\'-\'" }\n  - rename_column: { table: users, from: email, to: mail }\n',
+    );
+    await sg.admin(db.url, "SHIFTGATE START 'add_note'");
+    await sg.waitForPhase(db.url, 'active');
+    for (let i = 0; i < 40 && sg.sg.router.versionMap?.latest !== 'add_note'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+
+    // Without preparing again: "cached plan must not change result type".
+    const all = await old.query('EXECUTE everyone');
+    assert.deepEqual(
+      all.fields.map((f) => f.name),
+      ['id', 'full_name', 'email'],
+    );
+    assert.deepEqual(
+      all.rows.map((r) => r.full_name),
+      ['ada', 'bob'],
+    );
+    // Twice in one query string, and again later: prepared once more only after a change.
+    const twice = (await old.query(
+      'EXECUTE one_name(1); EXECUTE one_name(2)',
+    )) as unknown as pg.QueryResult[];
+    assert.deepEqual(
+      twice.map((r) => r.rows[0].full_name),
+      ['ada', 'bob'],
+    );
+    assert.deepEqual((await old.query('EXECUTE one_name(2)')).rows, [{ full_name: 'bob' }]);
+    assert.deepEqual((await old.query('EXECUTE counted')).rows, [{ n: 2, e: 'bob@example.com' }]);
+    // A deallocated statement stays gone, with the server's own error.
+    await assert.rejects(old.query('EXECUTE gone'), { code: '26000' });
+
+    // A new-version session's PREPARE names the new version's columns.
+    const next = new pg.Client({
+      connectionString: sg.via(db.url),
+      options: '-c shiftgate.version=add_note',
+    } as pg.ClientConfig);
+    await next.connect();
+    await next.query('PREPARE mine AS SELECT id, mail, note FROM users ORDER BY id');
+    assert.deepEqual((await next.query('EXECUTE mine')).rows[0], {
+      id: 1,
+      mail: 'ada@example.com',
+      note: '-',
+    });
+    await sg.admin(db.url, 'SHIFTGATE COMPLETE FORCE');
+    for (let i = 0; i < 40 && sg.sg.router.versionMap?.latestCompleted !== 'add_note'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    // After COMPLETE the column is physically renamed: the statement is prepared again.
+    assert.deepEqual((await next.query('EXECUTE mine')).rows[1], {
+      id: 2,
+      mail: 'bob@example.com',
+      note: '-',
+    });
+    await next.end();
+    await old.end();
+  });
 });

@@ -103,6 +103,32 @@ describe('refusals (PostgreSQL)', () => {
     await client.end();
   });
 
+  test('a DO block or function body naming a migrating table is refused; a syntax error naming one gets 42601', async () => {
+    const client = await newVersionClient();
+    await assert.rejects(
+      client.query('DO $$ BEGIN PERFORM full_name FROM users; END $$'),
+      (e: { code?: string; message: string }) => {
+        assert.equal(e.code, '0A000');
+        assert.match(e.message, /DO block is not translated/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      client.query('CREATE FUNCTION n() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM users $$'),
+      { code: '0A000' },
+    );
+    await assert.rejects(
+      client.query('SELECT full_name FORM users'),
+      (e: { code?: string; position?: string }) => {
+        assert.equal(e.code, '42601');
+        return true;
+      },
+    );
+    await client.query('DO $$ BEGIN PERFORM 1; END $$');
+    assert.equal((await client.query('SELECT full_name FROM users')).rows[0].full_name, 'ada');
+    await client.end();
+  });
+
   test('a refusal inside a transaction aborts it, as a server error would', async () => {
     const client = await newVersionClient();
     await client.query('BEGIN');

@@ -44,6 +44,8 @@ import {
   standInRefusalQuery,
 } from './local-answers.ts';
 import { PreparedStatements } from './prepared-statements.ts';
+import { ServerErrorWords } from './server-errors.ts';
+import { SqlPreparedStatements } from './sql-prepared.ts';
 import { reservedOptions, versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
@@ -123,6 +125,8 @@ export class PgSession implements ProxySession {
   private backlog: Frame[] | null = null;
   /** The client message being relayed in pieces, or null. */
   private clientStream: ClientStream | null = null;
+  private readonly errorWords = new ServerErrorWords();
+  private readonly sqlPrepared = new SqlPreparedStatements();
   /** Named prepared statements as the server holds them, for re-preparing after version changes. */
   private readonly prepared = new PreparedStatements();
   /**
@@ -467,6 +471,25 @@ export class PgSession implements ProxySession {
         return undefined;
     }
     const router = this.ctx.router;
+    // The bytes to send when nothing else replaces them: the frame, or the Query re-preparing SQL-level statements.
+    let forward: Buffer | undefined;
+    if (code === FrontendCode.Query) {
+      const again = this.sqlPrepared.reprepare(frame, router?.generation ?? 0);
+      if (again) {
+        // The CommandCompletes of the DEALLOCATE and PREPARE put in front answer nothing the client asked.
+        const afterZ = this.inFlight.length - 1;
+        for (let i = 0; i < again.extraCompletions; i++)
+          this.answers.drop(afterZ, BackendCode.CommandComplete);
+        frame = again.frame;
+        forward = frame.raw;
+      }
+      this.sqlPrepared.observe(frame.raw, frame.bodyOffset, frame.raw.length - 1, router?.generation ?? 0);
+    } else if (code === FrontendCode.Parse) {
+      // Parse: statement name, then the query text, each ending in a zero byte.
+      const text = frame.raw.indexOf(0, frame.bodyOffset) + 1;
+      const end = text > 0 ? frame.raw.indexOf(0, text) : -1;
+      if (end > 0) this.sqlPrepared.observe(frame.raw, text, end, router?.generation ?? 0);
+    }
     if (this.info.boundVersion !== this.info.startupVersion) {
       // RESET ALL and DISCARD ALL put the server's shiftgate.version back to the startup value.
       const reset = this.resetOfBinding(frame, batchWasOpen);
@@ -494,13 +517,13 @@ export class PgSession implements ProxySession {
           );
         }
       }
-      return undefined;
+      return forward;
     }
     const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
     const route = router.route(this.info, msg.sql);
-    if (route instanceof Promise) return route.then((r) => this.applyRoute(msg, r));
+    if (route instanceof Promise) return route.then((r) => this.applyRoute(msg, r) ?? forward);
     if (route.kind === 'bind-version') return this.bindVersion(msg, route.version, batchWasOpen);
-    return this.applyRoute(msg, route);
+    return this.applyRoute(msg, route) ?? forward;
   }
 
   /**
@@ -1003,11 +1026,21 @@ export class PgSession implements ProxySession {
   private onUpstreamData(chunk: Buffer): void {
     try {
       if (this.phase === 'ready') {
-        if (this.answers.active || this.scanner.holdsBytes) {
+        // Errors of a session whose version sees the schema differently are held and put in its words.
+        const errors = this.errorWords.forSession(this.ctx.router, this.info.boundVersion);
+        if (this.answers.active || this.scanner.holdsBytes || errors) {
           const parts = this.scanner.scanFiltering(
             chunk,
-            (code) => this.answers.decide(code),
-            (code, raw) => this.answers.decideHeld(code, raw),
+            (code) => {
+              const decision = this.answers.decide(code);
+              return decision === 'forward' && errors?.(code) ? 'hold' : decision;
+            },
+            (code, raw) => {
+              const answer = this.answers.decideHeld(code, raw);
+              // The proxy's own answer is already in the version's words; the server's error is not.
+              const remake = answer === raw ? errors?.(code) : null;
+              return remake ? remake(raw.subarray(5)) : answer;
+            },
           );
           if (parts.length > 0) this.writeClient(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
         } else {

@@ -16,6 +16,12 @@
  *
  * The user's expressions see the row's columns as PL/pgSQL variables named
  * as the writer's version names them (`%TYPE` of the physical column).
+ *
+ * An INSERT always gets the other version's columns computed. An UPDATE gets
+ * one computed only when a column its expression reads changed (NEW against
+ * OLD): a value the other version wrote itself is not overwritten by a write
+ * that did not touch what it derives from. An expression that reads no
+ * column (a constant, `now()`) is computed on INSERT only.
  */
 import type { Action, SyncAssignment, SyncBinding } from '../../migrations/actions.ts';
 import type { Statement } from '../../migrations/dialect.ts';
@@ -55,10 +61,15 @@ function branch(
     )
     .join('\n');
   const body = assignments
-    .map(
-      (a) =>
-        `      NEW.${ident(a.target)} := ${'expression' in a ? `(${a.expression})` : ident(a.copyFrom)};`,
-    )
+    .map((a, i) => {
+      // A write never overwrites what it did not touch: on UPDATE the other version's column is
+      // computed again only when a column its expression reads has changed, so a value that
+      // version wrote itself survives the writes that do not concern it.
+      const reads = used.filter((b) => mentions([expressions[i]!], b.variable)).map((b) => b.column);
+      const changed = [...new Set(reads)].map((c) => ` OR NEW.${ident(c)} IS DISTINCT FROM OLD.${ident(c)}`);
+      const value = 'expression' in a ? `(${a.expression})` : ident(a.copyFrom);
+      return `      IF TG_OP = 'INSERT'${changed.join('')} THEN\n        NEW.${ident(a.target)} := ${value};\n      END IF;`;
+    })
     .join('\n');
   return `    DECLARE\n${declare}\n    BEGIN\n${body}\n    END;`;
 }

@@ -223,6 +223,10 @@ export function nameParts(b: Uint8Array, pos: number, parts: number): Token[] | 
   return out;
 }
 
+/**
+ * Words that end a target at nesting depth 0: the clauses that may follow a
+ * target list (SELECT, RETURNING, an INSERT's SELECT before ON CONFLICT).
+ */
 const CLAUSE_WORDS = [
   'from',
   'into',
@@ -244,28 +248,64 @@ const CLAUSE_WORDS = [
 ];
 
 /**
- * The end of the expression that starts at `pos`: the end of its last token
- * before a top-level `,` `)` `]` `;`, a clause keyword or the end of the
- * text. Used only for target expressions without an alias whose shape
- * cannot contain a top-level clause keyword (column references, casts,
- * subscripts, COLLATE).
+ * The end of a target-list expression (the end of its last token, before any
+ * comment), where an output alias goes. `start` is the target's location;
+ * `next` the location of the target after it, or -1 for the last one.
+ *
+ * With a next target the answer needs no grammar: the last token before
+ * `next` is the `,` between the two, and the target ends just before it.
+ * The last target is read up to a `,` `)` `]` `;` at depth 0, the end of the
+ * text or a clause keyword, where a keyword that an expression can hold at
+ * depth 0 does not count: anything between CASE and its END, the FROM of
+ * `IS [NOT] DISTINCT FROM`, the GROUP of `WITHIN GROUP`, and a keyword after
+ * a `.` (`t.from` is a column name).
+ *
+ * @example
+ * targetEnd(bytes("SELECT CASE WHEN a IS DISTINCT FROM b THEN c END FROM t"), 7, -1) // after END
  */
-export function expressionEnd(b: Uint8Array, pos: number): number {
+export function targetEnd(b: Uint8Array, start: number, next: number): number {
+  if (next > start) {
+    let end = start;
+    let beforeLast = start;
+    let last: Token | null = null;
+    for (let t = nextToken(b, start); t.kind !== Tok.Eof && t.start < next; t = nextToken(b, t.end)) {
+      beforeLast = end;
+      end = t.end;
+      last = t;
+    }
+    if (last && isPunct(b, last, ',') && beforeLast > start) return beforeLast;
+  }
   let depth = 0;
-  let end = pos;
+  let cases = 0;
+  let end = start;
+  let prev: Token | null = null;
+  let prevAfterDot = false;
   for (;;) {
     const t = nextToken(b, end);
     if (t.kind === Tok.Eof) return end;
+    const afterDot = prev !== null && isPunct(b, prev, '.');
     if (t.kind === Tok.Punct) {
       const c = b[t.start];
       if (c === Ch.LParen || c === Ch.LBracket) depth++;
       else if (c === Ch.RParen || c === Ch.RBracket) {
         if (depth === 0) return end;
         depth--;
-      } else if (depth === 0 && (c === Ch.Comma || c === Ch.Semi)) return end;
-    } else if (depth === 0 && t.kind === Tok.Word && CLAUSE_WORDS.some((w) => wordIs(b, t, w))) {
-      return end;
+      } else if (c === Ch.Semi || (depth === 0 && cases === 0 && c === Ch.Comma)) return end;
+    } else if (depth === 0 && t.kind === Tok.Word && !afterDot) {
+      if (wordIs(b, t, 'case')) cases++;
+      else if (cases > 0) {
+        if (wordIs(b, t, 'end')) cases--;
+      } else if (CLAUSE_WORDS.some((w) => wordIs(b, t, w))) {
+        const prevWord = prev !== null && prev.kind === Tok.Word && !prevAfterDot;
+        const partOfExpression =
+          prevWord &&
+          ((wordIs(b, t, 'from') && wordIs(b, prev!, 'distinct')) ||
+            (wordIs(b, t, 'group') && wordIs(b, prev!, 'within')));
+        if (!partOfExpression) return end;
+      }
     }
+    prev = t;
+    prevAfterDot = afterDot;
     end = t.end;
   }
 }

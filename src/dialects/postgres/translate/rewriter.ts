@@ -15,7 +15,7 @@ import type {
 import { TranslationError, type TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
 import { quoteIdent } from './ident.ts';
-import { expressionEnd, nameParts, nextToken, parenList, Tok, type Token, wordIs } from './lexer.ts';
+import { nameParts, nextToken, parenList, Tok, type Token, targetEnd, wordIs } from './lexer.ts';
 import { outputName } from './output-name.ts';
 import type { StatementPlan, TableUse, TextEdit } from './plan.ts';
 import { derivedRel, Level, needsRewrite, physicalName, type Rel, tableRel } from './scope.ts';
@@ -64,6 +64,39 @@ function singleName(node: Node | undefined): string | undefined {
   return names.length === 1 && names[0] !== null ? names[0] : undefined;
 }
 
+/** `name` as a word of `text` (an identifier, bare in any case or quoted), not part of a longer one. */
+function mentionsWord(text: string, name: string): boolean {
+  const lower = text.toLowerCase();
+  const word = name.toLowerCase();
+  for (let at = lower.indexOf(word); at >= 0; at = lower.indexOf(word, at + 1)) {
+    const before = lower.charCodeAt(at - 1);
+    const after = lower.charCodeAt(at + word.length);
+    if (!isIdentChar(before) && !isIdentChar(after)) return true;
+  }
+  return false;
+}
+
+function isIdentChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24 || c >= 0x80;
+}
+
+/** A COPY's HEADER option: absent or false, true, or MATCH (the server's defGetCopyHeaderChoice). */
+function headerChoice(options: Node[] | undefined): 'none' | 'true' | 'match' {
+  let choice: 'none' | 'true' | 'match' = 'none';
+  for (const o of options ?? []) {
+    if (!('DefElem' in o) || o.DefElem.defname !== 'header') continue;
+    const arg = o.DefElem.arg;
+    if (!arg) choice = 'true';
+    else if ('Boolean' in arg) choice = arg.Boolean.boolval ? 'true' : 'none';
+    else if ('Integer' in arg) choice = arg.Integer.ival ? 'true' : 'none';
+    else if ('String' in arg) {
+      const v = (arg.String.sval ?? '').toLowerCase();
+      choice = v === 'match' ? 'match' : ['false', 'off', '0', 'no'].includes(v) ? 'none' : 'true';
+    }
+  }
+  return choice;
+}
+
 function unknownRel(refName: string | null, bareTable = false): Rel {
   return { refName, table: null, columns: null, physical: null, bareTable, qualifiedOnly: false };
 }
@@ -80,6 +113,12 @@ class Rewriter {
   private readonly editAt = new Map<string, string>();
   /** Column references whose last part was renamed, with the physical name (for output names). */
   private readonly renamed = new Map<object, string>();
+  /**
+   * Bare names in ORDER BY / DISTINCT ON / GROUP BY that mean an input column, with the output
+   * names of their SELECT (null: unknown): a physical name equal to one of them is qualified,
+   * because the server would bind it to that output column instead.
+   */
+  private readonly outputBound = new Map<ColumnRef, Outputs>();
   private tables = new Map<string, TableUse>();
 
   constructor(
@@ -134,8 +173,45 @@ class Rewriter {
       this.renameOnly(node.LockStmt.relations);
       return null;
     }
+    if ('DoStmt' in node) this.refuseBody(node.DoStmt.args, 'a DO block');
+    if ('CreateFunctionStmt' in node) {
+      const f = node.CreateFunctionStmt;
+      this.refuseBody(f.options, f.is_procedure ? 'a procedure body' : 'a function body');
+    }
     this.refuseIfTouching(node);
     return null;
+  }
+
+  /**
+   * A DO block or a function body in a string is code the proxy does not
+   * translate: the server would run it on physical names. It is refused
+   * when it names a table this version sees differently (a plain word
+   * match: comments and strings count too, which only errs on the side of
+   * refusing). C and internal functions name a library symbol, not SQL.
+   */
+  private refuseBody(options: Node[] | undefined, what: string): void {
+    let texts: string[] = [];
+    for (const o of options ?? []) {
+      if (!('DefElem' in o)) continue;
+      const arg = o.DefElem.arg;
+      if (o.DefElem.defname === 'language' && arg && 'String' in arg) {
+        if (['c', 'internal'].includes((arg.String.sval ?? '').toLowerCase())) return;
+      } else if (o.DefElem.defname === 'as' && arg) {
+        if ('String' in arg) texts = [arg.String.sval ?? ''];
+        else if ('List' in arg) texts = strings(arg.List.items) ?? [];
+      }
+    }
+    for (const text of texts) {
+      const name = this.v.migratingNames.find((n) => mentionsWord(text, n));
+      if (name !== undefined) {
+        this.fail(
+          'unsupported',
+          name,
+          `${what} is not translated, and it names a table that this version sees differently from the database`,
+          undefined,
+        );
+      }
+    }
   }
 
   /** Output columns of a statement used as a query (subquery, CTE body, COPY source). */
@@ -175,26 +251,78 @@ class Rewriter {
       for (const item of stmt.fromClause ?? []) this.fromItem(item, level);
       outputs = this.targets(stmt.targetList ?? [], level);
       this.expr(stmt.whereClause, level);
-      for (const g of stmt.groupClause ?? []) {
-        // GROUP BY prefers an input column; an output name only when no input column has it.
-        const name = singleName(g);
-        const inputHas = name !== undefined && level.rels.some((r) => !r.columns || r.columns.includes(name));
-        if (name !== undefined && !inputHas && outputs?.includes(name)) continue;
-        this.expr(g, level);
-      }
+      for (const g of stmt.groupClause ?? []) this.groupItem(g, level, outputs);
       this.expr(stmt.havingClause, level);
       this.expr(stmt.windowClause, level);
     }
-    // ORDER BY and DISTINCT ON prefer an output column name, which keeps the version's name.
+    // ORDER BY and DISTINCT ON bind a bare name to an output column first (the server's
+    // findTargetlistEntrySQL92), and output columns keep the version's names: such a name stays.
+    // Any other bare name is an input column, which must not become an output's name once rewritten.
     for (const s of [...(stmt.sortClause ?? []), ...(stmt.distinctClause ?? [])]) {
       const n = 'SortBy' in s ? s.SortBy.node : s;
       const name = singleName(n);
       if (name !== undefined && outputs?.includes(name)) continue;
+      if (name !== undefined && n && 'ColumnRef' in n) this.outputBound.set(n.ColumnRef, outputs);
       this.expr(n, level);
     }
     this.expr(stmt.limitCount, level);
     this.expr(stmt.limitOffset, level);
     return outputs;
+  }
+
+  /**
+   * One GROUP BY item. ROLLUP, CUBE, GROUPING SETS and an unadorned `(a, b)` hold
+   * grouping terms that the server resolves one by one, like top-level ones.
+   */
+  private groupItem(node: Node, level: Level, outputs: Outputs): void {
+    if ('GroupingSet' in node) {
+      for (const n of node.GroupingSet.content ?? []) this.groupItem(n, level, outputs);
+      return;
+    }
+    if ('RowExpr' in node && node.RowExpr.row_format === 'COERCE_IMPLICIT_CAST') {
+      for (const n of node.RowExpr.args ?? []) this.groupItem(n, level, outputs);
+      return;
+    }
+    const name = singleName(node);
+    if (name === undefined || !('ColumnRef' in node)) {
+      this.expr(node, level);
+      return;
+    }
+    // A bare name binds to a column of this level's FROM first, then to an output name,
+    // then to an outer column (the server's findTargetlistEntrySQL92 for GROUP BY).
+    const local = level.rels.filter((r) => !r.qualifiedOnly);
+    if (local.some((r) => !r.columns || r.columns.includes(name))) {
+      this.expr(node, level);
+      return;
+    }
+    const hidden = local.find((r) => r.physical?.has(name));
+    if (outputs === null) {
+      if (hidden || this.outerCandidate(level.parent, name)) {
+        this.fail(
+          'unsupported',
+          name,
+          'GROUP BY may name an output column or a column of the table, and the output columns are unknown: group by the expression',
+          node.ColumnRef,
+        );
+      }
+      this.expr(node, level);
+      return;
+    }
+    const at = outputs.indexOf(name);
+    if (at < 0) {
+      // An outer column: once rewritten it must not become an output's name either.
+      this.outputBound.set(node.ColumnRef, outputs);
+      this.expr(node, level);
+      return;
+    }
+    // The version's output name. Where the table physically has a column of that name, the
+    // server would group by that column: the output's position says what the version means.
+    if (!hidden) return;
+    if (outputs.lastIndexOf(name) !== at) {
+      this.fail('ambiguous_column', name, 'GROUP BY names more than one output column', node.ColumnRef);
+    }
+    const [part] = this.parts(node.ColumnRef.location ?? -1, 1, name);
+    this.edit(part!.start, part!.end, String(at + 1));
   }
 
   private with(clause: WithClause, level: Level): void {
@@ -330,9 +458,26 @@ class Rewriter {
     const rv = stmt.relation;
     const t = rv ? this.managedTable(rv) : undefined;
     if (!rv || !t) return;
+    const cols = strings(stmt.attlist);
+    const header = headerChoice(stmt.options);
+    // A header line carries column names: the version's, not the physical ones.
+    const renamed = t.rewrites && (cols ? cols.some((c) => t.column(c)?.physical !== c) : !t.sameColumns);
+    if (renamed && header !== 'none') {
+      if (stmt.is_from && header === 'match') {
+        this.fail(
+          'unsupported',
+          t.name,
+          'HEADER MATCH would check the header against the physical column names, which differ in this version: use HEADER true (the columns are mapped by the list)',
+          rv,
+        );
+      }
+      if (!stmt.is_from) {
+        this.copyAsSelect(rv, t, cols);
+        return;
+      }
+    }
     const last = this.renameTable(rv, t, false);
     if (!t.rewrites) return;
-    const cols = strings(stmt.attlist);
     if (cols) {
       const list = parenList(this.b, last.end);
       if (!list || list.items.length !== cols.length) {
@@ -362,6 +507,37 @@ class Rewriter {
       level.rels.push(tableRel(t, t.name, true));
       this.expr(stmt.whereClause, level);
     }
+  }
+
+  /**
+   * `COPY t [(cols)] TO ... HEADER` as `COPY (SELECT <physical> AS <logical>, ...
+   * FROM t) TO ...`: a table's COPY names its header after the physical
+   * columns, a query's after its output names.
+   */
+  private copyAsSelect(rv: RangeVar, t: LogicalTable, cols: string[] | null): void {
+    const count = 1 + (rv.schemaname ? 1 : 0) + (rv.catalogname ? 1 : 0);
+    const parts = this.parts(rv.location ?? -1, count, t.name);
+    let end = parts.at(-1)!.end;
+    if (cols) {
+      const list = parenList(this.b, end);
+      if (!list || list.items.length !== cols.length) {
+        this.fail('unsupported', t.name, 'cannot locate the COPY column list', rv);
+      }
+      end = list.end;
+    }
+    const select = (cols ?? t.columns.map((c) => c.name)).map((name) => {
+      const c = t.column(name);
+      if (!c) {
+        if (t.physicalColumns.has(name))
+          this.fail('undefined_column', `${t.name}.${name}`, 'the column does not exist', rv);
+        return quoteIdent(name);
+      }
+      const phys = this.physicalOrFail(t, name, c.physical, rv);
+      return phys === name ? quoteIdent(phys) : `${quoteIdent(phys)} AS ${quoteIdent(name)}`;
+    });
+    const schema = rv.schemaname ? `${quoteIdent(rv.schemaname)}.` : '';
+    const from = `${schema}${quoteIdent(t.physical ?? t.name)}`;
+    this.edit(parts[0]!.start, end, `(SELECT ${select.join(', ')} FROM ${from})`);
   }
 
   /** TRUNCATE, LOCK: table names only, no aliases allowed. */
@@ -546,7 +722,7 @@ class Rewriter {
 
   private targets(list: Node[], level: Level): Outputs {
     let outputs: Outputs = [];
-    for (const item of list) {
+    for (const [i, item] of list.entries()) {
       if (!('ResTarget' in item)) continue;
       const rt = item.ResTarget;
       const val = rt.val;
@@ -563,9 +739,12 @@ class Rewriter {
       const logical = outputName(val);
       const physical = outputName(val, (ref) => this.renamed.get(ref));
       if (logical !== physical) {
-        // Keep the result column named as the version expects it.
-        // From the target's start, so parentheses around the reference stay inside: `(name) AS full_name`.
-        this.insertAt(expressionEnd(this.b, rt.location ?? 0), ` AS ${quoteIdent(logical)}`);
+        // Keep the result column named as the version expects it, after the whole target:
+        // from its start, so parentheses around the reference stay inside (`(name) AS full_name`),
+        // to its end, which the next target's start fixes when there is one.
+        const after = list[i + 1];
+        const next = after && 'ResTarget' in after ? (after.ResTarget.location ?? -1) : -1;
+        this.insertAt(targetEnd(this.b, rt.location ?? 0, next), ` AS ${quoteIdent(logical)}`);
       }
       outputs?.push(logical);
     }
@@ -768,6 +947,9 @@ class Rewriter {
       captured = l.rels.some((r) => r !== rel && !r.qualifiedOnly && r.physical?.has(phys) === true);
       if (l === relLevel) break;
     }
+    const outputs = this.outputBound.get(ref);
+    if (outputs !== undefined && phys !== name && (outputs === null || outputs.includes(phys)))
+      captured = true;
     if (!captured && phys === name) return;
     const part = this.parts(ref.location ?? -1, 1, name)[0]!;
     let text = quoteIdent(phys);

@@ -160,15 +160,25 @@ export class PgTranslator {
 
 /**
  * Parse + rewrite with no cache and no fast path: the pure core, for tests
- * and benchmarks. Text that does not parse is passed through unchanged, so
- * the server reports the syntax error in its own words.
+ * and benchmarks. Text that does not parse is refused with the parser's
+ * own syntax error (42601) when it may name a migrating table (nothing can
+ * say what it would touch), and passed through otherwise, so the server
+ * reports the syntax error in its own words.
  */
 export function translateUncached(schema: VersionSchema, sql: string): TranslationPlan {
   let stmts: RawStmt[];
   try {
     stmts = parseSync(sql).stmts ?? [];
-  } catch {
-    return passThrough(schema.name, sql, false);
+  } catch (e) {
+    if (!schema.mayTouch(sql)) return passThrough(schema.name, sql, false);
+    const details = (e as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+    throw new TranslationError(
+      'syntax_error',
+      schema.name,
+      'statement',
+      `${details?.message ?? String(e)}; it may name a migrating table, so it was not sent`,
+      details?.cursorPosition ?? -1,
+    );
   }
   const bytes = Buffer.from(sql, 'utf8');
   let rewritten: ReturnType<typeof rewriteStatements>;

@@ -1,0 +1,48 @@
+import type { StatementRouter } from '../../proxy/statement-router.ts';
+import type { VersionMap } from '../../versions/version-map.ts';
+import { decodeErrorFields, encodeErrorFields } from './codec/error-fields.ts';
+import { BackendCode } from './codec/message-codes.ts';
+import { mapServerError } from './translate/server-error.ts';
+
+/** For the backend scanner: how to re-make a held message, or null to let it pass as it is. */
+export type Replacer = (code: number) => ((body: Buffer) => Buffer) | null;
+
+/**
+ * Which server errors a session must see in its schema version's words
+ * (translate/server-error.ts): every ErrorResponse of a session whose
+ * version sees some table differently from the database. Sessions of a
+ * version that matches the physical schema get null and keep the plain,
+ * copy-free relay.
+ */
+export class ServerErrorWords {
+  private map: VersionMap | null = null;
+  private readonly byVersion = new Map<string, Replacer | null>();
+
+  forSession(router: StatementRouter | null, version: string | null): Replacer | null {
+    const map = router?.versionMap ?? null;
+    if (!map) return null;
+    if (map !== this.map) {
+      this.map = map;
+      this.byVersion.clear();
+    }
+    const name = version ?? map.latestCompleted;
+    let replacer = this.byVersion.get(name);
+    if (replacer === undefined) {
+      const schema = map.version(name);
+      replacer = null;
+      if (schema && !schema.identity) {
+        const rewrite = (body: Buffer): Buffer => {
+          const mapped = mapServerError(decodeErrorFields(body), schema);
+          if (mapped) return encodeErrorFields(mapped);
+          const header = Buffer.allocUnsafe(5);
+          header[0] = BackendCode.ErrorResponse;
+          header.writeInt32BE(body.length + 4, 1);
+          return Buffer.concat([header, body]);
+        };
+        replacer = (code) => (code === BackendCode.ErrorResponse ? rewrite : null);
+      }
+      this.byVersion.set(name, replacer);
+    }
+    return replacer;
+  }
+}
