@@ -266,10 +266,15 @@ describe('MySQL wire fuzz', () => {
     report(t, 'client->proxy', tally, [rssBefore, rssAfter]);
     const seedNote = `(seed ${rng.seed})`;
     assert.deepEqual(watch.errors, [], `nothing went uncaught ${seedNote}`);
-    assert.equal(
-      (await protocolErrorCount(sg.sg.proxy)) - errorsBefore,
-      tally.outcomes['proxy-error'],
-      `every session the proxy closed for bad bytes got error 1835 first ${seedNote}`,
+    // Every 1835 a client got is counted once. The count may hold a few more: a mutated command that
+    // the proxy streams upstream unread (a large COM_STMT_EXECUTE, say) can draw an answer the proxy
+    // cannot follow; it ends that session too (2013), and the fuzz client, already out of step, sees a
+    // bare close or stalls. Nothing beyond those: no session is counted twice.
+    const counted = (await protocolErrorCount(sg.sg.proxy)) - errorsBefore;
+    const proxyErrors = tally.outcomes['proxy-error'];
+    assert.ok(
+      counted >= proxyErrors && counted <= proxyErrors + tally.outcomes.closed + tally.outcomes.stalled,
+      `protocol errors counted ${counted}: ${proxyErrors} sessions got 1835, ${tally.outcomes.closed} closed, ${tally.outcomes.stalled} stalled ${seedNote}`,
     );
     assert.ok(
       tally.outcomes['proxy-error'] >= tally.sessions / 10,
