@@ -30,13 +30,13 @@
  *          [--kinds add_column,alter_column,rename_column,rename_table]
  * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createPgDatabase } from '../test/helpers/databases.ts';
-import { percentileSorted, startServe, withPort } from './lib/harness.ts';
+import { escapeXml, percentileSorted, resultsFile, startServe, withPort } from './lib/harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -422,10 +422,6 @@ function svgChart(runs: RunResult[], title: string): string {
   return out.join('\n');
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-}
-
 async function main(): Promise<void> {
   const kinds = values.kinds!.split(',').map((k) => {
     const kind = KINDS.find((x) => x.name === k.trim());
@@ -471,13 +467,7 @@ async function main(): Promise<void> {
     console.log(
       `\nclient errors after START: ${errors} (goal 0); longest statement after START: ${worstStall.toFixed(1)} ms (goal <= ${STALL_GOAL_MS} ms)`,
     );
-    const resultsDir = new URL('./results/', import.meta.url).pathname;
-    mkdirSync(resultsDir, { recursive: true });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/[:.]/g, '-')
-      .replace(/-\d+Z$/, 'Z');
-    const file = join(resultsDir, `cutover-${stamp}.svg`);
+    const file = resultsFile('cutover', 'svg');
     writeFileSync(
       file,
       svgChart(runs, 'Shiftgate cut-over: client statements across START, COMPLETE and ROLLBACK'),

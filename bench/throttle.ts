@@ -24,13 +24,13 @@
  * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createPgDatabase } from '../test/helpers/databases.ts';
-import { percentileSorted, startServe, withPort } from './lib/harness.ts';
+import { escapeXml, percentileSorted, resultsFile, startServe, withPort } from './lib/harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -386,10 +386,6 @@ function svgChart(runs: RunResult[], title: string, headroomLine: number | null)
   return out.join('\n');
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-}
-
 async function main(): Promise<void> {
   const db = await createPgDatabase('bench_throttle');
   const dir = mkdtempSync(join(tmpdir(), 'shiftgate-bench-throttle-'));
@@ -489,13 +485,7 @@ async function main(): Promise<void> {
       `goal (throttle on: p99 during <= 1.2x before): ${onDuring.p99 / onBefore.p99 <= 1.2 ? 'met' : 'NOT met'} (${(onDuring.p99 / onBefore.p99).toFixed(2)}x)`,
     );
 
-    const resultsDir = new URL('./results/', import.meta.url).pathname;
-    mkdirSync(resultsDir, { recursive: true });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/[:.]/g, '-')
-      .replace(/-\d+Z$/, 'Z');
-    const file = join(resultsDir, `throttle-${stamp}.svg`);
+    const file = resultsFile('throttle', 'svg');
     writeFileSync(
       file,
       svgChart(

@@ -4,7 +4,7 @@
  * running pgbench and reading its summary, medians and percentiles.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,4 +161,20 @@ export async function pgbench(args: string[], env: NodeJS.ProcessEnv = {}): Prom
   const failed = /number of failed transactions: (\d+)/.exec(stdout)?.[1];
   if (failed && failed !== '0') throw new Error(`pgbench reported ${failed} failed transactions`);
   return { tps, latencyMs, transactions, stdout };
+}
+
+/** `bench/results/<name>-<UTC timestamp>.<ext>`, its folder made: where a benchmark writes its chart. */
+export function resultsFile(name: string, ext: string): string {
+  const dir = new URL('../results/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d+Z$/, 'Z');
+  return join(dir, `${name}-${stamp}.${ext}`);
+}
+
+/** Text safe inside an SVG element or attribute. */
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 }
