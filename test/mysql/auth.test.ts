@@ -6,7 +6,7 @@
  * key request, a small server built from the codec's constructed packets.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
@@ -26,6 +26,7 @@ import {
   encodePacket,
 } from '../../src/dialects/mysql/messages.ts';
 import { Capability } from '../../src/dialects/mysql/protocol.ts';
+import { selfSignedCertificate } from '../helpers/certificates.ts';
 import { MYSQL_URL } from '../helpers/databases.ts';
 import { type MysqlProxy, startMysqlProxy } from './proxy-harness.ts';
 
@@ -40,6 +41,8 @@ describe('mysql authentication through Shiftgate', () => {
   let tlsProxy: MysqlProxy;
   let admin: mysql.Connection;
   let dir: string;
+  /** The proxy's client TLS certificate. */
+  let tls: { cert: string; key: string };
   let installedEd25519 = false;
   let ed25519 = false;
 
@@ -58,28 +61,10 @@ describe('mysql authentication through Shiftgate', () => {
     if (ed25519)
       await admin.query(`CREATE USER '${ED_USER}'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('${PASSWORD}')`);
     dir = mkdtempSync(join(tmpdir(), 'shiftgate-mysql-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    tls = selfSignedCertificate(dir);
     proxy = await startMysqlProxy();
     tlsProxy = await startMysqlProxy({
-      flags: { 'tls.cert': join(dir, 'cert.pem'), 'tls.key': join(dir, 'key.pem') },
+      flags: { 'tls.cert': tls.cert, 'tls.key': tls.key },
     });
   });
 
@@ -210,7 +195,7 @@ describe('mysql authentication through Shiftgate', () => {
       plainProxy = await startMysqlProxy({ upstream });
       tlsFakeProxy = await startMysqlProxy({
         upstream,
-        flags: { 'tls.cert': join(dir, 'cert.pem'), 'tls.key': join(dir, 'key.pem') },
+        flags: { 'tls.cert': tls.cert, 'tls.key': tls.key },
       });
     });
 

@@ -11,7 +11,7 @@
  * raw client that reads compressed packets).
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,7 @@ import {
   encodeQuery,
 } from '../../src/dialects/mysql/messages.ts';
 import { Capability } from '../../src/dialects/mysql/protocol.ts';
+import { selfSignedCertificate } from '../helpers/certificates.ts';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { type MysqlProxy, startMysqlProxy } from './proxy-harness.ts';
 import { RAW_CLIENT_CAPABILITIES } from './raw-client.ts';
@@ -466,21 +467,10 @@ describe('mysql compressed protocol through Shiftgate', () => {
 
   it('compression inside client TLS terminated by the proxy: mysql2 and the mariadb client', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-compress-tls-'));
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem')].concat([
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ]),
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCertificate(dir);
     const tlsProxy = await startMysqlProxy({
       upstream: db.url,
-      flags: { 'tls.cert': join(dir, 'cert.pem'), 'tls.key': join(dir, 'key.pem') },
+      flags: { 'tls.cert': tls.cert, 'tls.key': tls.key },
     });
     try {
       const conn = await mysql.createConnection({

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,44 +16,12 @@ import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import postgres from 'postgres';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/cli/embedded-postgres.ts';
+import { selfSignedCertificate } from '../helpers/certificates.ts';
 import { startPgProxy, type TestPgProxy } from '../helpers/pg-proxy.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startTestShiftgate } from '../helpers/shiftgate.ts';
 
 const run = promisify(execFile);
-
-/** A self-signed certificate; with `owner`, the files belong to that system user (the server's key must). */
-function makeCert(dir: string, owner?: string): { cert: string; key: string } {
-  const cert = join(dir, 'server.crt');
-  const key = join(dir, 'server.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  if (owner && process.getuid?.() === 0) {
-    const uid = Number(execFileSync('id', ['-u', owner]).toString());
-    const gid = Number(execFileSync('id', ['-g', owner]).toString());
-    chownSync(dir, uid, gid);
-    chownSync(cert, uid, gid);
-    chownSync(key, uid, gid);
-  }
-  return { cert, key };
-}
 
 describe('authentication relay and TLS (private server)', () => {
   let workDir: string;
@@ -67,7 +35,7 @@ describe('authentication relay and TLS (private server)', () => {
   before(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'shiftgate-auth-'));
     execFileSync('chmod', ['755', workDir]);
-    const serverTls = makeCert(join(workDir), 'postgres');
+    const serverTls = selfSignedCertificate(join(workDir), 'postgres');
     port = await freePort();
     server = await startEmbeddedPostgres({
       dataDir: join(workDir, 'data'),
@@ -90,7 +58,7 @@ describe('authentication relay and TLS (private server)', () => {
     await admin.query("SET password_encryption = 'md5'");
     await admin.query("CREATE ROLE md5_user LOGIN PASSWORD 'md5-pass'");
     await admin.end();
-    const proxyTls = makeCert(mkdtempSync(join(tmpdir(), 'shiftgate-proxy-tls-')));
+    const proxyTls = selfSignedCertificate(mkdtempSync(join(tmpdir(), 'shiftgate-proxy-tls-')));
     const terminate = { 'tls.cert': proxyTls.cert, 'tls.key': proxyTls.key };
     proxy = await startPgProxy(`postgres://127.0.0.1:${port}/postgres`);
     tlsProxy = await startPgProxy(`postgres://127.0.0.1:${port}/postgres`, terminate);

@@ -23,6 +23,7 @@ import postgres from 'postgres';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/cli/embedded-postgres.ts';
 import { type Frame, PgFramer } from '../../src/dialects/postgres/codec/framer.ts';
 import { decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
+import { selfSignedCertificate } from '../helpers/certificates.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startPgProxy, type TestPgProxy } from '../helpers/pg-proxy.ts';
 import { GSSENC_REQUEST, RawPgClient, SSL_REQUEST } from './raw-client.ts';
@@ -375,27 +376,7 @@ describe('SSLRequest answered S: pipelined bytes refused (CVE-2021-23214)', () =
   before(async () => {
     db = await createPgDatabase('startup_tls');
     certDir = mkdtempSync(join(tmpdir(), 'shiftgate-startup-tls-'));
-    const cert = join(certDir, 'proxy.crt');
-    const key = join(certDir, 'proxy.key');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSignedCertificate(certDir);
     proxy = await startPgProxy(db.url, { 'tls.cert': cert, 'tls.key': key });
   });
 

@@ -6,7 +6,7 @@
  * no sockets, no clocks.
  */
 import { ProtocolError } from '../../proxy/protocol-error.ts';
-import { decodeColumnCount, decodeErr, decodeStmtPrepareOk, terminatorStatus } from './messages.ts';
+import { decodeColumnCount, decodeStmtPrepareOk, terminatorStatus } from './messages.ts';
 import { Command, MAX_PACKET_PAYLOAD, ResponseHeader, ServerStatus } from './protocol.ts';
 
 /** The shape of the response a command gets. */
