@@ -8,9 +8,10 @@
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
 import { execFile, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { parseArgs, promisify } from 'node:util';
 import { createMysqlDatabase } from '../test/helpers/databases.ts';
+import { freePort } from './lib/harness.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -25,14 +26,6 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const threads = Number(values.threads);
 const WORKLOADS = ['oltp_point_select', 'oltp_read_only'] as const;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

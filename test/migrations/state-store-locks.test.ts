@@ -9,18 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { within } from '../helpers/deadline.ts';
 import { type MigrationDb, migration, migrationDb } from './helpers/db.ts';
 
 const createTable = (name: string) =>
   migration(`01_${name}`, [{ create_table: { name, columns: [{ name: 'id', type: 'int', pk: true }] } }]);
-
-const within = <T>(ms: number, what: string, p: Promise<T>): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`${what} still waiting after ${ms} ms`)), ms),
-    ),
-  ]);
 
 describe('starting beside another runner', () => {
   let db: MigrationDb;
@@ -38,9 +31,9 @@ describe('starting beside another runner', () => {
     try {
       const other = await db.engine({ schema: 'other' });
       const started = await within(
-        5000,
         'starting a migration in schema other',
         other.start(createTable('t')),
+        5000,
       );
       assert.equal(started.phase, 'active');
       // A writer of another schema's row, as a runner's state update is, goes through at once.

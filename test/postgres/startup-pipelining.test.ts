@@ -13,7 +13,6 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +25,7 @@ import { decodeStartup } from '../../src/dialects/postgres/codec/frontend.ts';
 import { selfSignedCertificate } from '../helpers/certificates.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startPgProxy, type TestPgProxy } from '../helpers/pg-proxy.ts';
+import { freePort } from '../helpers/ports.ts';
 import { GSSENC_REQUEST, RawPgClient, SSL_REQUEST } from './raw-client.ts';
 
 interface ScramSession {
@@ -120,14 +120,6 @@ describe('PgFramer: messages pipelined behind startup-phase messages', () => {
     assert.deepEqual(frameLikeSession([SSL_REQUEST]).afterSsl, [0]);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const rows = (c: RawPgClient) => c.messages.filter((m) => m.name === 'dataRow').map((m) => m.fields);
 const errors = (c: RawPgClient) => c.messages.filter((m) => m.name === 'error');
