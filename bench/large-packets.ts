@@ -33,7 +33,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createMysqlDatabase, createPgDatabase, type TestDatabase } from '../test/helpers/databases.ts';
-import { freePort, percentileSorted } from './lib/harness.ts';
+import { percentileSorted, startServe, withPort } from './lib/harness.ts';
 
 const BIG = 20 * 1024 * 1024;
 /** MariaDB refuses a client packet over max_allowed_packet (16 MB by default): statements stay under it. */
@@ -210,42 +210,6 @@ function child(args: string[], stdout: 'pipe' | 'ignore' = 'ignore'): ChildProce
   });
 }
 
-async function waitForTcp(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing answers on port ${port}`);
-}
-
-async function startServe(upstream: string): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [
-      new URL('../bin/shiftgate.js', import.meta.url).pathname,
-      'serve',
-      '--upstream',
-      upstream,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--http',
-      '127.0.0.1:0',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' } },
-  );
-  await waitForTcp(port);
-  return { port, stop: () => stopChild(proc) };
-}
-
 async function startPipe(target: URL): Promise<{ port: number; stop(): Promise<void> }> {
   const proc = child(['--role', 'pipe', '--url', `${target.hostname}:${target.port}`], 'pipe');
   const [line] = (await once(proc.stdout!, 'data')) as [Buffer];
@@ -259,13 +223,6 @@ async function stopChild(proc: ChildProcess): Promise<void> {
   const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
-}
-
-function withPort(url: string, port: number): string {
-  const u = new URL(url);
-  u.hostname = '127.0.0.1';
-  u.port = String(port);
-  return u.toString();
 }
 
 /** Pings through `url` for `seconds` while three big sessions run against it; returns the latencies (ms). */

@@ -8,10 +8,9 @@
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
 import { execFile, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { parseArgs, promisify } from 'node:util';
 import { createMysqlDatabase } from '../test/helpers/databases.ts';
-import { freePort } from './lib/harness.ts';
+import { freePort, waitForTcp } from './lib/harness.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -26,22 +25,6 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const threads = Number(values.threads);
 const WORKLOADS = ['oltp_point_select', 'oltp_read_only'] as const;
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing answers on port ${port}`);
-}
 
 interface Result {
   qps: number;
@@ -108,7 +91,7 @@ async function main(): Promise<void> {
     ],
     { stdio: 'ignore', env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' } },
   );
-  await waitForPort(port);
+  await waitForTcp(port);
   const viaProxy = new URL(db.url);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(port);

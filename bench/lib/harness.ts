@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,6 +29,23 @@ export async function waitForPort(port: number, attempts = 100): Promise<void> {
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+/** Waits until something accepts TCP connections on `port` (a proxy of either dialect, a server). */
+export async function waitForTcp(port: number, attempts = 200): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing answers on port ${port}`);
 }
@@ -67,8 +84,8 @@ export interface ServeProcess {
 }
 
 /**
- * Spawns `node bin/shiftgate.js serve` against `upstream` and waits until it
- * accepts connections. `args` are extra serve flags (`--migrations DIR`,
+ * Spawns `node bin/shiftgate.js serve` against `upstream` (either dialect)
+ * and waits until it accepts connections. `args` are extra serve flags (`--migrations DIR`,
  * `--throttle-latency-headroom 1000000`, ...).
  */
 export async function startServe(upstream: string, args: string[] = []): Promise<ServeProcess> {
@@ -102,7 +119,7 @@ export async function startServe(upstream: string, args: string[] = []): Promise
   };
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   try {
-    await waitForPort(port);
+    await waitForTcp(port);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`shiftgate serve did not start: ${(err as Error).message}\n${log()}`);
