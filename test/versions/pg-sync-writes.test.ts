@@ -1,7 +1,8 @@
 /**
  * A write never overwrites what it did not touch: while a migration is
  * active, the sync triggers compute the other version's column on INSERT,
- * and on UPDATE only when a column its expression reads changed. Each
+ * and on UPDATE only when a column its expression reads changed or when it
+ * was never filled (still NULL). Each
  * version's own explicit values survive the other version's writes that do
  * not concern them. Real writes through the proxy, from sessions of both
  * versions.
@@ -96,6 +97,21 @@ describe('sync triggers leave untouched values alone (PostgreSQL)', () => {
     assert.deepEqual(await newRow(3), { name: 'cy', note: null, age: 70, status: 'CY' });
     await newClient.query("INSERT INTO users (id, name, age, status) VALUES (4, 'di', 80, 's')");
     assert.deepEqual(await oldRow(4), { name: 'di', note: null, age: 8, legacy: 'legacy:di' });
+  });
+
+  test("an old-version UPDATE of other columns fills a new version's column still NULL (a row the backfill has not reached)", async () => {
+    // The state of a row the backfill has not reached yet: the shadow column of age never filled.
+    // Triggers are skipped for this one statement (session_replication_role), as no client could.
+    await direct.query("SET session_replication_role = 'replica'");
+    try {
+      await direct.query('UPDATE users SET _shiftgate_new_age = NULL WHERE id = 4');
+    } finally {
+      await direct.query('RESET session_replication_role');
+    }
+    assert.equal((await newRow(4)).age, null);
+    // Without filling it, a NOT NULL still enforced by its NOT VALID check would fail this write.
+    await oldClient.query("UPDATE users SET note = 'filled' WHERE id = 4");
+    assert.deepEqual(await newRow(4), { name: 'di', note: 'filled', age: 80, status: 's' });
   });
 
   test('a writer that bypasses the proxy counts as the old version, with the same rule', async () => {

@@ -19,9 +19,10 @@
  *
  * An INSERT always gets the other version's columns computed. An UPDATE gets
  * one computed only when a column its expression reads changed (NEW against
- * OLD): a value the other version wrote itself is not overwritten by a write
- * that did not touch what it derives from. An expression that reads no
- * column (a constant, `now()`) is computed on INSERT only.
+ * OLD) or when it is still NULL (never filled: the backfill has not reached
+ * the row): a value the other version wrote itself is not overwritten by a
+ * write that did not touch what it derives from. An expression that reads
+ * no column (a constant, `now()`) is computed on INSERT, or to fill a NULL.
  */
 import type { Action, SyncAssignment, SyncBinding } from '../../migrations/actions.ts';
 import type { Statement } from '../../migrations/dialect.ts';
@@ -68,7 +69,10 @@ function branch(
       const reads = used.filter((b) => mentions([expressions[i]!], b.variable)).map((b) => b.column);
       const changed = [...new Set(reads)].map((c) => ` OR NEW.${ident(c)} IS DISTINCT FROM OLD.${ident(c)}`);
       const value = 'expression' in a ? `(${a.expression})` : ident(a.copyFrom);
-      return `      IF TG_OP = 'INSERT'${changed.join('')} THEN\n        NEW.${ident(a.target)} := ${value};\n      END IF;`;
+      // A column still NULL was never filled (a row the backfill has not reached): fill it, or a NOT
+      // NULL being enforced by its NOT VALID check would fail the write.
+      const unfilled = ` OR NEW.${ident(a.target)} IS NULL`;
+      return `      IF TG_OP = 'INSERT'${unfilled}${changed.join('')} THEN\n        NEW.${ident(a.target)} := ${value};\n      END IF;`;
     })
     .join('\n');
   return `    DECLARE\n${declare}\n    BEGIN\n${body}\n    END;`;
