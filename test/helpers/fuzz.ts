@@ -188,6 +188,48 @@ export function settledRssMb(): number {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** An ordinary client beside the fuzzed sessions: its connection, and one `SELECT 1` that returns the number it read. */
+export interface NeighbourClient {
+  selectOne(): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+/**
+ * Runs `SELECT 1` in a loop on the client `connect` opens (it reports
+ * connection errors through `onError`) until `stop`, and tells how many
+ * queries ran and every error or wrong answer it saw: a fuzz run passes only
+ * if its neighbour saw none.
+ */
+export function neighbour(connect: (onError: (message: string) => void) => Promise<NeighbourClient>): {
+  stop(): Promise<{ queries: number; errors: string[] }>;
+} {
+  const errors: string[] = [];
+  let queries = 0;
+  let stopping = false;
+  const loop = (async () => {
+    const client = await connect((m) => errors.push(`connection error: ${m}`));
+    while (!stopping) {
+      try {
+        const one = await client.selectOne();
+        if (one !== 1) errors.push(`wrong answer ${JSON.stringify(one)}`);
+        queries++;
+      } catch (e) {
+        errors.push((e as Error).message);
+        await sleep(50);
+      }
+      await sleep(2);
+    }
+    await client.end();
+  })().catch((e: Error) => errors.push(`neighbour failed: ${e.message}`));
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      return { queries, errors };
+    },
+  };
+}
+
 /** Runs `work(i)` for i = 0, 1, ... with `concurrency` at a time while `more()` says so. */
 export async function pool(concurrency: number, more: () => boolean, work: (i: number) => Promise<void>) {
   let next = 0;

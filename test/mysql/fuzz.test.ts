@@ -32,6 +32,7 @@ import {
   fuzzRng,
   MYSQL_LAYOUT,
   mutate,
+  neighbour,
   pool,
   type Rng,
   settledRssMb,
@@ -136,35 +137,18 @@ function handshakeResponse(user: string, database: string): Buffer {
   );
 }
 
-function neighbour(options: mysql.ConnectionOptions): {
-  stop(): Promise<{ queries: number; errors: string[] }>;
-} {
-  const errors: string[] = [];
-  let queries = 0;
-  let stopping = false;
-  const loop = (async () => {
+/** The fuzz neighbour as a mysql2 session. */
+function mysqlNeighbour(options: mysql.ConnectionOptions) {
+  return neighbour(async (onError) => {
     const conn = await mysql.createConnection(options);
-    conn.on('error', (e: Error) => errors.push(`connection error: ${e.message}`));
-    while (!stopping) {
-      try {
-        const [rows] = (await conn.query('SELECT 1 AS one')) as unknown as [{ one: unknown }[]];
-        if (Number(rows[0]?.one) !== 1) errors.push(`wrong answer ${JSON.stringify(rows)}`);
-        queries++;
-      } catch (e) {
-        errors.push((e as Error).message);
-        await sleep(50);
-      }
-      await sleep(2);
-    }
-    await conn.end();
-  })().catch((e: Error) => errors.push(`neighbour failed: ${e.message}`));
-  return {
-    async stop() {
-      stopping = true;
-      await loop;
-      return { queries, errors };
-    },
-  };
+    conn.on('error', (e: Error) => onError(e.message));
+    return {
+      // The fake upstream answers in text, as a server would for a text column: read it as a number.
+      selectOne: async () =>
+        Number(((await conn.query('SELECT 1 AS one')) as unknown as [{ one: unknown }[]])[0][0]?.one),
+      end: () => conn.end(),
+    };
+  });
 }
 
 function report(t: { diagnostic(m: string): void }, name: string, tally: Tally, rss: [number, number]) {
@@ -224,7 +208,7 @@ describe('MySQL wire fuzz', () => {
     await admin.query(`CREATE USER '${fuzzUser}'@'localhost'`);
     await admin.query(`GRANT ALL ON \`${db.name}\`.* TO '${fuzzUser}'@'%', '${fuzzUser}'@'localhost'`);
     sg = await startTestShiftgate(db.url, { 'proxy.max_message_bytes': String(1024 * 1024) });
-    neighbourOnReal = neighbour({
+    neighbourOnReal = mysqlNeighbour({
       host: '127.0.0.1',
       port: sg.sg.proxy.address.port,
       user: 'root',
@@ -292,7 +276,7 @@ describe('MySQL wire fuzz', () => {
     before(async () => {
       fake = await startFakeUpstream(fuzzRng(12));
       proxy = await startMysqlProxy({ upstream: `mysql://root@127.0.0.1:${fake.port}/` });
-      neighbourOnFake = neighbour({ host: '127.0.0.1', port: proxy.port, user: 'root' });
+      neighbourOnFake = mysqlNeighbour({ host: '127.0.0.1', port: proxy.port, user: 'root' });
     });
 
     after(async () => {

@@ -27,6 +27,7 @@ import {
   FUZZ_FRAMES,
   fuzzRng,
   mutate,
+  neighbour,
   PG_LAYOUT,
   pool,
   type Rng,
@@ -149,35 +150,17 @@ async function waitFor(conn: ReturnType<typeof rawConnection>, done: () => boole
   return closed;
 }
 
-/** An ordinary pg client running SELECT 1 in a loop until stopped; counts what it saw. */
-function neighbour(url: string): { stop(): Promise<{ queries: number; errors: string[] }> } {
-  const errors: string[] = [];
-  let queries = 0;
-  let stopping = false;
-  const client = new pg.Client({ connectionString: url, application_name: 'neighbour' });
-  client.on('error', (e) => errors.push(`client error: ${e.message}`));
-  const loop = (async () => {
+/** The fuzz neighbour as a node-postgres session. */
+function pgNeighbour(url: string) {
+  return neighbour(async (onError) => {
+    const client = new pg.Client({ connectionString: url, application_name: 'neighbour' });
+    client.on('error', (e) => onError(e.message));
     await client.connect();
-    while (!stopping) {
-      try {
-        const { rows } = await client.query('SELECT 1 AS one');
-        if (rows[0]?.one !== 1) errors.push(`wrong answer ${JSON.stringify(rows)}`);
-        queries++;
-      } catch (e) {
-        errors.push((e as Error).message);
-        await sleep(50);
-      }
-      await sleep(2);
-    }
-    await client.end();
-  })().catch((e: Error) => errors.push(`neighbour failed: ${e.message}`));
-  return {
-    async stop() {
-      stopping = true;
-      await loop;
-      return { queries, errors };
-    },
-  };
+    return {
+      selectOne: async () => (await client.query('SELECT 1 AS one')).rows[0]?.one,
+      end: () => client.end(),
+    };
+  });
 }
 
 function report(t: { diagnostic(m: string): void }, name: string, tally: Tally, rss: [number, number]) {
@@ -222,7 +205,7 @@ describe('PostgreSQL wire fuzz', () => {
     });
     url = sg.via(db.url);
     proxyPort = sg.sg.proxy.address.port;
-    neighbourOnReal = neighbour(url);
+    neighbourOnReal = pgNeighbour(url);
   });
 
   after(async () => {
@@ -290,7 +273,7 @@ describe('PostgreSQL wire fuzz', () => {
     before(async () => {
       fake = await startFakeUpstream(fuzzRng(2));
       proxy = await startPgProxy(`postgres://postgres@127.0.0.1:${fake.port}/fake`);
-      neighbourOnFake = neighbour(proxy.via('postgres://postgres@127.0.0.1/fake'));
+      neighbourOnFake = pgNeighbour(proxy.via('postgres://postgres@127.0.0.1/fake'));
     });
 
     after(async () => {
