@@ -107,6 +107,33 @@ async function timed(p: Promise<unknown>): Promise<{ result: string; ms: number 
   return { result, ms: Date.now() - started };
 }
 
+/**
+ * What each target (`direct`, `proxy`) shows a session that sets
+ * `wait_timeout = 1` and then stays idle for `idleMs`: the driver's events
+ * and the outcome of its next query, which must fail at once.
+ */
+async function afterIdleTimeout(
+  driver: Driver,
+  ports: Record<string, number>,
+  database: string,
+  idleMs: number,
+): Promise<Record<string, { events: string[]; next: string }>> {
+  const seen: Record<string, { events: string[]; next: string }> = {};
+  for (const [where, port] of Object.entries(ports)) {
+    const c = await driver.single(port, database);
+    try {
+      await c.query('SET SESSION wait_timeout = 1');
+      await sleep(idleMs);
+      const next = await timed(c.query('SELECT 1'));
+      assert.ok(next.ms < 1000, `${where}: the next query failed at once (${next.ms} ms)`);
+      seen[where] = { events: c.events, next: next.result };
+    } finally {
+      c.destroy();
+    }
+  }
+  return seen;
+}
+
 describe('mysql: the upstream connection ended by the server, through Shiftgate and direct', () => {
   let db: TestDatabase;
   let proxy: MysqlProxy;
@@ -185,21 +212,9 @@ describe('mysql: the upstream connection ended by the server, through Shiftgate 
     });
 
     it(`${driver.name}: SET SESSION wait_timeout = 1, then idle`, async () => {
-      const seen: Record<string, unknown> = {};
-      for (const [where, port] of Object.entries(ports())) {
-        const c = await driver.single(port, db.name);
-        try {
-          await c.query('SET SESSION wait_timeout = 1');
-          await sleep(2500);
-          const next = await timed(c.query('SELECT 1'));
-          assert.ok(next.ms < 1000, `${where}: the next query failed at once (${next.ms} ms)`);
-          seen[where] = { events: c.events, next: next.result };
-        } finally {
-          c.destroy();
-        }
-      }
+      const seen = await afterIdleTimeout(driver, ports(), db.name, 2500);
       assert.deepEqual(seen.proxy, seen.direct);
-      assert.equal((seen.direct as { events: string[] }).events.length, 1, 'the driver saw the close');
+      assert.equal(seen.direct!.events.length, 1, 'the driver saw the close');
     });
 
     it(`${driver.name}: KILL CONNECTION of its own connection gets the server's own answer`, async () => {
@@ -359,19 +374,7 @@ describe('mysql: a server that says why it closes (MySQL 8 wait_timeout), throug
 
   for (const driver of DRIVERS) {
     it(`${driver.name}: the server's 4031 reaches the client, then the close, as direct`, async () => {
-      const seen: Record<string, unknown> = {};
-      for (const [where, port] of Object.entries({ direct: fake.port, proxy: proxy.port })) {
-        const c = await driver.single(port, '');
-        try {
-          await c.query('SET SESSION wait_timeout = 1');
-          await sleep(800);
-          const next = await timed(c.query('SELECT 1'));
-          assert.ok(next.ms < 1000, `${where}: the next query failed at once (${next.ms} ms)`);
-          seen[where] = { events: c.events, next: next.result };
-        } finally {
-          c.destroy();
-        }
-      }
+      const seen = await afterIdleTimeout(driver, { direct: fake.port, proxy: proxy.port }, '', 800);
       assert.deepEqual(seen.proxy, seen.direct);
       // mysql2 reports the server's own error; the mariadb connector drops a packet no command
       // waits for and reports the close. Either way, the same through Shiftgate as direct.
