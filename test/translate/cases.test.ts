@@ -11,10 +11,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { loadPgParser, translateUncached } from '../../src/dialects/postgres/translate/index.ts';
-import { buildVersionMap, type VersionMap } from '../../src/versions/index.ts';
-import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
+import type { VersionMap } from '../../src/versions/index.ts';
 import { CASES } from './cases.ts';
-import { connect, DDL, HISTORY, introspect, MEANINGS, REFERENCE_DDL } from './fixture.ts';
+import {
+  introspect,
+  MEANINGS,
+  openTranslationDatabases,
+  REFERENCE_DDL,
+  type TranslationDatabases,
+} from './fixture.ts';
 import { FIXTURE_PHYSICAL } from './physical.ts';
 
 /** What a statement gave: its result sets, or the SQLSTATE it failed with. */
@@ -75,33 +80,18 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const ordered = (sql: string) => /\bORDER BY\b[^()]*(\([^()]*\)[^()]*)*$/i.test(sql.trim());
 
 describe('PostgreSQL translation table', () => {
-  let db: TestDatabase;
+  let dbs: TranslationDatabases;
   let client: pg.Client;
   let map: VersionMap;
-  const refs = new Map<string, { db: TestDatabase; client: pg.Client }>();
+  let refs: Map<string, pg.Client>;
 
   before(async () => {
     await loadPgParser();
-    db = await createPgDatabase('translate_cases');
-    client = await connect(db.url);
-    await client.query(DDL);
-    map = buildVersionMap(await introspect(client), HISTORY);
-    for (const [version, ddl] of Object.entries(REFERENCE_DDL)) {
-      const refDb = await createPgDatabase('translate_ref');
-      const refClient = await connect(refDb.url);
-      refs.set(version, { db: refDb, client: refClient });
-      await refClient.query(ddl);
-    }
+    dbs = await openTranslationDatabases('translate_cases', Object.keys(REFERENCE_DDL));
+    ({ client, map, refs } = dbs);
   });
 
-  after(async () => {
-    await client?.end();
-    await db?.drop();
-    for (const ref of refs.values()) {
-      await ref.client.end();
-      await ref.db.drop();
-    }
-  });
+  after(() => dbs?.close());
 
   const select = (table: string, columns: string[]) =>
     `SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)} ORDER BY id`;
@@ -115,7 +105,7 @@ describe('PostgreSQL translation table', () => {
     const actual: Record<string, unknown[][]> = {};
     for (const [table, columns] of Object.entries(MEANINGS[version]!)) {
       const sql = select(table, Object.keys(columns));
-      expected[table] = await rows(ref.client, sql);
+      expected[table] = await rows(ref, sql);
       actual[table] = await rows(client, translateUncached(schema, sql).sql);
     }
     return { expected, actual };
@@ -149,7 +139,7 @@ describe('PostgreSQL translation table', () => {
           ).sql,
         );
         const want = await rows(
-          ref.client,
+          ref,
           select(
             there[0]!.table,
             there.map((t) => t.column),
@@ -166,7 +156,7 @@ describe('PostgreSQL translation table', () => {
 
   test('every reference column has a meaning, and every version reads the seed rows as its reference holds them', async () => {
     for (const [version, ref] of refs) {
-      const described = await introspect(ref.client);
+      const described = await introspect(ref);
       assert.deepEqual(
         Object.fromEntries(described.tables.map((t) => [t.name, t.columns.map((c) => c.name)])),
         Object.fromEntries(
@@ -198,12 +188,12 @@ describe('PostgreSQL translation table', () => {
       if (c.run === false) return;
       const ref = refs.get(c.v)!;
       await client.query('BEGIN');
-      await ref.client.query('BEGIN');
+      await ref.query('BEGIN');
       try {
         await client.query(RESET_SEQUENCES);
-        await ref.client.query(RESET_SEQUENCES);
+        await ref.query(RESET_SEQUENCES);
         const got = await outcome(client, plan.sql, c.params);
-        const want = await outcome(ref.client, c.sql, c.params);
+        const want = await outcome(ref, c.sql, c.params);
         // Every case is a statement the version's own schema accepts; two equal errors would prove nothing.
         assert.ok(
           'results' in want,
@@ -226,10 +216,10 @@ describe('PostgreSQL translation table', () => {
         await throughOthers(c.v);
       } finally {
         await client.query('ROLLBACK');
-        await ref.client.query('ROLLBACK');
+        await ref.query('ROLLBACK');
         // PREPARE outlives the transaction.
         await client.query('DEALLOCATE ALL');
-        await ref.client.query('DEALLOCATE ALL');
+        await ref.query('DEALLOCATE ALL');
       }
     });
   }

@@ -12,10 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { from, to } from 'pg-copy-streams';
 import { loadPgParser, translateUncached } from '../../src/dialects/postgres/translate/index.ts';
-import { buildVersionMap, type VersionMap } from '../../src/versions/index.ts';
-import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
+import type { VersionMap } from '../../src/versions/index.ts';
 import { V0, V2, V3 } from './cases.ts';
-import { connect, DDL, HISTORY, introspect, REFERENCE_DDL } from './fixture.ts';
+import { openTranslationDatabases, type TranslationDatabases } from './fixture.ts';
 
 const COPY_OUT: { v: string; sql: string; out: string }[] = [
   {
@@ -72,39 +71,24 @@ async function copyOut(client: pg.Client, sql: string): Promise<string> {
 }
 
 describe('COPY in the version words', () => {
-  let db: TestDatabase;
+  let dbs: TranslationDatabases;
   let client: pg.Client;
   let map: VersionMap;
-  const refs = new Map<string, { db: TestDatabase; client: pg.Client }>();
+  let refs: Map<string, pg.Client>;
 
   before(async () => {
     await loadPgParser();
-    db = await createPgDatabase('translate_copy');
-    client = await connect(db.url);
-    await client.query(DDL);
-    map = buildVersionMap(await introspect(client), HISTORY);
-    for (const v of [V0, V2, V3]) {
-      const refDb = await createPgDatabase('translate_copy_ref');
-      const refClient = await connect(refDb.url);
-      await refClient.query(REFERENCE_DDL[v]!);
-      refs.set(v, { db: refDb, client: refClient });
-    }
+    dbs = await openTranslationDatabases('translate_copy', [V0, V2, V3]);
+    ({ client, map, refs } = dbs);
   });
 
-  after(async () => {
-    await client?.end();
-    await db?.drop();
-    for (const r of refs.values()) {
-      await r.client.end();
-      await r.db.drop();
-    }
-  });
+  after(() => dbs?.close());
 
   for (const c of COPY_OUT) {
     test(`[${c.v}] ${c.sql}`, async () => {
       const plan = translateUncached(map.version(c.v)!, c.sql);
       assert.equal(plan.sql, c.out);
-      assert.equal(await copyOut(client, plan.sql), await copyOut(refs.get(c.v)!.client, c.sql));
+      assert.equal(await copyOut(client, plan.sql), await copyOut(refs.get(c.v)!, c.sql));
     });
   }
 
@@ -115,16 +99,16 @@ describe('COPY in the version words', () => {
     const data = 'full_name,age\nZed,40\nYves,41\n';
     for (const [target, text] of [
       [client, plan.sql],
-      [refs.get(V3)!.client, sql],
+      [refs.get(V3)!, sql],
     ] as const) {
       await target.query('BEGIN');
       await pipeline(Readable.from([data]), target.query(from(text)));
     }
     const read = 'SELECT full_name, age FROM users WHERE id > 3 ORDER BY full_name';
     const got = await client.query(translateUncached(map.version(V3)!, read).sql);
-    const want = await refs.get(V3)!.client.query(read);
+    const want = await refs.get(V3)!.query(read);
     assert.deepEqual(got.rows, want.rows);
     await client.query('ROLLBACK');
-    await refs.get(V3)!.client.query('ROLLBACK');
+    await refs.get(V3)!.query('ROLLBACK');
   });
 });

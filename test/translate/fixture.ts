@@ -11,7 +11,13 @@
  * - `03_split`:  users(id, full_name, email, age (shadow bigint), "Nick Name", bio), purchases, order_items, tags
  */
 import pg from 'pg';
-import type { MigrationRecord, PhysicalSchema } from '../../src/versions/index.ts';
+import {
+  buildVersionMap,
+  type MigrationRecord,
+  type PhysicalSchema,
+  type VersionMap,
+} from '../../src/versions/index.ts';
+import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 
 export const DDL = `
 CREATE TABLE users (
@@ -215,3 +221,42 @@ export const MEANINGS: Record<string, Record<string, Record<string, string>>> = 
     tags: { id: 'tags.id', user_id: 'tags.user_id', label: 'tags.label' },
   },
 };
+
+/** The physical fixture database with its version map, and one plain reference database per version. */
+export interface TranslationDatabases {
+  client: pg.Client;
+  map: VersionMap;
+  /** The version's logical schema as a plain database, to compare answers with. */
+  refs: Map<string, pg.Client>;
+  close(): Promise<void>;
+}
+
+/** Creates the fixture's physical database and a reference database for each of `versions`. */
+export async function openTranslationDatabases(
+  prefix: string,
+  versions: readonly string[],
+): Promise<TranslationDatabases> {
+  const made: { db: TestDatabase; client: pg.Client }[] = [];
+  const open = async (name: string, ddl: string) => {
+    const db = await createPgDatabase(name);
+    const client = await connect(db.url);
+    made.push({ db, client });
+    await client.query(ddl);
+    return client;
+  };
+  const client = await open(prefix, DDL);
+  const map = buildVersionMap(await introspect(client), HISTORY);
+  const refs = new Map<string, pg.Client>();
+  for (const v of versions) refs.set(v, await open(`${prefix}_ref`, REFERENCE_DDL[v]!));
+  return {
+    client,
+    map,
+    refs,
+    async close() {
+      for (const m of made) {
+        await m.client.end();
+        await m.db.drop();
+      }
+    },
+  };
+}
