@@ -96,6 +96,7 @@ export async function startShiftgate(
         {
           versions: async () => (await opened.readEngine()).versions(),
           introspect: async () => (await opened.readEngine()).introspect(),
+          nameResolution: async (names) => (await opened.readEngine()).nameResolution(names),
           subscribe: (listener) => opened.onStateChange(listener),
         },
         (map, history) => {

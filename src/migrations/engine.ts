@@ -15,6 +15,7 @@
  * session-level advisory lock keeps a second runner out.
  */
 import { performance } from 'node:perf_hooks';
+import { type NameResolution, NO_HOMONYMS } from '../versions/name-resolution.ts';
 import {
   type BackfillProgress,
   type BatchSizing,
@@ -186,6 +187,11 @@ export class MigrationEngine {
   /** The live schema model (read only). */
   introspect(): Promise<SchemaModel> {
     return this.conn.introspect(this.schema);
+  }
+
+  /** Other schemas' relations named like `names`, and default search paths (read only). */
+  async nameResolution(names: readonly string[]): Promise<NameResolution> {
+    return (await this.conn.nameResolution?.(this.schema, names)) ?? NO_HOMONYMS;
   }
 
   /** Validates `migration` against the live schema and renders every phase. Touches nothing. */
