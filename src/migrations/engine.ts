@@ -30,7 +30,6 @@ import {
   type MigrationDialect,
   type RetryNotice,
 } from './dialect.ts';
-import { migrationDialectFor } from './dialects.ts';
 import { MigrationError, MigrationLockedError, MigrationStateError, MigrationStepError } from './errors.ts';
 import type { Migration } from './format.ts';
 import type { SchemaModel } from './model.ts';
@@ -50,9 +49,14 @@ function canonical(value: unknown): string {
 }
 
 export interface EngineOptions {
-  /** `postgres://...`; the scheme picks the dialect unless `dialect` is given. */
+  /** The database, as the dialect's driver connects to it. */
   url: string;
-  dialect?: MigrationDialect;
+  /**
+   * The engine's driver, chosen by the caller (the composition root resolves
+   * it from the URL with `migrationDialectFor` in src/dialects): the engine
+   * sits below the dialects and never looks them up itself.
+   */
+  dialect: MigrationDialect;
   /** The database schema migrations apply to (default `public`). */
   schema?: string;
   lock?: Partial<LockPolicy>;
@@ -119,7 +123,7 @@ export interface StartOptions {
  * Runs migrations against one database schema.
  *
  * @example
- * const engine = await MigrationEngine.connect({ url: 'postgres://app@db/appdb' });
+ * const engine = await MigrationEngine.connect({ url, dialect: migrationDialectFor(url) });
  * await engine.start(loadMigrationFile('migrations/02_add_email.yaml'));
  * // ... deploy the new application version ...
  * await engine.complete();
@@ -143,7 +147,7 @@ export class MigrationEngine {
   }
 
   static async connect(options: EngineOptions): Promise<MigrationEngine> {
-    const dialect = options.dialect ?? migrationDialectFor(options.url);
+    const dialect = options.dialect;
     const conn = await dialect.connect(options.url);
     return new MigrationEngine(dialect, conn, options);
   }

@@ -1,11 +1,18 @@
 import type { SchemaModel, VersionHistory } from '../migrations/index.ts';
-import { log } from '../proxy/log.ts';
 import { buildVersionMap } from './build-version-map.ts';
 import { migrationRecordsOf, physicalSchemaOf } from './from-engine.ts';
 import type { NameResolution } from './name-resolution.ts';
 import type { PhysicalSchema } from './physical-schema.ts';
 import type { MigrationRecord } from './schema-change.ts';
 import type { VersionMap } from './version-map.ts';
+
+/** Where the follower reports; the composition root passes the proxy's log. */
+export interface FollowerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+const silent: FollowerLog = { info() {}, warn() {} };
 
 /** Where the follower reads the state store and the physical schema. */
 export interface VersionSource {
@@ -35,6 +42,7 @@ export class VersionFollower {
     private readonly source: VersionSource,
     private readonly onMap: (map: VersionMap, history: VersionHistory) => void,
     private readonly pollMs = 1000,
+    private readonly log: FollowerLog = silent,
   ) {}
 
   /** Builds the first map, then follows. */
@@ -44,11 +52,11 @@ export class VersionFollower {
     await this.source
       .subscribe?.(() => {
         this.refresh().catch((err: Error) =>
-          log.warn('reading the migration state failed', { error: err.message }),
+          this.log.warn('reading the migration state failed', { error: err.message }),
         );
       })
       .catch((err: Error) =>
-        log.warn('state change announcements unavailable; polling only', { error: err.message }),
+        this.log.warn('state change announcements unavailable; polling only', { error: err.message }),
       );
   }
 
@@ -89,7 +97,7 @@ export class VersionFollower {
     }
     const map = buildVersionMap(physical, records);
     this.signature = signature;
-    log.info('schema versions changed', { latest: map.latest, latestCompleted: map.latestCompleted });
+    this.log.info('schema versions changed', { latest: map.latest, latestCompleted: map.latestCompleted });
     this.onMap(map, history);
   }
 
@@ -97,7 +105,7 @@ export class VersionFollower {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.refresh()
-        .catch((err: Error) => log.warn('reading the migration state failed', { error: err.message }))
+        .catch((err: Error) => this.log.warn('reading the migration state failed', { error: err.message }))
         .finally(() => this.schedule());
     }, this.pollMs);
     this.timer.unref();
