@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import type { BackfillProgress, EngineEvent, Migration, MigrationStatus } from '../migrations/index.ts';
+import type {
+  BackfillProgress,
+  EngineEvent,
+  Migration,
+  MigrationStatus,
+  SwitchGate,
+} from '../migrations/index.ts';
 import {
   loadMigrationFile,
   MigrationEngine,
@@ -69,6 +75,8 @@ export class MigrationControl {
     /** Every backfill batch: its report (size, duration) and the progress after it, for metrics. */
     onBatch?: (report: BatchReport) => void;
     onProgress?: (progress: BackfillProgress) => void;
+    /** This proxy's hold around each switch (COMPLETE, ROLLBACK). */
+    switchGate?: SwitchGate;
   }): Promise<MigrationControl> {
     let control: MigrationControl | undefined;
     const onEvent = (e: EngineEvent) => {
@@ -88,7 +96,14 @@ export class MigrationControl {
       minBatch: options.config.throttle.min_batch,
       maxBatch: options.config.throttle.max_batch,
     };
-    const connectRunner = () => MigrationEngine.connect({ url: options.url, throttle, sizing, onEvent });
+    const connectRunner = () =>
+      MigrationEngine.connect({
+        url: options.url,
+        throttle,
+        sizing,
+        onEvent,
+        switchGate: options.switchGate,
+      });
     const connectReader = () => MigrationEngine.connect({ url: options.url });
     const runner = await connectRunner();
     const reader = await connectReader();

@@ -7,6 +7,7 @@ import { TranslationError, type VersionMap } from '../versions/index.ts';
 import { ClientError, clientError } from './client-error.ts';
 import type { SessionInfo } from './session.ts';
 import type { Route, StatementRouter } from './statement-router.ts';
+import { type HoldOutcome, SwitchHold } from './switch-hold.ts';
 import { isVersionShow, parseVersionSet } from './version-binding.ts';
 
 const MENTIONS_SHIFTGATE = /shiftgate/i;
@@ -57,13 +58,71 @@ export class ShiftgateRouter implements StatementRouter {
   /** A version whose migration is still expanding or backfilling: sessions cannot bind to it yet. */
   private notReady: string | null = null;
 
-  /** Installs a new version map (the state store changed); translation follows at once for every session. */
-  setVersionMap(map: VersionMap, notReady: string | null = null): void {
+  /** The switch whose tables' statements are held back now, if any. */
+  private hold: SwitchHold | null = null;
+
+  /**
+   * Installs a new version map (the state store changed); translation
+   * follows at once for every session. `inFlight` is the migration in
+   * flight in the history the map was built from: once the switching one
+   * is no longer in flight, its switch is over and what it held goes on,
+   * translated by this map.
+   */
+  setVersionMap(map: VersionMap, notReady: string | null = null, inFlight: string | null = null): void {
     this.generation += 1;
     this.map = map;
     this.notReady = notReady;
     this.translator?.setVersionMap(map);
     this.translating = this.translator !== null && map.versions.some((v) => !v.identity);
+    const hold = this.hold;
+    if (hold && hold.migration !== inFlight) {
+      this.hold = null;
+      hold.release();
+    }
+  }
+
+  /**
+   * Starts holding new statements on `tables` (names of the migration's
+   * tables, logical and physical): the switch of `migration` is about to
+   * run. The names other versions use for the same physical tables are held
+   * too. Prepared statements are looked at again on their next use, so a
+   * Bind of one is held like a new statement.
+   */
+  beginSwitch(migration: string, tables: readonly string[]): SwitchHold {
+    const names = new Set(tables);
+    for (const v of this.map?.versions ?? []) {
+      for (const t of v.tables) if (t.physical !== null && tables.includes(t.physical)) names.add(t.name);
+    }
+    const hold = new SwitchHold(migration, names, this.config.proxy.switch_hold_ms, (expired) => {
+      if (this.hold === expired) this.hold = null;
+    });
+    const previous = this.hold;
+    if (previous) hold.adopt(previous);
+    this.hold = hold;
+    this.generation += 1;
+    return hold;
+  }
+
+  /**
+   * The switch attempt behind `hold` is over and the map in force is the
+   * right one for the schema it left (a new map, when it committed, was
+   * installed first): what it held goes on. A later hold is left alone.
+   */
+  endSwitch(hold: SwitchHold): void {
+    if (this.hold !== hold) return;
+    this.hold = null;
+    hold.release();
+  }
+
+  /**
+   * When `sql` must wait for a switch: a promise of how the wait ended,
+   * else null. Sessions inside a transaction block are never held: they
+   * may hold locks the switch waits for.
+   */
+  holdFor(session: SessionInfo, sql: string): Promise<HoldOutcome> | null {
+    const hold = this.hold;
+    if (hold === null || session.inTransaction || !hold.touches(sql)) return null;
+    return hold.wait();
   }
 
   get versionMap(): VersionMap | null {
@@ -108,7 +167,7 @@ export class ShiftgateRouter implements StatementRouter {
   }
 
   mayRoute(bytes: Buffer, start: number, end: number): boolean {
-    return this.translating || mayBeAdminCommand(bytes, start, end);
+    return this.translating || this.hold !== null || mayBeAdminCommand(bytes, start, end);
   }
 
   route(session: SessionInfo, sql: string): Route | Promise<Route> {
@@ -145,6 +204,12 @@ export class ShiftgateRouter implements StatementRouter {
       return { kind: 'error', error: asClientError(err) };
     }
     session.ranClientStatements = true;
+    if (this.hold !== null) {
+      const held = this.holdFor(session, sql);
+      if (held) {
+        return held.then((error): Route => (error ? { kind: 'error', error } : this.translate(session, sql)));
+      }
+    }
     return this.translate(session, sql);
   }
 

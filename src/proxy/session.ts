@@ -20,6 +20,12 @@ export interface SessionInfo {
   statements: number;
   /** True once the session ran anything that was not an admin command. */
   ranClientStatements: boolean;
+  /**
+   * The server said a transaction block is open (or failed) at its last
+   * ready point. Such a session may hold locks a schema switch waits for,
+   * so its statements are never held back around the switch.
+   */
+  inTransaction: boolean;
   readonly latency: LatencyHistogram;
 }
 
@@ -30,6 +36,11 @@ export interface ProxySession {
   isIdle(): boolean;
   /** Ask the session to close at its next idle point (SIGTERM drain). */
   drain(): void;
+  /**
+   * Resolves once every request in flight now has been answered; null when
+   * none is. Requests sent later do not count.
+   */
+  requestsAnswered?(): Promise<void> | null;
   /** Close now; `reason` is told to the client when the protocol allows it. */
   terminate(reason: string): void;
   /** Resolves once both the client and the upstream connection are closed. */
@@ -51,6 +62,7 @@ export function newSessionInfo(dialect: string, clientAddress: string): SessionI
     startupVersion: null,
     statements: 0,
     ranClientStatements: false,
+    inTransaction: false,
     latency: new LatencyHistogram(),
   };
 }
