@@ -1,0 +1,301 @@
+/**
+ * The switch without client errors: around COMPLETE and ROLLBACK the proxy
+ * holds new statements on the migration's tables until it has the version
+ * map of the schema the switch leaves, then lets them go translated for
+ * it. For each operation kind that moves what clients name (add_column,
+ * alter_column, rename_column, rename_table), a small load of old-version
+ * and new-version sessions in both protocols runs across COMPLETE and
+ * across ROLLBACK; not one statement fails, and the rows afterwards hold
+ * what each session last wrote. A transaction open on the table across
+ * COMPLETE commits normally while the switch retries; the hold is bounded.
+ */
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { within } from '../helpers/deadline.ts';
+import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
+
+const HOLD_MS = 2000;
+const ROWS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface VersionSql {
+  select: string;
+  /** `$1` the id, `$2` the value. */
+  update: string;
+  insert: string;
+}
+
+interface Kind {
+  name: string;
+  migration(t: string): string;
+  oldSql(t: string): VersionSql;
+  newSql(t: string): VersionSql;
+  /** The physical column the value lands in after COMPLETE / after ROLLBACK, and the table. */
+  column(end: 'complete' | 'rollback'): string;
+  table(t: string, end: 'complete' | 'rollback'): string;
+  /** The value session `s` writes as its `n`-th write. */
+  value(s: number, n: number): string | number;
+}
+
+const text = (s: number, n: number) => `s${s}-${n}`;
+
+const KINDS: Kind[] = [
+  {
+    name: 'add_column',
+    migration: (t) =>
+      `operations:\n  - add_column:\n      table: ${t}\n      column: { name: email, type: text, nullable: false }\n      up: "owner || '@example.com'"\n`,
+    oldSql: (t) => ({
+      select: `SELECT id, owner, amount FROM ${t} WHERE id = $1`,
+      update: `UPDATE ${t} SET owner = $2 WHERE id = $1`,
+      insert: `INSERT INTO ${t} (id, owner, amount) VALUES ($1, $2, 1)`,
+    }),
+    newSql: (t) => ({
+      select: `SELECT id, owner, email FROM ${t} WHERE id = $1`,
+      update: `UPDATE ${t} SET owner = $2, email = $2 || '@new.example' WHERE id = $1`,
+      insert: `INSERT INTO ${t} (id, owner, amount, email) VALUES ($1, $2, 1, $2 || '@new.example')`,
+    }),
+    column: () => 'owner',
+    table: (t) => t,
+    value: text,
+  },
+  {
+    name: 'alter_column',
+    migration: (t) =>
+      `operations:\n  - alter_column: { table: ${t}, column: amount, type: bigint, up: amount, down: "least(amount, 2147483647)::int" }\n`,
+    oldSql: (t) => ({
+      select: `SELECT id, owner, amount FROM ${t} WHERE id = $1`,
+      update: `UPDATE ${t} SET amount = $2 WHERE id = $1`,
+      insert: `INSERT INTO ${t} (id, owner, amount) VALUES ($1, 'old', $2)`,
+    }),
+    newSql: (t) => ({
+      select: `SELECT id, owner, amount FROM ${t} WHERE id = $1`,
+      update: `UPDATE ${t} SET amount = $2::bigint WHERE id = $1`,
+      insert: `INSERT INTO ${t} (id, owner, amount) VALUES ($1, 'new', $2::bigint)`,
+    }),
+    column: () => 'amount',
+    table: (t) => t,
+    value: (s, n) => s * 100_000 + n,
+  },
+  {
+    name: 'rename_column',
+    migration: (t) => `operations:\n  - rename_column: { table: ${t}, from: owner, to: holder }\n`,
+    oldSql: (t) => ({
+      select: `SELECT id, owner, amount FROM ${t} WHERE id = $1`,
+      update: `UPDATE ${t} SET owner = $2 WHERE id = $1`,
+      insert: `INSERT INTO ${t} (id, owner, amount) VALUES ($1, $2, 1)`,
+    }),
+    newSql: (t) => ({
+      select: `SELECT id, holder, amount FROM ${t} WHERE id = $1`,
+      update: `UPDATE ${t} SET holder = $2 WHERE id = $1`,
+      insert: `INSERT INTO ${t} (id, holder, amount) VALUES ($1, $2, 1)`,
+    }),
+    column: (end) => (end === 'complete' ? 'holder' : 'owner'),
+    table: (t) => t,
+    value: text,
+  },
+  {
+    name: 'rename_table',
+    migration: (t) => `operations:\n  - rename_table: { from: ${t}, to: ${t}_renamed }\n`,
+    oldSql: (t) => ({
+      select: `SELECT id, owner, amount FROM ${t} WHERE id = $1`,
+      update: `UPDATE ${t} SET owner = $2 WHERE id = $1`,
+      insert: `INSERT INTO ${t} (id, owner, amount) VALUES ($1, $2, 1)`,
+    }),
+    newSql: (t) => ({
+      select: `SELECT id, owner, amount FROM ${t}_renamed WHERE id = $1`,
+      update: `UPDATE ${t}_renamed SET owner = $2 WHERE id = $1`,
+      insert: `INSERT INTO ${t}_renamed (id, owner, amount) VALUES ($1, $2, 1)`,
+    }),
+    column: () => 'owner',
+    table: (t, end) => (end === 'complete' ? `${t}_renamed` : t),
+    value: text,
+  },
+];
+
+interface Outcome {
+  errors: string[];
+  /** Longest statement, ms. */
+  longest: number;
+  /** The value each id should hold: the session's last successful write to it. */
+  written: Map<number, string | number>;
+}
+
+/**
+ * One client at about 100 statements a second until stopped: point
+ * SELECTs, UPDATEs of rows of its own id range, INSERTs of new ids of its
+ * own, in the simple or the extended protocol.
+ */
+class Load {
+  private running = true;
+  private done: Promise<void> = Promise.resolve();
+  private stopped: Promise<Outcome> | null = null;
+  readonly outcome: Outcome = { errors: [], longest: 0, written: new Map() };
+
+  constructor(
+    private readonly client: pg.Client,
+    private readonly sql: VersionSql,
+    private readonly extended: boolean,
+    private readonly kind: Kind,
+    /** 1-based; session s updates rows s*100 .. s*100+99 and inserts ids from 1_000_000 * s. */
+    private readonly session: number,
+  ) {}
+
+  start(): this {
+    this.done = this.loop();
+    return this;
+  }
+
+  stop(): Promise<Outcome> {
+    this.running = false;
+    this.stopped ??= this.done.then(async () => {
+      await this.client.end().catch(() => {});
+      return this.outcome;
+    });
+    return this.stopped;
+  }
+
+  private async loop(): Promise<void> {
+    let n = 0;
+    let nextId = 1_000_000 * this.session;
+    while (this.running) {
+      n++;
+      const pick = n % 10;
+      const value = this.kind.value(this.session, n);
+      let id: number;
+      let text: string;
+      let params: unknown[];
+      if (pick < 5) {
+        id = 1 + Math.floor(Math.random() * ROWS);
+        [text, params] = [this.sql.select, [id]];
+      } else if (pick < 9) {
+        id = this.session * 100 + (n % 100);
+        [text, params] = [this.sql.update, [id, value]];
+      } else {
+        id = nextId++;
+        [text, params] = [this.sql.insert, [id, value]];
+      }
+      const started = performance.now();
+      try {
+        if (this.extended) await this.client.query(text, params);
+        else await this.client.query(inline(text, params));
+        if (pick >= 5) this.outcome.written.set(id, value);
+      } catch (err) {
+        const e = err as { code?: string; message: string };
+        this.outcome.errors.push(`${e.code ?? 'no code'} ${e.message} (${text})`);
+        if (!e.code) this.running = false;
+      }
+      this.outcome.longest = Math.max(this.outcome.longest, performance.now() - started);
+      await sleep(10);
+    }
+  }
+}
+
+function inline(text: string, params: unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, i) => {
+    const v = params[Number(i) - 1];
+    return typeof v === 'number' ? String(v) : `'${String(v).replaceAll("'", "''")}'`;
+  });
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+describe('the switch holds statements on its tables instead of failing them', () => {
+  let db: TestDatabase;
+  let sg: TestShiftgate;
+  let direct: pg.Client;
+
+  before(async () => {
+    db = await createPgDatabase('switch_hold');
+    sg = await startTestShiftgate(db.url, { 'proxy.switch_hold_ms': String(HOLD_MS) });
+    direct = await connect(db.url);
+  });
+  after(async () => {
+    await direct?.end();
+    await sg?.stop();
+    await db?.drop();
+  });
+
+  /** Waits until the proxy no longer lists sessions bound to other versions than `version`. */
+  async function retired(version: string): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const rows = await sg.admin(db.url, 'SHOW SHIFTGATE SESSIONS');
+      if (!rows.some((r) => r.admin_only !== 'true' && r.version !== version)) return;
+      if (Date.now() > deadline) throw new Error('old sessions still listed after 5 s');
+      await sleep(10);
+    }
+  }
+
+  for (const kind of KINDS) {
+    for (const end of ['complete', 'rollback'] as const) {
+      it(`${kind.name} across ${end.toUpperCase()}: zero client errors, every write kept`, async () => {
+        const t = `acct_${kind.name}_${end}`;
+        const name = `${t}_m`;
+        await direct.query(
+          `CREATE TABLE ${t} (id bigint PRIMARY KEY, owner text NOT NULL, amount int NOT NULL);
+           INSERT INTO ${t} SELECT g, 'owner ' || g, g FROM generate_series(1, ${ROWS}) g`,
+        );
+        sg.writeMigration(name, kind.migration(t));
+        const sessions = (version: 'old' | 'new', first: number) =>
+          Promise.all(
+            [false, true].map(async (extended, i) => {
+              const url =
+                version === 'old'
+                  ? sg.via(db.url)
+                  : sg.via(db.url, { options: `-c shiftgate.version=${name}` });
+              const sql = version === 'old' ? kind.oldSql(t) : kind.newSql(t);
+              return new Load(await connect(url), sql, extended, kind, first + i).start();
+            }),
+          );
+        const admin = await connect(sg.via(db.url));
+        const old = await sessions('old', 1);
+        let fresh: Load[] = [];
+        try {
+          await sleep(300);
+          await admin.query(`SHIFTGATE START '${name}'`);
+          await sg.waitForPhase(db.url, 'active');
+          fresh = await sessions('new', 3);
+          await sleep(700);
+          if (end === 'complete') {
+            // A finished deploy retires the old code first (COMPLETE without FORCE).
+            await Promise.all(old.map((s) => s.stop()));
+            await retired(name);
+            await within('COMPLETE', admin.query('SHIFTGATE COMPLETE'), 30_000);
+          } else {
+            await Promise.all(fresh.map((s) => s.stop()));
+            await within('ROLLBACK', admin.query('SHIFTGATE ROLLBACK'), 30_000);
+          }
+          await sleep(700);
+        } finally {
+          await Promise.all([...old, ...fresh].map((s) => s.stop()));
+          await admin.end();
+        }
+        const outcomes = [...old, ...fresh].map((s) => s.outcome);
+        const errors = outcomes.flatMap((o) => o.errors);
+        assert.deepEqual(errors, [], 'no client statement failed');
+        for (const o of outcomes) assert.ok(o.longest < HOLD_MS, `longest statement ${o.longest} ms`);
+
+        const column = kind.column(end);
+        const physical = kind.table(t, end);
+        const expected = new Map<number, string | number>();
+        for (const o of outcomes) for (const [id, v] of o.written) expected.set(id, v);
+        assert.ok(expected.size > 20, `only ${expected.size} writes`);
+        const rows = (
+          await direct.query<{ id: string; v: string }>(
+            `SELECT id, ${column}::text AS v FROM ${physical} WHERE id = ANY($1::bigint[])`,
+            [[...expected.keys()]],
+          )
+        ).rows;
+        const actual = new Map(rows.map((r) => [Number(r.id), r.v]));
+        for (const [id, v] of expected) assert.equal(actual.get(id), String(v), `row ${id} of ${physical}`);
+      });
+    }
+  }
+});
