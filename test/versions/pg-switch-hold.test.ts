@@ -299,3 +299,127 @@ describe('the switch holds statements on its tables instead of failing them', ()
     }
   }
 });
+
+describe('the switch waits for open transactions, and the hold stays bounded', () => {
+  let db: TestDatabase;
+  let sg: TestShiftgate;
+  let direct: pg.Client;
+
+  before(async () => {
+    db = await createPgDatabase('switch_hold_tx');
+    sg = await startTestShiftgate(db.url, { 'proxy.switch_hold_ms': String(HOLD_MS) });
+    direct = await connect(db.url);
+    await direct.query(
+      `CREATE TABLE ledger (id bigint PRIMARY KEY, owner text NOT NULL, amount int NOT NULL);
+       INSERT INTO ledger SELECT g, 'owner ' || g, g FROM generate_series(1, ${ROWS}) g;
+       CREATE TABLE other (id int PRIMARY KEY, note text);
+       INSERT INTO other VALUES (1, 'untouched')`,
+    );
+  });
+  after(async () => {
+    await direct?.end();
+    await sg?.stop();
+    await db?.drop();
+  });
+
+  it('a transaction open on the table across COMPLETE commits; COMPLETE retries, then succeeds', async () => {
+    const name = 'ledger_rename';
+    sg.writeMigration(name, 'operations:\n  - rename_column: { table: ledger, from: owner, to: holder }\n');
+    const admin = await connect(sg.via(db.url));
+    const newUrl = sg.via(db.url, { options: `-c shiftgate.version=${name}` });
+    await admin.query(`SHIFTGATE START '${name}'`);
+    await sg.waitForPhase(db.url, 'active');
+    const kind = KINDS.find((k) => k.name === 'rename_column')!;
+    const loads = await Promise.all(
+      [false, true].map(async (extended, i) =>
+        new Load(await connect(newUrl), kind.newSql('ledger'), extended, kind, 3 + i).start(),
+      ),
+    );
+    const tx = await connect(newUrl);
+    try {
+      await tx.query('BEGIN');
+      await tx.query(`UPDATE ledger SET holder = 'in a transaction' WHERE id = 1`);
+      const completing = admin.query('SHIFTGATE COMPLETE');
+      // Past the switch's lock timeout (500 ms): it has given up and retried at least once.
+      await sleep(1500);
+      const seen = await tx.query('SELECT holder FROM ledger WHERE id = $1', [1]);
+      assert.deepEqual(seen.rows, [{ holder: 'in a transaction' }]);
+      await tx.query('COMMIT');
+      await within('COMPLETE', completing, 30_000);
+    } finally {
+      await tx.end();
+    }
+    await sleep(300);
+    const outcomes = await Promise.all(loads.map((l) => l.stop()));
+    await admin.end();
+
+    const retries = await direct.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM shiftgate.events
+        WHERE migration = $1 AND phase = 'contracting' AND event = 'retry'`,
+      [name],
+    );
+    assert.ok(retries.rows[0]!.n >= 1, 'the switch retried while the transaction held its lock');
+    const phase = await direct.query(`SELECT phase FROM shiftgate.migrations WHERE name = $1`, [name]);
+    assert.equal(phase.rows[0].phase, 'completed');
+    const row = await direct.query('SELECT holder FROM ledger WHERE id = 1');
+    assert.equal(row.rows[0].holder, 'in a transaction');
+    assert.deepEqual(
+      outcomes.flatMap((o) => o.errors),
+      [],
+    );
+    for (const o of outcomes) {
+      assert.ok(
+        o.longest <= HOLD_MS,
+        `a held statement waited ${o.longest.toFixed(0)} ms (bound ${HOLD_MS})`,
+      );
+    }
+  });
+
+  it('a switch that never ends (its runner died) fails held statements with a retryable error at the bound, and only those', async () => {
+    const bound = 400;
+    const short = await startTestShiftgate(db.url, { 'proxy.switch_hold_ms': String(bound) });
+    const client = await connect(short.via(db.url));
+    const bystander = await connect(short.via(db.url));
+    const inTx = await connect(short.via(db.url));
+    try {
+      const prepared = { name: 'by_id', text: 'SELECT amount FROM ledger WHERE id = $1', values: [2] };
+      assert.equal((await client.query(prepared)).rows.length, 1);
+      await inTx.query('BEGIN');
+      await inTx.query('SELECT 1');
+      short.sg.router.beginSwitch('vanished', ['ledger']);
+
+      const t0 = performance.now();
+      const held = client.query('SELECT amount FROM ledger WHERE id = 3').then(
+        () => null,
+        (err: { code?: string; message: string }) => err,
+      );
+      const other = await bystander.query('SELECT note FROM other WHERE id = 1');
+      assert.equal(other.rows[0].note, 'untouched');
+      assert.ok(performance.now() - t0 < bound / 2, 'statements on other tables are not held');
+      const inside = await inTx.query('SELECT amount FROM ledger WHERE id = 3');
+      assert.equal(inside.rows[0].amount, 3, 'a session inside a transaction is not held');
+      await inTx.query('COMMIT');
+
+      const err = await within('the held statement', held, bound * 10);
+      const waited = performance.now() - t0;
+      assert.ok(err, 'the held statement failed');
+      assert.equal(err.code, '55P03');
+      assert.match(err.message, /migration "vanished"/);
+      assert.match(err.message, /retry it/);
+      assert.ok(waited >= bound * 0.9 && waited < bound + 1000, `held ${waited.toFixed(0)} ms`);
+
+      // The hold is over: statements flow again, a prepared one included.
+      const after = performance.now();
+      assert.equal((await client.query(prepared)).rows[0].amount, 2);
+      assert.ok(performance.now() - after < bound / 2);
+
+      // A Bind of a statement prepared before the hold waits too.
+      short.sg.router.beginSwitch('vanished again', ['ledger']);
+      await assert.rejects(client.query(prepared), { code: '55P03' });
+      assert.equal((await client.query(prepared)).rows[0].amount, 2);
+    } finally {
+      await Promise.all([client.end(), bystander.end(), inTx.end()]);
+      await short.stop();
+    }
+  });
+});
