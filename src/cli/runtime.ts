@@ -107,6 +107,15 @@ export async function startShiftgate(
         (map, history) => {
           const inFlight = history.versions.find((v) => v.version === history.inFlight);
           // Until expand and backfill are done, the new version's columns are not ready to be written.
+          router.setCompletedMigrations(
+            history.versions
+              .filter((v) => v.phase === 'completed')
+              .map((v) => ({
+                name: v.version,
+                completedAt: v.completedAt,
+                tables: new Set([...v.before, ...v.after].flatMap((t) => [t.name, t.physical])),
+              })),
+          );
           router.setVersionMap(
             map,
             inFlight && inFlight.phase !== 'active' && inFlight.phase !== 'contracting'

@@ -37,6 +37,14 @@ const MYSQL_ERRNO: Record<TranslationError['kind'], number> = {
   syntax_error: 1064,
 };
 
+/** A completed migration, as a refusal for a session still bound to a version before it names it. */
+export interface CompletedMigration {
+  name: string;
+  completedAt: Date | null;
+  /** Every name (in either version) of the tables it changed. */
+  tables: ReadonlySet<string>;
+}
+
 /**
  * Shiftgate's statement router: version binding, the admin console and
  * versioned translation, in that order, behind the dialect-neutral
@@ -57,6 +65,9 @@ export class ShiftgateRouter implements StatementRouter {
 
   /** A version whose migration is still expanding or backfilling: sessions cannot bind to it yet. */
   private notReady: string | null = null;
+
+  /** Completed migrations, oldest first: what retired the schema of sessions bound to older versions. */
+  private completed: readonly CompletedMigration[] = [];
 
   /** The switch whose tables' statements are held back now, if any. */
   private hold: SwitchHold | null = null;
@@ -79,6 +90,26 @@ export class ShiftgateRouter implements StatementRouter {
       this.hold = null;
       hold.release();
     }
+  }
+
+  /** Completed migrations, oldest first, as the state store lists them (with the map they come with). */
+  setCompletedMigrations(list: readonly CompletedMigration[]): void {
+    this.completed = list;
+  }
+
+  /**
+   * For a refusal on `object` (`table` or `table.column`) in a session
+   * bound to `version`: which completed migration, later than the
+   * version, changed that table; the session needs a schema it retired.
+   */
+  private retiredBy(version: string, object: string): CompletedMigration | null {
+    if (!this.map || this.completed.length === 0) return null;
+    const names = this.map.versions.map((v) => v.name);
+    const at = names.indexOf(version);
+    if (at < 0) return null;
+    const later = new Set(names.slice(at + 1));
+    const table = object.split('.')[0]!;
+    return this.completed.find((m) => later.has(m.name) && m.tables.has(table)) ?? null;
   }
 
   /**
@@ -242,6 +273,19 @@ export class ShiftgateRouter implements StatementRouter {
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
       this.metrics.translations.labels('refused').inc();
+      const retired = this.retiredBy(version, err.object);
+      if (retired) {
+        const when = retired.completedAt ? ` (completed at ${retired.completedAt.toISOString()})` : '';
+        return {
+          kind: 'error',
+          error: new ClientError(
+            err.sqlstate,
+            MYSQL_ERRNO[err.kind],
+            `${err.message}. Migration "${retired.name}"${when} changed ${err.object.split('.')[0]}; this session is still bound to version "${version}": reconnect to use the new schema`,
+            `the statement was not sent; a new session binds to "${this.map?.latestCompleted ?? retired.name}" (or run SET shiftgate.version = '${retired.name}' outside a transaction)`,
+          ),
+        };
+      }
       return {
         kind: 'error',
         error: new ClientError(

@@ -423,3 +423,81 @@ describe('the switch waits for open transactions, and the hold stays bounded', (
     }
   });
 });
+
+describe('after COMPLETE FORCE, an old-version session is told why a statement needs the retired schema', () => {
+  let db: TestDatabase;
+  let sg: TestShiftgate;
+
+  before(async () => {
+    db = await createPgDatabase('switch_force');
+    sg = await startTestShiftgate(db.url);
+    const direct = await connect(db.url);
+    await direct.query(
+      `CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL, legacy text NOT NULL);
+       INSERT INTO posts VALUES (1, 'hello', 'L1');
+       CREATE TABLE other (id int PRIMARY KEY, note text);
+       INSERT INTO other VALUES (1, 'untouched')`,
+    );
+    await direct.end();
+  });
+  after(async () => {
+    await sg?.stop();
+    await db?.drop();
+  });
+
+  it('names the migration, when it completed and the session version; statements on other objects work', async () => {
+    const name = '05_retire';
+    sg.writeMigration(
+      name,
+      [
+        'operations:',
+        `  - drop_column: { table: posts, column: legacy, down: "'from-new'" }`,
+        '  - add_column: { table: posts, column: { name: email, type: text, nullable: false }, up: "title || \'@x\'" }',
+        '  - rename_column: { table: posts, from: title, to: headline }',
+      ].join('\n'),
+    );
+    const old = await connect(sg.via(db.url));
+    const admin = await connect(sg.via(db.url));
+    try {
+      assert.deepEqual((await old.query('SELECT legacy FROM posts')).rows, [{ legacy: 'L1' }]);
+      await admin.query(`SHIFTGATE START '${name}'`);
+      await sg.waitForPhase(db.url, 'active');
+      await assert.rejects(admin.query('SHIFTGATE COMPLETE'), { code: '55006' });
+      await admin.query('SHIFTGATE COMPLETE FORCE');
+
+      const retired = (err: { code?: string; message: string }) => {
+        assert.match(
+          err.message,
+          /Migration "05_retire" \(completed at \d{4}-\d\d-\d\dT[\d:.]+Z\) changed posts/,
+        );
+        assert.match(err.message, /this session is still bound to version "\(initial\)"/);
+        assert.match(err.message, /reconnect to use the new schema/);
+        return true;
+      };
+      await assert.rejects(
+        old.query('SELECT legacy FROM posts WHERE id = 1'),
+        (err: { code?: string; message: string }) => {
+          assert.equal(err.code, '0A000');
+          assert.match(err.message, /posts\.legacy: the column was dropped/);
+          return retired(err);
+        },
+      );
+      await assert.rejects(
+        old.query('INSERT INTO posts (id, title) VALUES ($1, $2)', [2, 'new']),
+        (err: { code?: string; message: string }) => {
+          assert.match(err.message, /posts\.email/);
+          return retired(err);
+        },
+      );
+      // What the retired schema is not needed for keeps working: a renamed column, other tables.
+      assert.deepEqual((await old.query('SELECT title FROM posts WHERE id = 1')).rows, [{ title: 'hello' }]);
+      assert.deepEqual((await old.query('SELECT note FROM other WHERE id = $1', [1])).rows, [
+        { note: 'untouched' },
+      ]);
+      await old.query(`UPDATE other SET note = 'still fine' WHERE id = 1`);
+    } finally {
+      await old.end();
+      await admin.end();
+    }
+  });
+});
