@@ -571,7 +571,15 @@ export class MigrationEngine {
     const tables = this.switchTables(record);
     const single: LockPolicy = { ...this.policy, maxAttempts: 1 };
     for (let attempt = 1; ; attempt++) {
-      const info: SwitchInfo = { schema: this.schema, migration: record.name, phase, tables, attempt };
+      const conn = this.conn;
+      const info: SwitchInfo = {
+        schema: this.schema,
+        migration: record.name,
+        phase,
+        tables,
+        attempt,
+        ...(conn.lockHolders ? { lockHolders: () => conn.lockHolders!(this.schema, tables) } : {}),
+      };
       // The marker other readers of the state store see (the proxies of this process hear it directly).
       await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt, tables });
       const lease = await gate.hold(info);

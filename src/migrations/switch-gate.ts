@@ -8,6 +8,11 @@ export interface SwitchInfo {
   /** Names of the tables the migration changes, logical (both versions) and physical. */
   tables: string[];
   attempt: number;
+  /**
+   * Server ids of the sessions holding a lock on the tables now (the
+   * transactions the switch waits for); absent when the engine cannot say.
+   */
+  lockHolders?: () => Promise<number[]>;
 }
 
 export interface SwitchLease {

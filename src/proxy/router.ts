@@ -147,13 +147,17 @@ export class ShiftgateRouter implements StatementRouter {
 
   /**
    * When `sql` must wait for a switch: a promise of how the wait ended,
-   * else null. Sessions inside a transaction block are never held: they
-   * may hold locks the switch waits for.
+   * else null. A transaction that holds a lock on the switching tables is
+   * never held (the switch waits for it, and it would wait for the switch);
+   * any other, like a statement outside a transaction, waits, since its
+   * first lock on them would queue behind the switch and then meet the new
+   * schema with the old translation.
    */
   holdFor(session: SessionInfo, sql: string): Promise<HoldOutcome> | null {
     const hold = this.hold;
-    if (hold === null || session.inTransaction || !hold.touches(sql)) return null;
-    return hold.wait();
+    if (hold === null || !hold.touches(sql)) return null;
+    if (session.inTransaction && hold.exempts(session)) return null;
+    return hold.wait(session);
   }
 
   get versionMap(): VersionMap | null {

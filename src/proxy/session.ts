@@ -26,6 +26,10 @@ export interface SessionInfo {
    * so its statements are never held back around the switch.
    */
   inTransaction: boolean;
+  /** Transactions the server has reported ended so far: tells one transaction of the session from the next. */
+  transactionsEnded: number;
+  /** The server's id of the upstream connection (PostgreSQL backend pid), once known. */
+  backendId: number | null;
   readonly latency: LatencyHistogram;
 }
 
@@ -63,6 +67,8 @@ export function newSessionInfo(dialect: string, clientAddress: string): SessionI
     statements: 0,
     ranClientStatements: false,
     inTransaction: false,
+    transactionsEnded: 0,
+    backendId: null,
     latency: new LatencyHistogram(),
   };
 }

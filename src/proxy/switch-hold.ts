@@ -2,12 +2,13 @@ import { performance } from 'node:perf_hooks';
 import type { SwitchGate, SwitchInfo, SwitchLease } from '../migrations/switch-gate.ts';
 import { TouchMatcher } from '../versions/touch-matcher.ts';
 import { type ClientError, clientError } from './client-error.ts';
-import type { ProxySession } from './session.ts';
+import type { ProxySession, SessionInfo } from './session.ts';
 
 /** How a held statement ends: go on (translated by the map then in force), or fail with this error. */
 export type HoldOutcome = ClientError | null;
 
 interface Waiter {
+  session: SessionInfo;
   resolve: (outcome: HoldOutcome) => void;
   timer: NodeJS.Timeout;
 }
@@ -33,6 +34,14 @@ export class SwitchHold {
   readonly deadline: number;
   private readonly expiry: NodeJS.Timeout;
   private ended = false;
+  /**
+   * Sessions whose open transaction held a lock on the tables when the
+   * hold began, each with its count of ended transactions then: until that
+   * transaction ends, the switch waits for it, so holding its statements
+   * would only deadlock. Null until known (then every statement waits).
+   */
+  private exempt: ReadonlyMap<number, number> | null = null;
+  private exemptAll = false;
 
   constructor(
     readonly migration: string,
@@ -60,11 +69,33 @@ export class SwitchHold {
     return this.waiters.size;
   }
 
+  /** True while `session`'s transaction is one the switch waits for: its statements are not held. */
+  exempts(session: SessionInfo): boolean {
+    return this.exemptAll || this.exempt?.get(session.id) === session.transactionsEnded;
+  }
+
+  /**
+   * The transactions holding locks on the tables are known (`all`: they
+   * cannot be told apart, so every open transaction is taken as one). Their
+   * statements held meanwhile go on: the switch cannot commit before they end.
+   */
+  exemptTransactions(holders: readonly SessionInfo[] | 'all'): void {
+    if (holders === 'all') this.exemptAll = true;
+    else this.exempt = new Map(holders.map((s) => [s.id, s.transactionsEnded]));
+    for (const w of this.waiters) {
+      if (!w.session.inTransaction || !this.exempts(w.session)) continue;
+      this.waiters.delete(w);
+      clearTimeout(w.timer);
+      w.resolve(null);
+    }
+  }
+
   /** Waits for the release; resolves with the error when the bound passes first. */
-  wait(): Promise<HoldOutcome> {
+  wait(session: SessionInfo): Promise<HoldOutcome> {
     if (this.ended) return Promise.resolve(null);
     return new Promise<HoldOutcome>((resolve) => {
       const waiter: Waiter = {
+        session,
         resolve,
         timer: setTimeout(() => {
           this.waiters.delete(waiter);
@@ -155,9 +186,9 @@ export class ProxySwitchGate implements SwitchGate {
 
   async hold(info: SwitchInfo): Promise<SwitchLease> {
     const hold = this.target.router.beginSwitch(info.migration, info.tables);
+    const sessions = this.target.registry.list();
     const answered: Promise<void>[] = [];
-    for (const session of this.target.registry.list()) {
-      if (session.info.inTransaction) continue;
+    for (const session of sessions) {
       const p = session.requestsAnswered?.();
       if (p) answered.push(p);
     }
@@ -171,6 +202,16 @@ export class ProxySwitchGate implements SwitchGate {
       ]);
       clearTimeout(timer);
     }
+    // Asked after the statements in flight were answered, so locks they took are counted.
+    const holders = await info.lockHolders?.().catch(() => null);
+    if (holders) {
+      const pids = new Set(holders);
+      hold.exemptTransactions(
+        sessions
+          .map((s) => s.info)
+          .filter((s) => s.inTransaction && s.backendId !== null && pids.has(s.backendId)),
+      );
+    } else hold.exemptTransactions('all');
     const lease: ProxyLease = { deadline: hold.deadline, hold };
     return lease;
   }

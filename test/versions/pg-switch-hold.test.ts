@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { ProxySwitchGate } from '../../src/proxy/switch-hold.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { within } from '../helpers/deadline.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
@@ -126,7 +127,8 @@ interface Outcome {
 /**
  * One client at about 100 statements a second until stopped: point
  * SELECTs, UPDATEs of rows of its own id range, INSERTs of new ids of its
- * own, in the simple or the extended protocol.
+ * own, in the simple or the extended protocol, or each in a transaction of
+ * its own (BEGIN, the statement, SELECT 1, COMMIT).
  */
 class Load {
   private running = true;
@@ -137,7 +139,7 @@ class Load {
   constructor(
     private readonly client: pg.Client,
     private readonly sql: VersionSql,
-    private readonly extended: boolean,
+    private readonly mode: 'simple' | 'extended' | 'transaction',
     private readonly kind: Kind,
     /** 1-based; session s updates rows s*100 .. s*100+99 and inserts ids from 1_000_000 * s. */
     private readonly session: number,
@@ -179,10 +181,17 @@ class Load {
       }
       const started = performance.now();
       try {
-        if (this.extended) await this.client.query(text, params);
+        if (this.mode === 'transaction') {
+          // An application's unit of work: the first statement on the table comes after BEGIN.
+          await this.client.query('BEGIN');
+          await this.client.query(text, params);
+          await this.client.query('SELECT 1');
+          await this.client.query('COMMIT');
+        } else if (this.mode === 'extended') await this.client.query(text, params);
         else await this.client.query(inline(text, params));
         if (pick >= 5) this.outcome.written.set(id, value);
       } catch (err) {
+        if (this.mode === 'transaction') await this.client.query('ROLLBACK').catch(() => {});
         const e = err as { code?: string; message: string };
         this.outcome.errors.push(`${e.code ?? 'no code'} ${e.message} (${text})`);
         if (!e.code) this.running = false;
@@ -245,13 +254,13 @@ describe('the switch holds statements on its tables instead of failing them', ()
         sg.writeMigration(name, kind.migration(t));
         const sessions = (version: 'old' | 'new', first: number) =>
           Promise.all(
-            [false, true].map(async (extended, i) => {
+            (['simple', 'extended', 'transaction'] as const).map(async (mode, i) => {
               const url =
                 version === 'old'
                   ? sg.via(db.url)
                   : sg.via(db.url, { options: `-c shiftgate.version=${name}` });
               const sql = version === 'old' ? kind.oldSql(t) : kind.newSql(t);
-              return new Load(await connect(url), sql, extended, kind, first + i).start();
+              return new Load(await connect(url), sql, mode, kind, first + i).start();
             }),
           );
         const admin = await connect(sg.via(db.url));
@@ -261,7 +270,7 @@ describe('the switch holds statements on its tables instead of failing them', ()
           await sleep(300);
           await admin.query(`SHIFTGATE START '${name}'`);
           await sg.waitForPhase(db.url, 'active');
-          fresh = await sessions('new', 3);
+          fresh = await sessions('new', 4);
           await sleep(700);
           if (end === 'complete') {
             // A finished deploy retires the old code first (COMPLETE without FORCE).
@@ -331,8 +340,8 @@ describe('the switch waits for open transactions, and the hold stays bounded', (
     await sg.waitForPhase(db.url, 'active');
     const kind = KINDS.find((k) => k.name === 'rename_column')!;
     const loads = await Promise.all(
-      [false, true].map(async (extended, i) =>
-        new Load(await connect(newUrl), kind.newSql('ledger'), extended, kind, 3 + i).start(),
+      (['simple', 'extended', 'transaction'] as const).map(async (mode, i) =>
+        new Load(await connect(newUrl), kind.newSql('ledger'), mode, kind, 4 + i).start(),
       ),
     );
     const tx = await connect(newUrl);
@@ -380,26 +389,50 @@ describe('the switch waits for open transactions, and the hold stays bounded', (
     const short = await startTestShiftgate(db.url, { 'proxy.switch_hold_ms': String(bound) });
     const client = await connect(short.via(db.url));
     const bystander = await connect(short.via(db.url));
-    const inTx = await connect(short.via(db.url));
+    const locking = await connect(short.via(db.url));
+    const fresh = await connect(short.via(db.url));
     try {
       const prepared = { name: 'by_id', text: 'SELECT amount FROM ledger WHERE id = $1', values: [2] };
       assert.equal((await client.query(prepared)).rows.length, 1);
-      await inTx.query('BEGIN');
-      await inTx.query('SELECT 1');
-      short.sg.router.beginSwitch('vanished', ['ledger']);
-
+      // A transaction with a lock on the table (the switch would wait for it), and one without.
+      await locking.query('BEGIN');
+      await locking.query('SELECT amount FROM ledger WHERE id = 4');
+      await fresh.query('BEGIN');
+      await fresh.query('SELECT 1');
+      // The gate of a runner that dies before it ends the hold: the state store is never read again.
+      const gate = new ProxySwitchGate({
+        router: short.sg.router,
+        registry: short.sg.proxy.ctx.registry,
+        refresh: () => new Promise(() => {}),
+      });
       const t0 = performance.now();
-      const held = client.query('SELECT amount FROM ledger WHERE id = 3').then(
-        () => null,
-        (err: { code?: string; message: string }) => err,
-      );
+      await gate.hold({
+        schema: 'public',
+        migration: 'vanished',
+        phase: 'contracting',
+        tables: ['ledger'],
+        attempt: 1,
+        lockHolders: async () =>
+          (
+            await direct.query<{ pid: number }>(
+              `SELECT DISTINCT pid FROM pg_locks WHERE relation = 'ledger'::regclass AND granted`,
+            )
+          ).rows.map((r) => r.pid),
+      });
+
+      const failure = (err: { code?: string; message: string }) => err;
+      const held = client.query('SELECT amount FROM ledger WHERE id = 3').then(() => null, failure);
+      const heldInTx = fresh.query('SELECT amount FROM ledger WHERE id = 3').then(() => null, failure);
       const other = await bystander.query('SELECT note FROM other WHERE id = 1');
       assert.equal(other.rows[0].note, 'untouched');
       assert.ok(performance.now() - t0 < bound / 2, 'statements on other tables are not held');
-      const inside = await inTx.query('SELECT amount FROM ledger WHERE id = 3');
-      assert.equal(inside.rows[0].amount, 3, 'a session inside a transaction is not held');
-      await inTx.query('COMMIT');
+      const inside = await locking.query('SELECT amount FROM ledger WHERE id = 3');
+      assert.equal(inside.rows[0].amount, 3, 'a transaction holding a lock on the table is not held');
+      await locking.query('COMMIT');
 
+      const inTxErr = await within('the statement held in a transaction', heldInTx, bound * 10);
+      assert.equal(inTxErr?.code, '55P03', 'a transaction without a lock on the table is held like the rest');
+      await fresh.query('ROLLBACK');
       const err = await within('the held statement', held, bound * 10);
       const waited = performance.now() - t0;
       assert.ok(err, 'the held statement failed');
@@ -418,7 +451,7 @@ describe('the switch waits for open transactions, and the hold stays bounded', (
       await assert.rejects(client.query(prepared), { code: '55P03' });
       assert.equal((await client.query(prepared)).rows[0].amount, 2);
     } finally {
-      await Promise.all([client.end(), bystander.end(), inTx.end()]);
+      await Promise.all([client.end(), bystander.end(), locking.end(), fresh.end()]);
       await short.stop();
     }
   });

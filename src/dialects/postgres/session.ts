@@ -1116,6 +1116,7 @@ export class PgSession implements ProxySession {
       case BackendCode.BackendKeyData: {
         const msg = decodeBackend(frame) as BackendKeyDataMessage;
         this.upstreamKey = { processId: msg.processID, secretKey: msg.secretKey };
+        this.info.backendId = msg.processID;
         this.ctx.registry.setCancelKey(cancelKeyOf(msg.processID, this.proxySecret), this);
         this.writeClient(encodeBackendKeyData(msg.processID, this.proxySecret));
         return;
@@ -1143,7 +1144,9 @@ export class PgSession implements ProxySession {
       this.readyCount += 1;
       if (body[0] === TransactionStatus.Idle && this.localPortals.size > 0) this.closeLocalPortals();
       this.transactionStatus = body[0]!;
-      this.info.inTransaction = body[0] !== TransactionStatus.Idle;
+      const inTransaction = body[0] !== TransactionStatus.Idle;
+      if (this.info.inTransaction && !inTransaction) this.info.transactionsEnded++;
+      this.info.inTransaction = inTransaction;
       const started = this.inFlight.shift();
       if (started !== undefined && !Number.isNaN(started)) {
         recordStatementLatency(this.ctx, this.info, (performance.now() - started) * 1000);
