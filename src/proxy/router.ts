@@ -98,18 +98,20 @@ export class ShiftgateRouter implements StatementRouter {
   }
 
   /**
-   * For a refusal on `object` (`table` or `table.column`) in a session
-   * bound to `version`: which completed migration, later than the
-   * version, changed that table; the session needs a schema it retired.
+   * For an error on `table` in a session bound to `version`: which
+   * completed migration, later than the version, changed that table (the
+   * session may need a schema it retired), said for the client; else null.
    */
-  private retiredBy(version: string, object: string): CompletedMigration | null {
+  retirementNote(version: string, table: string): string | null {
     if (!this.map || this.completed.length === 0) return null;
     const names = this.map.versions.map((v) => v.name);
     const at = names.indexOf(version);
     if (at < 0) return null;
     const later = new Set(names.slice(at + 1));
-    const table = object.split('.')[0]!;
-    return this.completed.find((m) => later.has(m.name) && m.tables.has(table)) ?? null;
+    const by = this.completed.find((m) => later.has(m.name) && m.tables.has(table));
+    if (!by) return null;
+    const when = by.completedAt ? ` (completed at ${by.completedAt.toISOString()})` : '';
+    return `Migration "${by.name}"${when} changed ${table}; this session is still bound to version "${version}": reconnect to use the new schema`;
   }
 
   /**
@@ -277,16 +279,16 @@ export class ShiftgateRouter implements StatementRouter {
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
       this.metrics.translations.labels('refused').inc();
-      const retired = this.retiredBy(version, err.object);
+      const retired = this.retirementNote(version, err.object.split('.')[0]!);
       if (retired) {
-        const when = retired.completedAt ? ` (completed at ${retired.completedAt.toISOString()})` : '';
+        const latest = this.map.latestCompleted;
         return {
           kind: 'error',
           error: new ClientError(
             err.sqlstate,
             MYSQL_ERRNO[err.kind],
-            `${err.message}. Migration "${retired.name}"${when} changed ${err.object.split('.')[0]}; this session is still bound to version "${version}": reconnect to use the new schema`,
-            `the statement was not sent; a new session binds to "${this.map?.latestCompleted ?? retired.name}" (or run SET shiftgate.version = '${retired.name}' outside a transaction)`,
+            `${err.message}. ${retired}`,
+            `the statement was not sent; a new session binds to "${latest}" (or run SET shiftgate.version = '${latest}' outside a transaction)`,
           ),
         };
       }

@@ -53,6 +53,12 @@ export interface StatementRouter {
    */
   route(session: SessionInfo, sql: string): Route | Promise<Route>;
   /**
+   * For a server error on (physical) `table` in a session bound to
+   * `version`: the words that say a completed migration retired the schema
+   * the session was written for, or null.
+   */
+  retirementNote?(version: string, table: string): string | null;
+  /**
    * When `sql` must wait for a schema switch before it can be translated
    * (prepared statements checked again at their Bind ask this first): how
    * the wait ended, a ClientError when it timed out; null when it need not

@@ -466,8 +466,8 @@ describe('after COMPLETE FORCE, an old-version session is told why a statement n
     sg = await startTestShiftgate(db.url);
     const direct = await connect(db.url);
     await direct.query(
-      `CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL, legacy text NOT NULL);
-       INSERT INTO posts VALUES (1, 'hello', 'L1');
+      `CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL, legacy text NOT NULL, nick text);
+       INSERT INTO posts VALUES (1, 'hello', 'L1', NULL);
        CREATE TABLE other (id int PRIMARY KEY, note text);
        INSERT INTO other VALUES (1, 'untouched')`,
     );
@@ -487,6 +487,7 @@ describe('after COMPLETE FORCE, an old-version session is told why a statement n
         `  - drop_column: { table: posts, column: legacy, down: "'from-new'" }`,
         '  - add_column: { table: posts, column: { name: email, type: text, nullable: false }, up: "title || \'@x\'" }',
         '  - rename_column: { table: posts, from: title, to: headline }',
+        `  - alter_column: { table: posts, column: nick, nullable: false, up: "coalesce(nick, 'anon')", down: nick }`,
       ].join('\n'),
     );
     const old = await connect(sg.via(db.url));
@@ -519,6 +520,15 @@ describe('after COMPLETE FORCE, an old-version session is told why a statement n
         old.query('INSERT INTO posts (id, title) VALUES ($1, $2)', [2, 'new']),
         (err: { code?: string; message: string }) => {
           assert.match(err.message, /posts\.email/);
+          return retired(err);
+        },
+      );
+      // The server's own error, when the retired schema allowed what the new one refuses.
+      await assert.rejects(
+        old.query('UPDATE posts SET nick = NULL WHERE id = 1'),
+        (err: { code?: string; message: string }) => {
+          assert.equal(err.code, '23502');
+          assert.match(err.message, /null value in column "nick"/);
           return retired(err);
         },
       );
