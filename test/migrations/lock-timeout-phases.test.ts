@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long the conflicting transaction keeps its lock. */
 const HOLD_LOCK_MS = 1200;
 /** A reader queued behind a waiting DDL statement waits for at most its lock timeout, plus scheduling. */
-const READER_BOUND_MS = DEFAULT_LOCK_POLICY.lockTimeoutMs + 400;
+const READER_BOUND_MS = DEFAULT_LOCK_POLICY.lockTimeoutMs + 700;
 
 const MIGRATION = migration('02_email', [
   {
