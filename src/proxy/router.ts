@@ -159,7 +159,10 @@ export class ShiftgateRouter implements StatementRouter {
     const hold = this.hold;
     if (hold === null || !hold.touches(sql)) return null;
     if (session.inTransaction && hold.exempts(session)) return null;
-    return hold.wait(session);
+    return hold.wait(session).then((outcome) => {
+      this.metrics.switchHeld.labels(outcome ? 'timed_out' : 'released').inc();
+      return outcome;
+    });
   }
 
   get versionMap(): VersionMap | null {

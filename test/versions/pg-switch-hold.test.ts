@@ -450,6 +450,13 @@ describe('the switch waits for open transactions, and the hold stays bounded', (
       short.sg.router.beginSwitch('vanished again', ['ledger']);
       await assert.rejects(client.query(prepared), { code: '55P03' });
       assert.equal((await client.query(prepared)).rows[0].amount, 2);
+
+      const counted = (await short.sg.proxy.ctx.metrics.switchHeld.get()).values;
+      assert.equal(
+        counted.find((v) => v.labels.outcome === 'timed_out')?.value,
+        3,
+        'held and timed out, counted',
+      );
     } finally {
       await Promise.all([client.end(), bystander.end(), locking.end(), fresh.end()]);
       await short.stop();
