@@ -583,10 +583,12 @@ export class MigrationEngine {
       // The marker other readers of the state store see (the proxies of this process hear it directly).
       await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt, tables });
       const lease = await gate.hold(info);
+      // A short hold bound must still leave an attempt most of it.
+      const margin = Math.min(SWITCH_COMMIT_MARGIN_MS, (lease.deadline - performance.now()) / 4);
       try {
         await this.conn.runAction(statements, single, undefined, async () => {
           await recordStep();
-          if (performance.now() > lease.deadline - SWITCH_COMMIT_MARGIN_MS) {
+          if (performance.now() > lease.deadline - margin) {
             throw Object.assign(
               new Error('the proxies stopped holding statements before the switch could commit'),
               {

@@ -144,3 +144,45 @@ describe('lock waits are bounded in every phase that runs DDL', () => {
     });
   }
 });
+
+describe('a switch that cannot commit within its hold', () => {
+  let db: MigrationDb;
+  before(async () => {
+    db = await migrationDb('lock_phases_lease');
+    await db.sql.query(`CREATE TABLE t (id int PRIMARY KEY, v int);
+                        INSERT INTO t SELECT g, g FROM generate_series(1, 50) g`);
+  });
+  after(() => db.close());
+
+  it('rolls back and tries again under a new hold rather than commit after the proxies stopped holding', async () => {
+    const calls: string[] = [];
+    const retries: string[] = [];
+    const engine = await db.engine({
+      onEvent: (e: EngineEvent) => {
+        if (e.type === 'retry') retries.push(`${e.phase} ${e.notice.code}`);
+      },
+      switchGate: {
+        async hold(info) {
+          calls.push(`hold ${info.attempt}`);
+          // The first lease is over before the switch can commit: the proxies would already let statements flow.
+          return { deadline: performance.now() + (info.attempt === 1 ? 1 : 5000) };
+        },
+        end(info) {
+          calls.push(`end ${info.attempt}`);
+        },
+      },
+    });
+    await engine.start(migration('03_rename', [{ rename_column: { table: 't', from: 'v', to: 'w' } }]));
+    const status = await engine.complete();
+    assert.equal(status.phase, 'completed');
+    assert.deepEqual(calls, ['hold 1', 'end 1', 'hold 2', 'end 2']);
+    assert.deepEqual(retries, ['contracting 55P03']);
+    const cols = await db.sql.query(
+      `SELECT attname FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    );
+    assert.deepEqual(
+      cols.rows.map((r) => r.attname),
+      ['id', 'w'],
+    );
+  });
+});
