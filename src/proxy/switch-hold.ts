@@ -150,10 +150,11 @@ export class SwitchHold {
 }
 
 /**
- * Longest wait, at the start of a hold, for statements already sent on
- * idle sessions to be answered: one that reached the server after the
- * switch's lock request would queue behind it and fail once it commits.
- * A long-running one is left to the switch's lock timeout.
+ * Longest wait, at the start of a hold, for client statements already sent
+ * to be answered: one that reached the server after the switch's lock
+ * request would queue behind it and fail once it commits. A long-running
+ * one is left to the switch's lock timeout (and its transaction, if any,
+ * is seen holding its locks).
  */
 const IN_FLIGHT_WAIT_MS = 250;
 
@@ -176,7 +177,9 @@ interface ProxyLease extends SwitchLease {
 
 /**
  * The switch gate of the proxy the engine runs in: the router holds the
- * migration's tables for the attempt; after it, the state store is read
+ * migration's tables for the attempt, except for the transactions the
+ * server reports holding locks on them (the switch waits for those, and
+ * they must be able to finish); after it, the state store is read
  * again (a committed switch installs its new map, which releases the held
  * statements translated by it) and whatever is still held goes on with the
  * map in force, which an attempt that rolled back left unchanged.
