@@ -11,6 +11,7 @@ import { log } from '../proxy/log.ts';
 import { ShiftgateRouter } from '../proxy/router.ts';
 import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
+import { ProxySwitchGate } from '../proxy/switch-hold.ts';
 import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
@@ -91,6 +92,11 @@ export async function startShiftgate(
         onChange: () => void follower?.refresh().catch(() => {}),
         onBatch: (report) => migrationMetrics.onBatch(report),
         onProgress: (progress) => migrationMetrics.onProgress(progress),
+        switchGate: new ProxySwitchGate({
+          router,
+          registry,
+          refresh: () => follower?.refresh() ?? Promise.reject(new Error('no version follower yet')),
+        }),
       });
       opened.startReplicaLagPolling();
       // Through the control, which opens the status connection again after a database restart.
@@ -104,7 +110,22 @@ export async function startShiftgate(
         (map, history) => {
           const inFlight = history.versions.find((v) => v.version === history.inFlight);
           // Until expand and backfill are done, the new version's columns are not ready to be written.
-          router.setVersionMap(map, inFlight && inFlight.phase !== 'active' ? inFlight.version : null);
+          router.setCompletedMigrations(
+            history.versions
+              .filter((v) => v.phase === 'completed')
+              .map((v) => ({
+                name: v.version,
+                completedAt: v.completedAt,
+                tables: new Set([...v.before, ...v.after].flatMap((t) => [t.name, t.physical])),
+              })),
+          );
+          router.setVersionMap(
+            map,
+            inFlight && inFlight.phase !== 'active' && inFlight.phase !== 'contracting'
+              ? inFlight.version
+              : null,
+            history.inFlight,
+          );
         },
         undefined,
         log,

@@ -102,6 +102,11 @@ export interface MigrationConnection {
     onRetry?: (n: RetryNotice) => void,
     record?: () => Promise<void>,
   ): Promise<void>;
+  /**
+   * Server ids (PostgreSQL backend pids) of the other sessions holding a
+   * lock on any of `tables` now: the transactions a switch has to wait for.
+   */
+  lockHolders?(schema: string, tables: string[]): Promise<number[]>;
   /** Session-level lock keeping a second runner out; false when someone else holds it. */
   tryLock(schema: string): Promise<boolean>;
   unlock(schema: string): Promise<void>;

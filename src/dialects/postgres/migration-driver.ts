@@ -215,6 +215,17 @@ export class PostgresMigrationConnection implements MigrationConnection {
     }
   }
 
+  async lockHolders(schema: string, tables: string[]): Promise<number[]> {
+    const r = await this.client.query<{ pid: number }>(
+      `SELECT DISTINCT l.pid FROM pg_locks l
+         JOIN pg_class c ON c.oid = l.relation
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND l.granted AND l.pid <> pg_backend_pid()`,
+      [schema, tables],
+    );
+    return r.rows.map((row) => row.pid);
+  }
+
   async tryLock(schema: string): Promise<boolean> {
     const r = await this.client.query<{ ok: boolean }>(
       'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
