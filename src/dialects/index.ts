@@ -3,6 +3,7 @@ import type { AdminClient } from '../proxy/admin-client.ts';
 import type { WireDialect } from '../proxy/dialect.ts';
 import { connectMysqlAdminClient } from './mysql/admin-client.ts';
 import { mysqlDialect } from './mysql/index.ts';
+import { mysqlMigrationDialect } from './mysql/migration-driver.ts';
 import { connectPgAdminClient } from './postgres/admin-client.ts';
 import { postgresWireDialect } from './postgres/index.ts';
 import { postgresMigrationDialect } from './postgres/migration-driver.ts';
@@ -28,7 +29,7 @@ const DIALECTS: readonly DialectEntry[] = [
     schemes: ['mysql:', 'mariadb:'],
     wire: mysqlDialect,
     connectAdminClient: connectMysqlAdminClient,
-    migration: null,
+    migration: mysqlMigrationDialect,
   },
 ];
 

@@ -337,6 +337,7 @@ export const postgresMigrationDialect: MigrationDialect = {
     });
     return `${bound.sql};\n${update.sql}`;
   },
+  defaultSchema: () => 'public',
   async connect(url: string): Promise<MigrationConnection> {
     const client = new pg.Client({ connectionString: url, application_name: 'shiftgate-migrate' });
     // A dropped connection surfaces as the failing query's error; without a listener it would crash the process.
