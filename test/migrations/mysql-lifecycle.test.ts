@@ -83,4 +83,270 @@ describe('MySQL lifecycle', () => {
         assert.equal(Number(got[0]!.a), 900);
       },
     }));
+
+  it('add_column: NOT NULL with up, unique, a foreign key: filled by trigger and backfill, validated by reads', () =>
+    runMysqlLifecycle('my_add_up', {
+      setup: `CREATE TABLE owners (id int PRIMARY KEY);
+              INSERT INTO owners VALUES (1), (2);
+              CREATE TABLE items (id int PRIMARY KEY, name varchar(20) NOT NULL);
+              ${seed('items', 40, (i) => `(${i}, 'n${i}')`)}`,
+      operations: [
+        {
+          add_column: {
+            table: 'items',
+            column: { name: 'code', type: 'varchar(40)', unique: true },
+            up: "CONCAT('c-', name)",
+          },
+        },
+        {
+          add_column: {
+            table: 'items',
+            column: {
+              name: 'owner_id',
+              type: 'int',
+              nullable: true,
+              references: { name: 'items_owner_fk', table: 'owners', column: 'id' },
+            },
+          },
+        },
+      ],
+      async afterStart({ db, version, round }) {
+        const bad = await mysqlRows(
+          db.sql,
+          "SELECT COUNT(*) AS n FROM items WHERE NOT (code <=> CONCAT('c-', name))",
+        );
+        assert.equal(Number(bad[0]!.n), 0);
+        const old = await db.session();
+        await old.query('INSERT INTO items (id, name) VALUES (?, ?)', [100 + round, 'old']);
+        const next = await db.session(version);
+        await next.query('INSERT INTO items (id, name, code, owner_id) VALUES (?, ?, ?, 2)', [
+          200 + round,
+          'new',
+          `mine${round}`,
+        ]);
+        // The NOT NULL stand-in refuses a new-version row without the column.
+        await assert.rejects(
+          next.query('INSERT INTO items (id, name) VALUES (300, ?)', ['x']),
+          /must not be NULL/,
+        );
+        // The foreign key holds for new writes already.
+        await assert.rejects(old.query('UPDATE items SET owner_id = 99 WHERE id = 1'), /foreign key/i);
+        const got = await mysqlRows(
+          db.sql,
+          'SELECT id, code, owner_id FROM items WHERE id > 100 ORDER BY id',
+        );
+        assert.deepEqual(got, [
+          { id: 100 + round, code: 'c-old', owner_id: null },
+          { id: 200 + round, code: `mine${round}`, owner_id: 2 },
+        ]);
+        await db.sql.query('DELETE FROM items WHERE id > 100');
+      },
+      async afterComplete({ db }) {
+        const cols = await mysqlRows(
+          db.sql,
+          `SELECT COLUMN_NAME AS c, IS_NULLABLE AS n FROM information_schema.COLUMNS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'items' ORDER BY ORDINAL_POSITION`,
+        );
+        assert.deepEqual(cols, [
+          { c: 'id', n: 'NO' },
+          { c: 'name', n: 'NO' },
+          { c: 'code', n: 'NO' },
+          { c: 'owner_id', n: 'YES' },
+        ]);
+        const cons = await mysqlRows(
+          db.sql,
+          `SELECT CONSTRAINT_NAME AS name, CONSTRAINT_TYPE AS type FROM information_schema.TABLE_CONSTRAINTS
+            WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'items' ORDER BY BINARY CONSTRAINT_NAME`,
+        );
+        assert.deepEqual(cons, [
+          { name: 'PRIMARY', type: 'PRIMARY KEY' },
+          { name: 'items_code_key', type: 'UNIQUE' },
+          { name: 'items_owner_fk', type: 'FOREIGN KEY' },
+        ]);
+      },
+    }));
+
+  it('alter_column: NOT NULL, default, comment and a unique key on a shadow column', () =>
+    runMysqlLifecycle('my_alter_nn', {
+      setup: `CREATE TABLE people (id int PRIMARY KEY, email varchar(50) NULL COMMENT 'old');
+              ${seed('people', 30, (i) => (i % 3 === 0 ? `(${i}, NULL)` : `(${i}, 'p${i}@x')`))}`,
+      operations: [
+        {
+          alter_column: {
+            table: 'people',
+            column: 'email',
+            nullable: false,
+            unique: { name: 'people_email_key' },
+            default: "'none'",
+            comment: 'the address',
+            up: "COALESCE(email, CONCAT('unknown-', id))",
+            down: 'email',
+          },
+        },
+      ],
+      async afterStart({ db, version, round }) {
+        const shadow = '_shiftgate_new_email';
+        const old = await db.session();
+        await old.query('INSERT INTO people (id, email) VALUES (?, NULL)', [500 + round]);
+        const next = await db.session(version);
+        await next.query(`INSERT INTO people (id, ${shadow}) VALUES (?, 'n@x')`, [600 + round]);
+        const got = await mysqlRows(
+          db.sql,
+          `SELECT id, email, ${shadow} AS shadow FROM people WHERE id IN (3, ?, ?) ORDER BY id`,
+          [500 + round, 600 + round],
+        );
+        assert.deepEqual(got, [
+          { id: 3, email: null, shadow: 'unknown-3' },
+          { id: 500 + round, email: null, shadow: `unknown-${500 + round}` },
+          { id: 600 + round, email: 'n@x', shadow: 'n@x' },
+        ]);
+        await db.sql.query('DELETE FROM people WHERE id >= 500');
+      },
+      async afterComplete({ db }) {
+        const col = await mysqlRows(
+          db.sql,
+          `SELECT COLUMN_TYPE AS t, IS_NULLABLE AS n, COLUMN_DEFAULT AS d, COLUMN_COMMENT AS c
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'people'
+              AND COLUMN_NAME = 'email'`,
+        );
+        assert.deepEqual(col, [{ t: 'varchar(50)', n: 'NO', d: "'none'", c: 'the address' }]);
+        const idx = await mysqlRows(
+          db.sql,
+          `SELECT DISTINCT INDEX_NAME AS i FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'people' ORDER BY 1`,
+        );
+        assert.deepEqual(idx, [{ i: 'people_email_key' }, { i: 'PRIMARY' }]);
+      },
+    }));
+
+  it('create_table, create_index, drop_index, rename_column, rename_table, drop_column, drop_table', () =>
+    runMysqlLifecycle('my_many', {
+      setup: `CREATE TABLE a (id int PRIMARY KEY, x int, y varchar(10), KEY a_y (y));
+              CREATE TABLE gone (id int PRIMARY KEY);
+              CREATE TABLE d (id int PRIMARY KEY, y varchar(10), z int, KEY d_yz (y, z));
+              CREATE TABLE r (id int PRIMARY KEY, v int);
+              INSERT INTO a VALUES (1, 1, 'a'), (2, 2, 'b');`,
+      operations: [
+        {
+          create_table: {
+            name: 'fresh',
+            columns: [
+              { name: 'id', type: 'int', pk: true, generated: { identity: {} } },
+              { name: 'label', type: 'varchar(30)', unique: true, comment: 'a label' },
+              {
+                name: 'qty',
+                type: 'int',
+                default: '0',
+                check: { name: 'qty_positive', constraint: 'qty >= 0' },
+              },
+            ],
+          },
+        },
+        { create_index: { name: 'a_x', table: 'a', columns: ['x', 'y'] } },
+        { drop_index: { name: 'a_y' } },
+        { rename_column: { table: 'a', from: 'x', to: 'xx' } },
+        { drop_column: { table: 'd', column: 'y' } },
+        { rename_table: { from: 'r', to: 'r2' } },
+        { drop_table: { name: 'gone' } },
+      ],
+      async afterStart({ db }) {
+        assert.deepEqual(await mysqlColumns(db.sql, 'fresh'), ['id', 'label', 'qty']);
+        await db.sql.query("INSERT INTO fresh (label) VALUES ('one')");
+        await assert.rejects(
+          db.sql.query("INSERT INTO fresh (label, qty) VALUES ('two', -1)"),
+          /CONSTRAINT/i,
+        );
+        assert.deepEqual(await mysqlColumns(db.sql, 'a'), ['id', 'x', 'y']);
+      },
+      async afterComplete({ db }) {
+        assert.deepEqual(await mysqlColumns(db.sql, 'a'), ['id', 'xx', 'y']);
+        assert.deepEqual(await mysqlColumns(db.sql, 'd'), ['id', 'z']);
+        const idx = await mysqlRows(
+          db.sql,
+          `SELECT INDEX_NAME AS i, COLUMN_NAME AS c FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'a' ORDER BY BINARY INDEX_NAME, SEQ_IN_INDEX`,
+        );
+        assert.deepEqual(idx, [
+          { i: 'PRIMARY', c: 'id' },
+          { i: 'a_x', c: 'xx' },
+          { i: 'a_x', c: 'y' },
+        ]);
+        const tables = await mysqlRows(
+          db.sql,
+          `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1`,
+        );
+        assert.deepEqual(tables, [{ t: 'a' }, { t: 'd' }, { t: 'fresh' }, { t: 'r2' }]);
+      },
+    }));
+
+  it('drop_column with down: new-version writes fill the dropped column until complete', () =>
+    runMysqlLifecycle('my_drop_down', {
+      setup: `CREATE TABLE products (id int PRIMARY KEY, name varchar(20) NOT NULL, legacy varchar(30) NOT NULL);
+              INSERT INTO products VALUES (1, 'lamp', 'L-1');`,
+      operations: [
+        { drop_column: { table: 'products', column: 'legacy', down: "CONCAT('X-', UPPER(name))" } },
+      ],
+      async afterStart({ db, version, round }) {
+        const next = await db.session(version);
+        await next.query('INSERT INTO products (id, name) VALUES (?, ?)', [10 + round, 'desk']);
+        const got = await mysqlRows(db.sql, 'SELECT id, legacy FROM products WHERE id > 1');
+        assert.deepEqual(got, [{ id: 10 + round, legacy: 'X-DESK' }]);
+        await db.sql.query('DELETE FROM products WHERE id > 1');
+      },
+      async afterComplete({ db }) {
+        assert.deepEqual(await mysqlColumns(db.sql, 'products'), ['id', 'name']);
+      },
+    }));
+
+  it('create_constraint unique and foreign key, drop_constraint, rename_constraint, sql', () =>
+    runMysqlLifecycle('my_constraints', {
+      setup: `CREATE TABLE parents (id int PRIMARY KEY);
+              INSERT INTO parents VALUES (1), (2);
+              CREATE TABLE kids (id int PRIMARY KEY, parent_id int, tag varchar(10), code varchar(10),
+                                 CONSTRAINT kids_code_key UNIQUE (code), CONSTRAINT kids_tag_key UNIQUE (tag));
+              ${seed('kids', 10, (i) => `(${i}, ${(i % 2) + 1}, 't${i}', 'c${i}')`)}`,
+      operations: [
+        {
+          create_constraint: {
+            table: 'kids',
+            name: 'kids_parent_fk',
+            type: 'foreign_key',
+            columns: ['parent_id'],
+            references: { table: 'parents', columns: ['id'] },
+            up: { parent_id: 'parent_id' },
+            down: { parent_id: 'parent_id' },
+          },
+        },
+        { rename_constraint: { table: 'kids', from: 'kids_code_key', to: 'kids_code_unique' } },
+        { drop_constraint: { table: 'kids', name: 'kids_tag_key', up: 'tag', down: 'tag' } },
+        {
+          sql: {
+            up: 'CREATE TABLE side (id int PRIMARY KEY)',
+            down: 'DROP TABLE side',
+          },
+        },
+      ],
+      async afterStart({ db }) {
+        const tables = await mysqlRows(
+          db.sql,
+          `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1`,
+        );
+        assert.deepEqual(tables, [{ t: 'kids' }, { t: 'parents' }, { t: 'side' }]);
+      },
+      async afterComplete({ db }) {
+        const cons = await mysqlRows(
+          db.sql,
+          `SELECT CONSTRAINT_NAME AS name, CONSTRAINT_TYPE AS type FROM information_schema.TABLE_CONSTRAINTS
+            WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'kids' ORDER BY BINARY CONSTRAINT_NAME`,
+        );
+        assert.deepEqual(cons, [
+          { name: 'PRIMARY', type: 'PRIMARY KEY' },
+          { name: 'kids_code_unique', type: 'UNIQUE' },
+          { name: 'kids_parent_fk', type: 'FOREIGN KEY' },
+        ]);
+        await assert.rejects(db.sql.query('UPDATE kids SET parent_id = 77 WHERE id = 1'), /foreign key/i);
+        // The dropped unique key no longer holds.
+        await db.sql.query("UPDATE kids SET tag = 't1' WHERE id = 2");
+      },
+    }));
 });

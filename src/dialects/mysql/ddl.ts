@@ -216,28 +216,54 @@ export function renderMysqlAction(action: Action, schema: string): Statement[] {
       ];
     case 'drop_column': {
       // `whileExists`: the column of this name holds the new data once the shadow was renamed into place.
-      const skip = action.whileExists
-        ? {
-            sql: `SELECT COALESCE(SUM(COLUMN_NAME = ?), 0) = 0 OR COALESCE(SUM(COLUMN_NAME = ?), 0) = 0 AS skip FROM information_schema.COLUMNS
-                   WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
-            params: [action.column, action.whileExists, schema, action.table],
-          }
-        : columnMissing(schema, action.table, action.column);
+      const exists = `(SELECT COUNT(*) FROM information_schema.COLUMNS
+                        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?) > 0`;
+      const guard = action.whileExists ? `${exists} AND ${exists}` : exists;
+      const guardParams = [schema, action.table, action.column];
+      if (action.whileExists) guardParams.push(schema, action.table, action.whileExists);
+      const table = t(action.table);
       return [
-        // The check triggers standing in for the column's NOT NULL go with it, as a constraint would.
+        // What PostgreSQL drops with a column goes first: its foreign keys, the indexes that hold it
+        // (MySQL would only shorten them), and the check triggers standing in for its NOT NULL.
         {
-          sql: `DROP TRIGGER IF EXISTS <the NOT NULL check triggers on ${ident(action.column)}>`,
+          sql: `ALTER TABLE ${table} DROP <foreign keys, indexes and NOT NULL checks on ${ident(action.column)}>`,
           resolve: {
-            sql: `SELECT CONCAT('DROP TRIGGER IF EXISTS ', ?, '.', ${quotedInSql('TRIGGER_NAME')}) AS statement
-                    FROM information_schema.TRIGGERS
-                   WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
-                     AND TRIGGER_NAME LIKE '\\_shiftgate\\_nn\\_%' AND ACTION_STATEMENT LIKE ?`,
-            params: [ident(schema), schema, action.table, `%IF NEW.${ident(action.column)} IS NULL THEN%`],
+            sql: `SELECT statement FROM (
+                    SELECT 1 AS o, CONCAT(?, ${quotedInSql('CONSTRAINT_NAME')}, ?) AS statement
+                      FROM information_schema.KEY_COLUMN_USAGE
+                     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+                    UNION ALL
+                    SELECT DISTINCT 2, CONCAT(?, ${quotedInSql('INDEX_NAME')}, ?)
+                      FROM information_schema.STATISTICS
+                     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ? AND INDEX_NAME <> 'PRIMARY'
+                    UNION ALL
+                    SELECT 3, CONCAT('DROP TRIGGER IF EXISTS ', ?, '.', ${quotedInSql('TRIGGER_NAME')})
+                      FROM information_schema.TRIGGERS
+                     WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
+                       AND TRIGGER_NAME LIKE '\\_shiftgate\\_nn\\_%' AND ACTION_STATEMENT LIKE ?
+                  ) d WHERE ${guard} ORDER BY o`,
+            params: [
+              `ALTER TABLE ${table} DROP FOREIGN KEY `,
+              `, ${INSTANT}`,
+              schema,
+              action.table,
+              action.column,
+              `ALTER TABLE ${table} DROP INDEX `,
+              `, ${ONLINE}`,
+              schema,
+              action.table,
+              action.column,
+              ident(schema),
+              schema,
+              action.table,
+              `%IF NEW.${ident(action.column)} IS NULL THEN%`,
+              ...guardParams,
+            ],
           },
         },
         {
-          sql: `ALTER TABLE ${t(action.table)} DROP COLUMN ${ident(action.column)}, ${INSTANT}`,
-          skipIf: skip,
+          sql: `ALTER TABLE ${table} DROP COLUMN ${ident(action.column)}, ${INSTANT}`,
+          skipIf: { sql: `SELECT NOT (${guard}) AS skip`, params: guardParams },
         },
       ];
     }
