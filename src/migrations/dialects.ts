@@ -16,7 +16,7 @@ export function migrationDialectFor(url: string): MigrationDialect {
   const dialect = migrationDialectForUrl(parsed);
   if (!dialect)
     throw new MigrationError(
-      `migrations are not supported for "${parsed.protocol}" URLs yet (postgres:// is)`,
+      `migrations are not supported for "${parsed.protocol}" URLs (postgres:// and mysql:// are)`,
     );
   return dialect;
 }
