@@ -349,4 +349,112 @@ describe('MySQL lifecycle', () => {
         await db.sql.query("UPDATE kids SET tag = 't1' WHERE id = 2");
       },
     }));
+
+  it('drop_multicolumn_constraint through two shadow columns; carried indexes come back under their names', () =>
+    runMysqlLifecycle('my_dmc', {
+      setup: `CREATE TABLE slots (id int PRIMARY KEY, day int, hour int,
+                                  CONSTRAINT slots_day_hour UNIQUE (day, hour), KEY slots_hour (hour));
+              INSERT INTO slots VALUES (1, 1, 9), (2, 1, 10);`,
+      operations: [
+        {
+          drop_multicolumn_constraint: {
+            table: 'slots',
+            name: 'slots_day_hour',
+            up: { day: 'day', hour: 'hour' },
+            down: { day: 'day', hour: 'hour + 100 * id' },
+          },
+        },
+      ],
+      async afterStart({ db, version, round }) {
+        const next = await db.session(version);
+        await next.query('INSERT INTO slots (id, _shiftgate_new_day, _shiftgate_new_hour) VALUES (?, 1, 9)', [
+          10 + round,
+        ]);
+        assert.deepEqual(await mysqlRows(db.sql, 'SELECT day, hour FROM slots WHERE id = ?', [10 + round]), [
+          { day: 1, hour: 9 + 100 * (10 + round) },
+        ]);
+        await db.sql.query('DELETE FROM slots WHERE id > 2');
+      },
+      async afterComplete({ db }) {
+        await db.sql.query('INSERT INTO slots VALUES (3, 1, 9)');
+        const idx = await mysqlRows(
+          db.sql,
+          `SELECT INDEX_NAME AS i, COLUMN_NAME AS c, NON_UNIQUE AS n FROM information_schema.STATISTICS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'slots' ORDER BY BINARY INDEX_NAME, SEQ_IN_INDEX`,
+        );
+        assert.deepEqual(idx, [
+          { i: 'PRIMARY', c: 'id', n: 0 },
+          { i: 'slots_hour', c: 'hour', n: 1 },
+        ]);
+      },
+    }));
+
+  it('create_constraint primary_key on a table walked by its unique NOT NULL key', () =>
+    runMysqlLifecycle('my_cc_pk', {
+      setup: `CREATE TABLE tags (code varchar(10) NOT NULL UNIQUE, label varchar(20));
+              INSERT INTO tags VALUES ('a', 'A'), ('b', NULL);`,
+      operations: [
+        {
+          create_constraint: {
+            table: 'tags',
+            name: 'tags_pkey',
+            type: 'primary_key',
+            columns: ['label'],
+            up: { label: "COALESCE(label, CONCAT('label-', code))" },
+            down: { label: 'label' },
+          },
+        },
+      ],
+      async afterComplete({ db }) {
+        const keys = await mysqlRows(
+          db.sql,
+          `SELECT CONSTRAINT_NAME AS name, CONSTRAINT_TYPE AS type FROM information_schema.TABLE_CONSTRAINTS
+            WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'tags' ORDER BY BINARY CONSTRAINT_NAME`,
+        );
+        assert.deepEqual(keys, [
+          { name: 'PRIMARY', type: 'PRIMARY KEY' },
+          { name: 'code', type: 'UNIQUE' },
+        ]);
+        assert.deepEqual(await mysqlRows(db.sql, 'SELECT label FROM tags ORDER BY code'), [
+          { label: 'A' },
+          { label: 'label-b' },
+        ]);
+      },
+    }));
+
+  it('alter_column: rename, default and comment in place; a composite key backfill', () =>
+    runMysqlLifecycle('my_alter_misc', {
+      setup: `CREATE TABLE order_lines (order_id int NOT NULL, line int NOT NULL, qty int, note varchar(10),
+                                  PRIMARY KEY (order_id, line));
+              ${seed('order_lines', 60, (i) => `(${i % 7}, ${i}, ${i}, NULL)`)}`,
+      operations: [
+        { alter_column: { table: 'order_lines', column: 'note', name: 'remark' } },
+        {
+          alter_column: {
+            table: 'order_lines',
+            column: 'qty',
+            type: 'bigint',
+            default: '1',
+            up: 'qty * 2',
+            down: 'qty DIV 2',
+          },
+        },
+      ],
+      async afterStart({ db }) {
+        const bad = await mysqlRows(
+          db.sql,
+          'SELECT COUNT(*) AS n FROM order_lines WHERE NOT (_shiftgate_new_qty <=> qty * 2)',
+        );
+        assert.equal(Number(bad[0]!.n), 0, 'every row of the composite-key table was backfilled');
+      },
+      async afterComplete({ db }) {
+        assert.deepEqual(await mysqlColumns(db.sql, 'order_lines'), ['order_id', 'line', 'remark', 'qty']);
+        const col = await mysqlRows(
+          db.sql,
+          `SELECT COLUMN_TYPE AS t, COLUMN_DEFAULT AS d FROM information_schema.COLUMNS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'order_lines' AND COLUMN_NAME = 'qty'`,
+        );
+        assert.deepEqual(col, [{ t: 'bigint(20)', d: '1' }]);
+      },
+    }));
 });
