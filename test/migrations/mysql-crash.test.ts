@@ -52,7 +52,7 @@ async function progress(db: MysqlMigrationDb): Promise<{ phase: string | null; d
 }
 
 async function tableDigest(db: MysqlMigrationDb): Promise<string> {
-  const r = await mysqlRows<{ d: string }>(
+  const r = await mysqlRows<{ d: string; n: number }>(
     db.sql,
     `SELECT CAST(BIT_XOR(CRC32(CONCAT(id, ':', name, ':', score))) AS CHAR) AS d, COUNT(*) AS n FROM items`,
   );
