@@ -457,4 +457,51 @@ describe('MySQL lifecycle', () => {
         assert.deepEqual(col, [{ t: 'bigint(20)', d: '1' }]);
       },
     }));
+
+  it('default and comment changed in place; a foreign key renamed; a new table referencing an old one', () =>
+    runMysqlLifecycle('my_in_place', {
+      setup: `CREATE TABLE users (id int PRIMARY KEY, status varchar(10) DEFAULT 'new' COMMENT 'state',
+                                  boss int, CONSTRAINT users_boss_fk FOREIGN KEY (boss) REFERENCES users (id));
+              INSERT INTO users VALUES (1, 'ok', NULL), (2, 'ok', 1);`,
+      operations: [
+        { alter_column: { table: 'users', column: 'status', default: "'fresh'" } },
+        { alter_column: { table: 'users', column: 'status', comment: 'the state' } },
+        { rename_constraint: { table: 'users', from: 'users_boss_fk', to: 'users_manager_fk' } },
+        {
+          create_table: {
+            name: 'notes',
+            columns: [
+              { name: 'id', type: 'bigint', pk: true },
+              {
+                name: 'user_id',
+                type: 'int',
+                references: { name: 'notes_user_fk', table: 'users', column: 'id', on_delete: 'CASCADE' },
+              },
+            ],
+          },
+        },
+      ],
+      async afterStart({ db }) {
+        const col = await mysqlRows(
+          db.sql,
+          `SELECT COLUMN_DEFAULT AS d, COLUMN_COMMENT AS c FROM information_schema.COLUMNS
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME = 'status'`,
+        );
+        assert.deepEqual(col, [{ d: "'fresh'", c: 'the state' }]);
+        await db.sql.query('INSERT INTO notes VALUES (1, 2)');
+        await assert.rejects(db.sql.query('INSERT INTO notes VALUES (2, 99)'), /foreign key/i);
+      },
+      async afterComplete({ db }) {
+        const fks = await mysqlRows(
+          db.sql,
+          `SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS c, DELETE_RULE AS d FROM information_schema.REFERENTIAL_CONSTRAINTS
+            WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY 1, 2`,
+        );
+        assert.deepEqual(fks, [
+          { t: 'notes', c: 'notes_user_fk', d: 'CASCADE' },
+          { t: 'users', c: 'users_manager_fk', d: 'RESTRICT' },
+        ]);
+        await assert.rejects(db.sql.query('UPDATE users SET boss = 42 WHERE id = 1'), /foreign key/i);
+      },
+    }));
 });

@@ -154,6 +154,14 @@ function onIndexTable(schema: string, index: string, build: (table: string) => s
           ) i`;
 }
 
+/**
+ * MariaDB reports a foreign key written without an ON DELETE / ON UPDATE
+ * clause as RESTRICT, and one written with RESTRICT as NO ACTION: a
+ * RESTRICT rule is restated as no clause, so the key reads back the same.
+ */
+const ruleClause = (clause: string, rule: string) =>
+  `IF(${rule} = 'RESTRICT', '', CONCAT(' ${clause} ', ${rule}))`;
+
 const quotedInSql = (column: string) => `'\`', REPLACE(${column}, '\`', '\`\`'), '\`'`;
 
 /**
@@ -391,7 +399,8 @@ export function renderMysqlAction(action: Action, schema: string): Statement[] {
                                 ') REFERENCES ', CONCAT(${quotedInSql('MAX(k.REFERENCED_TABLE_SCHEMA)')}), '.',
                                 CONCAT(${quotedInSql('MAX(k.REFERENCED_TABLE_NAME)')}), ' (',
                                 GROUP_CONCAT(CONCAT(${quotedInSql('k.REFERENCED_COLUMN_NAME')}) ORDER BY k.ORDINAL_POSITION SEPARATOR ', '),
-                                ') ON DELETE ', MAX(r.DELETE_RULE), ' ON UPDATE ', MAX(r.UPDATE_RULE), ', ${ONLINE}') AS statement
+                                ')', ${ruleClause('ON DELETE', 'MAX(r.DELETE_RULE)')}, ${ruleClause('ON UPDATE', 'MAX(r.UPDATE_RULE)')},
+                                ', ${ONLINE}') AS statement
                     FROM information_schema.KEY_COLUMN_USAGE k
                     JOIN information_schema.REFERENTIAL_CONSTRAINTS r
                       ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME

@@ -16,6 +16,10 @@ async function rows(conn: Connection, sql: string, params: unknown[]): Promise<R
   return result;
 }
 
+/** MariaDB reports a rule given by no clause as RESTRICT (and an explicit RESTRICT as NO ACTION): see ddl.ts. */
+const ruleClause = (clause: string, rule: unknown) =>
+  rule === undefined || rule === null || rule === 'RESTRICT' ? '' : ` ${clause} ${String(rule)}`;
+
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
 export async function introspectMysql(conn: Connection, schema: string): Promise<SchemaModel> {
@@ -118,7 +122,7 @@ export async function introspectMysql(conn: Connection, schema: string): Promise
           name,
           type: 'foreign_key',
           columns: cols,
-          definition: `FOREIGN KEY (${cols.map(ident).join(', ')}) REFERENCES ${ident(refTable)} (${refColumns.map(ident).join(', ')}) ON DELETE ${str(rule?.on_delete)} ON UPDATE ${str(rule?.on_update)}`,
+          definition: `FOREIGN KEY (${cols.map(ident).join(', ')}) REFERENCES ${ident(refTable)} (${refColumns.map(ident).join(', ')})${ruleClause('ON DELETE', rule?.on_delete)}${ruleClause('ON UPDATE', rule?.on_update)}`,
           validated: true,
           index: null,
           refTable,
