@@ -504,4 +504,61 @@ describe('MySQL lifecycle', () => {
         await assert.rejects(db.sql.query('UPDATE users SET boss = 42 WHERE id = 1'), /foreign key/i);
       },
     }));
+
+  it('alter_column on a column with a foreign key, a unique key and an index: all carried to the shadow', () =>
+    runMysqlLifecycle('my_carry', {
+      setup: `CREATE TABLE teams (id int PRIMARY KEY);
+              INSERT INTO teams VALUES (1), (2), (3);
+              CREATE TABLE players (id int PRIMARY KEY, team_id int, nick varchar(10),
+                                    CONSTRAINT players_team_fk FOREIGN KEY (team_id) REFERENCES teams (id) ON DELETE CASCADE,
+                                    CONSTRAINT players_team_nick UNIQUE (team_id, nick), KEY players_nick (nick, team_id));
+              ${seed('players', 30, (i) => `(${i}, ${(i % 3) + 1}, 'p${i}')`)}`,
+      operations: [
+        // InnoDB wants a foreign key's columns of the referenced type: a NOT NULL change, not a type change.
+        {
+          alter_column: {
+            table: 'players',
+            column: 'team_id',
+            nullable: false,
+            up: 'COALESCE(team_id, 1)',
+            down: 'team_id',
+          },
+        },
+      ],
+      async afterStart({ db, version, round }) {
+        const next = await db.session(version);
+        await next.query("INSERT INTO players (id, _shiftgate_new_team_id, nick) VALUES (?, 2, 'n')", [
+          100 + round,
+        ]);
+        await assert.rejects(
+          next.query("INSERT INTO players (id, _shiftgate_new_team_id, nick) VALUES (?, 9, 'm')", [
+            200 + round,
+          ]),
+          /foreign key/i,
+        );
+        assert.deepEqual(await mysqlRows(db.sql, 'SELECT team_id FROM players WHERE id = ?', [100 + round]), [
+          { team_id: 2 },
+        ]);
+        await db.sql.query('DELETE FROM players WHERE id >= 100');
+      },
+      async afterComplete({ db }) {
+        const keys = await mysqlRows(
+          db.sql,
+          `SELECT INDEX_NAME AS i, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) AS c, MAX(NON_UNIQUE) AS n
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'players'
+            GROUP BY INDEX_NAME ORDER BY BINARY INDEX_NAME`,
+        );
+        assert.deepEqual(keys, [
+          { i: 'PRIMARY', c: 'id', n: 0 },
+          { i: 'players_nick', c: 'nick,team_id', n: 1 },
+          { i: 'players_team_nick', c: 'team_id,nick', n: 0 },
+        ]);
+        const fks = await mysqlRows(
+          db.sql,
+          `SELECT CONSTRAINT_NAME AS c, DELETE_RULE AS d FROM information_schema.REFERENTIAL_CONSTRAINTS
+            WHERE CONSTRAINT_SCHEMA = DATABASE()`,
+        );
+        assert.deepEqual(fks, [{ c: 'players_team_fk', d: 'CASCADE' }]);
+      },
+    }));
 });
