@@ -174,4 +174,34 @@ describe('MySQL refusals and lock waits', () => {
     await engine.rollback();
     assert.deepEqual(await mysqlFingerprint(db.sql), clean);
   });
+
+  it('rolls back a start the server stopped halfway (a foreign key InnoDB refuses) to the exact schema before', async () => {
+    await db.sql.query(`CREATE TABLE teams (id int PRIMARY KEY);
+                        CREATE TABLE members (id int PRIMARY KEY, team_id int, KEY members_team (team_id),
+                          CONSTRAINT members_team_fk FOREIGN KEY (team_id) REFERENCES teams (id));`);
+    const before = await mysqlFingerprint(db.sql);
+    const engine = await db.engine();
+    // The shadow column is bigint; InnoDB wants the referenced int: the copied foreign key fails.
+    const error = await engine
+      .start(
+        migration('fk_type', [
+          {
+            alter_column: {
+              table: 'members',
+              column: 'team_id',
+              type: 'bigint',
+              up: 'team_id',
+              down: 'team_id',
+            },
+          },
+        ]),
+      )
+      .catch((e: unknown) => e);
+    assert.match(String(error), /foreign key/i);
+    assert.equal((await engine.status())?.phase, 'expanding');
+    const rolled = await engine.rollback();
+    assert.equal(rolled.phase, 'rolled_back');
+    assert.deepEqual(await mysqlFingerprint(db.sql), before);
+    await db.sql.query('DROP TABLE members, teams');
+  });
 });
