@@ -561,4 +561,36 @@ describe('MySQL lifecycle', () => {
         assert.deepEqual(fks, [{ c: 'players_team_fk', d: 'CASCADE' }]);
       },
     }));
+
+  it('drop_constraint of a check: the new version may write what the check refuses', () =>
+    runMysqlLifecycle('my_dc_check', {
+      setup: `CREATE TABLE prices (id int PRIMARY KEY, amount int, CONSTRAINT amount_positive CHECK (amount > 0));
+              INSERT INTO prices VALUES (1, 5), (2, 7);`,
+      operations: [
+        {
+          drop_constraint: {
+            table: 'prices',
+            name: 'amount_positive',
+            up: 'amount',
+            down: 'ABS(amount) + 1',
+          },
+        },
+      ],
+      async afterStart({ db, version, round }) {
+        const next = await db.session(version);
+        await next.query('INSERT INTO prices (id, _shiftgate_new_amount) VALUES (?, -3)', [10 + round]);
+        assert.deepEqual(await mysqlRows(db.sql, 'SELECT amount FROM prices WHERE id = ?', [10 + round]), [
+          { amount: 4 },
+        ]);
+        await db.sql.query('DELETE FROM prices WHERE id > 2');
+      },
+      async afterComplete({ db }) {
+        await db.sql.query('INSERT INTO prices VALUES (3, -1)');
+        const checks = await mysqlRows(
+          db.sql,
+          'SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()',
+        );
+        assert.deepEqual(checks, []);
+      },
+    }));
 });

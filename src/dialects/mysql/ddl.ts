@@ -232,7 +232,8 @@ export function renderMysqlAction(action: Action, schema: string): Statement[] {
       const table = t(action.table);
       return [
         // What PostgreSQL drops with a column goes first: its foreign keys, the indexes that hold it
-        // (MySQL would only shorten them), and the check triggers standing in for its NOT NULL.
+        // (MySQL would only shorten them), the check triggers standing in for its NOT NULL, and the
+        // CHECK constraints that name it (MySQL refuses to drop a column a check names).
         {
           sql: `ALTER TABLE ${table} DROP <foreign keys, indexes and NOT NULL checks on ${ident(action.column)}>`,
           resolve: {
@@ -248,7 +249,11 @@ export function renderMysqlAction(action: Action, schema: string): Statement[] {
                     SELECT 3, CONCAT('DROP TRIGGER IF EXISTS ', ?, '.', ${quotedInSql('TRIGGER_NAME')})
                       FROM information_schema.TRIGGERS
                      WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
-                       AND TRIGGER_NAME LIKE '\\_shiftgate\\_nn\\_%' AND ACTION_STATEMENT LIKE ?
+                       AND TRIGGER_NAME LIKE '\\_shiftgate\\_nn\\_%' AND LOCATE(?, ACTION_STATEMENT) > 0
+                    UNION ALL
+                    SELECT 4, CONCAT(?, ${quotedInSql('CONSTRAINT_NAME')}, ?)
+                      FROM information_schema.CHECK_CONSTRAINTS
+                     WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND LOCATE(?, CHECK_CLAUSE) > 0
                   ) d WHERE ${guard} ORDER BY o`,
             params: [
               `ALTER TABLE ${table} DROP FOREIGN KEY `,
@@ -264,7 +269,12 @@ export function renderMysqlAction(action: Action, schema: string): Statement[] {
               ident(schema),
               schema,
               action.table,
-              `%IF NEW.${ident(action.column)} IS NULL THEN%`,
+              `IF NEW.${ident(action.column)} IS NULL THEN`,
+              `ALTER TABLE ${table} DROP CONSTRAINT `,
+              `, ${INSTANT}`,
+              schema,
+              action.table,
+              ident(action.column),
               ...guardParams,
             ],
           },
