@@ -593,4 +593,55 @@ describe('MySQL lifecycle', () => {
         assert.deepEqual(checks, []);
       },
     }));
+
+  it("coexists with the user's own BEFORE triggers: they run first, ours see their result, theirs survive", () =>
+    runMysqlLifecycle('my_user_trigger', {
+      setup: `CREATE TABLE docs (id int PRIMARY KEY, title varchar(20) NOT NULL, edits int NOT NULL DEFAULT 0);
+              CREATE TRIGGER docs_title_bi BEFORE INSERT ON docs FOR EACH ROW SET NEW.title = UPPER(NEW.title);
+              CREATE TRIGGER docs_edits_bu BEFORE UPDATE ON docs FOR EACH ROW
+                SET NEW.edits = OLD.edits + 1, NEW.title = UPPER(NEW.title);
+              INSERT INTO docs (id, title) VALUES (1, 'a'), (2, 'b');`,
+      operations: [
+        {
+          alter_column: {
+            table: 'docs',
+            column: 'title',
+            type: 'varchar(40)',
+            up: "CONCAT('t:', title)",
+            down: 'SUBSTRING(title, 3)',
+          },
+        },
+      ],
+      async afterStart({ db, round }) {
+        const old = await db.session();
+        await old.query("INSERT INTO docs (id, title) VALUES (?, 'new')", [10 + round]);
+        await old.query("UPDATE docs SET title = 'renamed' WHERE id = 1");
+        const got = await mysqlRows(
+          db.sql,
+          'SELECT id, title, _shiftgate_new_title AS shadow, edits FROM docs WHERE id IN (1, ?) ORDER BY id',
+          [10 + round],
+        );
+        // The user's update trigger counts every UPDATE, the backfill's included (as on PostgreSQL).
+        assert.deepEqual(
+          got.map(({ edits, ...r }) => ({ ...r, edited: Number(edits) > 0 })),
+          [
+            { id: 1, title: 'RENAMED', shadow: 't:RENAMED', edited: true },
+            { id: 10 + round, title: 'NEW', shadow: 't:NEW', edited: false },
+          ],
+        );
+        await db.sql.query('DELETE FROM docs WHERE id > 2');
+        await db.sql.query("UPDATE docs SET title = 'A' WHERE id = 1");
+      },
+      async afterComplete({ db }) {
+        const triggers = await mysqlRows(
+          db.sql,
+          'SELECT TRIGGER_NAME AS t FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 1',
+        );
+        assert.deepEqual(triggers, [{ t: 'docs_edits_bu' }, { t: 'docs_title_bi' }]);
+        assert.deepEqual(await mysqlRows(db.sql, 'SELECT title FROM docs ORDER BY id'), [
+          { title: 't:A' },
+          { title: 't:B' },
+        ]);
+      },
+    }));
 });
