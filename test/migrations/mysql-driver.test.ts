@@ -126,4 +126,37 @@ describe('MySQL migration driver', () => {
     for (const sql of ddl) assert.match(sql, /ALGORITHM=(INSTANT|INPLACE, LOCK=NONE)$/, sql);
     assert.match(dry.backfill[0]!.sql, /LIMIT 1 OFFSET \?/);
   });
+
+  it('rolls back from the middle of a backfill to the exact schema before', async () => {
+    await db.sql.query(`CREATE TABLE big (id int PRIMARY KEY, v int NOT NULL);
+                        INSERT INTO big SELECT seq, seq FROM seq_1_to_5000;`);
+    const before = await mysqlFingerprint(db.sql);
+    const abort = new AbortController();
+    let batches = 0;
+    const engine = await db.engine({
+      sizing: { minBatch: 100, maxBatch: 100, targetBatchMs: 50 },
+      onEvent: (e) => {
+        if (e.type === 'batch' && ++batches === 3) abort.abort(new Error('stop'));
+      },
+    });
+    const m = migration('03_big', [
+      {
+        alter_column: {
+          table: 'big',
+          column: 'v',
+          type: 'bigint',
+          nullable: false,
+          up: 'v * 2',
+          down: 'v DIV 2',
+        },
+      },
+    ]);
+    await assert.rejects(engine.start(m, { signal: abort.signal }));
+    const status = await engine.status();
+    assert.equal(status?.phase, 'backfilling');
+    assert.ok(status.backfill[0]!.rowsDone > 0 && status.backfill[0]!.rowsDone < 5000);
+    await engine.rollback();
+    assert.deepEqual(await mysqlFingerprint(db.sql), before);
+    await db.sql.query('DROP TABLE big');
+  });
 });
