@@ -56,6 +56,13 @@ describe('MySQL lifecycle', () => {
         const next = await db.session(version);
         await next.query(`INSERT INTO orders (id, ${SHADOW}) VALUES (?, 4200)`, [base + 1]);
         await next.query(`UPDATE orders SET ${SHADOW} = 1300 WHERE id = 6`);
+        // A write that touches neither column keeps what the other version wrote (no recompute).
+        await next.query(`UPDATE orders SET ${SHADOW} = 777 WHERE id = 8`);
+        await old.query('UPDATE orders SET id = id WHERE id = 8');
+        await old.query('UPDATE orders SET amount = amount WHERE id = 8');
+        assert.deepEqual(await mysqlRows(db.sql, `SELECT amount, ${SHADOW} AS s FROM orders WHERE id = 8`), [
+          { amount: 7, s: 777 },
+        ]);
         const got = await mysqlRows(
           db.sql,
           `SELECT id, amount, CAST(${SHADOW} AS SIGNED) AS shadow FROM orders WHERE id IN (5, 6, ?, ?) ORDER BY id`,

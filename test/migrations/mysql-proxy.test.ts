@@ -90,7 +90,10 @@ describe('migrations through the MySQL proxy', () => {
       const bySet = await connect();
       await bySet.query(`SET shiftgate.version = '${NAME}'`);
       const plain = await connect();
-      for (const c of [byAttribute, bySet]) {
+      // A prepared SET (COM_STMT_EXECUTE) reaches the server as the same assignment.
+      const byExecute = await connect();
+      await byExecute.execute(`SET shiftgate.version = '${NAME}'`);
+      for (const c of [byAttribute, bySet, byExecute]) {
         const [[row]] = (await c.query('SELECT @shiftgate_version AS v')) as unknown as [[{ v: string }]];
         assert.equal(row.v, NAME);
       }
@@ -118,7 +121,13 @@ describe('migrations through the MySQL proxy', () => {
       await bySet.reset();
       const [[again]] = (await bySet.query('SELECT @shiftgate_version AS v')) as unknown as [[{ v: string }]];
       assert.equal(again.v, NAME);
-      for (const c of [byAttribute, bySet, plain]) await c.end();
+      // Back to the default binding: the server's variable follows.
+      await byExecute.query('SET shiftgate.version = DEFAULT');
+      const [[reset]] = (await byExecute.query('SELECT @shiftgate_version AS v')) as unknown as [
+        [{ v: string | null }],
+      ];
+      assert.notEqual(reset.v, NAME);
+      for (const c of [byAttribute, bySet, byExecute, plain]) await c.end();
 
       await admin.query('SHIFTGATE ROLLBACK');
       await waitForPhase(admin, 'none');
