@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { refuseMysqlAction, renderMysqlAction } from '../../src/dialects/mysql/ddl.ts';
 import { referencedColumns, replaceColumns } from '../../src/dialects/mysql/expressions.ts';
-import { keyCompare, lockName, lockTimeoutSeconds } from '../../src/dialects/mysql/migration-driver.ts';
+import {
+  keyCompare,
+  lockName,
+  lockTimeoutSeconds,
+  unsupportedServer,
+} from '../../src/dialects/mysql/migration-driver.ts';
 import { literal } from '../../src/dialects/mysql/quote.ts';
 import { notNullColumnOf, triggerName } from '../../src/dialects/mysql/triggers.ts';
 import { DEFAULT_LOCK_POLICY } from '../../src/migrations/dialect.ts';
@@ -122,5 +127,12 @@ describe('MySQL driver units', () => {
       ),
       null,
     );
+  });
+
+  it('serves MariaDB 10.5 and later, and says why it refuses other servers', () => {
+    assert.equal(unsupportedServer('10.11.19-MariaDB-0+deb12u1'), null);
+    assert.equal(unsupportedServer('11.4.2-MariaDB'), null);
+    assert.match(unsupportedServer('10.4.30-MariaDB') ?? '', /MariaDB 10.5 or later/);
+    assert.match(unsupportedServer('8.0.36') ?? '', /MySQL 8.0.36 are not supported yet/);
   });
 });

@@ -513,6 +513,21 @@ async function openConnection(url: string): Promise<Connection> {
   return conn;
 }
 
+/**
+ * The driver relies on MariaDB 10.5+: `SET STATEMENT ... FOR` (foreign keys
+ * added without a scan), COLUMN_DEFAULT printed as an expression (column
+ * definitions restated from information_schema), RENAME COLUMN. MySQL 8
+ * differs on the first two, so it is refused rather than half-served.
+ */
+export function unsupportedServer(version: string): string | null {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!/mariadb/i.test(version))
+    return `migrations on MySQL ${version} are not supported yet (MariaDB 10.5 or later is): the driver uses MariaDB's SET STATEMENT and information_schema forms`;
+  if (!m || Number(m[1]) * 100 + Number(m[2]) < 1005)
+    return `migrations need MariaDB 10.5 or later (RENAME COLUMN, instant DROP COLUMN); this server is ${version}`;
+  return null;
+}
+
 function databaseOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
 }
@@ -542,6 +557,12 @@ export const mysqlMigrationDialect: MigrationDialect = {
       );
     const conn = await openConnection(url);
     conn.on('error', () => {});
+    const [version] = await conn.query<Row[]>('SELECT VERSION() AS v');
+    const refusal = unsupportedServer(String(version[0]?.v ?? ''));
+    if (refusal) {
+      await conn.end().catch(() => conn.destroy());
+      throw new MigrationError(refusal);
+    }
     return new MysqlMigrationConnection(conn, url);
   },
 };
