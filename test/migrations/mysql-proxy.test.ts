@@ -13,7 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { type Shiftgate, startShiftgate } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { MigrationEngine } from '../../src/migrations/engine.ts';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { migration } from './helpers/db.ts';
 import { mysqlColumns, mysqlRows } from './helpers/mysql-db.ts';
 
 const NAME = '02_price_cents';
@@ -149,6 +151,36 @@ describe('migrations through the MySQL proxy', () => {
       assert.equal(history.at(-1)?.phase, 'completed');
     } finally {
       await admin.end();
+    }
+  });
+
+  it('follows a migration another runner started (by polling the state tables): sessions can bind to it', async () => {
+    const engine = await MigrationEngine.connect({ url: db.url });
+    const conn = await connect();
+    try {
+      await engine.start(
+        migration('03_note', [
+          {
+            add_column: { table: 'products', column: { name: 'note', type: 'varchar(10)', nullable: true } },
+          },
+        ]),
+      );
+      const deadline = Date.now() + 5000;
+      let bound = false;
+      while (!bound && Date.now() < deadline) {
+        bound = await conn.query("SET shiftgate.version = '03_note'").then(
+          () => true,
+          () => false,
+        );
+        if (!bound) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(bound, 'the proxy learned of the new version');
+      const [[row]] = (await conn.query('SELECT @shiftgate_version AS v')) as unknown as [[{ v: string }]];
+      assert.equal(row.v, '03_note');
+      await engine.rollback();
+    } finally {
+      await conn.end();
+      await engine.close();
     }
   });
 });
