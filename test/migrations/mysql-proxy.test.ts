@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { type Shiftgate, startShiftgate } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { MigrationEngine } from '../../src/migrations/engine.ts';
+import { connectMigrationEngine } from '../../src/dialects/index.ts';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { migration } from './helpers/db.ts';
 import { mysqlColumns, mysqlRows } from './helpers/mysql-db.ts';
@@ -155,7 +155,7 @@ describe('migrations through the MySQL proxy', () => {
   });
 
   it('follows a migration another runner started (by polling the state tables): sessions can bind to it', async () => {
-    const engine = await MigrationEngine.connect({ url: db.url });
+    const engine = await connectMigrationEngine({ url: db.url });
     const conn = await connect();
     try {
       await engine.start(

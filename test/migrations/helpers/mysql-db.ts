@@ -4,7 +4,8 @@
  * fingerprint.ts and the lifecycle harness.
  */
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
-import { type EngineOptions, MigrationEngine } from '../../../src/migrations/index.ts';
+import { connectMigrationEngine } from '../../../src/dialects/index.ts';
+import type { EngineOptions, MigrationEngine } from '../../../src/migrations/index.ts';
 import { createMysqlDatabase, type TestDatabase } from '../../helpers/databases.ts';
 import { type LifecycleCase, type LifecycleDatabase, runLifecycleOn } from './lifecycle.ts';
 
@@ -40,7 +41,7 @@ export async function mysqlMigrationDb(prefix: string): Promise<MysqlMigrationDb
       return c;
     },
     async engine(options = {}) {
-      const e = await MigrationEngine.connect({ url: database.url, ...options });
+      const e = await connectMigrationEngine({ url: database.url, ...options });
       engines.push(e);
       return e;
     },
