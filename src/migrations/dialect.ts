@@ -75,6 +75,12 @@ export const DEFAULT_LOCK_POLICY: LockPolicy = {
   maxDelayMs: 5000,
 };
 
+/** Exponential backoff with jitter: spreads retries of several runners / statements apart. */
+export function backoffDelay(attempt: number, policy: LockPolicy): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
 export interface RetryNotice {
   sql: string;
   attempt: number;

@@ -11,20 +11,20 @@
  */
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { BackfillTask } from '../../migrations/actions.ts';
-import type {
-  BackfillScope,
-  BatchOutcome,
-  BatchRequestSpec,
-  LockPolicy,
-  MigrationConnection,
-  MigrationDialect,
-  RetryNotice,
-  Statement,
+import {
+  type BackfillScope,
+  type BatchOutcome,
+  type BatchRequestSpec,
+  backoffDelay,
+  type LockPolicy,
+  type MigrationConnection,
+  type MigrationDialect,
+  type RetryNotice,
+  type Statement,
 } from '../../migrations/dialect.ts';
 import { LockTimeoutError, MigrationError } from '../../migrations/errors.ts';
 import type { SchemaModel } from '../../migrations/model.ts';
 import { boundedName } from '../../migrations/names.ts';
-import { backoffDelay } from '../postgres/migration-driver.ts';
 import { refuseMysqlAction, renderMysqlAction } from './ddl.ts';
 import { introspectMysql } from './introspect.ts';
 import { ident, MYSQL_MAX_IDENTIFIER, qualified } from './quote.ts';
