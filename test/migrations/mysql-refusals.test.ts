@@ -204,4 +204,28 @@ describe('MySQL refusals and lock waits', () => {
     assert.deepEqual(await mysqlFingerprint(db.sql), before);
     await db.sql.query('DROP TABLE members, teams');
   });
+
+  it('names the migration and phase when the server refuses a statement that would copy the table', async () => {
+    const before = await mysqlFingerprint(db.sql);
+    const engine = await db.engine();
+    const error = await engine
+      .start(
+        migration('raw_copy', [
+          {
+            sql: {
+              up: 'ALTER TABLE users MODIFY age bigint, ALGORITHM=INSTANT',
+              down: 'ALTER TABLE users MODIFY age int, ALGORITHM=INSTANT',
+            },
+          },
+        ]),
+      )
+      .catch((e: unknown) => e);
+    assert.match(
+      String(error),
+      /raw_copy \(expanding\): refused: the server can only make this change by copying the table or blocking writes \(.*Cannot change column type/,
+    );
+    assert.deepEqual(await mysqlFingerprint(db.sql), before);
+    await engine.rollback();
+    assert.deepEqual(await mysqlFingerprint(db.sql), before);
+  });
 });

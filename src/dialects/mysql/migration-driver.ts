@@ -148,15 +148,19 @@ const CHECKPOINT_UPDATE = `UPDATE ${CHECKPOINT_TABLE}
        rows_per_second = ?, throttle_reason = ?, updated_at = CURRENT_TIMESTAMP(6)
  WHERE schema_name = ? AND migration = ? AND table_name = ?`;
 
-/** A change the server would only make by copying the table or blocking writes: refused, never run. */
-export class BlockingDdlError extends MigrationError {
+/**
+ * A change the server would only make by copying the table or blocking
+ * writes: refused, never run. A plain error on purpose: the engine wraps it
+ * with the migration, the phase and the statements (passwords masked).
+ */
+export class BlockingDdlError extends Error {
   override name = 'BlockingDdlError';
   constructor(
     readonly statement: string,
     readonly serverMessage: string,
   ) {
     super(
-      `refused: "${statement}" cannot run without copying the table or blocking writes (${serverMessage}); nothing of it was applied`,
+      `refused: the server can only make this change by copying the table or blocking writes (${serverMessage}); nothing of it was applied`,
     );
   }
 }
