@@ -6,6 +6,7 @@ import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
 import type { MigrationDialect } from '../migrations/dialect.ts';
+import { MigrationError } from '../migrations/errors.ts';
 import { LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import { log } from '../proxy/log.ts';
 import { ShiftgateRouter } from '../proxy/router.ts';
@@ -82,6 +83,7 @@ export async function startShiftgate(
 
   /** The migration side needs the database; while it is unreachable the proxy relays and retries. */
   async function connectMigrations(migrationDialect: MigrationDialect): Promise<void> {
+    let opening = true;
     try {
       const opened = await MigrationControl.open({
         config,
@@ -98,6 +100,7 @@ export async function startShiftgate(
           refresh: () => follower?.refresh() ?? Promise.reject(new Error('no version follower yet')),
         }),
       });
+      opening = false;
       opened.startReplicaLagPolling();
       // Through the control, which opens the status connection again after a database restart.
       follower = new VersionFollower(
@@ -134,6 +137,14 @@ export async function startShiftgate(
       control = opened;
       await opened.resumeInterrupted();
     } catch (err) {
+      if (opening && err instanceof MigrationError) {
+        // The upstream URL itself rules migrations out (a MySQL URL naming no database): retrying cannot help.
+        unavailable = `migrations are not available for this upstream: ${err.message}`;
+        log.warn('migrations are not available for this upstream; the proxy relays only', {
+          error: err.message,
+        });
+        return;
+      }
       unavailable = `the migration engine cannot reach the database (${(err as Error).message}); retrying`;
       log.warn('migration engine not connected; retrying', { error: (err as Error).message });
       retry = setTimeout(() => void connectMigrations(migrationDialect), 2000);

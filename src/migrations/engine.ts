@@ -74,7 +74,7 @@ export interface EngineOptions {
    * sits below the dialects and never looks them up itself.
    */
   dialect: MigrationDialect;
-  /** The database schema migrations apply to (default `public`). */
+  /** The database schema migrations apply to (default: the dialect's, `public` on PostgreSQL, the URL's database on MySQL). */
   schema?: string;
   lock?: Partial<LockPolicy>;
   /** Batch sizing (config `throttle.target_batch_ms`, `min_batch`, `max_batch`). */
@@ -159,7 +159,7 @@ export class MigrationEngine {
     private readonly conn: MigrationConnection,
     private readonly options: EngineOptions,
   ) {
-    this.schema = options.schema ?? 'public';
+    this.schema = options.schema ?? dialect.defaultSchema(options.url);
     this.policy = { ...DEFAULT_LOCK_POLICY, ...options.lock };
     this.sizing = { ...DEFAULT_SIZING, ...options.sizing };
     this.throttle = options.throttle ?? passThroughThrottle;
