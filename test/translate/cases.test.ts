@@ -20,6 +20,7 @@ import {
   REFERENCE_DDL,
   type TranslationDatabases,
 } from './fixture.ts';
+import { NAME_LITERAL_CASES } from './name-literal-cases.ts';
 import { FIXTURE_PHYSICAL } from './physical.ts';
 
 /** What a statement gave: its result sets, or the SQLSTATE it failed with. */
@@ -175,7 +176,7 @@ describe('PostgreSQL translation table', () => {
     assert.ok(CASES.length >= 60, `${CASES.length} cases`);
   });
 
-  for (const [i, c] of CASES.entries()) {
+  for (const [i, c] of [...CASES, ...NAME_LITERAL_CASES].entries()) {
     test(`#${i} [${c.v}] ${c.sql.replaceAll('\n', ' ').slice(0, 90)}`, { todo: c.todo }, async () => {
       const schema = map.version(c.v);
       assert.ok(schema, `version ${c.v}`);

@@ -2,6 +2,7 @@ import type {
   ColumnRef,
   CopyStmt,
   DeleteStmt,
+  FuncCall,
   InsertStmt,
   Node,
   OnConflictClause,
@@ -9,6 +10,7 @@ import type {
   RawStmt,
   SelectStmt,
   SubLink,
+  TypeCast,
   UpdateStmt,
   WithClause,
 } from 'libpg-query';
@@ -16,6 +18,7 @@ import { TranslationError, type TranslationErrorKind } from '../../../versions/t
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
 import { quoteIdent } from './ident.ts';
 import { nameParts, nextToken, parenList, Tok, type Token, targetEnd, wordIs } from './lexer.ts';
+import { type NameLiteralHost, nameLiteralCall, nameLiteralCast } from './name-literals.ts';
 import { outputName } from './output-name.ts';
 import type { StatementPlan, TableUse, TextEdit } from './plan.ts';
 import { derivedRel, Level, needsRewrite, physicalName, type Rel, tableRel } from './scope.ts';
@@ -831,7 +834,11 @@ class Rewriter {
         this.expr(s.testexpr, level);
         this.query(s.subselect, level);
       } else if (k === 'SelectStmt') this.select(v as SelectStmt, level);
-      else if (v !== null && typeof v === 'object') this.expr(v, level);
+      else if (v !== null && typeof v === 'object') {
+        if (k === 'TypeCast') nameLiteralCast(this.nameHost(), v as TypeCast);
+        else if (k === 'FuncCall') nameLiteralCall(this.nameHost(), v as FuncCall);
+        this.expr(v, level);
+      }
     }
   }
 
@@ -969,6 +976,19 @@ class Rewriter {
   }
 
   // ---- helpers -----------------------------------------------------------------------
+
+  private names: NameLiteralHost | undefined;
+
+  private nameHost(): NameLiteralHost {
+    this.names ??= {
+      version: this.v,
+      bytes: this.b,
+      table: (rv) => this.managedTable(rv),
+      edit: (start, end, text) => this.edit(start, end, text),
+      fail: (kind, object, reason, at) => this.fail(kind, object, reason, at),
+    };
+    return this.names;
+  }
 
   private physicalOrFail(
     t: LogicalTable | null,
