@@ -1,1 +1,251 @@
-export const CATALOG_WORDS: string[] = [];
+import type { RangeVar } from 'libpg-query';
+import type { VersionSchema } from '../../../versions/version-schema.ts';
+import { quoteIdent } from './ident.ts';
+
+/**
+ * The catalog as a session's version sees it. ORMs read the catalog at boot
+ * (information_schema.columns, pg_attribute by regclass, ...) and build
+ * their models from it, so a migrating table must show there under the
+ * version's names: its visible columns under their logical names (the
+ * type of the physical column behind each, which is the version's type:
+ * a shadow column has the new type), no shadow or hidden columns, renamed
+ * tables under the version's name, tables the version does not have
+ * absent.
+ *
+ * A reference to a known catalog relation is replaced, where it stands, by
+ * a derived table with the catalog's own columns in its own order: the
+ * untouched rows as they are, plus the rows of migrating tables with the
+ * name columns overridden (jsonb_populate_record over the row, so the
+ * column list follows whatever server version answers). Conditions of the
+ * outer query still reach the catalog's indexes through the UNION ALL.
+ *
+ * Column numbers (attnum, ordinal_position) stay physical: pg_attrdef,
+ * pg_index, pg_constraint, pg_description and col_description() all key
+ * on them, and renumbering only some would join columns to the wrong
+ * defaults and keys. A shadow column therefore sorts where it physically
+ * is (last), not where the version lists it.
+ */
+
+/** Words of the fast path: a statement with one of them may read a catalog this module rewrites. */
+export const CATALOG_WORDS = ['information_schema', 'pg_attribute', 'pg_class', 'pg_tables'];
+
+type Shape =
+  | { kind: 'attribute' }
+  | { kind: 'class' }
+  | { kind: 'table'; schemaCol: string; tableCol: string; notNullNames?: boolean }
+  | { kind: 'column'; schemaCol: string; tableCol: string; columnCol: string };
+
+const TABLE = { kind: 'table', schemaCol: 'table_schema', tableCol: 'table_name' } as const;
+const COLUMN = {
+  kind: 'column',
+  schemaCol: 'table_schema',
+  tableCol: 'table_name',
+  columnCol: 'column_name',
+} as const;
+
+const PG_CATALOG: Record<string, Shape> = {
+  pg_attribute: { kind: 'attribute' },
+  pg_class: { kind: 'class' },
+  pg_tables: { kind: 'table', schemaCol: 'schemaname', tableCol: 'tablename' },
+};
+
+const INFORMATION_SCHEMA: Record<string, Shape> = {
+  tables: TABLE,
+  table_constraints: { ...TABLE, notNullNames: true },
+  columns: COLUMN,
+  key_column_usage: COLUMN,
+  constraint_column_usage: COLUMN,
+  column_privileges: COLUMN,
+  column_udt_usage: COLUMN,
+  table_privileges: TABLE,
+  views: TABLE,
+};
+
+/** How the version differs from the physical schema, in physical names. */
+interface Difference {
+  schema: string;
+  /** Physical tables whose catalog rows change or vanish. */
+  touched: string[];
+  /** Physical tables the version sees under another name: [physical, logical]. */
+  renamed: [string, string][];
+  /** Physical tables the version does not have. */
+  hidden: string[];
+  /** Physical tables the version sees, with columns that differ: still there, rows rewritten. */
+  rewritten: string[];
+  /** Visible columns of those tables: [physical table, physical column, logical table, logical column]. */
+  columns: [string, string, string, string][];
+  /** Physical columns the version does not see: [physical table, physical column]. */
+  hiddenColumns: [string, string][];
+}
+
+const differences = new WeakMap<VersionSchema, Difference | null>();
+const views = new WeakMap<VersionSchema, Map<string, string>>();
+
+function difference(v: VersionSchema): Difference | null {
+  let d = differences.get(v);
+  if (d !== undefined) return d;
+  const seen = new Set<string>();
+  const renamed: [string, string][] = [];
+  const rewritten: string[] = [];
+  const columns: [string, string, string, string][] = [];
+  const hiddenColumns: [string, string][] = [];
+  for (const t of v.tables) {
+    if (t.physical === null) continue;
+    seen.add(t.physical);
+    if (!t.rewrites) continue;
+    if (t.physical !== t.name) renamed.push([t.physical, t.name]);
+    rewritten.push(t.physical);
+    for (const c of t.columns)
+      if (c.physical !== null) columns.push([t.physical, c.physical, t.name, c.name]);
+    for (const h of t.hidden) hiddenColumns.push([t.physical, h.physical]);
+  }
+  const hidden = v.migratingNames.filter((n) => v.isHiddenTable(n) && !seen.has(n));
+  const touched = [...new Set([...rewritten, ...hidden])];
+  d =
+    touched.length === 0
+      ? null
+      : { schema: v.schema, touched, renamed, hidden, rewritten, columns, hiddenColumns };
+  differences.set(v, d);
+  return d;
+}
+
+/**
+ * The derived table that stands for the catalog relation `rv` names, for
+ * version `v`; null when `rv` names no catalog this module knows or the
+ * version's catalog is the physical one.
+ */
+export function catalogView(v: VersionSchema, rv: RangeVar): string | null {
+  if (rv.catalogname) return null;
+  const name = rv.relname ?? '';
+  const schema = rv.schemaname;
+  let shape: Shape | undefined;
+  if (schema === undefined || schema === 'pg_catalog')
+    shape = Object.hasOwn(PG_CATALOG, name) ? PG_CATALOG[name] : undefined;
+  else if (schema === 'information_schema')
+    shape = Object.hasOwn(INFORMATION_SCHEMA, name) ? INFORMATION_SCHEMA[name] : undefined;
+  if (!shape) return null;
+  const d = difference(v);
+  if (!d) return null;
+  let cache = views.get(v);
+  if (!cache) {
+    cache = new Map();
+    views.set(v, cache);
+  }
+  const key = `${schema ?? 'pg_catalog'}.${name}`;
+  let sql = cache.get(key);
+  if (sql === undefined) {
+    sql = build(d, shape, `${schema ?? 'pg_catalog'}.${name}`);
+    cache.set(key, sql);
+  }
+  return sql;
+}
+
+const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const list = (names: readonly string[]) => names.map(lit).join(', ');
+const values = (rows: readonly (readonly string[])[]) =>
+  rows.map((r) => `(${r.map(lit).join(', ')})`).join(', ');
+
+function build(d: Difference, shape: Shape, relation: string): string {
+  switch (shape.kind) {
+    case 'attribute':
+      return attributeView(d);
+    case 'class':
+      return classView(d);
+    case 'table':
+      return tableView(d, shape, relation);
+    case 'column':
+      return columnView(d, shape, relation);
+  }
+}
+
+/** Oids of physical tables of the version's schema (a subquery; no NULLs, so NOT IN is safe). */
+function oids(d: Difference, tables: readonly string[]): string {
+  if (tables.length === 0) return 'SELECT NULL::pg_catalog.oid WHERE false';
+  return `SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${lit(d.schema)} AND c.relname IN (${list(tables)})`;
+}
+
+const regclassText = (d: Difference, table: string) => `${quoteIdent(d.schema)}.${quoteIdent(table)}`;
+
+function attributeView(d: Difference): string {
+  const cols = d.columns.map(([t, c, , l]) => [regclassText(d, t), c, l]);
+  if (cols.length === 0)
+    return `SELECT a.* FROM pg_catalog.pg_attribute a WHERE a.attrelid NOT IN (${oids(d, d.touched)})`;
+  return [
+    `SELECT a.* FROM pg_catalog.pg_attribute a WHERE a.attrelid NOT IN (${oids(d, d.touched)})`,
+    `SELECT x.* FROM pg_catalog.pg_attribute a JOIN (VALUES ${values(cols)}) m(tab, col, name) ON a.attrelid = pg_catalog.to_regclass(m.tab) AND a.attname = m.col CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(a, pg_catalog.jsonb_build_object('attname', m.name)) x`,
+    // System columns and dropped-column placeholders stay as they are.
+    `SELECT a.* FROM pg_catalog.pg_attribute a WHERE a.attrelid IN (${oids(d, d.rewritten)}) AND (a.attnum <= 0 OR a.attisdropped)`,
+  ].join(' UNION ALL ');
+}
+
+function classView(d: Difference): string {
+  const gone = d.hidden.length === 0 ? [] : [oids(d, d.hidden)];
+  if (d.hidden.length > 0) {
+    const h = `(${oids(d, d.hidden)})`;
+    // What belongs to a table the version does not have: its indexes, its sequences, its TOAST table.
+    gone.push(
+      `SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid IN ${h}`,
+      `SELECT dep.objid FROM pg_catalog.pg_depend dep WHERE dep.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dep.deptype IN ('a', 'i') AND dep.refobjid IN ${h}`,
+      `SELECT t.reltoastrelid FROM pg_catalog.pg_class t WHERE t.oid IN ${h}`,
+    );
+  }
+  gone.push(
+    oids(
+      d,
+      d.renamed.map(([p]) => p),
+    ),
+  );
+  const arms = [`SELECT c.* FROM pg_catalog.pg_class c WHERE c.oid NOT IN (${gone.join(' UNION ALL ')})`];
+  if (d.renamed.length > 0) {
+    const rows = d.renamed.map(([p, l]) => [regclassText(d, p), l]);
+    arms.push(
+      `SELECT x.* FROM pg_catalog.pg_class c JOIN (VALUES ${values(rows)}) m(tab, name) ON c.oid = pg_catalog.to_regclass(m.tab) CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(c, pg_catalog.jsonb_build_object('relname', m.name)) x`,
+    );
+  }
+  return arms.join(' UNION ALL ');
+}
+
+/** NOT NULL pseudo-constraints that information_schema names `<schema oid>_<table oid>_<attnum>_not_null`. */
+function hiddenNotNull(d: Difference): string {
+  const rows = d.hiddenColumns.map(([t, c]) => [regclassText(d, t), c]);
+  return `SELECT c.relnamespace::pg_catalog.text || '_' || c.oid::pg_catalog.text || '_' || a.attnum::pg_catalog.text || '_not_null' FROM (VALUES ${values(rows)}) h(tab, col) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(h.tab) JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = h.col`;
+}
+
+function tableView(
+  d: Difference,
+  shape: { schemaCol: string; tableCol: string; notNullNames?: boolean },
+  relation: string,
+): string {
+  const s = `t.${quoteIdent(shape.schemaCol)}`;
+  const tc = `t.${quoteIdent(shape.tableCol)}`;
+  const gone = [...d.hidden, ...d.renamed.map(([p]) => p)];
+  const filter =
+    shape.notNullNames && d.hiddenColumns.length > 0
+      ? ` AND t.constraint_name::pg_catalog.text NOT IN (${hiddenNotNull(d)})`
+      : '';
+  const arms = [
+    `SELECT t.* FROM ${relation} t WHERE NOT (${s} = ${lit(d.schema)} AND ${tc} IN (${gone.length > 0 ? list(gone) : 'NULL'}))${filter}`,
+  ];
+  if (d.renamed.length > 0) {
+    arms.push(
+      `SELECT x.* FROM ${relation} t JOIN (VALUES ${values(d.renamed)}) m(tab, name) ON ${s} = ${lit(d.schema)} AND ${tc} = m.tab CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(t, pg_catalog.jsonb_build_object(${lit(shape.tableCol)}, m.name)) x WHERE true${filter}`,
+    );
+  }
+  return arms.join(' UNION ALL ');
+}
+
+function columnView(
+  d: Difference,
+  shape: { schemaCol: string; tableCol: string; columnCol: string },
+  relation: string,
+): string {
+  const s = `t.${quoteIdent(shape.schemaCol)}`;
+  const tc = `t.${quoteIdent(shape.tableCol)}`;
+  const cc = `t.${quoteIdent(shape.columnCol)}`;
+  const kept = `SELECT t.* FROM ${relation} t WHERE NOT (${s} = ${lit(d.schema)} AND ${tc} IN (${list(d.touched)}))`;
+  if (d.columns.length === 0) return kept;
+  return [
+    kept,
+    `SELECT x.* FROM ${relation} t JOIN (VALUES ${values(d.columns)}) m(tab, col, ltab, lcol) ON ${s} = ${lit(d.schema)} AND ${tc} = m.tab AND ${cc} = m.col CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(t, pg_catalog.jsonb_build_object(${lit(shape.tableCol)}, m.ltab, ${lit(shape.columnCol)}, m.lcol)) x`,
+  ].join(' UNION ALL ');
+}

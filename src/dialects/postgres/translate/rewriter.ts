@@ -16,6 +16,7 @@ import type {
 } from 'libpg-query';
 import { TranslationError, type TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
+import { catalogView } from './catalog-views.ts';
 import { quoteIdent } from './ident.ts';
 import { nameParts, nextToken, parenList, Tok, type Token, targetEnd, wordIs } from './lexer.ts';
 import { type NameLiteralHost, nameLiteralCall, nameLiteralCast } from './name-literals.ts';
@@ -665,6 +666,8 @@ class Rewriter {
       const cte = level.cte(name);
       if (cte) return derivedRel(alias ?? name, renameColumns(cte.columns as string[] | null, rv.alias));
     }
+    const view = mode === 'from' ? catalogView(this.v, rv) : null;
+    if (view !== null) return this.catalogRel(rv, view);
     const t = this.managedTable(rv);
     if (!t) return unknownRel(alias ?? name, alias === undefined);
     if (rv.alias?.colnames?.length && !t.sameColumns) {
@@ -672,6 +675,16 @@ class Rewriter {
     }
     this.renameTable(rv, t, alias === undefined);
     return tableRel(t, alias ?? name, alias === undefined);
+  }
+
+  /** A catalog relation replaced by the version's view of it (catalog-views.ts), keeping its name or alias. */
+  private catalogRel(rv: RangeVar, view: string): Rel {
+    const name = rv.relname ?? '';
+    if (rv.inh !== true) this.fail('unsupported', name, 'ONLY on a catalog that shows migrating tables', rv);
+    const parts = this.parts(rv.location ?? -1, 1 + (rv.schemaname ? 1 : 0), name);
+    const alias = rv.alias ? '' : ` AS ${quoteIdent(name)}`;
+    this.edit(parts[0]!.start, parts.at(-1)!.end, `(${view})${alias}`);
+    return unknownRel(rv.alias?.aliasname ?? name, rv.alias === undefined);
   }
 
   /** The version's table a RangeVar names; refuses one this version must not see. */
