@@ -214,7 +214,8 @@ describe('PostgreSQL translation table', () => {
           );
         }
         if (c.values !== false) {
-          if (ordered(c.sql) && c.ordered !== false) assert.deepEqual(got, want, 'the answer of the plain logical schema, in order');
+          if (ordered(c.sql) && c.ordered !== false)
+            assert.deepEqual(got, want, 'the answer of the plain logical schema, in order');
           else assert.deepEqual(unordered(got), unordered(want), 'the answer of the plain logical schema');
         }
         // What the tables hold afterwards, through the writer's version (every column) and through the others.

@@ -58,6 +58,35 @@ const railsPrimaryKeys = (table: string) => `SELECT a.attname
    AND a.attnum = i.indkey[i.idx]
  ORDER BY i.idx`;
 
+// Rails' indexes and foreign_keys also select OIDs and constraint names, which the projection leaves out.
+const railsIndexes = (
+  table: string,
+) => `SELECT distinct i.relname, d.indisunique, d.indkey, pg_get_indexdef(d.indexrelid), t.oid,
+                pg_catalog.obj_description(i.oid, 'pg_class') AS comment, d.indisvalid
+FROM pg_class t
+INNER JOIN pg_index d ON t.oid = d.indrelid
+INNER JOIN pg_class i ON d.indexrelid = i.oid
+LEFT JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE i.relkind IN ('i', 'I')
+  AND d.indisprimary = 'f'
+  AND t.relname = '${table}'
+  AND n.nspname = ANY (current_schemas(false))
+ORDER BY i.relname`;
+
+const railsForeignKeys = (
+  table: string,
+) => `SELECT t2.oid::regclass::text AS to_table, a1.attname AS column, a2.attname AS primary_key, c.conname AS name, c.confupdtype AS on_update, c.confdeltype AS on_delete, c.convalidated AS valid, c.condeferrable AS deferrable, c.condeferred AS deferred, c.conkey, c.confkey, c.conrelid, c.confrelid
+FROM pg_constraint c
+JOIN pg_class t1 ON c.conrelid = t1.oid
+JOIN pg_class t2 ON c.confrelid = t2.oid
+JOIN pg_attribute a1 ON a1.attnum = c.conkey[1] AND a1.attrelid = t1.oid
+JOIN pg_attribute a2 ON a2.attnum = c.confkey[1] AND a2.attrelid = t2.oid
+JOIN pg_namespace t3 ON c.connamespace = t3.oid
+WHERE c.contype = 'f'
+  AND t1.relname = '${table}'
+  AND t3.nspname = ANY (current_schemas(false))
+ORDER BY c.conname`;
+
 const railsDataSource = (table?: string) =>
   `SELECT c.relname FROM pg_class c LEFT JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY (current_schemas(false))${table ? ` AND c.relname = '${table}'` : ''} AND c.relkind IN ('r','p')`;
 
@@ -192,6 +221,31 @@ FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname OPERATOR(pg_catalog.~) '^(${table})$' COLLATE pg_catalog.default AND pg_catalog.pg_table_is_visible(c.oid)) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum;`;
 
+const psqlIndexes = (
+  table: string,
+) => `SELECT c2.relname, i.indisprimary, i.indisunique, i.indisclustered, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true),
+  pg_catalog.pg_get_constraintdef(con.oid, true), contype, condeferrable, condeferred, i.indisreplident, c2.reltablespace
+FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i
+  LEFT JOIN pg_catalog.pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid AND contype IN ('p','u','x'))
+WHERE c.oid = (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = '${table}' AND pg_catalog.pg_table_is_visible(c.oid)) AND c.oid = i.indrelid AND i.indexrelid = c2.oid
+ORDER BY i.indisprimary DESC, c2.relname;`;
+
+// ---- SQLAlchemy 1.4 get_foreign_keys (condef parsed with a regular expression) ----------------------
+const sqlalchemyForeignKeys = (table: string) => `
+          SELECT r.conname,
+                pg_catalog.pg_get_constraintdef(r.oid, true) as condef,
+                n.nspname as conschema
+          FROM  pg_catalog.pg_constraint r,
+                pg_namespace n,
+                pg_class c
+
+          WHERE r.conrelid = '"${table}"'::regclass AND
+                r.contype = 'f' AND
+                c.oid = confrelid AND
+                n.oid = c.relnamespace
+          ORDER BY 1
+        `;
+
 // ---- Sequelize / Knex (node-postgres) ---------------------------------------------------------------
 const sequelizeDescribe = (table: string) =>
   `SELECT pk.constraint_type as "Constraint",c.column_name as "Field", c.column_default as "Default",c.is_nullable as "Null", (CASE WHEN c.udt_name = 'hstore' THEN c.udt_name ELSE c.data_type END) || (CASE WHEN c.character_maximum_length IS NOT NULL THEN '(' || c.character_maximum_length || ')' ELSE '' END) as "Type", (SELECT array_agg(e.enumlabel) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_enum e ON t.oid=e.enumtypid WHERE t.typname=c.udt_name) AS "special", (SELECT pgd.description FROM pg_catalog.pg_statio_all_tables AS st INNER JOIN pg_catalog.pg_description pgd on (pgd.objoid=st.relid) WHERE c.ordinal_position=pgd.objsubid AND c.table_name=st.relname) AS "Comment" FROM information_schema.columns c LEFT JOIN (SELECT tc.table_schema, tc.table_name, cu.column_name, tc.constraint_type FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.KEY_COLUMN_USAGE  cu ON tc.table_schema=cu.table_schema and tc.table_name=cu.table_name and tc.constraint_name=cu.constraint_name and tc.constraint_type='PRIMARY KEY') pk ON pk.table_schema=c.table_schema AND pk.table_name=c.table_name AND pk.column_name=c.column_name WHERE c.table_name = '${table}' AND c.table_schema = 'public'`;
@@ -268,6 +322,21 @@ export const CATALOG_CASES: Case[] = [
   { v: V3, sql: railsColumns('purchases'), out: ATTRIBUTE, todo: SEQUENCE_NAME },
   { v: V3, sql: railsPrimaryKeys('purchases'), out: ATTRIBUTE },
   { v: V3, sql: railsPrimaryKeys('users'), out: ATTRIBUTE },
+  {
+    v: V3,
+    sql: `SELECT relname, indisunique, indkey, pg_get_indexdef, comment, indisvalid FROM (${railsIndexes('users')}) r`,
+    out: CLASS,
+  },
+  {
+    v: V2,
+    sql: `SELECT relname, indisunique, indkey, pg_get_indexdef, comment, indisvalid FROM (${railsIndexes('users')}) r`,
+    out: CLASS,
+  },
+  {
+    v: V3,
+    sql: `SELECT to_table, "column", primary_key, on_update, on_delete, valid, "deferrable", deferred FROM (${railsForeignKeys('purchases')}) r`,
+    out: CLASS,
+  },
   { v: V3, sql: railsDataSource('purchases'), out: CLASS },
   { v: V3, sql: railsDataSource('orders'), out: CLASS },
   { v: V2, sql: railsDataSource('tags'), out: CLASS },
@@ -299,6 +368,13 @@ export const CATALOG_CASES: Case[] = [
   // psql \d
   { v: V3, sql: psqlColumns('users'), out: ATTRIBUTE, ordered: false },
   { v: V2, sql: psqlColumns('users'), out: ATTRIBUTE },
+  { v: V3, sql: psqlIndexes('users'), out: CLASS },
+  { v: V0, sql: psqlIndexes('users'), out: CLASS },
+  {
+    v: V3,
+    sql: `SELECT condef, conschema FROM (${sqlalchemyForeignKeys('purchases')}) sa`,
+    out: /_sg_s\.def/,
+  },
   { v: V3, sql: psqlColumns('purchases'), out: ATTRIBUTE, todo: SEQUENCE_NAME },
   // Sequelize, Knex
   { v: V3, sql: sequelizeDescribe('users'), out: IS_COLUMNS },

@@ -1,6 +1,7 @@
-import type { RangeVar } from 'libpg-query';
+import type { FuncCall, RangeVar } from 'libpg-query';
 import type { VersionSchema } from '../../../versions/version-schema.ts';
 import { quoteIdent } from './ident.ts';
+import { nameParts, nextToken, parenList, Tok } from './lexer.ts';
 
 /**
  * The catalog as a session's version sees it. ORMs read the catalog at boot
@@ -27,12 +28,25 @@ import { quoteIdent } from './ident.ts';
  */
 
 /** Words of the fast path: a statement with one of them may read a catalog this module rewrites. */
-export const CATALOG_WORDS = ['information_schema', 'pg_attribute', 'pg_class', 'pg_tables'];
+export const CATALOG_WORDS = [
+  'information_schema',
+  'pg_attribute',
+  'pg_class',
+  'pg_tables',
+  'pg_trigger',
+  'pg_get_indexdef',
+  'pg_get_constraintdef',
+];
+
+// The sync triggers are the proxy's machinery, not part of any version's schema.
+const NOT_SYNC_TRIGGER = (column: string) =>
+  `pg_catalog.left(${column}::pg_catalog.text, 11) <> '_shiftgate_'`;
 
 type Shape =
   | { kind: 'attribute' }
   | { kind: 'class' }
-  | { kind: 'table'; schemaCol: string; tableCol: string; notNullNames?: boolean }
+  | { kind: 'trigger' }
+  | { kind: 'table'; schemaCol: string; tableCol: string; notNullNames?: boolean; where?: string }
   | { kind: 'column'; schemaCol: string; tableCol: string; columnCol: string };
 
 const TABLE = { kind: 'table', schemaCol: 'table_schema', tableCol: 'table_name' } as const;
@@ -47,6 +61,7 @@ const PG_CATALOG: Record<string, Shape> = {
   pg_attribute: { kind: 'attribute' },
   pg_class: { kind: 'class' },
   pg_tables: { kind: 'table', schemaCol: 'schemaname', tableCol: 'tablename' },
+  pg_trigger: { kind: 'trigger' },
 };
 
 const INFORMATION_SCHEMA: Record<string, Shape> = {
@@ -59,6 +74,12 @@ const INFORMATION_SCHEMA: Record<string, Shape> = {
   column_udt_usage: COLUMN,
   table_privileges: TABLE,
   views: TABLE,
+  triggers: {
+    kind: 'table',
+    schemaCol: 'event_object_schema',
+    tableCol: 'event_object_table',
+    where: NOT_SYNC_TRIGGER('t.trigger_name'),
+  },
 };
 
 /** How the version differs from the physical schema, in physical names. */
@@ -151,6 +172,8 @@ function build(d: Difference, shape: Shape, relation: string): string {
       return attributeView(d);
     case 'class':
       return classView(d);
+    case 'trigger':
+      return `SELECT t.* FROM pg_catalog.pg_trigger t WHERE ${NOT_SYNC_TRIGGER('t.tgname')}`;
     case 'table':
       return tableView(d, shape, relation);
     case 'column':
@@ -213,16 +236,17 @@ function hiddenNotNull(d: Difference): string {
 
 function tableView(
   d: Difference,
-  shape: { schemaCol: string; tableCol: string; notNullNames?: boolean },
+  shape: { schemaCol: string; tableCol: string; notNullNames?: boolean; where?: string },
   relation: string,
 ): string {
   const s = `t.${quoteIdent(shape.schemaCol)}`;
   const tc = `t.${quoteIdent(shape.tableCol)}`;
   const gone = [...d.hidden, ...d.renamed.map(([p]) => p)];
-  const filter =
+  let filter =
     shape.notNullNames && d.hiddenColumns.length > 0
       ? ` AND t.constraint_name::pg_catalog.text NOT IN (${hiddenNotNull(d)})`
       : '';
+  if (shape.where) filter += ` AND ${shape.where}`;
   const arms = [
     `SELECT t.* FROM ${relation} t WHERE NOT (${s} = ${lit(d.schema)} AND ${tc} IN (${gone.length > 0 ? list(gone) : 'NULL'}))${filter}`,
   ];
@@ -248,4 +272,102 @@ function columnView(
     kept,
     `SELECT x.* FROM ${relation} t JOIN (VALUES ${values(d.columns)}) m(tab, col, ltab, lcol) ON ${s} = ${lit(d.schema)} AND ${tc} = m.tab AND ${cc} = m.col CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(t, pg_catalog.jsonb_build_object(${lit(shape.tableCol)}, m.ltab, ${lit(shape.columnCol)}, m.lcol)) x`,
   ].join(' UNION ALL ');
+}
+
+// ---- definitions rendered as text ------------------------------------------------------------
+
+/** What the rewriter lends: the statement bytes and insertions at byte offsets. */
+export interface DefinitionHost {
+  readonly version: VersionSchema;
+  readonly bytes: Uint8Array;
+  insert(at: number, text: string): void;
+  fail(kind: 'unsupported', object: string, reason: string, at: number): never;
+}
+
+/** Functions that print an object's definition with column and table names; how to find its tables. */
+const DEFINITIONS: Record<string, { catalog: string; key: string; rel: string; frel: string | null }> = {
+  pg_get_indexdef: { catalog: 'pg_catalog.pg_index', key: 'indexrelid', rel: 'indrelid', frel: null },
+  pg_get_constraintdef: {
+    catalog: 'pg_catalog.pg_constraint',
+    key: 'oid',
+    rel: 'conrelid',
+    frel: 'confrelid',
+  },
+};
+
+// Tokens of a deparsed definition: quoted identifiers, string constants, words, and the rest.
+const TOKEN = `"(?:[^"]|"")*"|'(?:[^']|'')*'|[[:alpha:]_][[:alnum:]_$]*|[^"'[:alpha:]_]+`;
+
+/**
+ * `pg_get_indexdef(oid, ...)` and `pg_get_constraintdef(oid, ...)` print
+ * physical names. For an object on a migrating table, the printed text is
+ * re-tokenized in SQL and every identifier that is a physical column of
+ * the object's table (or, after REFERENCES, of the referenced table) or a
+ * renamed table is replaced by the version's name; an object on a column
+ * the version does not see prints as NULL. The call itself stays where it
+ * is, evaluated in a FROM-less subquery so that its arguments bind as
+ * before; only text around it is inserted.
+ */
+export function definitionCall(host: DefinitionHost, call: FuncCall): void {
+  const names = call.funcname ?? [];
+  const last = names.at(-1);
+  const fname = last && 'String' in last ? (last.String.sval ?? '') : '';
+  if (!Object.hasOwn(DEFINITIONS, fname)) return;
+  const first = names.length === 2 ? names[0] : undefined;
+  if (names.length > 2 || (first && (!('String' in first) || first.String.sval !== 'pg_catalog'))) return;
+  const d = difference(host.version);
+  if (!d || !call.args?.length) return;
+  const spec = DEFINITIONS[fname]!;
+  const at = call.location ?? -1;
+  const parts = at >= 0 ? nameParts(host.bytes, at, names.length) : null;
+  const list = parts ? parenList(host.bytes, parts.at(-1)!.end) : null;
+  const arg = list ? firstArgument(host.bytes, list) : null;
+  if (!list || !arg) host.fail('unsupported', fname, 'cannot locate the call in the statement text', at);
+  const a0 = Buffer.from(host.bytes.subarray(arg.start, arg.end)).toString('utf8');
+  const mapped = mapDefinition(d, '_sg_s.def', `_sg_k.${spec.rel}`, spec.frel ? `_sg_k.${spec.frel}` : null);
+  // Named after the function, so that the result column keeps the name the bare call gives it.
+  host.insert(at, `(SELECT ${mapped} AS ${fname} FROM (SELECT `);
+  host.insert(
+    list.end,
+    ` AS def, (${a0})::pg_catalog.oid AS o) _sg_s LEFT JOIN ${spec.catalog} _sg_k ON _sg_k.${spec.key} = _sg_s.o)`,
+  );
+}
+
+function firstArgument(
+  b: Uint8Array,
+  list: { items: { start: number }[]; end: number },
+): { start: number; end: number } | null {
+  const start = list.items[0]?.start;
+  if (start === undefined) return null;
+  let depth = 0;
+  let end = start;
+  for (let t = nextToken(b, start); t.kind !== Tok.Eof && t.start < list.end; t = nextToken(b, t.end)) {
+    if (t.kind === Tok.Punct) {
+      const c = b[t.start];
+      if (c === 0x28 || c === 0x5b) depth++;
+      else if (c === 0x29 || c === 0x5d) {
+        if (depth === 0) return { start, end };
+        depth--;
+      } else if (c === 0x2c && depth === 0) return { start, end };
+    }
+    end = t.end;
+  }
+  return null;
+}
+
+function mapDefinition(d: Difference, def: string, rel: string, frel: string | null): string {
+  const rows: string[] = [];
+  for (const [t, c, , l] of d.columns) rows.push(`(${lit(regclassText(d, t))}, ${lit(c)}, ${lit(l)}, false)`);
+  for (const [t, c] of d.hiddenColumns) rows.push(`(${lit(regclassText(d, t))}, ${lit(c)}, NULL, true)`);
+  const touched = `(${oids(d, d.touched)})`;
+  const owner = frel ? `CASE WHEN _sg_m.after THEN ${frel} ELSE ${rel} END` : rel;
+  const ident = `CASE WHEN pg_catalog.left(_sg_y.tok, 1) = '"' THEN pg_catalog.replace(pg_catalog.substr(_sg_y.tok, 2, pg_catalog.length(_sg_y.tok) - 2), '""', '"') WHEN _sg_y.tok ~ '^[[:alpha:]_]' THEN _sg_y.tok END`;
+  const tokens = `SELECT _sg_y.tok, _sg_x.n, ${ident} AS id, pg_catalog.bool_or(_sg_y.tok = 'REFERENCES') OVER (ORDER BY _sg_x.n) AS after FROM pg_catalog.regexp_matches(${def}, ${lit(TOKEN)}, 'g') WITH ORDINALITY _sg_x(m, n), LATERAL (SELECT _sg_x.m[1] AS tok) _sg_y`;
+  const column = `LEFT JOIN LATERAL (SELECT _sg_v.l, _sg_v.hidden FROM (VALUES ${rows.join(', ')}) _sg_v(tab, p, l, hidden) WHERE pg_catalog.to_regclass(_sg_v.tab) = ${owner} AND _sg_v.p = _sg_m.id LIMIT 1) _sg_c ON true`;
+  const table =
+    d.renamed.length > 0 ? ` LEFT JOIN (VALUES ${values(d.renamed)}) _sg_r(p, l) ON _sg_r.p = _sg_m.id` : '';
+  const tab = d.renamed.length > 0 ? '_sg_r.l' : 'NULL::pg_catalog.text';
+  const mapped = `SELECT _sg_m.n, _sg_m.tok, _sg_c.l AS col, _sg_c.hidden, ${tab} AS tab FROM (${tokens}) _sg_m ${column}${table}`;
+  const renamed = `pg_catalog.string_agg(COALESCE(pg_catalog.quote_ident(COALESCE(_sg_z.col, _sg_z.tab)), _sg_z.tok), '' ORDER BY _sg_z.n)`;
+  return `CASE WHEN ${def} IS NULL OR NOT (${rel} IN ${touched}${frel ? ` OR ${frel} IN ${touched}` : ''}) THEN ${def} ELSE (SELECT CASE WHEN pg_catalog.bool_or(_sg_z.hidden) THEN NULL ELSE ${renamed} END FROM (${mapped}) _sg_z) END`;
 }

@@ -16,7 +16,7 @@ import type {
 } from 'libpg-query';
 import { TranslationError, type TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
-import { catalogView } from './catalog-views.ts';
+import { catalogView, type DefinitionHost, definitionCall } from './catalog-views.ts';
 import { quoteIdent } from './ident.ts';
 import { nameParts, nextToken, parenList, Tok, type Token, targetEnd, wordIs } from './lexer.ts';
 import { type NameLiteralHost, nameLiteralCall, nameLiteralCast } from './name-literals.ts';
@@ -849,7 +849,10 @@ class Rewriter {
       } else if (k === 'SelectStmt') this.select(v as SelectStmt, level);
       else if (v !== null && typeof v === 'object') {
         if (k === 'TypeCast') nameLiteralCast(this.nameHost(), v as TypeCast);
-        else if (k === 'FuncCall') nameLiteralCall(this.nameHost(), v as FuncCall);
+        else if (k === 'FuncCall') {
+          nameLiteralCall(this.nameHost(), v as FuncCall);
+          definitionCall(this.nameHost(), v as FuncCall);
+        }
         this.expr(v, level);
       }
     }
@@ -990,14 +993,15 @@ class Rewriter {
 
   // ---- helpers -----------------------------------------------------------------------
 
-  private names: NameLiteralHost | undefined;
+  private names: (NameLiteralHost & DefinitionHost) | undefined;
 
-  private nameHost(): NameLiteralHost {
+  private nameHost(): NameLiteralHost & DefinitionHost {
     this.names ??= {
       version: this.v,
       bytes: this.b,
       table: (rv) => this.managedTable(rv),
       edit: (start, end, text) => this.edit(start, end, text),
+      insert: (at, text) => this.insertAt(at, text),
       fail: (kind, object, reason, at) => this.fail(kind, object, reason, at),
     };
     return this.names;
