@@ -369,6 +369,21 @@ export const CATALOG_CASES: Case[] = [
   { v: V3, sql: psqlColumns('users'), out: ATTRIBUTE, ordered: false },
   { v: V2, sql: psqlColumns('users'), out: ATTRIBUTE },
   { v: V3, sql: psqlIndexes('users'), out: CLASS },
+  {
+    v: V3,
+    sql: "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('users', 'purchases', 'orders') AND indexname NOT LIKE '%pkey' ORDER BY indexname",
+    out: /pg_catalog\.pg_indexes t WHERE NOT/,
+  },
+  {
+    v: V3,
+    sql: "SELECT count(*) FROM pg_catalog.pg_indexes WHERE tablename = 'orders'",
+    out: /pg_catalog\.pg_indexes t WHERE NOT/,
+  },
+  {
+    v: V2,
+    sql: "SELECT tablename, indexdef FROM pg_catalog.pg_indexes WHERE schemaname = 'public' ORDER BY indexname",
+    out: /pg_catalog\.pg_indexes t WHERE NOT/,
+  },
   { v: V0, sql: psqlIndexes('users'), out: CLASS },
   {
     v: V3,

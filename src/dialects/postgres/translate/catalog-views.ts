@@ -34,6 +34,7 @@ export const CATALOG_WORDS = [
   'pg_class',
   'pg_tables',
   'pg_trigger',
+  'pg_indexes',
   'pg_get_indexdef',
   'pg_get_constraintdef',
 ];
@@ -46,6 +47,7 @@ type Shape =
   | { kind: 'attribute' }
   | { kind: 'class' }
   | { kind: 'trigger' }
+  | { kind: 'indexes' }
   | { kind: 'table'; schemaCol: string; tableCol: string; notNullNames?: boolean; where?: string }
   | { kind: 'column'; schemaCol: string; tableCol: string; columnCol: string };
 
@@ -62,6 +64,7 @@ const PG_CATALOG: Record<string, Shape> = {
   pg_class: { kind: 'class' },
   pg_tables: { kind: 'table', schemaCol: 'schemaname', tableCol: 'tablename' },
   pg_trigger: { kind: 'trigger' },
+  pg_indexes: { kind: 'indexes' },
 };
 
 const INFORMATION_SCHEMA: Record<string, Shape> = {
@@ -172,6 +175,8 @@ function build(d: Difference, shape: Shape, relation: string): string {
       return attributeView(d);
     case 'class':
       return classView(d);
+    case 'indexes':
+      return indexesView(d);
     case 'trigger':
       return `SELECT t.* FROM pg_catalog.pg_trigger t WHERE ${NOT_SYNC_TRIGGER('t.tgname')}`;
     case 'table':
@@ -232,6 +237,17 @@ function classView(d: Difference): string {
 function hiddenNotNull(d: Difference): string {
   const rows = d.hiddenColumns.map(([t, c]) => [regclassText(d, t), c]);
   return `SELECT c.relnamespace::pg_catalog.text || '_' || c.oid::pg_catalog.text || '_' || a.attnum::pg_catalog.text || '_not_null' FROM (VALUES ${values(rows)}) h(tab, col) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(h.tab) JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = h.col`;
+}
+
+/** pg_indexes: the table under the version's name, the definition in its names, no index on a hidden column. */
+function indexesView(d: Difference): string {
+  const kept = `SELECT t.* FROM pg_catalog.pg_indexes t WHERE NOT (t.schemaname = ${lit(d.schema)} AND t.tablename IN (${list(d.touched)}))`;
+  const tables = d.columns.map(([p, , l]) => `${p}\u0000${l}`);
+  const rows = [...new Set(tables)].map((k) => k.split('\u0000'));
+  if (rows.length === 0) return kept;
+  const rel = `pg_catalog.to_regclass(pg_catalog.quote_ident(t.schemaname) || '.' || pg_catalog.quote_ident(t.tablename))`;
+  const def = mapDefinition(d, 't.indexdef', rel, null);
+  return `${kept} UNION ALL SELECT x.* FROM pg_catalog.pg_indexes t JOIN (VALUES ${values(rows)}) m(tab, name) ON t.schemaname = ${lit(d.schema)} AND t.tablename = m.tab CROSS JOIN LATERAL (SELECT ${def} AS def) _sg_d CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(t, pg_catalog.jsonb_build_object('tablename', m.name, 'indexdef', _sg_d.def)) x WHERE _sg_d.def IS NOT NULL`;
 }
 
 function tableView(
