@@ -1,4 +1,4 @@
-import type { FuncCall, RangeVar } from 'libpg-query';
+import type { FuncCall, Node, RangeVar } from 'libpg-query';
 import type { VersionSchema } from '../../../versions/version-schema.ts';
 import { quoteIdent } from './ident.ts';
 import { nameParts, nextToken, parenList, Tok } from './lexer.ts';
@@ -386,4 +386,54 @@ function mapDefinition(d: Difference, def: string, rel: string, frel: string | n
   const mapped = `SELECT _sg_m.n, _sg_m.tok, _sg_c.l AS col, _sg_c.hidden, ${tab} AS tab FROM (${tokens}) _sg_m ${column}${table}`;
   const renamed = `pg_catalog.string_agg(COALESCE(pg_catalog.quote_ident(COALESCE(_sg_z.col, _sg_z.tab)), _sg_z.tok), '' ORDER BY _sg_z.n)`;
   return `CASE WHEN ${def} IS NULL OR NOT (${rel} IN ${touched}${frel ? ` OR ${frel} IN ${touched}` : ''}) THEN ${def} ELSE (SELECT CASE WHEN pg_catalog.bool_or(_sg_z.hidden) THEN NULL ELSE ${renamed} END FROM (${mapped}) _sg_z) END`;
+}
+
+// ---- OIDs printed as names ----------------------------------------------------------------------
+
+const TEXT_TYPES = new Set(['text', 'varchar', 'name']);
+
+function typeNameOf(names: Node[] | undefined): string | undefined {
+  const last = names?.at(-1);
+  return last && 'String' in last ? last.String.sval : undefined;
+}
+
+/**
+ * A result column `col::regclass::text` prints a table's physical name; for
+ * a renamed table the version's name is printed instead (Rails'
+ * foreign_keys reads `to_table` so). Only where the value is output, not
+ * where it is compared or passed on: there the OID, or the physical name,
+ * is what the server needs.
+ */
+export function regclassOutput(host: DefinitionHost, val: Node | undefined, name: string): void {
+  if (!val || !('TypeCast' in val)) return;
+  // Only where the name is taken as text: a regclass value keeps its type, and its output
+  // function can only print what the catalog holds.
+  const outer = typeNameOf(val.TypeCast.typeName?.names);
+  const inner = val.TypeCast.arg;
+  if (outer === undefined || !TEXT_TYPES.has(outer) || !inner || !('TypeCast' in inner)) return;
+  const cast = inner.TypeCast;
+  if (typeNameOf(cast.typeName?.names) !== 'regclass') return;
+  const arg = cast.arg;
+  if (!arg || !('ColumnRef' in arg)) return;
+  const d = difference(host.version);
+  if (!d || d.renamed.length === 0) return;
+  const b = host.bytes;
+  const fields = arg.ColumnRef.fields?.length ?? 0;
+  const col = nameParts(b, arg.ColumnRef.location ?? -1, fields);
+  const typeAt = cast.typeName?.location ?? -1;
+  const type = typeAt >= 0 ? nameParts(b, typeAt, cast.typeName?.names?.length ?? 0) : null;
+  if (!col || !type) return;
+  // Only the `col::regclass` spelling: CAST(col AS regclass) would need its parentheses moved.
+  const between = Buffer.from(b.subarray(col.at(-1)!.end, type[0]!.start)).toString('utf8');
+  if (between.trim() !== '::') return;
+  const rows = d.renamed.map(([p, l]) => [regclassText(d, p), l]);
+  const logical = `CASE WHEN pg_catalog.strpos(_sg_o.r::pg_catalog.text, '.') > 0 THEN pg_catalog.quote_ident(${lit(d.schema)}) || '.' ELSE '' END || pg_catalog.quote_ident(_sg_n.l)`;
+  host.insert(
+    col[0]!.start,
+    `(SELECT COALESCE(${logical}, _sg_o.r::pg_catalog.text) AS ${quoteIdent(name)} FROM (SELECT `,
+  );
+  host.insert(
+    type.at(-1)!.end,
+    ` AS r) _sg_o LEFT JOIN (VALUES ${values(rows)}) _sg_n(p, l) ON _sg_o.r = pg_catalog.to_regclass(_sg_n.p))`,
+  );
 }

@@ -16,7 +16,7 @@ import type {
 } from 'libpg-query';
 import { TranslationError, type TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
-import { catalogView, type DefinitionHost, definitionCall } from './catalog-views.ts';
+import { catalogView, type DefinitionHost, definitionCall, regclassOutput } from './catalog-views.ts';
 import { quoteIdent } from './ident.ts';
 import { nameParts, nextToken, parenList, Tok, type Token, targetEnd, wordIs } from './lexer.ts';
 import { type NameLiteralHost, nameLiteralCall, nameLiteralCast } from './name-literals.ts';
@@ -748,6 +748,7 @@ class Rewriter {
         continue;
       }
       this.expr(val, level);
+      regclassOutput(this.nameHost(), val, rt.name ?? outputName(val));
       if (rt.name !== undefined) {
         outputs?.push(rt.name);
         continue;
