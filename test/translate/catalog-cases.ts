@@ -423,6 +423,37 @@ export const CATALOG_CASES: Case[] = [
     out: /information_schema\.key_column_usage t WHERE NOT/,
   },
   { v: V3, sql: KNEX_COLUMNS, params: ['users'], out: IS_COLUMNS, values: false },
+  // supabase pg-meta getAllColumns: the regclass is built from the names the catalog shows.
+  {
+    v: V3,
+    sql: `select
+  table_schema,
+  table_name,
+  column_name,
+  column_default,
+  is_nullable::boolean,
+  data_type,
+  udt_name as format,
+  col_description((table_schema || '."' || table_name || '"')::regclass, ordinal_position)
+
+from information_schema.columns
+where table_schema = $1
+order by table_schema, table_name, ordinal_position
+`,
+    params: ['public'],
+    out: /parse_ident/,
+    todo: SEQUENCE_NAME,
+  },
+  {
+    v: V3,
+    sql: `select table_name, column_name, col_description((table_schema || '."' || table_name || '"')::regclass, ordinal_position) from information_schema.columns where table_schema = 'public' and table_name = 'purchases' order by ordinal_position`,
+    out: /parse_ident/,
+  },
+  {
+    v: V3,
+    sql: "SELECT c.relname, pg_get_serial_sequence(quote_ident(c.relname), 'id') IS NOT NULL AS serial FROM pg_class c WHERE c.relname IN ('purchases', 'users') ORDER BY 1",
+    out: /parse_ident/,
+  },
   {
     v: V3,
     sql: `SELECT column_name, data_type, character_maximum_length, is_nullable, column_default FROM (${KNEX_COLUMNS}) knex`,

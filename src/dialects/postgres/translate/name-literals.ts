@@ -2,7 +2,7 @@ import type { FuncCall, Node, RangeVar, TypeCast } from 'libpg-query';
 import type { TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
 import { quoteIdent } from './ident.ts';
-import { nextToken, Tok } from './lexer.ts';
+import { nameParts, nextToken, parenList, Tok } from './lexer.ts';
 
 /**
  * Table and column names written inside string constants that the server
@@ -22,6 +22,7 @@ export interface NameLiteralHost {
   /** The version's table a reference names, as a FROM item would resolve it; refuses hidden ones. */
   table(rv: RangeVar): LogicalTable | undefined;
   edit(start: number, end: number, text: string): void;
+  insert(at: number, text: string): void;
   fail(kind: TranslationErrorKind, object: string, reason: string, at: number): never;
 }
 
@@ -102,8 +103,12 @@ function unwrapText(node: Node | undefined): Node | undefined {
 /** `x::regclass`, `CAST(x AS pg_catalog.regclass)`, `regclass 'x'`. */
 export function nameLiteralCast(host: NameLiteralHost, cast: TypeCast): void {
   if (typeName(cast.typeName?.names) !== 'regclass') return;
-  tableArg(host, unwrapText(cast.arg), false);
+  const arg = unwrapText(cast.arg);
+  if (isValue(arg)) tableArg(host, arg, false);
+  else castExpression(host, cast);
 }
+
+const isValue = (n: Node | undefined) => n === undefined || 'A_Const' in n || 'ParamRef' in n;
 
 export function nameLiteralCall(host: NameLiteralHost, call: FuncCall): void {
   const fname = typeName(call.funcname);
@@ -116,7 +121,13 @@ export function nameLiteralCall(host: NameLiteralHost, call: FuncCall): void {
   const spec = Object.hasOwn(FUNCTIONS, fname) ? FUNCTIONS[fname] : undefined;
   const at = spec?.table[args.length];
   if (!spec || at === undefined) return;
-  const table = tableArg(host, unwrapText(args[at]), spec.soft === true);
+  const arg = unwrapText(args[at]);
+  if (!isValue(arg)) {
+    // pg_get_serial_sequence and to_regclass take the name as text whatever the expression.
+    if (fname === 'pg_get_serial_sequence' || fname === 'to_regclass') argumentExpression(host, call, at);
+    return;
+  }
+  const table = tableArg(host, arg, spec.soft === true);
   const col = spec.column?.[args.length];
   if (col !== undefined && table) columnArg(host, table, unwrapText(args[col]));
 }
@@ -287,4 +298,96 @@ function truncate(name: string): string {
   let end = 63;
   while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
   return bytes.subarray(0, end).toString('utf8');
+}
+
+// ---- names computed at run time ------------------------------------------------------------
+
+/**
+ * A name built by the statement itself (`(table_schema || '.' || table_name)::regclass`,
+ * `pg_get_serial_sequence(quote_ident(relname), ...)`) often comes from a catalog the
+ * proxy shows under the version's names, so a renamed table arrives under its logical
+ * name. The expression is wrapped, where it stands, in a lookup that turns the
+ * version's name of a renamed table into the physical one and leaves every other
+ * value (another table's name, an OID) as it was.
+ */
+function mapNameAt(host: NameLiteralHost, start: number, end: number, as: 'regclass' | 'text'): void {
+  const rows: string[] = [];
+  for (const t of host.version.tables) {
+    if (t.physical !== null && t.physical !== t.name) {
+      rows.push(`(${sqlString(host.version.schema)}, ${sqlString(t.name)}, ${sqlString(t.physical)})`);
+    }
+  }
+  if (rows.length === 0) return;
+  const physical = `CASE WHEN pg_catalog.cardinality(_sg_i.a) > 1 THEN pg_catalog.quote_ident(_sg_n.s) || '.' ELSE '' END || pg_catalog.quote_ident(_sg_n.p)`;
+  // A regclass operand may be an OID (or its text): it keeps its own cast when no name matched.
+  const value =
+    as === 'text'
+      ? `COALESCE(${physical}, _sg_e.v::pg_catalog.text)`
+      : `CASE WHEN _sg_n.p IS NULL THEN _sg_e.v::pg_catalog.regclass ELSE (${physical})::pg_catalog.regclass END`;
+  host.insert(start, `(SELECT ${value} FROM (SELECT `);
+  host.insert(
+    end,
+    ` AS v) _sg_e LEFT JOIN LATERAL (SELECT CASE WHEN _sg_e.v::pg_catalog.text ~ ${sqlString(QUALIFIED_NAME)} THEN pg_catalog.parse_ident(_sg_e.v::pg_catalog.text) END AS a) _sg_i ON true LEFT JOIN (VALUES ${rows.join(', ')}) _sg_n(s, l, p) ON _sg_n.l = _sg_i.a[pg_catalog.cardinality(_sg_i.a)] AND COALESCE(_sg_i.a[pg_catalog.cardinality(_sg_i.a) - 1], _sg_n.s) = _sg_n.s)`,
+  );
+}
+
+// What parse_ident accepts without an error; anything else (an OID as text, '-') is left to the server.
+const IDENT = '("([^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*)';
+const QUALIFIED_NAME = `^\\s*${IDENT}(\\s*\\.\\s*${IDENT})*\\s*$`;
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** `expr::regclass`: the expression's span is everything before the `::`. */
+function castExpression(host: NameLiteralHost, cast: TypeCast): void {
+  const b = host.bytes;
+  const at = cast.location ?? -1;
+  if (at < 0 || b[at] !== 0x3a || b[at + 1] !== 0x3a) return;
+  let end = at;
+  while (end > 0 && (b[end - 1] === 0x20 || (b[end - 1]! >= 0x09 && b[end - 1]! <= 0x0d))) end--;
+  const arg = cast.arg;
+  let start: number | null = null;
+  if (b[end - 1] === 0x29 && !(arg && 'FuncCall' in arg)) start = openingParen(b, end - 1);
+  else if (arg && ('ColumnRef' in arg || 'FuncCall' in arg)) {
+    start = ('ColumnRef' in arg ? arg.ColumnRef.location : arg.FuncCall.location) ?? null;
+  }
+  if (start === null || start < 0 || start >= end) return;
+  mapNameAt(host, start, end, 'regclass');
+}
+
+/** Argument `index` of a call, wrapped in place. */
+function argumentExpression(host: NameLiteralHost, call: FuncCall, index: number): void {
+  const b = host.bytes;
+  const names = call.funcname?.length ?? 0;
+  const parts = call.location !== undefined && call.location >= 0 ? nameParts(b, call.location, names) : null;
+  const list = parts ? parenList(b, parts.at(-1)!.end) : null;
+  const first = list?.items[index];
+  if (!list || !first) return;
+  let depth = 0;
+  let end = first.start;
+  for (let t = nextToken(b, first.start); t.kind !== Tok.Eof && t.start < list.end; t = nextToken(b, t.end)) {
+    if (t.kind === Tok.Punct) {
+      const c = b[t.start];
+      if (c === 0x28 || c === 0x5b) depth++;
+      else if (c === 0x29 || c === 0x5d) {
+        if (depth === 0) break;
+        depth--;
+      } else if (c === 0x2c && depth === 0) break;
+    }
+    end = t.end;
+  }
+  if (end > first.start) mapNameAt(host, first.start, end, 'text');
+}
+
+/** Where the `(` that the `)` at `close` closes begins (a forward scan: strings may hold parentheses). */
+function openingParen(b: Uint8Array, close: number): number | null {
+  const open: number[] = [];
+  for (let t = nextToken(b, 0); t.kind !== Tok.Eof && t.start <= close; t = nextToken(b, t.end)) {
+    if (t.kind !== Tok.Punct) continue;
+    if (b[t.start] === 0x28) open.push(t.start);
+    else if (b[t.start] === 0x29) {
+      const start = open.pop();
+      if (t.start === close) return start ?? null;
+    }
+  }
+  return null;
 }

@@ -747,8 +747,9 @@ class Rewriter {
         outputs = outputs && cols ? [...outputs, ...cols] : null;
         continue;
       }
-      this.expr(val, level);
+      // Before the walk: its text goes around whatever the walk puts around the cast's operand.
       regclassOutput(this.nameHost(), val, rt.name ?? outputName(val));
+      this.expr(val, level);
       if (rt.name !== undefined) {
         outputs?.push(rt.name);
         continue;
