@@ -15,8 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { connectMigrationEngine } from '../src/dialects/index.ts';
 import type { EngineEvent } from '../src/migrations/engine.ts';
-import { MigrationEngine } from '../src/migrations/engine.ts';
 import { parseMigration } from '../src/migrations/parse.ts';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 1_000_000);
@@ -98,7 +98,7 @@ try {
       backfillSeconds = (performance.now() - backfillStart) / 1000;
     if (e.type === 'batch') batches++;
   };
-  const engine = await MigrationEngine.connect({ url: url.toString(), onEvent });
+  const engine = await connectMigrationEngine({ url: url.toString(), onEvent });
   await engine.start(migration('migrated'));
   const backfillRate = N / backfillSeconds;
   const backfillBatches = batches;
@@ -114,7 +114,7 @@ try {
   let stopAt = performance.now() + WRITE_SECONDS * 1000;
   const before = await writer(w, 'migrated', () => performance.now() > stopAt);
   let phase = '';
-  const engine2 = await MigrationEngine.connect({
+  const engine2 = await connectMigrationEngine({
     url: url.toString(),
     onEvent: (e) => {
       if (e.type === 'phase') phase = `${e.phase}:${e.state}`;

@@ -27,8 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { connectMigrationEngine } from '../src/dialects/index.ts';
 import { loadPgParser, PgTranslator, translateUncached } from '../src/dialects/postgres/translate/index.ts';
-import { MigrationEngine } from '../src/migrations/index.ts';
 import { migrationRecordsOf, physicalSchemaOf } from '../src/versions/from-engine.ts';
 import { buildVersionMap } from '../src/versions/index.ts';
 import { createPgDatabase } from '../test/helpers/databases.ts';
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
 
     // The cost of a miss for this run's own statements, against the live version map.
     await loadPgParser();
-    const engine = await MigrationEngine.connect({ url: db.url });
+    const engine = await connectMigrationEngine({ url: db.url });
     let map: ReturnType<typeof buildVersionMap>;
     try {
       map = buildVersionMap(

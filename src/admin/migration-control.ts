@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
+import type { MigrationDialect } from '../migrations/dialect.ts';
 import type { BackfillProgress, EngineEvent, Migration, MigrationStatus } from '../migrations/index.ts';
 import {
   loadMigrationFile,
@@ -62,6 +63,8 @@ export class MigrationControl {
   static async open(options: {
     config: Config;
     url: string;
+    /** The driver for `url` (the composition root picks it: the console does not know the dialects). */
+    dialect: MigrationDialect;
     throttle: ThrottleController;
     latency: LatencyRecorder;
     /** Called after every phase change this proxy makes. */
@@ -88,8 +91,9 @@ export class MigrationControl {
       minBatch: options.config.throttle.min_batch,
       maxBatch: options.config.throttle.max_batch,
     };
-    const connectRunner = () => MigrationEngine.connect({ url: options.url, throttle, sizing, onEvent });
-    const connectReader = () => MigrationEngine.connect({ url: options.url });
+    const { url, dialect } = options;
+    const connectRunner = () => MigrationEngine.connect({ url, dialect, throttle, sizing, onEvent });
+    const connectReader = () => MigrationEngine.connect({ url, dialect });
     const runner = await connectRunner();
     const reader = await connectReader();
     control = new MigrationControl(

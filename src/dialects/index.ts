@@ -1,4 +1,6 @@
 import type { MigrationDialect } from '../migrations/dialect.ts';
+import { type EngineOptions, MigrationEngine } from '../migrations/engine.ts';
+import { MigrationError } from '../migrations/errors.ts';
 import type { AdminClient } from '../proxy/admin-client.ts';
 import type { WireDialect } from '../proxy/dialect.ts';
 import { connectMysqlAdminClient } from './mysql/admin-client.ts';
@@ -47,6 +49,32 @@ export function dialectForUrl(url: URL): WireDialect {
 /** Opens an admin connection to a running proxy with the driver its URL scheme asks for. */
 export function connectAdminClient(url: string): Promise<AdminClient> {
   return entryFor(new URL(url)).connectAdminClient(url);
+}
+
+/** A migration engine on `options.url`, with the driver its scheme picks unless `options.dialect` is given. */
+export function connectMigrationEngine(
+  options: Omit<EngineOptions, 'dialect'> & { dialect?: MigrationDialect },
+): Promise<MigrationEngine> {
+  return MigrationEngine.connect({
+    ...options,
+    dialect: options.dialect ?? migrationDialectFor(options.url),
+  });
+}
+
+/** The migration driver for a database URL; a MigrationError names what is wrong with it. */
+export function migrationDialectFor(url: string): MigrationDialect {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new MigrationError(`not a database URL: ${url}`);
+  }
+  const dialect = migrationDialectForUrl(parsed);
+  if (!dialect)
+    throw new MigrationError(
+      `migrations are not supported for "${parsed.protocol}" URLs yet (postgres:// is)`,
+    );
+  return dialect;
 }
 
 /** The migration driver for a database URL, or null when migrations are not supported for its engine. */

@@ -4,6 +4,8 @@
  * engine and the operations only ever talk to this interface and read its
  * capability flags; they never branch on the dialect's name.
  */
+
+import type { NameResolution } from '../versions/name-resolution.ts';
 import type { Action, BackfillTask } from './actions.ts';
 import type { SchemaModel } from './model.ts';
 import type { CheckpointRecord, StateStore } from './state.ts';
@@ -83,6 +85,8 @@ export interface MigrationConnection {
    */
   readonly lost: boolean;
   introspect(schema: string): Promise<SchemaModel>;
+  /** What else unqualified table names may resolve to (search_path); dialects without schemas omit it. */
+  nameResolution?(schema: string, names: readonly string[]): Promise<NameResolution>;
   /**
    * Runs the statements of one action in order under the lock policy, then
    * `record` (the engine's step counter), in one transaction where the

@@ -15,6 +15,7 @@
  * session-level advisory lock keeps a second runner out.
  */
 import { performance } from 'node:perf_hooks';
+import { type NameResolution, NO_HOMONYMS } from '../versions/name-resolution.ts';
 import {
   type BackfillProgress,
   type BatchSizing,
@@ -29,7 +30,6 @@ import {
   type MigrationDialect,
   type RetryNotice,
 } from './dialect.ts';
-import { migrationDialectFor } from './dialects.ts';
 import { MigrationError, MigrationLockedError, MigrationStateError, MigrationStepError } from './errors.ts';
 import type { Migration } from './format.ts';
 import type { SchemaModel } from './model.ts';
@@ -49,9 +49,14 @@ function canonical(value: unknown): string {
 }
 
 export interface EngineOptions {
-  /** `postgres://...`; the scheme picks the dialect unless `dialect` is given. */
+  /** The database, as the dialect's driver connects to it. */
   url: string;
-  dialect?: MigrationDialect;
+  /**
+   * The engine's driver, chosen by the caller (the composition root resolves
+   * it from the URL with `migrationDialectFor` in src/dialects): the engine
+   * sits below the dialects and never looks them up itself.
+   */
+  dialect: MigrationDialect;
   /** The database schema migrations apply to (default `public`). */
   schema?: string;
   lock?: Partial<LockPolicy>;
@@ -118,7 +123,7 @@ export interface StartOptions {
  * Runs migrations against one database schema.
  *
  * @example
- * const engine = await MigrationEngine.connect({ url: 'postgres://app@db/appdb' });
+ * const engine = await MigrationEngine.connect({ url, dialect: migrationDialectFor(url) });
  * await engine.start(loadMigrationFile('migrations/02_add_email.yaml'));
  * // ... deploy the new application version ...
  * await engine.complete();
@@ -142,7 +147,7 @@ export class MigrationEngine {
   }
 
   static async connect(options: EngineOptions): Promise<MigrationEngine> {
-    const dialect = options.dialect ?? migrationDialectFor(options.url);
+    const dialect = options.dialect;
     const conn = await dialect.connect(options.url);
     return new MigrationEngine(dialect, conn, options);
   }
@@ -186,6 +191,11 @@ export class MigrationEngine {
   /** The live schema model (read only). */
   introspect(): Promise<SchemaModel> {
     return this.conn.introspect(this.schema);
+  }
+
+  /** Other schemas' relations named like `names`, and default search paths (read only). */
+  async nameResolution(names: readonly string[]): Promise<NameResolution> {
+    return (await this.conn.nameResolution?.(this.schema, names)) ?? NO_HOMONYMS;
   }
 
   /** Validates `migration` against the live schema and renders every phase. Touches nothing. */

@@ -13,7 +13,6 @@ export type { BackfillProgress, BatchSizing } from './backfill.ts';
 export type { SchemaChange } from './changes.ts';
 export type { LockPolicy, MigrationCapabilities, MigrationConnection, MigrationDialect } from './dialect.ts';
 export { DEFAULT_LOCK_POLICY } from './dialect.ts';
-export { migrationDialectFor } from './dialects.ts';
 export {
   type DryRun,
   type EngineEvent,

@@ -13,8 +13,12 @@ const MENTIONS_SHIFTGATE = /shiftgate/i;
 
 /** A dialect's SQL translator, as the router sees it. */
 export interface SqlTranslator {
-  /** The statement rewritten for `version`'s view of the physical schema, or null when it needs no change. Throws TranslationError to refuse. */
-  translate(version: string, sql: string): string | null;
+  /**
+   * The statement rewritten for `version`'s view of the physical schema, as
+   * `session`'s server reads it (search_path, string rules), or null when it
+   * needs no change. Throws TranslationError to refuse.
+   */
+  translate(version: string, sql: string, session: SessionInfo): string | null;
   setVersionMap(map: VersionMap): void;
   /**
    * The proxy's own session setting (`shiftgate.*`) this statement would
@@ -167,7 +171,7 @@ export class ShiftgateRouter implements StatementRouter {
     if (!this.translating || !this.map) return { kind: 'forward' };
     const version = session.boundVersion ?? this.map.latestCompleted;
     try {
-      const rewritten = this.translator!.translate(version, sql);
+      const rewritten = this.translator!.translate(version, sql, session);
       if (rewritten === null) {
         this.metrics.translations.labels('passthrough').inc();
         return { kind: 'forward' };

@@ -16,11 +16,26 @@ export interface SessionInfo {
    * was started with): RESET and DISCARD ALL return the binding to it.
    */
   startupVersion: string | null;
+  /** How the server reads this session's SQL text; the translator depends on it. */
+  readonly sqlContext: SessionSqlContext;
   /** Statements sent upstream (admin commands answered by the proxy are not counted). */
   statements: number;
   /** True once the session ran anything that was not an admin command. */
   ranClientStatements: boolean;
   readonly latency: LatencyHistogram;
+}
+
+/**
+ * Session settings that change what a statement's text means to the
+ * server, beyond the version: which schema an unqualified table name
+ * resolves to, and how string constants are read. Kept by the session as
+ * the server applies them; read by the dialect's translator.
+ */
+export interface SessionSqlContext {
+  /** search_path in the server's text form; null: the role / database default; undefined: not known. */
+  searchPath: string | null | undefined;
+  /** False when backslashes escape in plain string constants (`standard_conforming_strings = off`). */
+  standardConformingStrings: boolean;
 }
 
 /** A live client session, whatever its dialect. */
@@ -49,6 +64,7 @@ export function newSessionInfo(dialect: string, clientAddress: string): SessionI
     applicationName: null,
     boundVersion: null,
     startupVersion: null,
+    sqlContext: { searchPath: null, standardConformingStrings: true },
     statements: 0,
     ranClientStatements: false,
     latency: new LatencyHistogram(),

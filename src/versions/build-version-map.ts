@@ -57,7 +57,7 @@ export function buildVersionMap(physical: PhysicalSchema, history: readonly Migr
   schemas.reverse();
   const versions = schemas.map((s, i) => finish(names[i]!, s, physical, tables, filled));
   const completed = history.filter((m) => !m.inFlight).at(-1)?.name ?? INITIAL_VERSION;
-  return new VersionMap(versions, names.at(-1)!, completed);
+  return new VersionMap(versions, names.at(-1)!, completed, physical.nameResolution);
 }
 
 // Working model: mutable copies while a version is being derived.

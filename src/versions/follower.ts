@@ -1,13 +1,25 @@
 import type { SchemaModel, VersionHistory } from '../migrations/index.ts';
-import { log } from '../proxy/log.ts';
 import { buildVersionMap } from './build-version-map.ts';
 import { migrationRecordsOf, physicalSchemaOf } from './from-engine.ts';
+import type { NameResolution } from './name-resolution.ts';
+import type { PhysicalSchema } from './physical-schema.ts';
+import type { MigrationRecord } from './schema-change.ts';
 import type { VersionMap } from './version-map.ts';
+
+/** Where the follower reports; the composition root passes the proxy's log. */
+export interface FollowerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+const silent: FollowerLog = { info() {}, warn() {} };
 
 /** Where the follower reads the state store and the physical schema. */
 export interface VersionSource {
   versions(): Promise<VersionHistory>;
   introspect(): Promise<SchemaModel>;
+  /** Relations elsewhere named like `names`, and the default search paths (PostgreSQL); absent: none. */
+  nameResolution?(names: readonly string[]): Promise<NameResolution>;
   /** Subscribes to the changes the state store announces (LISTEN/NOTIFY); polling covers the rest. */
   subscribe?(listener: () => void): Promise<void>;
 }
@@ -30,6 +42,7 @@ export class VersionFollower {
     private readonly source: VersionSource,
     private readonly onMap: (map: VersionMap, history: VersionHistory) => void,
     private readonly pollMs = 1000,
+    private readonly log: FollowerLog = silent,
   ) {}
 
   /** Builds the first map, then follows. */
@@ -39,11 +52,11 @@ export class VersionFollower {
     await this.source
       .subscribe?.(() => {
         this.refresh().catch((err: Error) =>
-          log.warn('reading the migration state failed', { error: err.message }),
+          this.log.warn('reading the migration state failed', { error: err.message }),
         );
       })
       .catch((err: Error) =>
-        log.warn('state change announcements unavailable; polling only', { error: err.message }),
+        this.log.warn('state change announcements unavailable; polling only', { error: err.message }),
       );
   }
 
@@ -77,12 +90,14 @@ export class VersionFollower {
     const history = await this.source.versions();
     const signature = JSON.stringify(history.versions.map((v) => [v.version, v.phase]));
     if (signature === this.signature) return;
-    const map = buildVersionMap(
-      physicalSchemaOf(await this.source.introspect()),
-      migrationRecordsOf(history),
-    );
+    const physical = physicalSchemaOf(await this.source.introspect());
+    const records = migrationRecordsOf(history);
+    if (this.source.nameResolution) {
+      physical.nameResolution = await this.source.nameResolution(tableNames(physical, records));
+    }
+    const map = buildVersionMap(physical, records);
     this.signature = signature;
-    log.info('schema versions changed', { latest: map.latest, latestCompleted: map.latestCompleted });
+    this.log.info('schema versions changed', { latest: map.latest, latestCompleted: map.latestCompleted });
     this.onMap(map, history);
   }
 
@@ -90,9 +105,24 @@ export class VersionFollower {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.refresh()
-        .catch((err: Error) => log.warn('reading the migration state failed', { error: err.message }))
+        .catch((err: Error) => this.log.warn('reading the migration state failed', { error: err.message }))
         .finally(() => this.schedule());
     }, this.pollMs);
     this.timer.unref();
   }
+}
+
+/** Every table name a version may use: physical ones and those the history names. */
+function tableNames(physical: PhysicalSchema, records: readonly MigrationRecord[]): string[] {
+  const names = new Set(physical.tables.map((t) => t.name));
+  for (const r of records) {
+    for (const c of r.changes) {
+      if ('table' in c) names.add(c.table);
+      if (c.kind === 'rename_table') {
+        names.add(c.from);
+        names.add(c.to);
+      }
+    }
+  }
+  return [...names];
 }

@@ -3,6 +3,7 @@
  * schema to the physical one, built from the migration history.
  */
 export { buildVersionMap } from './build-version-map.ts';
+export { defaultSearchPath, type NameResolution, NO_HOMONYMS } from './name-resolution.ts';
 export type { PhysicalColumn, PhysicalSchema, PhysicalTable } from './physical-schema.ts';
 export type {
   AddColumnChange,

@@ -1,3 +1,5 @@
+import type { NameResolution } from './name-resolution.ts';
+
 /**
  * The physical schema as the database reports it right now: what the
  * dialect's introspection returns and what every version map is built on.
@@ -29,4 +31,6 @@ export interface PhysicalSchema {
   /** The namespace the migrations run in (`public`; the MySQL database name). */
   schema: string;
   tables: PhysicalTable[];
+  /** Same-named relations elsewhere and default search paths; none known when absent. */
+  nameResolution?: NameResolution;
 }

@@ -1,3 +1,4 @@
+import { type NameResolution, NO_HOMONYMS } from './name-resolution.ts';
 import type { VersionSchema } from './version-schema.ts';
 
 /**
@@ -26,6 +27,8 @@ export class VersionMap {
     readonly latest: string,
     /** The newest version whose migration completed (or INITIAL_VERSION). */
     readonly latestCompleted: string,
+    /** What unqualified names may also mean (search_path): other schemas' same-named relations. */
+    readonly nameResolution: NameResolution = NO_HOMONYMS,
   ) {
     this.byName = new Map(versions.map((v) => [v.name, v]));
   }

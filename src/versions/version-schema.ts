@@ -53,6 +53,7 @@ export interface LogicalTable {
 export class VersionSchema {
   private readonly byName: ReadonlyMap<string, LogicalTable>;
   private readonly hiddenTables: ReadonlySet<string>;
+  private readonly physicalTables: Set<string>;
   private readonly matcher: TouchMatcher;
 
   constructor(
@@ -69,6 +70,8 @@ export class VersionSchema {
     const hidden = new Set(hiddenTables);
     for (const t of tables) if (t.physical !== null && t.physical !== t.name) hidden.add(t.physical);
     this.hiddenTables = hidden;
+    this.physicalTables = new Set(hidden);
+    for (const t of tables) if (t.physical !== null) this.physicalTables.add(t.physical);
     const words: string[] = [...this.hiddenTables];
     for (const t of tables) {
       if (!t.rewrites) continue;
@@ -92,6 +95,11 @@ export class VersionSchema {
 
   table(name: string): LogicalTable | undefined {
     return this.byName.get(name);
+  }
+
+  /** True when the migration schema holds a table of this name physically, whether this version sees it or not. */
+  hasPhysicalTable(physical: string): boolean {
+    return this.physicalTables.has(physical);
   }
 
   /** True for a physical table that exists but that this version must not see. */

@@ -2,16 +2,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { CLI, CLI_MAIN } from '../helpers/cli.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
-
-const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 
 function cli(args: string[], shell?: string): Promise<{ code: number | null; stderr: string; ms: number }> {
   const started = Date.now();
   const child = shell
     ? spawn('bash', ['-o', 'pipefail', '-c', shell], { env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' } })
-    : spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' } });
+    : spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' } });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
@@ -55,7 +54,7 @@ describe('CLI exit behaviour', () => {
     const proxy = sg.via(db.url);
     const r = await cli(
       [],
-      `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} status --watch --proxy '${proxy}' | head -n 3`,
+      `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(CLI_MAIN)} status --watch --proxy '${proxy}' | head -n 3`,
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');

@@ -5,18 +5,18 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { renderProgress, renderTable } from '../../src/cli/render.ts';
+import { CLI } from '../helpers/cli.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
 
 const run = promisify(execFile);
-const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 
 describe('proxy commands of the CLI', () => {
   let db: TestDatabase;
   let sg: TestShiftgate;
   let proxyUrl: string;
   const cli = (...args: string[]) =>
-    run(process.execPath, [BIN, ...args, '--proxy', proxyUrl], {
+    run(process.execPath, [...CLI, ...args, '--proxy', proxyUrl], {
       env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' },
     });
 

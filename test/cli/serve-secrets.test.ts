@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { CLI } from '../helpers/cli.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startFaultRelay } from '../helpers/fault-relay.ts';
-
-const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 
 interface Served {
   child: ChildProcess;
@@ -21,7 +20,7 @@ interface Served {
 }
 
 function serve(args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+  const child = spawn(process.execPath, [...CLI, 'serve', ...args], {
     env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'debug' },
   });
   let out = '';

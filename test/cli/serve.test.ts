@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { CLI } from '../helpers/cli.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { freePort } from '../helpers/ports.ts';
-
-const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 
 interface Served {
   child: ChildProcess;
@@ -19,7 +18,7 @@ interface Served {
 }
 
 function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+  const child = spawn(process.execPath, [...CLI, 'serve', ...args], {
     env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn', ...env },
   });
   let stdout = '';
@@ -49,7 +48,7 @@ function cli(
   return new Promise((resolve) =>
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [...CLI, ...args],
       { env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn', ...env }, timeout: 20000 },
       (error, out, err) => resolve({ code: error ? Number(error.code ?? 1) : 0, out, err }),
     ),

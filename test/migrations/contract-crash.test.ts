@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { build } from 'esbuild';
 import pg from 'pg';
-import { MigrationEngine } from '../../src/migrations/engine.ts';
+import { connectMigrationEngine } from '../../src/dialects/index.ts';
+import type { MigrationEngine } from '../../src/migrations/engine.ts';
 import { createPgDatabase, PG_URL, type TestDatabase } from '../helpers/databases.ts';
 import { migration } from './helpers/db.ts';
 import { fingerprint, leftovers } from './helpers/fingerprint.ts';
@@ -328,7 +329,7 @@ async function forEachCase(
 ) {
   await Promise.all(
     CASES.map(async (c) => {
-      const engine = await MigrationEngine.connect({ ...options, url, schema: c.schema });
+      const engine = await connectMigrationEngine({ ...options, url, schema: c.schema });
       try {
         await work(engine, c);
       } finally {

@@ -12,10 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { type Packet, PacketFramer } from '../../src/dialects/mysql/framer.ts';
 import { encodePacket } from '../../src/dialects/mysql/messages.ts';
+import { CLI } from '../helpers/cli.ts';
 import { MYSQL_URL } from '../helpers/databases.ts';
 import { RAW_CLIENT_CAPABILITIES } from './raw-client.ts';
 
-const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -87,7 +87,7 @@ describe('mysql memory before login', () => {
   let port: number;
 
   before(async () => {
-    child = spawn(process.execPath, [BIN, 'serve', '--upstream', MYSQL_URL, '--listen', '127.0.0.1:0'], {
+    child = spawn(process.execPath, [...CLI, 'serve', '--upstream', MYSQL_URL, '--listen', '127.0.0.1:0'], {
       env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'error', SHIFTGATE_HTTP: '127.0.0.1:0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { CLI } from '../helpers/cli.ts';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
 
-const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 const run = promisify(execFile);
 
 describe('shiftgate serve with a mysql upstream', () => {
@@ -23,7 +23,7 @@ describe('shiftgate serve with a mysql upstream', () => {
     const child = spawn(
       process.execPath,
       [
-        BIN,
+        ...CLI,
         'serve',
         '--upstream',
         db.url.replace(/^mysql:/, 'mariadb:'),

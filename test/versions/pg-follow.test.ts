@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { CLI } from '../helpers/cli.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
 
 const run = promisify(execFile);
-const BIN = new URL('../../bin/shiftgate.js', import.meta.url).pathname;
 
 describe('following the state store (PostgreSQL)', () => {
   let db: TestDatabase;
@@ -53,18 +53,18 @@ describe('following the state store (PostgreSQL)', () => {
     await client.connect();
     const map = () => sg.sg.router.versionMap;
 
-    await run(process.execPath, [BIN, 'migrate', 'start', '--upstream', db.url, file]);
+    await run(process.execPath, [...CLI, 'migrate', 'start', '--upstream', db.url, file]);
     await within(1500, () => map()?.latest === 'rename_name');
     await client.query("SET shiftgate.version = 'rename_name'");
     assert.deepEqual((await client.query('SELECT * FROM users')).rows, [{ id: 1, full_name: 'ada' }]);
 
-    await run(process.execPath, [BIN, 'migrate', 'rollback', '--upstream', db.url]);
+    await run(process.execPath, [...CLI, 'migrate', 'rollback', '--upstream', db.url]);
     await within(1500, () => map()?.latest !== 'rename_name');
     await assert.rejects(client.query("SET shiftgate.version = 'rename_name'"), { code: '22023' });
 
-    await run(process.execPath, [BIN, 'migrate', 'start', '--upstream', db.url, file]);
+    await run(process.execPath, [...CLI, 'migrate', 'start', '--upstream', db.url, file]);
     await within(1500, () => map()?.latest === 'rename_name');
-    await run(process.execPath, [BIN, 'migrate', 'complete', '--upstream', db.url]);
+    await run(process.execPath, [...CLI, 'migrate', 'complete', '--upstream', db.url]);
     await within(1500, () => map()?.latestCompleted === 'rename_name');
     // The session stayed bound to the version it chose; a new one binds to the completed version.
     assert.deepEqual((await client.query('SELECT * FROM users')).rows, [{ id: 1, full_name: 'ada' }]);

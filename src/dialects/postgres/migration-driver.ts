@@ -17,8 +17,10 @@ import type {
 } from '../../migrations/dialect.ts';
 import { LockTimeoutError } from '../../migrations/errors.ts';
 import type { SchemaModel } from '../../migrations/model.ts';
+import type { NameResolution } from '../../versions/name-resolution.ts';
 import { renderAction } from './ddl.ts';
 import { introspectPostgres } from './introspect.ts';
+import { readNameResolution } from './name-resolution.ts';
 import { ident, qualified } from './quote.ts';
 import { CHECKPOINT_TABLE, PostgresStateStore, STATE_CHANNEL, toCheckpoint } from './state-store.ts';
 
@@ -156,6 +158,10 @@ export class PostgresMigrationConnection implements MigrationConnection {
 
   introspect(schema: string): Promise<SchemaModel> {
     return introspectPostgres(this.client, schema);
+  }
+
+  nameResolution(schema: string, names: readonly string[]): Promise<NameResolution> {
+    return readNameResolution(this.client, schema, names);
   }
 
   async runAction(

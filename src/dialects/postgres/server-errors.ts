@@ -30,7 +30,9 @@ export class ServerErrorWords {
     if (replacer === undefined) {
       const schema = map.version(name);
       replacer = null;
-      if (schema && !schema.identity) {
+      // While a migration is in flight even a version that sees every table as it is (the new
+      // version of an add_column) can hit a Shiftgate check whose error must speak its words.
+      if (schema && map.versions.some((v) => !v.identity)) {
         const rewrite = (body: Buffer): Buffer => {
           const mapped = mapServerError(decodeErrorFields(body), schema);
           if (mapped) return encodeErrorFields(mapped);

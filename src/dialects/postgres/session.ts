@@ -44,9 +44,10 @@ import {
   standInRefusalQuery,
 } from './local-answers.ts';
 import { PreparedStatements } from './prepared-statements.ts';
+import { SearchPathTracker } from './search-path-tracker.ts';
 import { ServerErrorWords } from './server-errors.ts';
 import { SqlPreparedStatements } from './sql-prepared.ts';
-import { reservedOptions, versionFromOptions, withVersionOption } from './startup-options.ts';
+import { optionValue, reservedOptions, versionFromOptions, withVersionOption } from './startup-options.ts';
 import { connectUpstream, upstreamTarget } from './upstream-connection.ts';
 
 const DIALECT = 'postgres';
@@ -165,6 +166,8 @@ export class PgSession implements ProxySession {
     settle: () => void;
     settled: Promise<void>;
   } | null = null;
+  /** The session's search_path as the server applies it, published in `info.sqlContext`. */
+  private readonly searchPath: SearchPathTracker;
   /** Callers waiting for the requests in flight to be answered, each with how many may remain. */
   private inFlightWaiters: { atMost: number; resolve: () => void }[] = [];
   private transactionStatus: number = TransactionStatus.Idle;
@@ -205,10 +208,12 @@ export class PgSession implements ProxySession {
       received: ctx.metrics.clientBytesReceived.labels(DIALECT),
       sent: ctx.metrics.clientBytesSent.labels(DIALECT),
     };
+    this.searchPath = new SearchPathTracker(this.info.sqlContext);
     this.clientFramer = new PgFramer(ctx.config.proxy.max_message_bytes, true, STREAM_FROM_BYTES);
     this.upstreamFramer = new PgFramer(Number.MAX_SAFE_INTEGER, false);
-    this.scanner = new BackendScanner([BackendCode.ReadyForQuery, BackendCode.ErrorResponse], (code, body) =>
-      this.onWatchedBackendMessage(code, body),
+    this.scanner = new BackendScanner(
+      [BackendCode.ReadyForQuery, BackendCode.ErrorResponse, BackendCode.ParameterStatus],
+      (code, body) => this.onWatchedBackendMessage(code, body),
     );
     this.attachClient(socket);
   }
@@ -367,9 +372,15 @@ export class PgSession implements ProxySession {
     return true;
   }
 
+  /** A request the server answers with one ReadyForQuery went upstream (NaN: not timed). */
+  private requestSent(startedAt: number): void {
+    this.inFlight.push(startedAt);
+    this.searchPath.endRequest();
+  }
+
   /** What `routeClientFrame` does for a Query or an unnamed Parse the router does not want. */
   private passStatement(code: number): void {
-    if (code === FrontendCode.Query) this.inFlight.push(performance.now());
+    if (code === FrontendCode.Query) this.requestSent(performance.now());
     else {
       this.batchOpen = true;
       // The unnamed statement, forwarded unread: whatever it replaced is gone.
@@ -426,6 +437,13 @@ export class PgSession implements ProxySession {
       return pending.settled.then(() => this.routeClientFrame(frame));
     }
     const batchWasOpen = this.batchOpen;
+    if (code === FrontendCode.Query)
+      this.searchPath.observe(frame.raw, frame.bodyOffset, frame.raw.length - 1);
+    else if (code === FrontendCode.Parse) {
+      const text = frame.raw.indexOf(0, frame.bodyOffset) + 1;
+      const end = text > 0 ? frame.raw.indexOf(0, text) : -1;
+      if (end > 0) this.searchPath.observe(frame.raw, text, end);
+    }
     if (code === FrontendCode.Sync) this.batchOpen = false;
     else if (EXTENDED_BATCH[code]) this.batchOpen = true;
     if (pending) {
@@ -434,16 +452,16 @@ export class PgSession implements ProxySession {
     }
     switch (code) {
       case FrontendCode.Query:
-        this.inFlight.push(performance.now());
+        this.requestSent(performance.now());
         break;
       case FrontendCode.Sync:
         // Admin batches are not client traffic: their latency must not feed the throttle.
-        this.inFlight.push(this.adminBatch ? Number.NaN : performance.now());
+        this.requestSent(this.adminBatch ? Number.NaN : performance.now());
         this.adminBatch = false;
         if (pending) pending.sent = true;
         return undefined;
       case FrontendCode.FunctionCall:
-        this.inFlight.push(performance.now());
+        this.requestSent(performance.now());
         this.info.ranClientStatements = true;
         return undefined;
       case FrontendCode.Terminate:
@@ -610,7 +628,7 @@ export class PgSession implements ProxySession {
       case FrontendCode.Parse:
       case FrontendCode.Query: {
         const msg = decodeFrontend(frame) as Extract<FrontendMessage, { sql: string }>;
-        if (msg.code === FrontendCode.Query) this.inFlight.push(performance.now());
+        if (msg.code === FrontendCode.Query) this.requestSent(performance.now());
         return this.refuseBinding(msg, 'activeTransaction', 'must be the only statement of its batch');
       }
       default:
@@ -949,6 +967,9 @@ export class PgSession implements ProxySession {
     this.info.user = params.get('user') ?? null;
     this.info.database = params.get('database') ?? this.info.user;
     this.info.applicationName = params.get('application_name') ?? null;
+    // A search_path the startup packet sets wins over the role and database defaults, as on the server.
+    this.info.sqlContext.searchPath =
+      optionValue(params.get('options'), 'search_path') ?? params.get('search_path') ?? null;
     this.clientFramer.typed();
     this.phase = 'connecting';
     // The proxy speaks 3.0: newer minor versions and protocol options are declined as the server would.
@@ -1098,6 +1119,9 @@ export class PgSession implements ProxySession {
         this.writeClient(encodeBackendKeyData(msg.processID, this.proxySecret));
         return;
       }
+      case BackendCode.ParameterStatus:
+        this.onParameterStatus(frame.raw.subarray(frame.bodyOffset));
+        break;
       case BackendCode.ErrorResponse:
         // Authentication failed: the server's own error (e.g. 28P01) goes to the client; the server closes.
         this.serverSentFatal = true;
@@ -1121,6 +1145,7 @@ export class PgSession implements ProxySession {
       this.readyCount += 1;
       if (body[0] === TransactionStatus.Idle && this.localPortals.size > 0) this.closeLocalPortals();
       this.transactionStatus = body[0]!;
+      this.searchPath.onReadyForQuery(body[0]!);
       const started = this.inFlight.shift();
       if (started !== undefined && !Number.isNaN(started)) {
         recordStatementLatency(this.ctx, this.info, (performance.now() - started) * 1000);
@@ -1131,11 +1156,24 @@ export class PgSession implements ProxySession {
         // Let the ReadyForQuery reach the client first, then close.
         setImmediate(() => this.terminate('Shiftgate is shutting down'));
       }
+    } else if (code === BackendCode.ParameterStatus) {
+      this.onParameterStatus(body);
     } else if (code === BackendCode.ErrorResponse) {
+      this.searchPath.onError();
       this.answers.onError();
       if (this.pendingBinding) this.pendingBinding.failed = true;
       if (body.includes('SFATAL\0')) this.serverSentFatal = true;
     }
+  }
+
+  /** A setting the server reports (at login and whenever it changes): the ones translation reads. */
+  private onParameterStatus(body: Buffer): void {
+    const nameEnd = body.indexOf(0);
+    if (nameEnd < 0) return;
+    const name = body.toString('latin1', 0, nameEnd);
+    if (name !== 'standard_conforming_strings') return;
+    const value = body.toString('latin1', nameEnd + 1, Math.max(nameEnd + 1, body.indexOf(0, nameEnd + 1)));
+    this.info.sqlContext.standardConformingStrings = value !== 'off';
   }
 
   /** The transaction ended: portals bound in it are gone, as on the server. */

@@ -8,9 +8,9 @@ export async function createPgSqlTranslator(): Promise<SqlTranslator> {
   await loadPgParser();
   let translator: PgTranslator | null = null;
   return {
-    translate(version, sql) {
+    translate(version, sql, session) {
       if (!translator) return null;
-      const plan = translator.translate(version, sql);
+      const plan = translator.translate(version, sql, session);
       return plan.rewritten ? plan.sql : null;
     },
     setVersionMap(map: VersionMap) {

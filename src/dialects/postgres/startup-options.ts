@@ -42,13 +42,18 @@ function settings(options: string | undefined): { name: string; value: string }[
   return out;
 }
 
-/** The value of `shiftgate.version` set through `options`, or null. */
-export function versionFromOptions(options: string | undefined): string | null {
+/** The last value `options` gives setting `name`, or null. */
+export function optionValue(options: string | undefined, name: string): string | null {
   return (
     settings(options)
-      .filter((s) => s.name === 'shiftgate.version')
+      .filter((s) => s.name === name)
       .at(-1)?.value ?? null
   );
+}
+
+/** The value of `shiftgate.version` set through `options`, or null. */
+export function versionFromOptions(options: string | undefined): string | null {
+  return optionValue(options, 'shiftgate.version');
 }
 
 /** `shiftgate.*` settings other than the version in `options`: the proxy's own, never the client's. */

@@ -1,7 +1,8 @@
 /** A throwaway database with the clients a migration test needs. */
 import pg from 'pg';
+import { connectMigrationEngine } from '../../../src/dialects/index.ts';
 import type { Migration } from '../../../src/migrations/format.ts';
-import { type EngineOptions, MigrationEngine } from '../../../src/migrations/index.ts';
+import type { EngineOptions, MigrationEngine } from '../../../src/migrations/index.ts';
 import { parseMigration } from '../../../src/migrations/parse.ts';
 import { createPgDatabase, type TestDatabase } from '../../helpers/databases.ts';
 
@@ -38,7 +39,7 @@ export async function migrationDb(prefix: string): Promise<MigrationDb> {
       return c;
     },
     async engine(options = {}) {
-      const e = await MigrationEngine.connect({ url: database.url, ...options });
+      const e = await connectMigrationEngine({ url: database.url, ...options });
       engines.push(e);
       return e;
     },

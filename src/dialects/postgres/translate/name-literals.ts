@@ -21,6 +21,8 @@ export interface NameLiteralHost {
   readonly bytes: Uint8Array;
   /** The version's table a reference names, as a FROM item would resolve it; refuses hidden ones. */
   table(rv: RangeVar): LogicalTable | undefined;
+  /** The physical name of `t` as the statement must write it (qualified where the search_path would find another table). */
+  physical(t: LogicalTable, qualified: boolean): string;
   edit(start: number, end: number, text: string): void;
   insert(at: number, text: string): void;
   fail(kind: TranslationErrorKind, object: string, reason: string, at: number): never;
@@ -200,7 +202,7 @@ function tableArg(host: NameLiteralHost, node: Node | undefined, soft: boolean):
     host.edit(
       lit.start,
       lit.end,
-      stringLiteral(host, `${catalog}${schema}${quoteIdent(t.physical)}`, lit.start),
+      stringLiteral(host, `${catalog}${schema}${host.physical(t, rv.schemaname !== undefined)}`, lit.start),
     );
   }
   return t;

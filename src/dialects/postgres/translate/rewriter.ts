@@ -23,6 +23,7 @@ import { type NameLiteralHost, nameLiteralCall, nameLiteralCast } from './name-l
 import { outputName } from './output-name.ts';
 import type { StatementPlan, TableUse, TextEdit } from './plan.ts';
 import { derivedRel, Level, needsRewrite, physicalName, type Rel, tableRel } from './scope.ts';
+import { defaultResolution, type TableResolution, UNKNOWN } from './search-path.ts';
 
 /**
  * The AST walk that turns statements written for one schema version into
@@ -39,8 +40,9 @@ export function rewriteStatements(
   schema: VersionSchema,
   bytes: Uint8Array,
   stmts: readonly RawStmt[],
+  resolution: TableResolution = defaultResolution(schema),
 ): { edits: TextEdit[]; statements: StatementPlan[] } {
-  const rewriter = new Rewriter(schema, bytes);
+  const rewriter = new Rewriter(schema, bytes, resolution);
   const statements = stmts.map((raw) => rewriter.statement(raw));
   return { edits: rewriter.sortedEdits(), statements };
 }
@@ -128,6 +130,8 @@ class Rewriter {
   constructor(
     private readonly v: VersionSchema,
     private readonly b: Uint8Array,
+    /** Where unqualified table names go under the session's search_path. */
+    private readonly res: TableResolution,
   ) {}
 
   sortedEdits(): TextEdit[] {
@@ -540,7 +544,7 @@ class Rewriter {
       return phys === name ? quoteIdent(phys) : `${quoteIdent(phys)} AS ${quoteIdent(name)}`;
     });
     const schema = rv.schemaname ? `${quoteIdent(rv.schemaname)}.` : '';
-    const from = `${schema}${quoteIdent(t.physical ?? t.name)}`;
+    const from = `${schema}${this.physicalRef(t, rv.schemaname !== undefined)}`;
     this.edit(parts[0]!.start, end, `(SELECT ${select.join(', ')} FROM ${from})`);
   }
 
@@ -577,6 +581,9 @@ class Rewriter {
         const name = parts?.at(-1);
         const schema = parts && parts.length > 1 ? parts.at(-2) : undefined;
         if (name === undefined || (schema !== undefined && schema !== this.v.schema)) continue;
+        if (schema === undefined && this.res.resolve(name).logical !== this.v.schema) {
+          if (this.res.resolve(name).physical !== this.v.schema) continue;
+        }
         if (this.v.table(name)?.rewrites || this.v.isHiddenTable(name)) {
           this.fail('unsupported', name, `${what} is not supported on a migrating table`, undefined);
         }
@@ -691,6 +698,7 @@ class Rewriter {
   private managedTable(rv: RangeVar): LogicalTable | undefined {
     if (rv.catalogname || (rv.schemaname && rv.schemaname !== this.v.schema)) return undefined;
     const name = rv.relname ?? '';
+    if (!rv.schemaname && this.res.key !== '' && this.elsewhere(rv, name)) return undefined;
     const t = this.v.table(name);
     if (t) {
       if (t.physical === null) {
@@ -701,6 +709,47 @@ class Rewriter {
     }
     if (this.v.isHiddenTable(name)) this.fail('undefined_table', name, 'the relation does not exist', rv);
     return undefined;
+  }
+
+  /**
+   * True when the session's search_path sends the unqualified `name` to
+   * another schema's relation (or to none): not the version's table. When
+   * the server would find the migration schema's physical table instead,
+   * the name is qualified with the schema the version means.
+   */
+  private elsewhere(rv: RangeVar, name: string): boolean {
+    const { logical, physical } = this.res.resolve(name);
+    if (logical === this.v.schema) return false;
+    if (logical === UNKNOWN) {
+      this.fail(
+        'unsupported',
+        name,
+        `cannot tell which schema "${name}" means: the session's search_path changed in a way Shiftgate could not follow, and "${name}" exists in several schemas; qualify the name or SET search_path again`,
+        rv,
+      );
+    }
+    if (logical === null) {
+      if (physical !== null) this.fail('undefined_table', name, 'the relation does not exist', rv);
+      return true;
+    }
+    if (physical !== logical) {
+      const at = this.parts(rv.location ?? -1, 1, name)[0]!;
+      this.edit(at.start, at.end, `${quoteIdent(logical)}.${quoteIdent(name)}`);
+    }
+    return true;
+  }
+
+  /** The physical name of `t` as the statement must write it: qualified when the search_path would find another table first. */
+  private physicalRef(t: LogicalTable, qualified: boolean): string {
+    const name = quoteIdent(t.physical ?? t.name);
+    if (
+      qualified ||
+      this.res.key === '' ||
+      this.res.resolve(t.physical ?? t.name).physical === this.v.schema
+    ) {
+      return name;
+    }
+    return `${quoteIdent(this.v.schema)}.${name}`;
   }
 
   /**
@@ -716,7 +765,7 @@ class Rewriter {
     );
     const last = parts.at(-1)!;
     if (t.physical !== null && t.physical !== t.name) {
-      this.edit(last.start, last.end, quoteIdent(t.physical));
+      this.edit(last.start, last.end, this.physicalRef(t, parts.length > 1));
       if (alias) {
         // `users *` (inheritance) keeps its star before the alias.
         const next = nextToken(this.b, last.end);
@@ -1002,6 +1051,7 @@ class Rewriter {
       version: this.v,
       bytes: this.b,
       table: (rv) => this.managedTable(rv),
+      physical: (t, qualified) => this.physicalRef(t, qualified),
       edit: (start, end, text) => this.edit(start, end, text),
       insert: (at, text) => this.insertAt(at, text),
       fail: (kind, object, reason, at) => this.fail(kind, object, reason, at),

@@ -9,6 +9,9 @@ import { literalShape, moveEdits, movePosition } from './literal-shape.ts';
 import { constantsMayNameTables } from './name-literals.ts';
 import { applyEdits, type TranslationPlan } from './plan.ts';
 import { rewriteStatements } from './rewriter.ts';
+import { defaultResolution, type PathContext, PathResolver, type TableResolution } from './search-path.ts';
+import { changesSearchPath } from './search-path-change.ts';
+import { standardStrings } from './string-rules.ts';
 
 /** Plain counters for metrics: the proxy reads them, nothing here resets them. */
 export interface TranslatorCounters {
@@ -65,8 +68,11 @@ export class PgTranslator {
   private readonly shapes: LRUCache<string, { outcome: TranslationPlan | TranslationError; spans: number[] }>;
   readonly counters: TranslatorCounters = { hits: 0, misses: 0, fastPath: 0, refused: 0 };
 
+  private paths: PathResolver;
+
   constructor(map: VersionMap, options: TranslatorOptions = {}) {
     this.map = map;
+    this.paths = new PathResolver(map.nameResolution);
     const maxShapeSize = options.maxTextSize ?? 64 * 1024 * 1024;
     this.shapes = new LRUCache({
       max: options.maxEntries ?? 10_000,
@@ -88,6 +94,7 @@ export class PgTranslator {
   /** Swaps in a new version map (a migration started, completed or rolled back); cached plans are dropped. */
   setVersionMap(map: VersionMap): void {
     this.map = map;
+    this.paths = new PathResolver(map.nameResolution);
     this.cache.clear();
     this.shapes.clear();
   }
@@ -101,7 +108,17 @@ export class PgTranslator {
     return this.cache.size;
   }
 
-  translate(version: string, sql: string): TranslationPlan {
+  /**
+   * Translates `sql` for `version` as the session's server reads it
+   * (`context`: its search_path and string rules; the defaults without).
+   */
+  translate(version: string, sql: string, context?: PathContext): TranslationPlan {
+    if (context && !context.sqlContext.standardConformingStrings && sql.includes('\\')) {
+      const original = Buffer.from(sql, 'utf8');
+      const standard = standardStrings(original);
+      if (standard)
+        return onOriginal(this.translate(version, standard.toString('utf8'), context), sql, original);
+    }
     const schema = this.map.version(version);
     if (!schema) {
       this.counters.refused++;
@@ -116,7 +133,9 @@ export class PgTranslator {
       this.counters.fastPath++;
       return passThrough(version, sql, true);
     }
-    const key = `${version}\u0000${sql}`;
+    const resolution = context ? this.paths.for(schema, context) : defaultResolution(schema);
+    const scope = resolution.key === '' ? version : `${version}\u0000\u0004${resolution.key}`;
+    const key = `${scope}\u0000${sql}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.counters.hits++;
@@ -129,7 +148,7 @@ export class PgTranslator {
     const bytes = Buffer.from(sql, 'utf8');
     // Where constants may name tables, they decide the rewrite: no sharing by shape.
     const shape = constantsMayNameTables(sql) ? null : literalShape(bytes);
-    const shapeKey = shape ? `${version}\u0000\u0003${shape.key}` : null;
+    const shapeKey = shape ? `${scope}\u0000\u0003${shape.key}` : null;
     const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
     if (shape && sibling) {
       if (sibling.outcome instanceof TranslationError) {
@@ -146,7 +165,7 @@ export class PgTranslator {
     this.counters.misses++;
     let plan: TranslationPlan;
     try {
-      plan = translateUncached(schema, sql);
+      plan = translateUncached(schema, sql, resolution);
     } catch (e) {
       if (e instanceof TranslationError) {
         this.counters.refused++;
@@ -168,7 +187,11 @@ export class PgTranslator {
  * say what it would touch), and passed through otherwise, so the server
  * reports the syntax error in its own words.
  */
-export function translateUncached(schema: VersionSchema, sql: string): TranslationPlan {
+export function translateUncached(
+  schema: VersionSchema,
+  sql: string,
+  resolution: TableResolution = defaultResolution(schema),
+): TranslationPlan {
   let stmts: RawStmt[];
   try {
     stmts = parseSync(sql).stmts ?? [];
@@ -186,7 +209,8 @@ export function translateUncached(schema: VersionSchema, sql: string): Translati
   const bytes = Buffer.from(sql, 'utf8');
   let rewritten: ReturnType<typeof rewriteStatements>;
   try {
-    rewritten = rewriteStatements(schema, bytes, stmts);
+    refuseSearchPathChangeWithUse(schema, sql, stmts);
+    rewritten = rewriteStatements(schema, bytes, stmts, resolution);
   } catch (e) {
     if (e instanceof TranslationError) throw e;
     // A translator bug must not take the session down nor let the statement through unrewritten.
@@ -209,6 +233,31 @@ export function translateUncached(schema: VersionSchema, sql: string): Translati
     statements,
     fastPath: false,
   };
+}
+
+/** A plan made on the standard-strings reading of `sql`, applied to its original bytes. */
+function onOriginal(plan: TranslationPlan, sql: string, original: Buffer): TranslationPlan {
+  return {
+    ...plan,
+    original: sql,
+    sql: plan.edits.length > 0 ? applyEdits(original, plan.edits) : sql,
+  };
+}
+
+/**
+ * A text that changes search_path and also names a migrating table: the
+ * statements after the change would resolve names under a path the
+ * translator did not use, so the change must come as a statement of its own.
+ */
+function refuseSearchPathChangeWithUse(schema: VersionSchema, sql: string, stmts: readonly RawStmt[]): void {
+  if (stmts.length < 2 || !/search_path|\b(?:reset|discard)\b/i.test(sql)) return;
+  if (!stmts.some((s) => changesSearchPath(s.stmt))) return;
+  throw new TranslationError(
+    'unsupported',
+    schema.name,
+    'search_path',
+    'a query string that changes search_path cannot also use a migrating table; send the SET as a statement of its own',
+  );
 }
 
 function passThrough(version: string, sql: string, fastPath: boolean): TranslationPlan {
