@@ -2,6 +2,7 @@ import type {
   ColumnRef,
   CopyStmt,
   DeleteStmt,
+  FuncCall,
   InsertStmt,
   Node,
   OnConflictClause,
@@ -9,13 +10,16 @@ import type {
   RawStmt,
   SelectStmt,
   SubLink,
+  TypeCast,
   UpdateStmt,
   WithClause,
 } from 'libpg-query';
 import { TranslationError, type TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
+import { catalogView, type DefinitionHost, definitionCall, regclassOutput } from './catalog-views.ts';
 import { quoteIdent } from './ident.ts';
 import { nameParts, nextToken, parenList, Tok, type Token, targetEnd, wordIs } from './lexer.ts';
+import { type NameLiteralHost, nameLiteralCall, nameLiteralCast } from './name-literals.ts';
 import { outputName } from './output-name.ts';
 import type { StatementPlan, TableUse, TextEdit } from './plan.ts';
 import { derivedRel, Level, needsRewrite, physicalName, type Rel, tableRel } from './scope.ts';
@@ -669,6 +673,8 @@ class Rewriter {
       const cte = level.cte(name);
       if (cte) return derivedRel(alias ?? name, renameColumns(cte.columns as string[] | null, rv.alias));
     }
+    const view = mode === 'from' ? catalogView(this.v, rv) : null;
+    if (view !== null) return this.catalogRel(rv, view);
     const t = this.managedTable(rv);
     if (!t) return unknownRel(alias ?? name, alias === undefined);
     if (rv.alias?.colnames?.length && !t.sameColumns) {
@@ -676,6 +682,16 @@ class Rewriter {
     }
     this.renameTable(rv, t, alias === undefined);
     return tableRel(t, alias ?? name, alias === undefined);
+  }
+
+  /** A catalog relation replaced by the version's view of it (catalog-views.ts), keeping its name or alias. */
+  private catalogRel(rv: RangeVar, view: string): Rel {
+    const name = rv.relname ?? '';
+    if (rv.inh !== true) this.fail('unsupported', name, 'ONLY on a catalog that shows migrating tables', rv);
+    const parts = this.parts(rv.location ?? -1, 1 + (rv.schemaname ? 1 : 0), name);
+    const alias = rv.alias ? '' : ` AS ${quoteIdent(name)}`;
+    this.edit(parts[0]!.start, parts.at(-1)!.end, `(${view})${alias}`);
+    return unknownRel(rv.alias?.aliasname ?? name, rv.alias === undefined);
   }
 
   /** The version's table a RangeVar names; refuses one this version must not see. */
@@ -780,6 +796,8 @@ class Rewriter {
         outputs = outputs && cols ? [...outputs, ...cols] : null;
         continue;
       }
+      // Before the walk: its text goes around whatever the walk puts around the cast's operand.
+      regclassOutput(this.nameHost(), val, rt.name ?? outputName(val));
       this.expr(val, level);
       if (rt.name !== undefined) {
         outputs?.push(rt.name);
@@ -880,7 +898,14 @@ class Rewriter {
         this.expr(s.testexpr, level);
         this.query(s.subselect, level);
       } else if (k === 'SelectStmt') this.select(v as SelectStmt, level);
-      else if (v !== null && typeof v === 'object') this.expr(v, level);
+      else if (v !== null && typeof v === 'object') {
+        if (k === 'TypeCast') nameLiteralCast(this.nameHost(), v as TypeCast);
+        else if (k === 'FuncCall') {
+          nameLiteralCall(this.nameHost(), v as FuncCall);
+          definitionCall(this.nameHost(), v as FuncCall);
+        }
+        this.expr(v, level);
+      }
     }
   }
 
@@ -1018,6 +1043,21 @@ class Rewriter {
   }
 
   // ---- helpers -----------------------------------------------------------------------
+
+  private names: (NameLiteralHost & DefinitionHost) | undefined;
+
+  private nameHost(): NameLiteralHost & DefinitionHost {
+    this.names ??= {
+      version: this.v,
+      bytes: this.b,
+      table: (rv) => this.managedTable(rv),
+      physical: (t, qualified) => this.physicalRef(t, qualified),
+      edit: (start, end, text) => this.edit(start, end, text),
+      insert: (at, text) => this.insertAt(at, text),
+      fail: (kind, object, reason, at) => this.fail(kind, object, reason, at),
+    };
+    return this.names;
+  }
 
   private physicalOrFail(
     t: LogicalTable | null,

@@ -4,7 +4,9 @@ import { log } from '../../../proxy/log.ts';
 import { TranslationError } from '../../../versions/translation-error.ts';
 import type { VersionMap } from '../../../versions/version-map.ts';
 import type { VersionSchema } from '../../../versions/version-schema.ts';
+import { pgMayTouch } from './fast-path.ts';
 import { literalShape, moveEdits, movePosition } from './literal-shape.ts';
+import { constantsMayNameTables } from './name-literals.ts';
 import { applyEdits, type TranslationPlan } from './plan.ts';
 import { rewriteStatements } from './rewriter.ts';
 import { defaultResolution, type PathContext, PathResolver, type TableResolution } from './search-path.ts';
@@ -127,7 +129,7 @@ export class PgTranslator {
         'no such schema version (rolled back, or never started)',
       );
     }
-    if (!schema.mayTouch(sql)) {
+    if (!pgMayTouch(schema, sql)) {
       this.counters.fastPath++;
       return passThrough(version, sql, true);
     }
@@ -144,7 +146,8 @@ export class PgTranslator {
       return cached;
     }
     const bytes = Buffer.from(sql, 'utf8');
-    const shape = literalShape(bytes);
+    // Where constants may name tables, they decide the rewrite: no sharing by shape.
+    const shape = constantsMayNameTables(sql) ? null : literalShape(bytes);
     const shapeKey = shape ? `${scope}\u0000\u0003${shape.key}` : null;
     const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
     if (shape && sibling) {
