@@ -10,6 +10,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Shiftgate</title>
 <link rel="stylesheet" href="/dashboard.css">
+<link rel="icon" href="data:,">
 <script src="/dashboard.js" defer></script>
 </head>
 <body>

@@ -167,7 +167,10 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     var L = 56, R = 64, T = 10, B = 24;
     var pw = Math.max(10, w - L - R), ph = Math.max(10, h - T - B);
     var end = points.length ? points[points.length - 1].t : Date.now();
-    var start = end - WINDOW_MS;
+    // Up to ten minutes, but no wider than the history there is (at least a minute), so a young proxy's points are not squeezed into a corner.
+    var first = points.length ? points[0].t : end;
+    var span = Math.min(WINDOW_MS, Math.max(60000, end - first));
+    var start = end - span;
     var shown = points.filter(function (p) { return p.t > start; });
     canvas.setAttribute('data-points', String(shown.length));
     var maxMs = 0, maxRows = 0;
@@ -177,7 +180,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     });
     maxMs = niceMax(maxMs * 1.1);
     maxRows = niceMax(maxRows * 1.1);
-    var x = function (t) { return L + ((t - start) / WINDOW_MS) * pw; };
+    var x = function (t) { return L + ((t - start) / span) * pw; };
     var yMs = function (v) { return T + ph - (v / maxMs) * ph; };
     var yRows = function (v) { return T + ph - (v / maxRows) * ph; };
     g.font = '11px system-ui, sans-serif';
@@ -193,11 +196,13 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       g.fillText(int((maxRows * (4 - i)) / 4) + ' r/s', L + pw + 6, yy + 4);
     }
     g.textAlign = 'center';
-    for (var m = Math.ceil(start / 60000) * 60000; m <= end; m += 60000) {
-      g.fillText(new Date(m).toLocaleTimeString('en-GB', { hour12: false, hour: '2-digit', minute: '2-digit' }), x(m), h - 6);
+    var step = span <= 120000 ? 15000 : 60000;
+    for (var m = Math.ceil(start / step) * step; m <= end; m += step) {
+      var label = new Date(m).toLocaleTimeString('en-GB', { hour12: false });
+      g.fillText(step < 60000 ? label : label.slice(0, 5), x(m), h - 6);
     }
     g.fillStyle = color('--thr');
-    shown.forEach(function (p) { if (p.throttled) g.fillRect(x(p.t - 1000), T, Math.max(1, pw / (WINDOW_MS / 1000)), ph); });
+    shown.forEach(function (p) { if (p.throttled) g.fillRect(x(p.t - 1000), T, Math.max(1, pw / (span / 1000)), ph); });
     var rowsPts = shown.filter(function (p) { return p.rowsPerSecond !== null; });
     if (rowsPts.length) {
       g.fillStyle = 'rgba(59, 130, 196, 0.25)';

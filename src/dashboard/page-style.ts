@@ -35,7 +35,7 @@ h2 { font-size: 15px; margin: 0 0 8px; }
 #throttle-state[data-state="throttled"] { color: var(--p99); font-weight: 600; }
 #throttle-state[data-state="free"] { color: var(--ok); }
 .reason { margin: 8px 0 0; color: var(--p99); font-family: ui-monospace, monospace; }
-canvas { width: 100%; display: block; }
+canvas { width: 100%; height: 260px; display: block; }
 .legend { font-size: 12px; color: var(--muted); }
 .sw { display: inline-block; width: 14px; height: 3px; margin: 0 4px 3px 10px; vertical-align: middle; }
 .sw.p99 { background: var(--p99); } .sw.p50 { background: var(--p50); }
