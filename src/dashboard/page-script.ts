@@ -96,7 +96,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     var reason = $('throttle-reason');
     reason.hidden = !t.reason;
     reason.textContent = t.reason ? t.reason + (t.delayMs ? ' · waiting ' + t.delayMs + ' ms between batches' : '') : '';
-    if (phase !== lastPhase) lastHistoryAt = 0;
+    // A phase change is news for the history too: fetch it now rather than within five seconds.
+    if (lastPhase !== null && phase !== lastPhase) getJson('/api/migrations').then(renderHistory, function () {});
     lastPhase = phase;
   }
 

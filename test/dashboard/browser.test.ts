@@ -167,7 +167,13 @@ describe('dashboard page in headless Chromium (PostgreSQL)', {
           timeout: 15_000,
         },
       );
-      await page.locator('#history tbody tr[data-name="add_digest"]').waitFor();
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#history tbody tr[data-name="add_digest"] td:nth-child(2)')?.textContent ===
+          'rolled_back',
+        null,
+        { timeout: 10_000 },
+      );
       assert.equal(await attr('#timeline li[data-phase="rolled_back"]', 'data-state'), 'done');
       await page.screenshot({ path: join(RESULTS, 'dashboard-rolled-back.png'), fullPage: true });
       t.diagnostic(
