@@ -442,7 +442,12 @@ export class MigrationControl {
     } catch (err) {
       throw asClientError(err);
     }
-    this.stopDuring();
+    // A rolled-back migration keeps its latency report too: what it cost while it ran, and the minute after.
+    if (this.during) {
+      await this.finishReport(done.name).catch((err: Error) =>
+        log.warn('latency report not saved', { migration: done.name, error: err.message }),
+      );
+    }
     this.onChange();
     return done;
   }
@@ -460,6 +465,23 @@ export class MigrationControl {
   async history(): Promise<{ status: MigrationStatus; report: LatencyReport | null }[]> {
     const all = await (await this.read()).history();
     return all.map((status) => ({ status, report: (status.latencyReport as LatencyReport | null) ?? null }));
+  }
+
+  /**
+   * The latency report so far of the migration this proxy is running (before
+   * and during; null when it runs none): its stored report is written only
+   * when it completes or rolls back.
+   */
+  liveReport(): LatencyReport | null {
+    if (!this.during) return null;
+    return {
+      beforeP50Ms: this.before?.p50 ?? null,
+      beforeP99Ms: this.before?.p99 ?? null,
+      duringP50Ms: this.during.quantileMs(0.5),
+      duringP99Ms: this.during.quantileMs(0.99),
+      afterP50Ms: null,
+      afterP99Ms: null,
+    };
   }
 
   get engine(): MigrationEngine {
@@ -483,6 +505,7 @@ export class MigrationControl {
       afterP50Ms: null,
       afterP99Ms: null,
     };
+    this.before = null;
     await (await this.run()).saveLatencyReport(name, report);
     const after = new LatencyHistogram();
     this.latency.taps.add(after);

@@ -237,7 +237,8 @@ export class DashboardApi {
     return {
       unavailable: null,
       migrations: history.map((s) => {
-        const r = (s.latencyReport as LatencyReport | null) ?? null;
+        const stored = (s.latencyReport as LatencyReport | null) ?? null;
+        const r = stored ?? (IN_FLIGHT_DONE.includes(s.phase) ? null : control.liveReport());
         return {
           name: s.name,
           phase: s.phase,

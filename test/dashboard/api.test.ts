@@ -185,6 +185,10 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     );
     assert.ok(m.timeline.find((t: Step) => t.phase === 'backfilling').at, 'the proxy saw the backfill start');
     assert.equal(s.throttle.backfilling, false, 'no backfill runs in the active phase');
+    const inFlight = (await api('/api/migrations')).migrations[0];
+    assert.equal(inFlight.phase, 'active');
+    assert.ok(inFlight.latency.beforeP99Ms > 0, 'the report so far of the migration in flight');
+    assert.equal(inFlight.latency.afterP99Ms, null);
     assert.equal(s.throttle.reason, null);
     assert.deepEqual(s.sessions.byVersion, [
       { version: '(initial)', sessions: 1 },
@@ -228,6 +232,8 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     await sg.admin(url, "SHIFTGATE START '03_nick'");
     await sg.waitForPhase(url, 'active');
     await statusWhen((x) => x.migration?.phase === 'active');
+    const app = await client();
+    for (let i = 0; i < 5; i++) await app.query('SELECT count(*) FROM users');
     await sg.admin(url, 'SHIFTGATE ROLLBACK');
     const s = await statusWhen((x) => x.migration?.phase === 'rolled_back');
     const m = s.migration;
@@ -244,6 +250,11 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     assert.deepEqual(
       migrations.map((x: { name: string; phase: string }) => `${x.name}:${x.phase}`),
       ['02_email:completed', '03_nick:rolled_back'],
+    );
+    assert.ok(migrations[1].latency.duringP99Ms > 0, 'a rolled-back migration keeps its latency report');
+    assert.ok(
+      migrations[1].latency.beforeP99Ms > 0,
+      "the first test's statements fall in the minute before it",
     );
   });
 
