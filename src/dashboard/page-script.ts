@@ -180,7 +180,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       maxRows = Math.max(maxRows, p.rowsPerSecond || 0);
     });
     maxMs = niceMax(maxMs * 1.1);
-    maxRows = niceMax(maxRows * 1.1);
+    var hasRows = maxRows > 0;
+    maxRows = Math.max(4, niceMax(maxRows * 1.1));
     var x = function (t) { return L + ((t - start) / span) * pw; };
     var yMs = function (v) { return T + ph - (v / maxMs) * ph; };
     var yRows = function (v) { return T + ph - (v / maxRows) * ph; };
@@ -194,7 +195,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       g.textAlign = 'right';
       g.fillText(((maxMs * (4 - i)) / 4).toFixed(maxMs < 4 ? 2 : 0) + ' ms', L - 6, yy + 4);
       g.textAlign = 'left';
-      g.fillText(int((maxRows * (4 - i)) / 4) + ' r/s', L + pw + 6, yy + 4);
+      if (hasRows) g.fillText(int((maxRows * (4 - i)) / 4) + ' r/s', L + pw + 6, yy + 4);
     }
     g.textAlign = 'center';
     var step = span <= 120000 ? 15000 : 60000;
