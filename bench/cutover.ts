@@ -22,12 +22,15 @@
  * phase it ran in (SHOW SHIFTGATE STATUS sampled every 25 ms, plus the
  * moments the admin commands were sent and answered). Prints per kind and
  * run: errors by phase (goal 0), p99 and the longest single statement per
- * phase (goal at most 100 ms), with the phase before START as the control;
+ * phase (goal at most 100 ms), with the phase before START as the control,
+ * and the longest statement of the switch window (COMPLETE / ROLLBACK sent
+ * until answered), which the proxy's hold keeps under its bound
+ * (`--hold-ms`, passed as proxy.switch_hold_ms);
  * writes an SVG chart of latency over time with the phase boundaries to
  * bench/results/cutover-<timestamp>.svg.
  *
  * Usage: npm run bench:cutover -- [--rows 20000] [--rate 150] [--active 3] [--after 3]
- *          [--kinds add_column,alter_column,rename_column,rename_table]
+ *          [--kinds add_column,alter_column,rename_column,rename_table] [--hold-ms 2000]
  * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     active: { type: 'string', default: '3' },
     after: { type: 'string', default: '3' },
     kinds: { type: 'string', default: 'add_column,alter_column,rename_column,rename_table' },
+    'hold-ms': { type: 'string', default: '2000' },
   },
 });
 const ROWS = Number(values.rows);
@@ -55,6 +59,7 @@ const BEFORE_S = Number(values.before);
 const ACTIVE_S = Number(values.active);
 const AFTER_S = Number(values.after);
 const STALL_GOAL_MS = 100;
+const HOLD_MS = Number(values['hold-ms']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -155,6 +160,8 @@ interface RunResult {
   end: 'complete' | 'rollback';
   stmts: Stmt[];
   phases: PhaseMark[];
+  /** From the switch command sent to its answer. */
+  switchWindow: { from: number; to: number };
 }
 
 /** One client session: a closed loop at RATE statements a second until `stop` is called. */
@@ -242,6 +249,11 @@ async function runOnce(
   const mark = (phase: string) => {
     if (phases.at(-1)?.phase !== phase) phases.push({ t: now(), phase });
   };
+  // A status sampled just before a command was sent can arrive after it: phases only move forward.
+  const switchWindow = { from: 0, to: 0 };
+  const sampled = (phase: string) => {
+    if (switchWindow.to === 0 && !phases.some((p) => p.phase === phase)) mark(phase);
+  };
   const idBase = (session: number) => 10_000_000 * (session + 1);
   const sessions = async (version: 'old' | 'new', url: string, offset: number) =>
     Promise.all(
@@ -266,8 +278,8 @@ async function runOnce(
   const sampler = (async () => {
     while (sampling) {
       const row = (await watcher.query('SHOW SHIFTGATE STATUS')).rows.find((r) => r.name === migration);
-      if (row) mark(row.phase);
-      else if (commandPhase) mark(commandPhase);
+      if (row) sampled(row.phase);
+      else if (commandPhase) sampled(commandPhase);
       await sleep(25);
     }
   })();
@@ -292,12 +304,16 @@ async function runOnce(
       await retired(admin, migration, old.length);
       mark('COMPLETE sent');
       commandPhase = 'completed';
+      switchWindow.from = now();
       await admin.query('SHIFTGATE COMPLETE');
+      switchWindow.to = now();
     } else {
       await Promise.all(fresh.map((s) => s.stop()));
       mark('ROLLBACK sent');
       commandPhase = 'rolled_back';
+      switchWindow.from = now();
       await admin.query('SHIFTGATE ROLLBACK');
+      switchWindow.to = now();
     }
     mark(commandPhase);
     await sleep(AFTER_S * 1000);
@@ -307,7 +323,7 @@ async function runOnce(
     await sampler;
     await Promise.all([admin.end(), watcher.end()]);
   }
-  return { kind: kind.name, end, stmts, phases };
+  return { kind: kind.name, end, stmts, phases, switchWindow };
 }
 
 /**
@@ -337,6 +353,25 @@ function phaseAt(phases: PhaseMark[], t: number): string {
     phase = p.phase;
   }
   return phase;
+}
+
+/** The statements that started while the switch command ran: the ones the proxy may have held. */
+function reportSwitch(runs: RunResult[]): number {
+  let worst = 0;
+  console.log(
+    `\nswitch window (command sent .. answered; hold bound ${HOLD_MS} ms)\nkind           run         window ms  statements  errors   max ms`,
+  );
+  for (const r of runs) {
+    const { from, to } = r.switchWindow;
+    const list = r.stmts.filter((s) => s.t >= from && s.t <= to);
+    const max = list.reduce((m, s) => Math.max(m, s.ms), 0);
+    worst = Math.max(worst, max);
+    console.log(
+      `${r.kind.padEnd(14)} ${r.end.padEnd(9)} ${(to - from).toFixed(0).padStart(11)} ${String(list.length).padStart(11)} ` +
+        `${String(list.filter((s) => s.error).length).padStart(7)} ${max.toFixed(1).padStart(8)}`,
+    );
+  }
+  return worst;
 }
 
 function report(runs: RunResult[]): { errors: number; worstStall: number } {
@@ -448,7 +483,7 @@ async function main(): Promise<void> {
     }
     await setup.query('ANALYZE');
     await setup.end();
-    serve = await startServe(db.url, ['--migrations', dir]);
+    serve = await startServe(db.url, ['--migrations', dir, '--proxy-switch-hold-ms', String(HOLD_MS)]);
     const proxyUrl = withPort(db.url, serve.port);
     console.log(
       `load: per run 2 old-version and 2 new-version sessions (simple + extended), ${RATE} statements/s each, ` +
@@ -464,8 +499,10 @@ async function main(): Promise<void> {
       }
     }
     const { errors, worstStall } = report(runs);
+    const worstSwitch = reportSwitch(runs);
     console.log(
-      `\nclient errors after START: ${errors} (goal 0); longest statement after START: ${worstStall.toFixed(1)} ms (goal <= ${STALL_GOAL_MS} ms)`,
+      `\nclient errors after START: ${errors} (goal 0); longest statement after START: ${worstStall.toFixed(1)} ms (goal <= ${STALL_GOAL_MS} ms)` +
+        `; longest in a switch window: ${worstSwitch.toFixed(1)} ms (hold bound ${HOLD_MS} ms)`,
     );
     const file = resultsFile('cutover', 'svg');
     writeFileSync(

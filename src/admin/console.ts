@@ -66,9 +66,13 @@ export class AdminConsole {
 
   private async migrationCommand(control: MigrationControl, command: AdminCommand): Promise<LocalResult> {
     switch (command.kind) {
-      case 'show-status':
+      case 'show-status': {
+        // Read first, then follow: the map must be at least as new as the phase shown, and a phase
+        // that changed between a follow and a later read would be shown before the map had it.
+        const status = await this.status(control);
         await this.syncVersions();
-        return this.status(control);
+        return status;
+      }
       case 'show-migrations':
         return this.migrations(control);
       case 'show-sessions':

@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { MigrationDialect } from '../migrations/dialect.ts';
-import type { BackfillProgress, EngineEvent, Migration, MigrationStatus } from '../migrations/index.ts';
+import type {
+  BackfillProgress,
+  EngineEvent,
+  Migration,
+  MigrationStatus,
+  SwitchGate,
+} from '../migrations/index.ts';
 import {
   loadMigrationFile,
   MigrationEngine,
@@ -72,6 +78,8 @@ export class MigrationControl {
     /** Every backfill batch: its report (size, duration) and the progress after it, for metrics. */
     onBatch?: (report: BatchReport) => void;
     onProgress?: (progress: BackfillProgress) => void;
+    /** This proxy's hold around each switch (COMPLETE, ROLLBACK). */
+    switchGate?: SwitchGate;
   }): Promise<MigrationControl> {
     let control: MigrationControl | undefined;
     const onEvent = (e: EngineEvent) => {
@@ -92,7 +100,8 @@ export class MigrationControl {
       maxBatch: options.config.throttle.max_batch,
     };
     const { url, dialect } = options;
-    const connectRunner = () => MigrationEngine.connect({ url, dialect, throttle, sizing, onEvent });
+    const connectRunner = () =>
+      MigrationEngine.connect({ url, dialect, throttle, sizing, onEvent, switchGate: options.switchGate });
     const connectReader = () => MigrationEngine.connect({ url, dialect });
     const runner = await connectRunner();
     const reader = await connectReader();

@@ -108,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text);
   const engine = await connectMigrationEngine({
     url: upstream,
-    schema: typeof args.options.schema === 'string' ? args.options.schema : 'public',
+    ...(typeof args.options.schema === 'string' ? { schema: args.options.schema } : {}),
     sizing: {
       targetBatchMs: config.throttle.target_batch_ms,
       minBatch: config.throttle.min_batch,

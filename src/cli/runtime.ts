@@ -11,12 +11,14 @@ import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
 import type { MigrationDialect } from '../migrations/dialect.ts';
+import { MigrationError } from '../migrations/errors.ts';
 import { LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import { parseHostPort } from '../proxy/listen-address.ts';
 import { log } from '../proxy/log.ts';
 import { ShiftgateRouter } from '../proxy/router.ts';
 import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
+import { ProxySwitchGate } from '../proxy/switch-hold.ts';
 import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
@@ -89,6 +91,7 @@ export async function startShiftgate(
 
   /** The migration side needs the database; while it is unreachable the proxy relays and retries. */
   async function connectMigrations(migrationDialect: MigrationDialect): Promise<void> {
+    let opening = true;
     try {
       const opened = await MigrationControl.open({
         config,
@@ -99,7 +102,13 @@ export async function startShiftgate(
         onChange: () => void follower?.refresh().catch(() => {}),
         onBatch: (report) => migrationMetrics.onBatch(report),
         onProgress: (progress) => migrationMetrics.onProgress(progress),
+        switchGate: new ProxySwitchGate({
+          router,
+          registry,
+          refresh: () => follower?.refresh() ?? Promise.reject(new Error('no version follower yet')),
+        }),
       });
+      opening = false;
       opened.startReplicaLagPolling();
       // Through the control, which opens the status connection again after a database restart.
       follower = new VersionFollower(
@@ -112,7 +121,22 @@ export async function startShiftgate(
         (map, history) => {
           const inFlight = history.versions.find((v) => v.version === history.inFlight);
           // Until expand and backfill are done, the new version's columns are not ready to be written.
-          router.setVersionMap(map, inFlight && inFlight.phase !== 'active' ? inFlight.version : null);
+          router.setCompletedMigrations(
+            history.versions
+              .filter((v) => v.phase === 'completed')
+              .map((v) => ({
+                name: v.version,
+                completedAt: v.completedAt,
+                tables: new Set([...v.before, ...v.after].flatMap((t) => [t.name, t.physical])),
+              })),
+          );
+          router.setVersionMap(
+            map,
+            inFlight && inFlight.phase !== 'active' && inFlight.phase !== 'contracting'
+              ? inFlight.version
+              : null,
+            history.inFlight,
+          );
         },
         undefined,
         log,
@@ -121,6 +145,14 @@ export async function startShiftgate(
       control = opened;
       await opened.resumeInterrupted();
     } catch (err) {
+      if (opening && err instanceof MigrationError) {
+        // The upstream URL itself rules migrations out (a MySQL URL naming no database): retrying cannot help.
+        unavailable = `migrations are not available for this upstream: ${err.message}`;
+        log.warn('migrations are not available for this upstream; the proxy relays only', {
+          error: err.message,
+        });
+        return;
+      }
       unavailable = `the migration engine cannot reach the database (${(err as Error).message}); retrying`;
       log.warn('migration engine not connected; retrying', { error: (err as Error).message });
       retry = setTimeout(() => void connectMigrations(migrationDialect), 2000);

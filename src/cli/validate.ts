@@ -29,7 +29,8 @@ function settled(model: SchemaModel): SchemaModel {
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const upstream = args.configFlags.upstream ?? process.env.SHIFTGATE_UPSTREAM;
-  const schema = typeof args.options.schema === 'string' ? args.options.schema : 'public';
+  // Without --schema, the dialect's default: PostgreSQL `public`, the MySQL URL's database.
+  const schema = typeof args.options.schema === 'string' ? { schema: args.options.schema } : {};
   if (args.positional.length === 0 || args.options.help) {
     process.stderr.write(USAGE);
     return args.options.help ? 0 : 2;
@@ -50,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (upstream && failed === 0) {
-    const engine = await connectMigrationEngine({ url: upstream, schema });
+    const engine = await connectMigrationEngine({ url: upstream, ...schema });
     try {
       let model = await engine.introspect();
       for (const { file, migration } of parsed) {

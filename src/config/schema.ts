@@ -54,6 +54,12 @@ export const configSchema = z
         /** Sliding window of the client latency recorder the throttle reads. */
         latency_window_s: z.number().int().positive().default(60),
         /**
+         * Around a migration's switch (COMPLETE, ROLLBACK) new statements on its
+         * tables wait for the new schema version map at most this long; past it
+         * they fail with a retryable error (55P03) instead of waiting on.
+         */
+        switch_hold_ms: z.number().int().positive().default(2000),
+        /**
          * Schema version for sessions that do not choose one, by user and/or
          * application_name; the first matching rule wins. Environment and flag
          * take the list as JSON.

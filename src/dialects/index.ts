@@ -5,6 +5,7 @@ import type { AdminClient } from '../proxy/admin-client.ts';
 import type { WireDialect } from '../proxy/dialect.ts';
 import { connectMysqlAdminClient } from './mysql/admin-client.ts';
 import { mysqlDialect } from './mysql/index.ts';
+import { mysqlMigrationDialect } from './mysql/migration-driver.ts';
 import { connectPgAdminClient } from './postgres/admin-client.ts';
 import { postgresWireDialect } from './postgres/index.ts';
 import { postgresMigrationDialect } from './postgres/migration-driver.ts';
@@ -30,7 +31,7 @@ const DIALECTS: readonly DialectEntry[] = [
     schemes: ['mysql:', 'mariadb:'],
     wire: mysqlDialect,
     connectAdminClient: connectMysqlAdminClient,
-    migration: null,
+    migration: mysqlMigrationDialect,
   },
 ];
 
@@ -72,7 +73,7 @@ export function migrationDialectFor(url: string): MigrationDialect {
   const dialect = migrationDialectForUrl(parsed);
   if (!dialect)
     throw new MigrationError(
-      `migrations are not supported for "${parsed.protocol}" URLs yet (postgres:// is)`,
+      `migrations are not supported for "${parsed.protocol}" URLs (postgres:// and mysql:// are)`,
     );
   return dialect;
 }

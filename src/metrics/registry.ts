@@ -60,6 +60,13 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  readonly switchHeld = new Counter({
+    name: 'shiftgate_switch_held_statements_total',
+    help: 'Client statements held while a migration switched their tables, by outcome: released, timed_out (answered 55P03)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Set by the router's owner: where the translation cache counts come from. */
   translationCacheCounts: () => { hits: number; misses: number } = () => ({ hits: 0, misses: 0 });
 

@@ -20,6 +20,26 @@ export interface Statement {
    * `IF [NOT] EXISTS` form idempotent.
    */
   skipIf?: { sql: string; params: unknown[] };
+  /**
+   * For engines whose DDL must restate what the catalog already holds (a
+   * column's full definition to change one attribute of it): a query whose
+   * rows' `statement` column are the statements to run instead of `sql`, in
+   * order (none: nothing to do). `sql` is what dry runs show.
+   */
+  resolve?: { sql: string; params: unknown[] };
+  /**
+   * For engines that cannot validate a constraint in place: the driver
+   * checks the existing rows of `table` against constraint `constraint` in
+   * short key-range reads (no lock that blocks writers) instead of running
+   * `sql`, and fails naming the first violating row.
+   */
+  scan?: { schema: string; table: string; constraint: string };
+}
+
+/** Why an action cannot be carried out on an engine; `field` is the file field that asks for it, when known. */
+export interface ActionRefusal {
+  field: string | null;
+  reason: string;
 }
 
 export interface MigrationCapabilities {
@@ -31,6 +51,13 @@ export interface MigrationCapabilities {
   /** A built unique index can become a constraint without a scan. */
   attachIndexConstraint: boolean;
   transactionalDdl: boolean;
+  /**
+   * Actions this engine has no meaning for, or could only carry out with a
+   * lock that blocks writes: asked for every planned action of every phase
+   * (`model` is the schema before the action's operation), so a migration
+   * is refused at validation, before anything runs.
+   */
+  refuse?(action: Action, model: SchemaModel): ActionRefusal | null;
 }
 
 /** How DDL waits for locks: each try waits at most `lockTimeoutMs`, then backs off and retries. */
@@ -47,6 +74,12 @@ export const DEFAULT_LOCK_POLICY: LockPolicy = {
   baseDelayMs: 50,
   maxDelayMs: 5000,
 };
+
+/** Exponential backoff with jitter: spreads retries of several runners / statements apart. */
+export function backoffDelay(attempt: number, policy: LockPolicy): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
 
 export interface RetryNotice {
   sql: string;
@@ -102,6 +135,11 @@ export interface MigrationConnection {
     onRetry?: (n: RetryNotice) => void,
     record?: () => Promise<void>,
   ): Promise<void>;
+  /**
+   * Server ids (PostgreSQL backend pids) of the other sessions holding a
+   * lock on any of `tables` now: the transactions a switch has to wait for.
+   */
+  lockHolders?(schema: string, tables: string[]): Promise<number[]>;
   /** Session-level lock keeping a second runner out; false when someone else holds it. */
   tryLock(schema: string): Promise<boolean>;
   unlock(schema: string): Promise<void>;
@@ -135,4 +173,6 @@ export interface MigrationDialect {
   /** One batch statement of `task`, for dry runs (keys shown as placeholders). */
   describeBackfill(task: BackfillTask, schema: string): string;
   connect(url: string): Promise<MigrationConnection>;
+  /** The schema migrations apply to when the caller names none (PostgreSQL `public`, MySQL the URL's database). */
+  defaultSchema(url: string): string;
 }

@@ -29,15 +29,32 @@ import {
   type MigrationConnection,
   type MigrationDialect,
   type RetryNotice,
+  type Statement,
 } from './dialect.ts';
-import { MigrationError, MigrationLockedError, MigrationStateError, MigrationStepError } from './errors.ts';
+import {
+  LockTimeoutError,
+  MigrationError,
+  MigrationLockedError,
+  MigrationStateError,
+  MigrationStepError,
+} from './errors.ts';
 import type { Migration } from './format.ts';
 import type { SchemaModel } from './model.ts';
 import { parseMigration } from './parse.ts';
 import { type MigrationPlan, type PlannedAction, planMigration } from './planner.ts';
 import type { MigrationRecord, Phase } from './state.ts';
+import type { SwitchGate, SwitchInfo } from './switch-gate.ts';
 import { type BackfillThrottle, passThroughThrottle } from './throttle.ts';
-import { type VersionHistory, versionHistory } from './version-history.ts';
+import { describePlan, type VersionHistory, versionHistory } from './version-history.ts';
+
+/**
+ * A switch attempt still uncommitted this close to its lease's end rolls
+ * back and tries again: the proxies stop holding at the deadline, and the
+ * COMMIT itself takes a moment.
+ */
+const SWITCH_COMMIT_MARGIN_MS = 250;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** JSON with sorted keys: the state store's jsonb does not keep key order. */
 function canonical(value: unknown): string {
@@ -57,13 +74,15 @@ export interface EngineOptions {
    * sits below the dialects and never looks them up itself.
    */
   dialect: MigrationDialect;
-  /** The database schema migrations apply to (default `public`). */
+  /** The database schema migrations apply to (default: the dialect's, `public` on PostgreSQL, the URL's database on MySQL). */
   schema?: string;
   lock?: Partial<LockPolicy>;
   /** Batch sizing (config `throttle.target_batch_ms`, `min_batch`, `max_batch`). */
   sizing?: Partial<BatchSizing>;
   throttle?: BackfillThrottle;
   onEvent?: (event: EngineEvent) => void;
+  /** The proxies' hold around the switch (contract / rollback transaction); see SwitchGate. */
+  switchGate?: SwitchGate;
   /**
    * Test hook, never set in production: awaited at each point of a phase
    * where a crash leaves a distinct state behind (after an action ran but
@@ -140,7 +159,7 @@ export class MigrationEngine {
     private readonly conn: MigrationConnection,
     private readonly options: EngineOptions,
   ) {
-    this.schema = options.schema ?? 'public';
+    this.schema = options.schema ?? dialect.defaultSchema(options.url);
     this.policy = { ...DEFAULT_LOCK_POLICY, ...options.lock };
     this.sizing = { ...DEFAULT_SIZING, ...options.sizing };
     this.throttle = options.throttle ?? passThroughThrottle;
@@ -518,25 +537,99 @@ export class MigrationEngine {
         });
       }
       const statements = rendered.slice(i, end).flat();
+      const onRetry = (notice: RetryNotice) => {
+        this.emit({ type: 'retry', migration: record.name, phase, notice });
+        void this.conn.state.event(this.schema, record.name, phase, 'retry', notice).catch(() => {});
+      };
+      const recordStep = async () => {
+        await this.crashPoint(phase);
+        await this.conn.state.update(this.schema, record.name, { step: end });
+        if (end === list.length) await finish?.();
+      };
       try {
-        await this.conn.runAction(
-          statements,
-          this.policy,
-          (notice) => {
-            this.emit({ type: 'retry', migration: record.name, phase, notice });
-            void this.conn.state.event(this.schema, record.name, phase, 'retry', notice).catch(() => {});
-          },
-          async () => {
-            await this.crashPoint(phase);
-            await this.conn.state.update(this.schema, record.name, { step: end });
-            if (end === list.length) await finish?.();
-          },
-        );
+        const gate = this.options.switchGate;
+        if (gate && joinable(i) && (phase === 'contracting' || phase === 'rolling_back')) {
+          await this.gatedSwitch(gate, record, phase, statements, onRetry, recordStep);
+        } else {
+          await this.conn.runAction(statements, this.policy, onRetry, recordStep);
+        }
       } catch (err) {
         if (err instanceof MigrationError) throw err;
         throw new MigrationStepError(record.name, phase, statements.map((s) => s.sql).join(';\n'), err);
       }
       i = end;
     }
+  }
+
+  /**
+   * One switch transaction, each attempt inside a hold of the proxies: they
+   * hold new statements on the migration's tables while it waits for its
+   * locks and until they have the map of the schema it leaves, so no
+   * client statement translated for the old schema meets the new one.
+   * Attempts are short (lock timeout per statement, and rolled back when
+   * the hold's lease runs out before COMMIT); the proxies let statements
+   * flow again between attempts.
+   */
+  private async gatedSwitch(
+    gate: SwitchGate,
+    record: MigrationRecord,
+    phase: 'contracting' | 'rolling_back',
+    statements: Statement[],
+    onRetry: (notice: RetryNotice) => void,
+    recordStep: () => Promise<void>,
+  ): Promise<void> {
+    const tables = this.switchTables(record);
+    const single: LockPolicy = { ...this.policy, maxAttempts: 1 };
+    for (let attempt = 1; ; attempt++) {
+      const conn = this.conn;
+      const info: SwitchInfo = {
+        schema: this.schema,
+        migration: record.name,
+        phase,
+        tables,
+        attempt,
+        ...(conn.lockHolders ? { lockHolders: () => conn.lockHolders!(this.schema, tables) } : {}),
+      };
+      // The marker other readers of the state store see (the proxies of this process hear it directly).
+      await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt, tables });
+      const lease = await gate.hold(info);
+      // A short hold bound must still leave an attempt most of it.
+      const margin = Math.min(SWITCH_COMMIT_MARGIN_MS, (lease.deadline - performance.now()) / 4);
+      try {
+        await this.conn.runAction(statements, single, undefined, async () => {
+          await recordStep();
+          if (performance.now() > lease.deadline - margin) {
+            throw Object.assign(
+              new Error('the proxies stopped holding statements before the switch could commit'),
+              {
+                code: '55P03',
+              },
+            );
+          }
+        });
+      } catch (err) {
+        gate.end(info, lease);
+        if (!(err instanceof LockTimeoutError) || attempt >= this.policy.maxAttempts) throw err;
+        const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
+        const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+        onRetry({ sql: err.statement, attempt, delayMs, code: '55P03' });
+        await sleep(delayMs);
+        continue;
+      }
+      gate.end(info, lease);
+      return;
+    }
+  }
+
+  /** Every name of the tables the migration changes: logical in both versions, and physical. */
+  private switchTables(record: MigrationRecord): string[] {
+    const plan = this.replan(record);
+    const version = describePlan(record, plan.changes, plan.before, plan.after);
+    const names = new Set<string>();
+    for (const t of [...version.before, ...version.after]) {
+      names.add(t.name);
+      names.add(t.physical);
+    }
+    return [...names];
   }
 }

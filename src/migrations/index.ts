@@ -41,6 +41,7 @@ export type { SchemaModel } from './model.ts';
 export { loadMigrationFile, parseMigration, parseMigrationText } from './parse.ts';
 export { type MigrationPlan, planMigration } from './planner.ts';
 export { type MigrationRecord, PHASES, type Phase } from './state.ts';
+export type { SwitchGate, SwitchInfo, SwitchLease } from './switch-gate.ts';
 export {
   type BackfillThrottle,
   type BatchGrant,

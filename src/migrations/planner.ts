@@ -113,11 +113,26 @@ export function planMigration(
     def.validate(body, ctx);
     if (issues.length > 0) throw MigrationValidationError.aggregate(issues);
     const tag = (action: Action): PlannedAction => ({ op: index, kind: operation.kind, action });
-    plan.start.push(...def.start(body, ctx).map(tag));
+    const start = def.start(body, ctx);
+    const verify = def.verify(body, ctx);
+    const complete = def.complete(body, ctx);
+    const rollback = def.rollback(body, ctx);
+    // Refused before anything runs: an action the engine cannot do online must not be found halfway through.
+    if (caps.refuse) {
+      const seen = new Set<string>();
+      for (const action of [...start, ...verify, ...complete, ...rollback]) {
+        const refusal = caps.refuse(action, model);
+        if (!refusal || seen.has(refusal.reason)) continue;
+        seen.add(refusal.reason);
+        ctx.issue(refusal.field ?? '', refusal.reason);
+      }
+      if (issues.length > 0) throw MigrationValidationError.aggregate(issues);
+    }
+    plan.start.push(...start.map(tag));
     backfill.push(...def.backfill(body, ctx));
-    plan.verify.push(...def.verify(body, ctx).map(tag));
-    plan.complete.push(...def.complete(body, ctx).map(tag));
-    rollbacks.push(def.rollback(body, ctx).map(tag));
+    plan.verify.push(...verify.map(tag));
+    plan.complete.push(...complete.map(tag));
+    rollbacks.push(rollback.map(tag));
     plan.changes.push(...def.apply(body, ctx));
   });
   plan.backfill = mergeBackfill(backfill);

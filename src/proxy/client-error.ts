@@ -28,6 +28,8 @@ export const ErrorCodes = {
   notSupported: { sqlstate: '0A000', mysqlErrno: 1235 },
   stateConflict: { sqlstate: '55000', mysqlErrno: 1105 },
   activeTransaction: { sqlstate: '25001', mysqlErrno: 1179 },
+  /** lock_not_available / ER_LOCK_WAIT_TIMEOUT: drivers and pools treat it as worth retrying. */
+  lockNotAvailable: { sqlstate: '55P03', mysqlErrno: 1205 },
   internal: { sqlstate: 'XX000', mysqlErrno: 1105 },
 } as const;
 

@@ -7,6 +7,7 @@ import { TranslationError, type VersionMap } from '../versions/index.ts';
 import { ClientError, clientError } from './client-error.ts';
 import type { SessionInfo } from './session.ts';
 import type { Route, StatementRouter } from './statement-router.ts';
+import { type HoldOutcome, SwitchHold } from './switch-hold.ts';
 import { isVersionShow, parseVersionSet } from './version-binding.ts';
 
 const MENTIONS_SHIFTGATE = /shiftgate/i;
@@ -40,6 +41,14 @@ const MYSQL_ERRNO: Record<TranslationError['kind'], number> = {
   syntax_error: 1064,
 };
 
+/** A completed migration, as a refusal for a session still bound to a version before it names it. */
+export interface CompletedMigration {
+  name: string;
+  completedAt: Date | null;
+  /** Every name (in either version) of the tables it changed. */
+  tables: ReadonlySet<string>;
+}
+
 /**
  * Shiftgate's statement router: version binding, the admin console and
  * versioned translation, in that order, behind the dialect-neutral
@@ -61,13 +70,103 @@ export class ShiftgateRouter implements StatementRouter {
   /** A version whose migration is still expanding or backfilling: sessions cannot bind to it yet. */
   private notReady: string | null = null;
 
-  /** Installs a new version map (the state store changed); translation follows at once for every session. */
-  setVersionMap(map: VersionMap, notReady: string | null = null): void {
+  /** Completed migrations, oldest first: what retired the schema of sessions bound to older versions. */
+  private completed: readonly CompletedMigration[] = [];
+
+  /** The switch whose tables' statements are held back now, if any. */
+  private hold: SwitchHold | null = null;
+
+  /**
+   * Installs a new version map (the state store changed); translation
+   * follows at once for every session. `inFlight` is the migration in
+   * flight in the history the map was built from: once the switching one
+   * is no longer in flight, its switch is over and what it held goes on,
+   * translated by this map.
+   */
+  setVersionMap(map: VersionMap, notReady: string | null = null, inFlight: string | null = null): void {
     this.generation += 1;
     this.map = map;
     this.notReady = notReady;
     this.translator?.setVersionMap(map);
     this.translating = this.translator !== null && map.versions.some((v) => !v.identity);
+    const hold = this.hold;
+    if (hold && hold.migration !== inFlight) {
+      this.hold = null;
+      hold.release();
+    }
+  }
+
+  /** Completed migrations, oldest first, as the state store lists them (with the map they come with). */
+  setCompletedMigrations(list: readonly CompletedMigration[]): void {
+    this.completed = list;
+  }
+
+  /**
+   * For an error on `table` in a session bound to `version`: which
+   * completed migration, later than the version, changed that table (the
+   * session may need a schema it retired), said for the client; else null.
+   */
+  retirementNote(version: string, table: string): string | null {
+    if (!this.map || this.completed.length === 0) return null;
+    const names = this.map.versions.map((v) => v.name);
+    const at = names.indexOf(version);
+    if (at < 0) return null;
+    const later = new Set(names.slice(at + 1));
+    const by = this.completed.find((m) => later.has(m.name) && m.tables.has(table));
+    if (!by) return null;
+    const when = by.completedAt ? ` (completed at ${by.completedAt.toISOString()})` : '';
+    return `Migration "${by.name}"${when} changed ${table}; this session is still bound to version "${version}": reconnect to use the new schema`;
+  }
+
+  /**
+   * Starts holding new statements on `tables` (names of the migration's
+   * tables, logical and physical): the switch of `migration` is about to
+   * run. The names other versions use for the same physical tables are held
+   * too. Prepared statements are looked at again on their next use, so a
+   * Bind of one is held like a new statement.
+   */
+  beginSwitch(migration: string, tables: readonly string[]): SwitchHold {
+    const names = new Set(tables);
+    for (const v of this.map?.versions ?? []) {
+      for (const t of v.tables) if (t.physical !== null && tables.includes(t.physical)) names.add(t.name);
+    }
+    const hold = new SwitchHold(migration, names, this.config.proxy.switch_hold_ms, (expired) => {
+      if (this.hold === expired) this.hold = null;
+    });
+    const previous = this.hold;
+    if (previous) hold.adopt(previous);
+    this.hold = hold;
+    this.generation += 1;
+    return hold;
+  }
+
+  /**
+   * The switch attempt behind `hold` is over and the map in force is the
+   * right one for the schema it left (a new map, when it committed, was
+   * installed first): what it held goes on. A later hold is left alone.
+   */
+  endSwitch(hold: SwitchHold): void {
+    if (this.hold !== hold) return;
+    this.hold = null;
+    hold.release();
+  }
+
+  /**
+   * When `sql` must wait for a switch: a promise of how the wait ended,
+   * else null. A transaction that holds a lock on the switching tables is
+   * never held (the switch waits for it, and it would wait for the switch);
+   * any other, like a statement outside a transaction, waits, since its
+   * first lock on them would queue behind the switch and then meet the new
+   * schema with the old translation.
+   */
+  holdFor(session: SessionInfo, sql: string): Promise<HoldOutcome> | null {
+    const hold = this.hold;
+    if (hold === null || !hold.touches(sql)) return null;
+    if (session.inTransaction && hold.exempts(session)) return null;
+    return hold.wait(session).then((outcome) => {
+      this.metrics.switchHeld.labels(outcome ? 'timed_out' : 'released').inc();
+      return outcome;
+    });
   }
 
   get versionMap(): VersionMap | null {
@@ -112,7 +211,7 @@ export class ShiftgateRouter implements StatementRouter {
   }
 
   mayRoute(bytes: Buffer, start: number, end: number): boolean {
-    return this.translating || mayBeAdminCommand(bytes, start, end);
+    return this.translating || this.hold !== null || mayBeAdminCommand(bytes, start, end);
   }
 
   route(session: SessionInfo, sql: string): Route | Promise<Route> {
@@ -149,6 +248,12 @@ export class ShiftgateRouter implements StatementRouter {
       return { kind: 'error', error: asClientError(err) };
     }
     session.ranClientStatements = true;
+    if (this.hold !== null) {
+      const held = this.holdFor(session, sql);
+      if (held) {
+        return held.then((error): Route => (error ? { kind: 'error', error } : this.translate(session, sql)));
+      }
+    }
     return this.translate(session, sql);
   }
 
@@ -181,6 +286,19 @@ export class ShiftgateRouter implements StatementRouter {
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
       this.metrics.translations.labels('refused').inc();
+      const retired = this.retirementNote(version, err.object.split('.')[0]!);
+      if (retired) {
+        const latest = this.map.latestCompleted;
+        return {
+          kind: 'error',
+          error: new ClientError(
+            err.sqlstate,
+            MYSQL_ERRNO[err.kind],
+            `${err.message}. ${retired}`,
+            `the statement was not sent; a new session binds to "${latest}" (or run SET shiftgate.version = '${latest}' outside a transaction)`,
+          ),
+        };
+      }
       return {
         kind: 'error',
         error: new ClientError(

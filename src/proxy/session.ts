@@ -22,6 +22,16 @@ export interface SessionInfo {
   statements: number;
   /** True once the session ran anything that was not an admin command. */
   ranClientStatements: boolean;
+  /**
+   * The server said a transaction block is open (or failed) at its last
+   * ready point. Such a session may hold locks a schema switch waits for,
+   * so its statements are never held back around the switch.
+   */
+  inTransaction: boolean;
+  /** Transactions the server has reported ended so far: tells one transaction of the session from the next. */
+  transactionsEnded: number;
+  /** The server's id of the upstream connection (PostgreSQL backend pid), once known. */
+  backendId: number | null;
   readonly latency: LatencyHistogram;
 }
 
@@ -45,6 +55,11 @@ export interface ProxySession {
   isIdle(): boolean;
   /** Ask the session to close at its next idle point (SIGTERM drain). */
   drain(): void;
+  /**
+   * Resolves once every request in flight now has been answered; null when
+   * none is. Requests sent later do not count.
+   */
+  requestsAnswered?(): Promise<void> | null;
   /** Close now; `reason` is told to the client when the protocol allows it. */
   terminate(reason: string): void;
   /** Resolves once both the client and the upstream connection are closed. */
@@ -67,6 +82,9 @@ export function newSessionInfo(dialect: string, clientAddress: string): SessionI
     sqlContext: { searchPath: null, standardConformingStrings: true },
     statements: 0,
     ranClientStatements: false,
+    inTransaction: false,
+    transactionsEnded: 0,
+    backendId: null,
     latency: new LatencyHistogram(),
   };
 }

@@ -47,8 +47,24 @@ export interface StatementRouter {
    * by piece as it arrives (`PiecewisePrefilter`).
    */
   mayRoute(bytes: Buffer, start: number, end: number): boolean;
-  /** The decision; a promise when it has to do work first (starting a migration). */
+  /**
+   * The decision; a promise when it has to do work first (starting a
+   * migration) or wait (a schema switch on a table it names).
+   */
   route(session: SessionInfo, sql: string): Route | Promise<Route>;
+  /**
+   * For a server error on (physical) `table` in a session bound to
+   * `version`: the words that say a completed migration retired the schema
+   * the session was written for, or null.
+   */
+  retirementNote?(version: string, table: string): string | null;
+  /**
+   * When `sql` must wait for a schema switch before it can be translated
+   * (prepared statements checked again at their Bind ask this first): how
+   * the wait ended, a ClientError when it timed out; null when it need not
+   * wait.
+   */
+  holdFor?(session: SessionInfo, sql: string): Promise<ClientError | null> | null;
   /**
    * Binds a new session to its schema version: `requested` (a startup
    * parameter), else a config rule, else the latest completed version.

@@ -150,8 +150,11 @@ describe('mysql relay applies StatementRouter decisions', () => {
       assert.equal(ok.affectedRows, 0);
       const session = proxy.proxy.ctx.registry.byCancelKey(String(conn.threadId))!;
       assert.equal(session.info.boundVersion, 'v7');
-      // Only commands that went upstream are timed and counted: 2 queries, 1 prepare, 2 executions.
-      assert.equal(session.info.statements, 5);
+      // Only commands that went upstream are timed and counted: 2 queries, 1 prepare, 2 executions,
+      // and the binding, which sets @shiftgate_version on the server for the sync triggers.
+      assert.equal(session.info.statements, 6);
+      const [[bound]] = (await conn.query('SELECT @shiftgate_version AS v')) as unknown as [[{ v: string }]];
+      assert.equal(bound.v, 'v7');
     } finally {
       await conn.end();
     }

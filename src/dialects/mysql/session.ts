@@ -113,6 +113,29 @@ enum Phase {
 const ACCOUNT_QUERY = 'SELECT CURRENT_USER()';
 
 /**
+ * The sync triggers read `@shiftgate_version` to tell which version a write
+ * comes from (src/dialects/mysql/triggers.ts). The version travels as hex,
+ * so it means the same whatever the session's sql_mode.
+ */
+function versionValue(version: string | null): string {
+  return version === null
+    ? 'NULL'
+    : `CONVERT(X'${Buffer.from(version, 'utf8').toString('hex')}' USING utf8mb4)`;
+}
+
+/** The account question, which also sets the session's version for the triggers (user variables die with logins). */
+function accountQuery(version: string | null): string {
+  return version === null
+    ? ACCOUNT_QUERY
+    : `${ACCOUNT_QUERY}, @shiftgate_version := ${versionValue(version)}`;
+}
+
+/** Sent upstream in place of a client's `SET shiftgate.version`: the binding holds once the server has it. */
+function versionAssignment(version: string | null): Buffer {
+  return encodePacket(0, encodeQuery(`SET @shiftgate_version = ${versionValue(version)}`));
+}
+
+/**
  * Client bytes the proxy holds before login: a login packet larger than
  * this is refused, and commands pipelined behind an unfinished login stop
  * the proxy reading the client once they reach it (reading resumes at
@@ -889,7 +912,7 @@ export class MysqlSession implements ProxySession {
     this.phase = Phase.Account;
     this.info.user = null;
     this.accountCheck = { loginOk, state: 'count', columnsLeft: 0, account: null };
-    this.writeUpstream(encodePacket(0, encodeQuery(ACCOUNT_QUERY)));
+    this.writeUpstream(encodePacket(0, encodeQuery(accountQuery(this.info.boundVersion))));
   }
 
   /** One packet of the answer to ACCOUNT_QUERY: column count, column definitions, [EOF], the row, EOF / OK. */
@@ -1320,7 +1343,14 @@ export class MysqlSession implements ProxySession {
         };
       }
       case Command.ResetConnection:
-        return { raw: msg.raw, onSuccess: () => this.forgetLocalStatements() };
+        return {
+          raw: msg.raw,
+          onSuccess: () => {
+            this.forgetLocalStatements();
+            // The reset cleared @shiftgate_version with the other user variables: the account check sets it again.
+            this.accountCheckDue = true;
+          },
+        };
       default:
         if (REPLICATION_COMMANDS.has(command)) {
           this.answerError(
@@ -1434,11 +1464,15 @@ export class MysqlSession implements ProxySession {
         this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(error)));
         return null;
       }
-      case 'bind-version':
-        // MySQL has no `shiftgate.version` variable to set: the proxy keeps the binding and says OK.
-        this.info.boundVersion = route.version;
-        this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
-        return null;
+      case 'bind-version': {
+        const version = route.version;
+        return {
+          raw: versionAssignment(version),
+          onSuccess: () => {
+            this.info.boundVersion = version;
+          },
+        };
+      }
     }
   }
 
@@ -1475,10 +1509,16 @@ export class MysqlSession implements ProxySession {
         case 'result':
           this.answerLocally(msg, (seq) => encodeResultSet(route.result, seq, this.answerContext(), true));
           break;
-        case 'bind-version':
-          this.info.boundVersion = route.version;
-          this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
-          break;
+        case 'bind-version': {
+          // Its OK is the one an execute of a SET would get.
+          const version = route.version;
+          return {
+            raw: versionAssignment(version),
+            onSuccess: () => {
+              this.info.boundVersion = version;
+            },
+          };
+        }
         case 'error':
           this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(route.error)));
           break;

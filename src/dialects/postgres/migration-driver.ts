@@ -5,15 +5,16 @@
  */
 import pg from 'pg';
 import type { BackfillTask } from '../../migrations/actions.ts';
-import type {
-  BackfillScope,
-  BatchOutcome,
-  BatchRequestSpec,
-  LockPolicy,
-  MigrationConnection,
-  MigrationDialect,
-  RetryNotice,
-  Statement,
+import {
+  type BackfillScope,
+  type BatchOutcome,
+  type BatchRequestSpec,
+  backoffDelay,
+  type LockPolicy,
+  type MigrationConnection,
+  type MigrationDialect,
+  type RetryNotice,
+  type Statement,
 } from '../../migrations/dialect.ts';
 import { LockTimeoutError } from '../../migrations/errors.ts';
 import type { SchemaModel } from '../../migrations/model.ts';
@@ -38,12 +39,6 @@ const ACTIVE_SQL_TRANSACTION = '25001';
 const LOCK_CLASS = 0x73686966 | 0;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Exponential backoff with full jitter: spreads retries of several runners / statements apart. */
-export function backoffDelay(attempt: number, policy: LockPolicy): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
 
 function sqlState(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
@@ -215,6 +210,17 @@ export class PostgresMigrationConnection implements MigrationConnection {
     }
   }
 
+  async lockHolders(schema: string, tables: string[]): Promise<number[]> {
+    const r = await this.client.query<{ pid: number }>(
+      `SELECT DISTINCT l.pid FROM pg_locks l
+         JOIN pg_class c ON c.oid = l.relation
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND l.granted AND l.pid <> pg_backend_pid()`,
+      [schema, tables],
+    );
+    return r.rows.map((row) => row.pid);
+  }
+
   async tryLock(schema: string): Promise<boolean> {
     const r = await this.client.query<{ ok: boolean }>(
       'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
@@ -343,6 +349,7 @@ export const postgresMigrationDialect: MigrationDialect = {
     });
     return `${bound.sql};\n${update.sql}`;
   },
+  defaultSchema: () => 'public',
   async connect(url: string): Promise<MigrationConnection> {
     const client = new pg.Client({ connectionString: url, application_name: 'shiftgate-migrate' });
     // A dropped connection surfaces as the failing query's error; without a listener it would crash the process.

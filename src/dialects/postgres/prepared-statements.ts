@@ -52,6 +52,11 @@ export class PreparedStatements {
     return this.local.has(name) ? (this.entries.get(name)?.sql ?? null) : null;
   }
 
+  /** The client's text of a statement whose translation may be out of date, else null. */
+  staleText(name: string): string | null {
+    return this.stale.has(name) ? (this.entries.get(name)?.sql ?? null) : null;
+  }
+
   /** True when Binds and Describes need looking at: some statement is stale or an admin command. */
   needsCheck(generation: number): boolean {
     this.noteGeneration(generation);

@@ -30,9 +30,22 @@ export class ServerErrorWords {
     if (replacer === undefined) {
       const schema = map.version(name);
       replacer = null;
-      if (schema && !schema.identity) {
+      // While a migration is in flight even a version that sees every table as it is (the new
+      // version of an add_column) can hit a Shiftgate check whose error must speak its words.
+      if (schema && map.versions.some((v) => !v.identity)) {
         const rewrite = (body: Buffer): Buffer => {
-          const mapped = mapServerError(decodeErrorFields(body), schema);
+          const fields = decodeErrorFields(body);
+          const mapped = mapServerError(fields, schema);
+          const table = fields.find(([type]) => type === 't')?.[1];
+          const note = table === undefined ? null : (router?.retirementNote?.(name, table) ?? null);
+          if (note) {
+            // The server's words are right for the schema as it is; the client also needs to know why it differs.
+            return encodeErrorFields(
+              (mapped ?? fields).map(([type, value]): [string, string] =>
+                type === 'M' ? [type, `${value}. ${note}`] : [type, value],
+              ),
+            );
+          }
           if (mapped) return encodeErrorFields(mapped);
           const header = Buffer.allocUnsafe(5);
           header[0] = BackendCode.ErrorResponse;

@@ -124,6 +124,8 @@ export class PgSession implements ProxySession {
   private heldBytes = 0;
   /** Frames that arrived while an asynchronous routing decision was pending, in order; null when none is. */
   private backlog: Frame[] | null = null;
+  /** The frame whose routing `backlog` waits for is a Query (its request is already counted in flight). */
+  private routingQuery = false;
   /** The client message being relayed in pieces, or null. */
   private clientStream: ClientStream | null = null;
   private readonly errorWords = new ServerErrorWords();
@@ -170,6 +172,8 @@ export class PgSession implements ProxySession {
   private readonly searchPath: SearchPathTracker;
   /** Callers waiting for the requests in flight to be answered, each with how many may remain. */
   private inFlightWaiters: { atMost: number; resolve: () => void }[] = [];
+  /** Callers waiting until `readyCount` reaches their count (`requestsAnswered`). */
+  private answeredWaiters: { readyCount: number; resolve: () => void }[] = [];
   private transactionStatus: number = TransactionStatus.Idle;
   private upstreamKey: { processId: number; secretKey: number } | null = null;
   /**
@@ -225,6 +229,17 @@ export class PgSession implements ProxySession {
       this.transactionStatus === TransactionStatus.Idle &&
       this.clientStream === null
     );
+  }
+
+  requestsAnswered(): Promise<void> | null {
+    if (this.phase !== 'ready') return null;
+    // A Query whose routing is pending (the COMPLETE that runs the switch, say) was not sent upstream;
+    // admin requests (timed as NaN) are not client traffic either.
+    let last = this.inFlight.length - 1 - (this.backlog && this.routingQuery ? 1 : 0);
+    while (last >= 0 && Number.isNaN(this.inFlight[last])) last--;
+    if (last < 0) return null;
+    const readyCount = this.readyCount + last + 1;
+    return new Promise((resolve) => this.answeredWaiters.push({ readyCount, resolve }));
   }
 
   drain(): void {
@@ -785,6 +800,12 @@ export class PgSession implements ProxySession {
       return msg.code === FrontendCode.Bind ? this.bindLocal(msg, local) : undefined;
     }
     const router = this.ctx.router;
+    if (router?.holdFor) {
+      // A statement prepared before a schema switch runs its old translation unless it waits for the new one.
+      const stale = this.prepared.staleText(name);
+      const held = stale === null ? null : router.holdFor(this.info, stale);
+      if (held) return held.then((error) => (error ? this.refuse(error, false) : this.beforeUse(frame)));
+    }
     const reprepare = router
       ? this.prepared.refresh(name, (sql) => {
           const route = router.route(this.info, sql);
@@ -810,6 +831,7 @@ export class PgSession implements ProxySession {
   /** Holds every later client frame back until an asynchronous routing decision is in. */
   private waitForRoute(frame: Frame, pending: Promise<Buffer | undefined>): void {
     this.backlog = [];
+    this.routingQuery = frame.code === FrontendCode.Query;
     this.client.pause();
     pending
       .then((replacement) => {
@@ -1115,6 +1137,7 @@ export class PgSession implements ProxySession {
       case BackendCode.BackendKeyData: {
         const msg = decodeBackend(frame) as BackendKeyDataMessage;
         this.upstreamKey = { processId: msg.processID, secretKey: msg.secretKey };
+        this.info.backendId = msg.processID;
         this.ctx.registry.setCancelKey(cancelKeyOf(msg.processID, this.proxySecret), this);
         this.writeClient(encodeBackendKeyData(msg.processID, this.proxySecret));
         return;
@@ -1146,6 +1169,9 @@ export class PgSession implements ProxySession {
       if (body[0] === TransactionStatus.Idle && this.localPortals.size > 0) this.closeLocalPortals();
       this.transactionStatus = body[0]!;
       this.searchPath.onReadyForQuery(body[0]!);
+      const inTransaction = body[0] !== TransactionStatus.Idle;
+      if (this.info.inTransaction && !inTransaction) this.info.transactionsEnded++;
+      this.info.inTransaction = inTransaction;
       const started = this.inFlight.shift();
       if (started !== undefined && !Number.isNaN(started)) {
         recordStatementLatency(this.ctx, this.info, (performance.now() - started) * 1000);
@@ -1184,6 +1210,11 @@ export class PgSession implements ProxySession {
   }
 
   private wakeInFlightWaiters(): void {
+    if (this.answeredWaiters.length > 0) {
+      const ready = this.answeredWaiters.filter((w) => w.readyCount <= this.readyCount);
+      this.answeredWaiters = this.answeredWaiters.filter((w) => w.readyCount > this.readyCount);
+      for (const w of ready) w.resolve();
+    }
     if (this.inFlightWaiters.length === 0) return;
     const ready = this.inFlightWaiters.filter((w) => this.inFlight.length <= w.atMost);
     this.inFlightWaiters = this.inFlightWaiters.filter((w) => this.inFlight.length > w.atMost);

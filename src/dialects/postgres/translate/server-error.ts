@@ -26,7 +26,6 @@ import { PG_MAX_IDENTIFIER } from '../quote.ts';
  * // [['C', '23502'], ['M', 'null value in column "status" of relation "users" violates not-null constraint'], ...]
  */
 export function mapServerError(fields: readonly ErrorField[], schema: VersionSchema): ErrorField[] | null {
-  if (schema.identity) return null;
   const ix = indexOf(schema);
   const get = (type: string) => fields.find(([t]) => t === type)?.[1];
   const table = ix.tables.get(get('t') ?? '');
@@ -52,6 +51,8 @@ export function mapServerError(fields: readonly ErrorField[], schema: VersionSch
     }
     return out;
   }
+  // A version that sees every table as it is has no other names to put back.
+  if (schema.identity) return null;
   let changed = false;
   const out: ErrorField[] = [];
   for (const [type, value] of fields) {
@@ -109,12 +110,11 @@ function indexOf(schema: VersionSchema): Index {
     // Every table counts for the one-name test: `name` of an untouched table must not become `full_name`.
     for (const physical of t.physicalColumns) {
       const name = t.rewrites ? logicalColumn(t, physical) : physical;
-      if (t.rewrites) {
-        ix.notNullChecks.set(boundedName(PG_MAX_IDENTIFIER, '_shiftgate_nn_', physical), {
-          table: t.name,
-          column: name,
-        });
-      }
+      // Also on tables the version sees as they are: an added NOT NULL column is still enforced by its check.
+      ix.notNullChecks.set(boundedName(PG_MAX_IDENTIFIER, '_shiftgate_nn_', physical), {
+        table: t.name,
+        column: name,
+      });
       const seen = ix.anyTable.get(physical);
       const hidden = !t.columns.some((c) => c.physical === physical);
       ix.anyTable.set(physical, {

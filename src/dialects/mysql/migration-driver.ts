@@ -1,0 +1,572 @@
+/**
+ * The MySQL / MariaDB migration dialect: one connection per runner that
+ * takes the migration lock (GET_LOCK), runs DDL under a short
+ * `lock_wait_timeout` with retry, validates constraints by key-range reads,
+ * and runs backfill batches as short InnoDB transactions that also write
+ * their checkpoint.
+ *
+ * MySQL DDL is not transactional: an action's statements and its record
+ * commit one by one, and each statement is idempotent on its own (see
+ * ddl.ts), so an action interrupted anywhere is simply run again.
+ */
+import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { BackfillTask } from '../../migrations/actions.ts';
+import {
+  type BackfillScope,
+  type BatchOutcome,
+  type BatchRequestSpec,
+  backoffDelay,
+  type LockPolicy,
+  type MigrationConnection,
+  type MigrationDialect,
+  type RetryNotice,
+  type Statement,
+} from '../../migrations/dialect.ts';
+import { LockTimeoutError, MigrationError } from '../../migrations/errors.ts';
+import type { SchemaModel } from '../../migrations/model.ts';
+import { boundedName } from '../../migrations/names.ts';
+import { refuseMysqlAction, renderMysqlAction } from './ddl.ts';
+import { introspectMysql } from './introspect.ts';
+import { ident, MYSQL_MAX_IDENTIFIER, qualified } from './quote.ts';
+import { CHECKPOINT_TABLE, MIGRATIONS_TABLE, MysqlStateStore } from './state-store.ts';
+import { BACKFILL_VARIABLE, notNullColumnOf, triggerName } from './triggers.ts';
+
+type Row = RowDataPacket & Record<string, unknown>;
+
+/** Server errors after which the same work can simply be tried again. */
+const RETRYABLE = new Set([
+  1205, // ER_LOCK_WAIT_TIMEOUT: lock_wait_timeout (metadata locks) or innodb_lock_wait_timeout expired
+  1213, // ER_LOCK_DEADLOCK
+]);
+
+/** The server cannot do the change with the algorithm / lock the statement names. */
+const ALGORITHM_REFUSED = new Set([
+  1845, // ER_ALTER_OPERATION_NOT_SUPPORTED
+  1846, // ER_ALTER_OPERATION_NOT_SUPPORTED_REASON
+]);
+
+/** Rows a validation read covers at a time: a short read that keeps its metadata lock briefly. */
+const VALIDATION_BATCH = 10000;
+
+/** How often a follower looks at the state tables: MySQL has no NOTIFY. */
+export const STATE_POLL_MS = 500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function errno(err: unknown): number | undefined {
+  return (err as { errno?: number } | null)?.errno;
+}
+
+/** MySQL lock timeouts are whole seconds: the policy's milliseconds rounded up, at least one. */
+export function lockTimeoutSeconds(policy: LockPolicy): number {
+  return Math.max(1, Math.ceil(policy.lockTimeoutMs / 1000));
+}
+
+export function lockName(schema: string): string {
+  return boundedName(MYSQL_MAX_IDENTIFIER, 'shiftgate:', schema);
+}
+
+/**
+ * `columns > values` in key order, spelled out (`a > ? OR (a = ? AND b > ?)`)
+ * so that the optimiser walks the key's index on MySQL and MariaDB alike;
+ * `inclusive` makes it `>=` (and `<` / `<=` with `below`).
+ */
+export function keyCompare(
+  columns: string[],
+  values: string[],
+  below: boolean,
+  inclusive: boolean,
+  params: unknown[],
+): string {
+  const op = below ? '<' : '>';
+  const terms: string[] = [];
+  for (let i = 0; i < columns.length; i++) {
+    const parts: string[] = [];
+    for (let j = 0; j < i; j++) {
+      parts.push(`${columns[j]} = ?`);
+      params.push(values[j]);
+    }
+    const last = i === columns.length - 1;
+    parts.push(`${columns[i]} ${op}${last && inclusive ? '=' : ''} ?`);
+    params.push(values[i]);
+    terms.push(parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`);
+  }
+  return `(${terms.join(' OR ')})`;
+}
+
+function keyRange(
+  keys: string[],
+  lastKey: string[] | null,
+  upper: string[] | null,
+  params: unknown[],
+): string[] {
+  const where: string[] = [];
+  if (lastKey) where.push(keyCompare(keys, lastKey, false, false, params));
+  if (upper) where.push(keyCompare(keys, upper, true, true, params));
+  return where;
+}
+
+const keyText = (keys: string[]) => keys.map((k, i) => `CAST(${k} AS CHAR) AS k${i}`).join(', ');
+const keyOfRow = (row: Row, n: number) => Array.from({ length: n }, (_, i) => String(row[`k${i}`]));
+
+/** The upper key of the next batch: the `limit`-th key after the checkpoint, or none when fewer are left. */
+export function batchBoundStatement(
+  schema: string,
+  task: BackfillTask,
+  request: Pick<BatchRequestSpec, 'limit' | 'lastKey' | 'upTo'>,
+): { sql: string; params: unknown[] } {
+  const keys = task.key.map(ident);
+  const params: unknown[] = [];
+  const where = keyRange(keys, request.lastKey, request.upTo, params);
+  params.push(Math.max(0, request.limit - 1));
+  const sql = `SELECT ${keyText(keys)} FROM ${qualified(schema, task.table)}${
+    where.length ? ` WHERE ${where.join(' AND ')}` : ''
+  } ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ?`;
+  return { sql, params };
+}
+
+/** The rows of one batch, a key range, updated in one statement; rows inserted into the range meanwhile are included. */
+export function batchUpdateStatement(
+  schema: string,
+  task: BackfillTask,
+  range: { lastKey: string[] | null; upper: string[] | null },
+): { sql: string; params: unknown[] } {
+  const keys = task.key.map(ident);
+  const params: unknown[] = [];
+  const where = keyRange(keys, range.lastKey, range.upper, params);
+  const set = task.assignments
+    .map((a) => `${ident(a.target)} = ${'expression' in a ? `(${a.expression})` : ident(a.copyFrom)}`)
+    .join(', ');
+  return {
+    sql: `UPDATE ${qualified(schema, task.table)} SET ${set}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    params,
+  };
+}
+
+const CHECKPOINT_UPDATE = `UPDATE ${CHECKPOINT_TABLE}
+   SET last_key = COALESCE(?, last_key), rows_done = rows_done + ?, done = ?, batch_size = ?,
+       rows_per_second = ?, throttle_reason = ?, updated_at = CURRENT_TIMESTAMP(6)
+ WHERE schema_name = ? AND migration = ? AND table_name = ?`;
+
+/**
+ * A change the server would only make by copying the table or blocking
+ * writes: refused, never run. A plain error on purpose: the engine wraps it
+ * with the migration, the phase and the statements (passwords masked).
+ */
+export class BlockingDdlError extends Error {
+  override name = 'BlockingDdlError';
+  constructor(
+    readonly statement: string,
+    readonly serverMessage: string,
+  ) {
+    super(
+      `refused: the server can only make this change by copying the table or blocking writes (${serverMessage}); nothing of it was applied`,
+    );
+  }
+}
+
+export class MysqlMigrationConnection implements MigrationConnection {
+  readonly state: MysqlStateStore;
+  lost = false;
+  private poller: { conn: Connection; timer: NodeJS.Timeout } | null = null;
+  private readonly stateListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly url: string,
+  ) {
+    this.state = new MysqlStateStore(conn);
+    const lost = () => {
+      this.lost = true;
+    };
+    conn.on('error', lost);
+    conn.on('end', lost);
+  }
+
+  private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const [result] = await this.conn.query<Row[]>(sql, params);
+    return result;
+  }
+
+  private async exec(sql: string, params: unknown[] = []): Promise<ResultSetHeader> {
+    const [result] = await this.conn.query<ResultSetHeader>(sql, params);
+    return result;
+  }
+
+  introspect(schema: string): Promise<SchemaModel> {
+    return introspectMysql(this.conn, schema);
+  }
+
+  /**
+   * Runs one DDL statement; when the server cannot do it INSTANT, once more
+   * INPLACE with LOCK=NONE. The server checks the algorithm before it
+   * changes anything, so a refusal leaves the table untouched.
+   */
+  private async ddl(sql: string): Promise<void> {
+    try {
+      await this.exec(sql);
+      return;
+    } catch (err) {
+      if (!ALGORITHM_REFUSED.has(errno(err) ?? 0)) throw err;
+      if (!sql.includes('ALGORITHM=INSTANT')) throw new BlockingDdlError(sql, (err as Error).message);
+    }
+    const online = sql.replace('ALGORITHM=INSTANT', 'ALGORITHM=INPLACE, LOCK=NONE');
+    try {
+      await this.exec(online);
+    } catch (err) {
+      if (ALGORITHM_REFUSED.has(errno(err) ?? 0)) throw new BlockingDdlError(online, (err as Error).message);
+      throw err;
+    }
+  }
+
+  private async runStatement(statement: Statement, policy: LockPolicy): Promise<void> {
+    if (statement.scan) {
+      await this.validate(statement.scan.schema, statement.scan.table, statement.scan.constraint, policy);
+      return;
+    }
+    if (statement.resolve) {
+      const resolved = await this.rows(statement.resolve.sql, statement.resolve.params);
+      for (const r of resolved) if (r.statement != null) await this.ddl(String(r.statement));
+      return;
+    }
+    if (statement.skipIf) {
+      const r = await this.rows(statement.skipIf.sql, statement.skipIf.params);
+      if (Number(r[0]?.skip ?? 0) === 1) return;
+    }
+    await this.ddl(statement.sql);
+  }
+
+  async runAction(
+    statements: Statement[],
+    policy: LockPolicy,
+    onRetry?: (n: RetryNotice) => void,
+    record?: () => Promise<void>,
+  ): Promise<void> {
+    const seconds = lockTimeoutSeconds(policy);
+    for (let attempt = 1; ; attempt++) {
+      let current = statements[0]?.sql ?? '';
+      try {
+        // Only the action's own statements give up early; the state writes after them wait as usual.
+        await this.exec(`SET SESSION lock_wait_timeout = ${seconds}`);
+        for (const statement of statements) {
+          current = statement.sql;
+          await this.runStatement(statement, policy);
+        }
+        await this.exec('SET SESSION lock_wait_timeout = DEFAULT');
+        await record?.();
+        return;
+      } catch (err) {
+        await this.exec('SET SESSION lock_wait_timeout = DEFAULT').catch(() => {});
+        const code = errno(err);
+        if (code === undefined || !RETRYABLE.has(code)) throw err;
+        if (attempt >= policy.maxAttempts) throw new LockTimeoutError(current, attempt, policy.lockTimeoutMs);
+        const delayMs = backoffDelay(attempt, policy);
+        onRetry?.({ sql: current, attempt, delayMs, code: String(code) });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  async tryLock(schema: string): Promise<boolean> {
+    const r = await this.rows('SELECT GET_LOCK(?, 0) AS ok', [lockName(schema)]);
+    return Number(r[0]?.ok) === 1;
+  }
+
+  async unlock(schema: string): Promise<void> {
+    await this.rows('SELECT RELEASE_LOCK(?) AS ok', [lockName(schema)]);
+  }
+
+  /** The key a table's rows are walked by: the primary key, else a unique key over NOT NULL columns. */
+  private async walkKey(schema: string, table: string): Promise<string[] | null> {
+    const model = await introspectMysql(this.conn, schema);
+    const t = model.tables.find((x) => x.physical === table);
+    if (!t) return null;
+    const pk = t.indexes.find((i) => i.primary);
+    if (pk) return pk.columns;
+    for (const i of t.indexes) {
+      if (!i.unique || i.columns.some((c) => c === '')) continue;
+      if (i.columns.every((c) => t.columns.find((x) => x.physical === c && !x.nullable))) return i.columns;
+    }
+    return null;
+  }
+
+  /** The condition a row violating `constraint` meets, over the table aliased `t`; null when there is nothing to check. */
+  private async violation(schema: string, table: string, constraint: string): Promise<string | null> {
+    const fk = await this.rows(
+      `SELECT COLUMN_NAME AS col, REFERENCED_TABLE_SCHEMA AS ref_schema, REFERENCED_TABLE_NAME AS ref_table,
+              REFERENCED_COLUMN_NAME AS ref_col
+         FROM information_schema.KEY_COLUMN_USAGE
+        WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+        ORDER BY ORDINAL_POSITION`,
+      [schema, table, constraint],
+    );
+    if (fk.length > 0) {
+      // MATCH SIMPLE: a row with any NULL in the key references nothing.
+      const present = fk.map((k) => `t.${ident(String(k.col))} IS NOT NULL`).join(' AND ');
+      const join = fk.map((k) => `r.${ident(String(k.ref_col))} = t.${ident(String(k.col))}`).join(' AND ');
+      const ref = qualified(String(fk[0]!.ref_schema), String(fk[0]!.ref_table));
+      return `${present} AND NOT EXISTS (SELECT 1 FROM ${ref} r WHERE ${join})`;
+    }
+    const check = await this.rows(
+      `SELECT CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS
+        WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?`,
+      [schema, table, constraint],
+    );
+    if (check[0]) return `NOT (${String(check[0].clause)})`;
+    const trigger = await this.rows(
+      `SELECT ACTION_STATEMENT AS body FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?`,
+      [schema, triggerName(table, constraint, 'insert')],
+    );
+    const column = trigger[0] ? notNullColumnOf(String(trigger[0].body)) : null;
+    return column === null ? null : `t.${ident(column)} IS NULL`;
+  }
+
+  /**
+   * Checks the existing rows against a constraint that new writes already
+   * obey, in key ranges of plain (non-locking) reads: writers never wait.
+   */
+  private async validate(
+    schema: string,
+    table: string,
+    constraint: string,
+    policy: LockPolicy,
+  ): Promise<void> {
+    const violation = await this.violation(schema, table, constraint);
+    if (violation === null) return;
+    const from = `${qualified(schema, table)} t`;
+    const key = await this.walkKey(schema, table);
+    const fail = (row: Row | undefined) => {
+      if (!row) return;
+      throw new MigrationError(
+        `constraint "${constraint}" of table "${table}" is violated by existing rows${key ? ` (first: key ${key.map((_, i) => String(row[`k${i}`])).join(', ')})` : ''}; fix the data or the migration, then roll back and start again`,
+      );
+    };
+    await this.exec(`SET SESSION innodb_lock_wait_timeout = ${lockTimeoutSeconds(policy)}`);
+    try {
+      if (!key) {
+        fail((await this.rows(`SELECT 1 AS found FROM ${from} WHERE ${violation} LIMIT 1`))[0]);
+        return;
+      }
+      const keys = key.map((k) => `t.${ident(k)}`);
+      let last: string[] | null = null;
+      for (;;) {
+        const params: unknown[] = [];
+        const after: string = last ? keyCompare(keys, last, false, false, params) : '1 = 1';
+        params.push(VALIDATION_BATCH - 1);
+        const bound: Row | undefined = (
+          await this.rows(
+            `SELECT ${keyText(keys)} FROM ${from} WHERE ${after} ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ?`,
+            params,
+          )
+        )[0];
+        const upper: string[] | null = bound ? keyOfRow(bound, keys.length) : null;
+        const scan: unknown[] = [];
+        const range = keyRange(keys, last, upper, scan);
+        fail(
+          (
+            await this.rows(
+              `SELECT ${keyText(keys)} FROM ${from} WHERE ${[...range, `(${violation})`].join(' AND ')} ORDER BY ${keys.join(', ')} LIMIT 1`,
+              scan,
+            )
+          )[0],
+        );
+        if (!upper) return;
+        last = upper;
+      }
+    } finally {
+      await this.exec('SET SESSION innodb_lock_wait_timeout = DEFAULT').catch(() => {});
+    }
+  }
+
+  async measure(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }> {
+    const { schema, task } = scope;
+    const table = qualified(schema, task.table);
+    const keys = task.key.map(ident);
+    const count = await this.rows(`SELECT COUNT(*) AS n FROM ${table}`);
+    const max = await this.rows(
+      `SELECT ${keyText(keys)} FROM ${table} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
+    );
+    return { rows: Number(count[0]!.n), maxKey: max[0] ? keyOfRow(max[0], keys.length) : null };
+  }
+
+  async batch(
+    scope: BackfillScope,
+    request: BatchRequestSpec,
+    policy: LockPolicy,
+    onRetry?: (n: RetryNotice) => void,
+  ): Promise<BatchOutcome> {
+    const { schema, task, migration } = scope;
+    const bound = batchBoundStatement(schema, task, request);
+    const seconds = lockTimeoutSeconds(policy);
+    let sql = bound.sql;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.exec(`SET SESSION innodb_lock_wait_timeout = ${seconds}, lock_wait_timeout = ${seconds}`);
+        // Sync triggers step aside for this session's batches only: the batch writes what they would.
+        await this.exec(`SET ${BACKFILL_VARIABLE} = CONNECTION_ID()`);
+        await this.exec('START TRANSACTION');
+        const found = (await this.rows(bound.sql, bound.params))[0];
+        const foundKey = found ? keyOfRow(found, task.key.length) : null;
+        const upper = foundKey ?? request.upTo;
+        const done =
+          foundKey === null ||
+          (request.upTo !== null && foundKey.join('\u0000') === request.upTo.join('\u0000'));
+        const update = batchUpdateStatement(schema, task, { lastKey: request.lastKey, upper });
+        sql = update.sql;
+        const updated = await this.exec(update.sql, update.params);
+        await this.exec(CHECKPOINT_UPDATE, [
+          upper === null ? null : JSON.stringify(upper),
+          updated.affectedRows,
+          done ? 1 : 0,
+          request.limit,
+          request.rowsPerSecond,
+          request.throttleReason,
+          schema,
+          migration,
+          task.table,
+        ]);
+        const checkpoint = await this.state.checkpoint(schema, migration, task.table);
+        await this.exec('COMMIT');
+        return { rows: updated.affectedRows, checkpoint };
+      } catch (err) {
+        await this.exec('ROLLBACK').catch(() => {});
+        const code = errno(err);
+        if (code === undefined || !RETRYABLE.has(code)) throw err;
+        if (attempt >= policy.maxAttempts) throw new LockTimeoutError(sql, attempt, policy.lockTimeoutMs);
+        const delayMs = backoffDelay(attempt, policy);
+        onRetry?.({ sql: `backfill ${task.table}`, attempt, delayMs, code: String(code) });
+        await sleep(delayMs);
+      } finally {
+        await this.exec(
+          `SET ${BACKFILL_VARIABLE} = NULL, SESSION innodb_lock_wait_timeout = DEFAULT, SESSION lock_wait_timeout = DEFAULT`,
+        ).catch(() => {});
+      }
+    }
+  }
+
+  async onStateChange(listener: () => void): Promise<void> {
+    // No NOTIFY in MySQL: a connection of its own polls the state table (this one may be mid-transaction).
+    this.stateListeners.push(listener);
+    if (this.poller) return;
+    const conn = await openConnection(this.url);
+    conn.on('error', () => {});
+    let last: string | null = null;
+    const poll = async () => {
+      try {
+        const exists = await conn.query<Row[]>(
+          `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shiftgate' AND TABLE_NAME = 'migrations'`,
+        );
+        let signature = 'none';
+        if (Number(exists[0][0]!.n) > 0) {
+          const [r] = await conn.query<Row[]>(
+            `SELECT COUNT(*) AS n, MAX(updated_at) AS at, SUM(step) AS steps FROM ${MIGRATIONS_TABLE}`,
+          );
+          signature = `${String(r[0]!.n)}/${String(r[0]!.at)}/${String(r[0]!.steps)}`;
+        }
+        if (last !== null && signature !== last) for (const l of this.stateListeners) l();
+        last = signature;
+      } catch {
+        // A lost poll connection is noticed by the owner's next query; the proxy reconnects.
+      }
+      if (this.poller) this.poller.timer = setTimeout(() => void poll(), STATE_POLL_MS).unref();
+    };
+    this.poller = { conn, timer: setTimeout(() => void poll(), 0).unref() };
+  }
+
+  async replicaLagMs(): Promise<number | null> {
+    // This server as a replica: MySQL has no primary-side view of replica lag like pg_stat_replication.
+    let rows: Row[];
+    try {
+      rows = await this.rows('SHOW REPLICA STATUS');
+    } catch {
+      rows = await this.rows('SHOW SLAVE STATUS');
+    }
+    if (rows.length === 0) return null;
+    let worst: number | null = null;
+    for (const r of rows) {
+      const seconds = r.Seconds_Behind_Source ?? r.Seconds_Behind_Master;
+      if (seconds === null || seconds === undefined) continue;
+      worst = Math.max(worst ?? 0, Number(seconds) * 1000);
+    }
+    return worst;
+  }
+
+  async close(): Promise<void> {
+    if (this.poller) {
+      clearTimeout(this.poller.timer);
+      const { conn } = this.poller;
+      this.poller = null;
+      await conn.end().catch(() => conn.destroy());
+    }
+    await this.conn.end().catch(() => this.conn.destroy());
+  }
+}
+
+async function openConnection(url: string): Promise<Connection> {
+  const conn = await mysql.createConnection({
+    uri: url,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    connectAttributes: { program_name: 'shiftgate-migrate' },
+  });
+  // Literals in ddl.ts assume backslash escapes; timestamps are UTC on both sides.
+  await conn.query(
+    "SET SESSION time_zone = '+00:00', sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')",
+  );
+  return conn;
+}
+
+/**
+ * The driver relies on MariaDB 10.5+: `SET STATEMENT ... FOR` (foreign keys
+ * added without a scan), COLUMN_DEFAULT printed as an expression (column
+ * definitions restated from information_schema), RENAME COLUMN. MySQL 8
+ * differs on the first two, so it is refused rather than half-served.
+ */
+export function unsupportedServer(version: string): string | null {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!/mariadb/i.test(version))
+    return `migrations on MySQL ${version} are not supported yet (MariaDB 10.5 or later is): the driver uses MariaDB's SET STATEMENT and information_schema forms`;
+  if (!m || Number(m[1]) * 100 + Number(m[2]) < 1005)
+    return `migrations need MariaDB 10.5 or later (RENAME COLUMN, instant DROP COLUMN); this server is ${version}`;
+  return null;
+}
+
+function databaseOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+export const mysqlMigrationDialect: MigrationDialect = {
+  name: 'mysql',
+  capabilities: {
+    maxIdentifierLength: MYSQL_MAX_IDENTIFIER,
+    notValidConstraints: false,
+    concurrentIndex: true,
+    attachIndexConstraint: true,
+    transactionalDdl: false,
+    refuse: refuseMysqlAction,
+  },
+  render: renderMysqlAction,
+  describeBackfill(task, schema) {
+    const sample = task.key.map(() => '<key>');
+    const bound = batchBoundStatement(schema, task, { limit: 1000, lastKey: sample, upTo: sample });
+    const update = batchUpdateStatement(schema, task, { lastKey: sample, upper: sample });
+    return `${bound.sql};\n${update.sql};\n${CHECKPOINT_UPDATE}`;
+  },
+  defaultSchema: databaseOf,
+  async connect(url: string): Promise<MigrationConnection> {
+    if (!databaseOf(url))
+      throw new MigrationError(
+        'the MySQL URL names no database: migrations run in the database the URL names',
+      );
+    const conn = await openConnection(url);
+    conn.on('error', () => {});
+    const [version] = await conn.query<Row[]>('SELECT VERSION() AS v');
+    const refusal = unsupportedServer(String(version[0]?.v ?? ''));
+    if (refusal) {
+      await conn.end().catch(() => conn.destroy());
+      throw new MigrationError(refusal);
+    }
+    return new MysqlMigrationConnection(conn, url);
+  },
+};

@@ -1,0 +1,135 @@
+/**
+ * MariaDB: the migration runner is killed with SIGKILL at random moments,
+ * several times; each restart resumes from the checkpoint. `up` calls a
+ * stored function that logs every row it computes (in the batch's own
+ * transaction), so a redone or skipped row shows up; the final table must
+ * equal the one an uninterrupted run produces. Same runner as crash.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCrashMigration } from './fixtures/crash-child.ts';
+import { type MysqlMigrationDb, mysqlFingerprint, mysqlMigrationDb, mysqlRows } from './helpers/mysql-db.ts';
+
+const ROWS = 20_000;
+
+async function setup(db: MysqlMigrationDb): Promise<void> {
+  await db.sql.query(`CREATE TABLE items (id int PRIMARY KEY, name varchar(20) NOT NULL);
+                      INSERT INTO items SELECT seq, CONCAT('item ', seq) FROM seq_1_to_${ROWS};
+                      CREATE TABLE calls (id int NOT NULL);`);
+  await db.sql.query(`CREATE FUNCTION bump(i int) RETURNS bigint MODIFIES SQL DATA
+                      BEGIN
+                        INSERT INTO calls VALUES (i);
+                        RETURN i * 3 + 1;
+                      END`);
+}
+
+const child = join(import.meta.dirname, 'fixtures/crash-child.ts');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function spawnRunner(url: string) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, url], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'silent' },
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, exited, stderr: () => stderr };
+}
+
+async function progress(db: MysqlMigrationDb): Promise<{ phase: string | null; done: number }> {
+  const r = await mysqlRows<{ phase: string; done: string | null }>(
+    db.sql,
+    `SELECT m.phase, (SELECT rows_done FROM shiftgate.backfill_checkpoints c
+                       WHERE c.schema_name = m.schema_name AND c.migration = m.name) AS done
+       FROM shiftgate.migrations m WHERE m.schema_name = DATABASE()`,
+  ).catch(() => []);
+  return { phase: r[0]?.phase ?? null, done: Number(r[0]?.done ?? 0) };
+}
+
+async function tableDigest(db: MysqlMigrationDb): Promise<string> {
+  const r = await mysqlRows<{ d: string; n: number }>(
+    db.sql,
+    `SELECT CAST(BIT_XOR(CRC32(CONCAT(id, ':', name, ':', score))) AS CHAR) AS d, COUNT(*) AS n FROM items`,
+  );
+  return `${r[0]!.d}/${String(r[0]!.n)}`;
+}
+
+describe('MySQL crash and resume', () => {
+  let crashed: MysqlMigrationDb;
+  let reference: MysqlMigrationDb;
+  before(async () => {
+    crashed = await mysqlMigrationDb('my_crash');
+    reference = await mysqlMigrationDb('my_crash_ref');
+    await setup(crashed);
+    await setup(reference);
+  });
+  after(async () => {
+    await crashed.close();
+    await reference.close();
+  });
+
+  it('resumes from the checkpoint after every SIGKILL and ends identical to an uninterrupted run', async () => {
+    await runCrashMigration(reference.url);
+
+    const kills: { phase: string | null; done: number }[] = [];
+    const first = spawnRunner(crashed.url);
+    await sleep(300 + Math.random() * 1200);
+    kills.push(await progress(crashed));
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    for (let k = 0; k < 4; k++) {
+      const runner = spawnRunner(crashed.url);
+      const seen = (await progress(crashed)).done;
+      const deadline = Date.now() + 60_000;
+      let exited = false;
+      void runner.exited.then(() => {
+        exited = true;
+      });
+      while (!exited && Date.now() < deadline && (await progress(crashed)).done <= seen + 300)
+        await sleep(10);
+      await sleep(Math.random() * 150);
+      const at = await progress(crashed);
+      if (exited) break;
+      runner.proc.kill('SIGKILL');
+      await runner.exited;
+      kills.push(at);
+    }
+    const last = spawnRunner(crashed.url);
+    assert.equal(await last.exited, 0, last.stderr());
+
+    const midBackfill = kills.filter((k) => k.phase === 'backfilling' && k.done > 0 && k.done < ROWS);
+    assert.ok(midBackfill.length >= 2, `kills: ${JSON.stringify(kills)}`);
+
+    const calls = await mysqlRows<{ n: number; d: number }>(
+      crashed.sql,
+      'SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM calls',
+    );
+    assert.deepEqual(
+      calls.map((c) => [Number(c.n), Number(c.d)]),
+      [[ROWS, ROWS]],
+      'every row computed exactly once: none redone, none skipped',
+    );
+    const checkpoint = await mysqlRows(
+      crashed.sql,
+      'SELECT rows_done AS n, done FROM shiftgate.backfill_checkpoints WHERE schema_name = DATABASE()',
+    );
+    assert.deepEqual(
+      checkpoint.map((c) => [Number(c.n), Number(c.done)]),
+      [[ROWS, 1]],
+    );
+    assert.equal(await tableDigest(crashed), await tableDigest(reference));
+    const shape = async (db: MysqlMigrationDb) =>
+      JSON.stringify(await mysqlFingerprint(db.sql)).replaceAll(db.database.name, '<db>');
+    assert.equal(await shape(crashed), await shape(reference));
+    const status = await mysqlRows(
+      crashed.sql,
+      'SELECT phase, phase_done FROM shiftgate.migrations WHERE schema_name = DATABASE()',
+    );
+    assert.deepEqual(status, [{ phase: 'active', phase_done: 1 }]);
+  });
+});
