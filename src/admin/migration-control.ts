@@ -17,6 +17,7 @@ import {
   MigrationStateError,
   MigrationValidationError,
 } from '../migrations/index.ts';
+import type { Phase } from '../migrations/state.ts';
 import type { BackfillThrottle, BatchReport } from '../migrations/throttle.ts';
 import { clientError } from '../proxy/client-error.ts';
 import { LatencyHistogram } from '../proxy/latency-histogram.ts';
@@ -78,12 +79,15 @@ export class MigrationControl {
     /** Every backfill batch: its report (size, duration) and the progress after it, for metrics. */
     onBatch?: (report: BatchReport) => void;
     onProgress?: (progress: BackfillProgress) => void;
+    /** Every phase this proxy's runner enters, as it enters it (the dashboard's timeline). */
+    onPhase?: (migration: string, phase: Phase) => void;
     /** This proxy's hold around each switch (COMPLETE, ROLLBACK). */
     switchGate?: SwitchGate;
   }): Promise<MigrationControl> {
     let control: MigrationControl | undefined;
     const onEvent = (e: EngineEvent) => {
       if (e.type === 'batch') options.onProgress?.(e.progress);
+      if (e.type === 'phase') options.onPhase?.(e.migration, e.phase);
       control?.onEngineEvent(e);
     };
     // The engine reports each batch to the throttle; the same report feeds the batch metrics.

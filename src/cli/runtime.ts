@@ -72,6 +72,8 @@ export async function startShiftgate(
     sessions: registry,
   });
 
+  // When each phase began, for the dashboard's timeline: the state store keeps only a few dates.
+  const phases = new PhaseLog();
   let follower: VersionFollower | null = null;
   let unavailable = 'migrations are not supported for this upstream yet';
   let retry: NodeJS.Timeout | null = null;
@@ -102,6 +104,7 @@ export async function startShiftgate(
         onChange: () => void follower?.refresh().catch(() => {}),
         onBatch: (report) => migrationMetrics.onBatch(report),
         onProgress: (progress) => migrationMetrics.onProgress(progress),
+        onPhase: (migration, phase) => phases.observe(migration, phase),
         switchGate: new ProxySwitchGate({
           router,
           registry,
@@ -174,7 +177,7 @@ export async function startShiftgate(
   const dashboard = new DashboardApi(
     { dialect: dialect.name, control: () => control ?? unavailable, sessions: registry, latency, throttle },
     series,
-    new PhaseLog(),
+    phases,
   );
   const sampler = options.http === false ? null : new SeriesSampler(dashboard.sources, dashboard, series);
   sampler?.start();

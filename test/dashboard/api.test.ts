@@ -154,6 +154,10 @@ describe('dashboard JSON API (PostgreSQL)', () => {
       ],
     );
     assert.ok(m.timeline[0].at, 'the start date is known');
+    assert.ok(
+      m.timeline.slice(1, 3).every((t: Step) => t.at && t.at >= m.timeline[0].at),
+      `this proxy's runner reported when expanding and backfilling began: ${JSON.stringify(m.timeline)}`,
+    );
     assert.equal(m.tables.length, 1);
     assert.equal(m.tables[0].table, 'users');
     assert.equal(m.rowsTotal, ROWS);
@@ -197,12 +201,13 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     assert.equal(s.sessions.clients, 2);
     // The next sample (at most a second away) sees the finished backfill.
     let points: { phase: string | null; rowsDone: number | null }[] = [];
-    for (let i = 0; i < 30 && !points.some((p) => p.rowsDone === ROWS); i++) {
+    const sawActive = () => points.some((p) => p.phase === 'active' && p.rowsDone === ROWS);
+    for (let i = 0; i < 30 && !sawActive(); i++) {
       await new Promise((r) => setTimeout(r, 100));
       points = (await api('/api/series')).points;
     }
     assert.ok(
-      points.some((p) => p.phase === 'active' && p.rowsDone === ROWS),
+      sawActive(),
       `the series records the phase and the rows done: ${JSON.stringify(points.slice(-3))}`,
     );
   });
@@ -246,6 +251,10 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     assert.ok(path.includes('active'), `the rollback came from the active phase: ${path}`);
     assert.ok(!path.includes('completed'));
     assert.ok(m.timeline.every((t: Step) => t.state === 'done'));
+    assert.ok(
+      m.timeline.every((t: Step) => t.at),
+      `every step has its date: ${JSON.stringify(m.timeline)}`,
+    );
     const { migrations } = await api('/api/migrations');
     assert.deepEqual(
       migrations.map((x: { name: string; phase: string }) => `${x.name}:${x.phase}`),
