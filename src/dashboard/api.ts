@@ -8,6 +8,17 @@ import type { DashboardSources } from './sources.ts';
 
 /** How long one read of the state store answers every page polling meanwhile. */
 const STATE_TTL_MS = 500;
+/** A state read slower than this is answered from the last one that came back (the database may be down). */
+const STATE_WAIT_MS = 2000;
+
+/** `promise`, or a rejection once `ms` passed. */
+export function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the database within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 const IN_FLIGHT_DONE = ['completed', 'rolled_back'];
 
@@ -26,6 +37,8 @@ export interface StatusAnswer {
   dialect: string;
   /** Null when the migration engine is connected; otherwise why migrations are unavailable. */
   unavailable: string | null;
+  /** Why the migration state could not be read just now (the migration shown is the last one read); null when it was. */
+  stateError: string | null;
   /** The migration in flight, or else the latest one; null before the first migration. */
   migration: null | {
     name: string;
@@ -82,6 +95,8 @@ export interface SessionCounts {
 export class DashboardApi {
   private stateRead: { at: number; value: Promise<MigrationStatus | null> } | null = null;
   private historyRead: { at: number; value: Promise<MigrationStatus[]> } | null = null;
+  /** The last state read that came back, for answers while the database does not. */
+  lastKnown: MigrationStatus | null = null;
 
   constructor(
     readonly sources: DashboardSources,
@@ -98,6 +113,7 @@ export class DashboardApi {
     const value = control.readEngine().then((engine) => engine.status());
     value.then(
       (s) => {
+        this.lastKnown = s;
         if (s && isPhase(s.phase)) this.phases.observe(s.name, s.phase);
       },
       () => {},
@@ -129,7 +145,11 @@ export class DashboardApi {
 
   async status(): Promise<StatusAnswer> {
     const control = this.sources.control();
-    const s = await this.latest();
+    let stateError: string | null = null;
+    const s = await within(this.latest(), STATE_WAIT_MS).catch((err: Error) => {
+      stateError = err.message;
+      return this.lastKnown;
+    });
     const throttle = this.sources.throttle;
     const backfilling = s?.phase === 'backfilling';
     const window = this.sources.latency.window(CLIENT_P99_WINDOW_S);
@@ -137,6 +157,7 @@ export class DashboardApi {
       time: new Date().toISOString(),
       dialect: this.sources.dialect,
       unavailable: typeof control === 'string' ? control : null,
+      stateError,
       migration: s ? this.migration(s) : null,
       throttle: {
         backfilling,
@@ -233,7 +254,7 @@ export class DashboardApi {
     if (!this.historyRead || now - this.historyRead.at >= STATE_TTL_MS) {
       this.historyRead = { at: now, value: control.readEngine().then((e) => e.history()) };
     }
-    const history = await this.historyRead.value;
+    const history = await within(this.historyRead.value, STATE_WAIT_MS);
     return {
       unavailable: null,
       migrations: history.map((s) => {

@@ -50,7 +50,12 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     setText('dialect', s.dialect);
     var un = $('unavailable');
     un.hidden = !s.unavailable;
-    un.textContent = s.unavailable ? 'migrations unavailable: ' + s.unavailable : '';
+    un.textContent = s.unavailable
+      ? 'migrations unavailable: ' + s.unavailable
+      : s.stateError
+        ? 'migration state not readable just now (' + s.stateError + '); showing the last state read'
+        : '';
+    un.hidden = !un.textContent;
     var m = s.migration;
     var phase = m ? m.phase : 'none';
     setText('mig-name', m ? m.name : 'none');

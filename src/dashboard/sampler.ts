@@ -1,5 +1,5 @@
 import { log } from '../proxy/log.ts';
-import type { DashboardApi } from './api.ts';
+import { type DashboardApi, within } from './api.ts';
 import type { SeriesRing } from './series.ts';
 import type { DashboardSources } from './sources.ts';
 
@@ -47,7 +47,8 @@ export class SeriesSampler {
   async sample(now = Date.now()): Promise<void> {
     const second = Math.floor(now / 1000) - 1;
     const h = this.sources.latency.second(second);
-    const status = await this.api.latest().catch(() => null);
+    // Never held up by a slow or unreachable database: the latency points matter most then.
+    const status = await within(this.api.latest(), 500).catch(() => this.api.lastKnown);
     const inFlight = status && !['completed', 'rolled_back'].includes(status.phase) ? status : null;
     let rowsDone: number | null = null;
     let rowsPerSecond: number | null = null;
