@@ -1,11 +1,12 @@
 /**
  * The dashboard's pure parts: the series ring keeps the latest points in
- * order, the phase log draws forward and rollback timelines, and engine
- * errors lose their literals and URLs before the API shows them.
+ * order, the phase log draws forward and rollback timelines, engine
+ * errors lose their literals and URLs before the API shows them, and a
+ * state read that does not come back is given up on in time.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { maskError } from '../../src/dashboard/api.ts';
+import { maskError, within } from '../../src/dashboard/api.ts';
 import { PhaseLog } from '../../src/dashboard/phase-log.ts';
 import { type SeriesPoint, SeriesRing } from '../../src/dashboard/series.ts';
 
@@ -95,4 +96,12 @@ test('engine errors shown by the API lose literals, dollar quotes and URLs', () 
   assert.equal(maskError('body $fn$ SELECT 1 $fn$ failed'), 'body $…$ failed');
   assert.equal(maskError('cannot reach postgres://app:pw@db/app now'), 'cannot reach <url> now');
   assert.equal(maskError('x'.repeat(400))!.length, 301);
+});
+
+test('a read that does not come back in time is given up on; one that does is passed through', async () => {
+  assert.equal(await within(Promise.resolve(7), 50), 7);
+  const started = Date.now();
+  await assert.rejects(within(new Promise(() => {}), 50), /no answer from the database within 50 ms/);
+  assert.ok(Date.now() - started < 1000);
+  await assert.rejects(within(Promise.reject(new Error('boom')), 50), /boom/);
 });
