@@ -2,23 +2,16 @@ import type { LatencyReport } from '../admin/latency-report.ts';
 import type { BackfillProgress, MigrationStatus } from '../migrations/index.ts';
 import { MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import { CLIENT_P99_WINDOW_S } from '../throttle/controller.ts';
+import { maskError } from './mask-error.ts';
 import { isPhase, type PhaseLog, type TimelineStep } from './phase-log.ts';
 import type { SeriesPoint, SeriesRing } from './series.ts';
 import type { DashboardSources } from './sources.ts';
+import { within } from './within.ts';
 
 /** How long one read of the state store answers every page polling meanwhile. */
 const STATE_TTL_MS = 500;
 /** A state read slower than this is answered from the last one that came back (the database may be down). */
 const STATE_WAIT_MS = 2000;
-
-/** `promise`, or a rejection once `ms` passed. */
-export function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the database within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 const IN_FLIGHT_DONE = ['completed', 'rolled_back'];
 
@@ -284,17 +277,4 @@ export class DashboardApi {
   seriesSince(since: number): { intervalMs: number; capacity: number; points: SeriesPoint[] } {
     return { intervalMs: 1000, capacity: this.series.capacity, points: this.series.list(since) };
   }
-}
-
-/**
- * An engine error may quote the statement that failed: its literals (values,
- * expressions of a raw `sql` operation) are masked, and the text is capped.
- */
-export function maskError(error: string | null): string | null {
-  if (error === null) return null;
-  const masked = error
-    .replace(/'(?:[^'\\]|\\.|'')*'?/g, "'…'")
-    .replace(/\$([A-Za-z_]\w*)?\$[\s\S]*?(\$\1\$|$)/g, '$…$')
-    .replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
-  return masked.length > 300 ? `${masked.slice(0, 300)}…` : masked;
 }

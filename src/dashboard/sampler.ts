@@ -1,7 +1,8 @@
 import { log } from '../proxy/log.ts';
-import { type DashboardApi, within } from './api.ts';
+import type { DashboardApi } from './api.ts';
 import type { SeriesRing } from './series.ts';
 import type { DashboardSources } from './sources.ts';
+import { within } from './within.ts';
 
 /**
  * Fills the series ring once a second from what the proxy already keeps

@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { maskError, within } from '../../src/dashboard/api.ts';
+import { maskError } from '../../src/dashboard/mask-error.ts';
 import { PhaseLog } from '../../src/dashboard/phase-log.ts';
 import { type SeriesPoint, SeriesRing } from '../../src/dashboard/series.ts';
+import { within } from '../../src/dashboard/within.ts';
 
 const point = (t: number): SeriesPoint => ({
   t,
