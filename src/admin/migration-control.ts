@@ -433,7 +433,7 @@ export class MigrationControl {
     } catch (err) {
       throw asClientError(err);
     }
-    await this.finishReport(done.name);
+    await this.finishReport(done);
     this.onChange();
     return done;
   }
@@ -457,7 +457,7 @@ export class MigrationControl {
     }
     // A rolled-back migration keeps its latency report too: what it cost while it ran, and the minute after.
     if (this.during) {
-      await this.finishReport(done.name).catch((err: Error) =>
+      await this.finishReport(done).catch((err: Error) =>
         log.warn('latency report not saved', { migration: done.name, error: err.message }),
       );
     }
@@ -507,7 +507,8 @@ export class MigrationControl {
   }
 
   /** Stores before / during now and measures "after" over the next minute. */
-  private async finishReport(name: string): Promise<void> {
+  private async finishReport(done: MigrationStatus): Promise<void> {
+    const name = done.name;
     const during = this.during;
     this.stopDuring();
     const report: LatencyReport = {
@@ -528,7 +529,12 @@ export class MigrationControl {
       report.afterP50Ms = after.quantileMs(0.5);
       report.afterP99Ms = after.quantileMs(0.99);
       this.read()
-        .then((reader) => reader.saveLatencyReport(name, report))
+        .then(async (reader) => {
+          // A rolled-back name started again meanwhile is another run's record: this report is not its.
+          const now = (await reader.history()).find((s) => s.name === name);
+          if (now?.createdAt.getTime() !== done.createdAt.getTime()) return;
+          await reader.saveLatencyReport(name, report);
+        })
         .catch((err: Error) => log.warn('latency report not saved', { error: err.message }));
     }, 60_000).unref();
   }
