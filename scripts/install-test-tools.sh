@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests drive (psql, pgbench, the mariadb
-# client, sysbench) when they are missing, and starts the local MariaDB if it
-# is installed but stopped. Runs before `npm test`; does nothing when all is there.
+# client, sysbench; headless Chromium for the dashboard test) when they are
+# missing, and starts the local MariaDB if it is installed but stopped. Runs
+# before `npm test`; does nothing when all is there.
 set -euo pipefail
 need=()
 command -v psql >/dev/null || need+=(postgresql-client)
@@ -9,6 +10,8 @@ command -v pgbench >/dev/null || need+=(postgresql-contrib)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v sysbench >/dev/null || need+=(sysbench)
 command -v openssl >/dev/null || need+=(openssl)
+# Optional: without it (and without root to install it) the browser test skips and says why.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing test tools: ${need[*]} (install them with apt-get, or run as root)" >&2

@@ -17,6 +17,7 @@ import {
   MigrationStateError,
   MigrationValidationError,
 } from '../migrations/index.ts';
+import type { Phase } from '../migrations/state.ts';
 import type { BackfillThrottle, BatchReport } from '../migrations/throttle.ts';
 import { clientError } from '../proxy/client-error.ts';
 import { LatencyHistogram } from '../proxy/latency-histogram.ts';
@@ -78,12 +79,15 @@ export class MigrationControl {
     /** Every backfill batch: its report (size, duration) and the progress after it, for metrics. */
     onBatch?: (report: BatchReport) => void;
     onProgress?: (progress: BackfillProgress) => void;
+    /** Every phase this proxy's runner enters, as it enters it (the dashboard's timeline). */
+    onPhase?: (migration: string, phase: Phase) => void;
     /** This proxy's hold around each switch (COMPLETE, ROLLBACK). */
     switchGate?: SwitchGate;
   }): Promise<MigrationControl> {
     let control: MigrationControl | undefined;
     const onEvent = (e: EngineEvent) => {
       if (e.type === 'batch') options.onProgress?.(e.progress);
+      if (e.type === 'phase') options.onPhase?.(e.migration, e.phase);
       control?.onEngineEvent(e);
     };
     // The engine reports each batch to the throttle; the same report feeds the batch metrics.
@@ -429,7 +433,7 @@ export class MigrationControl {
     } catch (err) {
       throw asClientError(err);
     }
-    await this.finishReport(done.name);
+    await this.finishReport(done);
     this.onChange();
     return done;
   }
@@ -451,7 +455,12 @@ export class MigrationControl {
     } catch (err) {
       throw asClientError(err);
     }
-    this.stopDuring();
+    // A rolled-back migration keeps its latency report too: what it cost while it ran, and the minute after.
+    if (this.during) {
+      await this.finishReport(done).catch((err: Error) =>
+        log.warn('latency report not saved', { migration: done.name, error: err.message }),
+      );
+    }
     this.onChange();
     return done;
   }
@@ -471,6 +480,23 @@ export class MigrationControl {
     return all.map((status) => ({ status, report: (status.latencyReport as LatencyReport | null) ?? null }));
   }
 
+  /**
+   * The latency report so far of the migration this proxy is running (before
+   * and during; null when it runs none): its stored report is written only
+   * when it completes or rolls back.
+   */
+  liveReport(): LatencyReport | null {
+    if (!this.during) return null;
+    return {
+      beforeP50Ms: this.before?.p50 ?? null,
+      beforeP99Ms: this.before?.p99 ?? null,
+      duringP50Ms: this.during.quantileMs(0.5),
+      duringP99Ms: this.during.quantileMs(0.99),
+      afterP50Ms: null,
+      afterP99Ms: null,
+    };
+  }
+
   get engine(): MigrationEngine {
     return this.reader;
   }
@@ -481,7 +507,8 @@ export class MigrationControl {
   }
 
   /** Stores before / during now and measures "after" over the next minute. */
-  private async finishReport(name: string): Promise<void> {
+  private async finishReport(done: MigrationStatus): Promise<void> {
+    const name = done.name;
     const during = this.during;
     this.stopDuring();
     const report: LatencyReport = {
@@ -492,6 +519,7 @@ export class MigrationControl {
       afterP50Ms: null,
       afterP99Ms: null,
     };
+    this.before = null;
     await (await this.run()).saveLatencyReport(name, report);
     const after = new LatencyHistogram();
     this.latency.taps.add(after);
@@ -501,7 +529,12 @@ export class MigrationControl {
       report.afterP50Ms = after.quantileMs(0.5);
       report.afterP99Ms = after.quantileMs(0.99);
       this.read()
-        .then((reader) => reader.saveLatencyReport(name, report))
+        .then(async (reader) => {
+          // A rolled-back name started again meanwhile is another run's record: this report is not its.
+          const now = (await reader.history()).find((s) => s.name === name);
+          if (now?.createdAt.getTime() !== done.createdAt.getTime()) return;
+          await reader.saveLatencyReport(name, report);
+        })
         .catch((err: Error) => log.warn('latency report not saved', { error: err.message }));
     }, 60_000).unref();
   }

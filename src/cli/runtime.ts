@@ -1,6 +1,11 @@
 import { AdminConsole } from '../admin/console.ts';
 import { MigrationControl } from '../admin/migration-control.ts';
 import type { Config } from '../config/schema.ts';
+import { DashboardApi } from '../dashboard/api.ts';
+import { PhaseLog } from '../dashboard/phase-log.ts';
+import { dashboardRoutes } from '../dashboard/routes.ts';
+import { SeriesSampler } from '../dashboard/sampler.ts';
+import { SeriesRing } from '../dashboard/series.ts';
 import { dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
 import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
@@ -8,6 +13,7 @@ import { ProxyMetrics } from '../metrics/registry.ts';
 import type { MigrationDialect } from '../migrations/dialect.ts';
 import { MigrationError } from '../migrations/errors.ts';
 import { LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
+import { parseHostPort } from '../proxy/listen-address.ts';
 import { log } from '../proxy/log.ts';
 import { ShiftgateRouter } from '../proxy/router.ts';
 import { type RunningProxy, startProxy } from '../proxy/server.ts';
@@ -19,6 +25,8 @@ import { VersionFollower } from '../versions/follower.ts';
 export interface Shiftgate {
   proxy: RunningProxy;
   http: AdminHttp | null;
+  /** The JSON behind the dashboard page (also served under /api/ when the HTTP endpoint runs). */
+  dashboard: DashboardApi;
   router: ShiftgateRouter;
   control: MigrationControl | null;
   /** Drains the proxy (SIGTERM semantics) and releases everything. */
@@ -64,6 +72,8 @@ export async function startShiftgate(
     sessions: registry,
   });
 
+  // When each phase began, for the dashboard's timeline: the state store keeps only a few dates.
+  const phases = new PhaseLog();
   let follower: VersionFollower | null = null;
   let unavailable = 'migrations are not supported for this upstream yet';
   let retry: NodeJS.Timeout | null = null;
@@ -94,6 +104,7 @@ export async function startShiftgate(
         onChange: () => void follower?.refresh().catch(() => {}),
         onBatch: (report) => migrationMetrics.onBatch(report),
         onProgress: (progress) => migrationMetrics.onProgress(progress),
+        onPhase: (migration, phase) => phases.observe(migration, phase),
         switchGate: new ProxySwitchGate({
           router,
           registry,
@@ -161,24 +172,44 @@ export async function startShiftgate(
   }
 
   const proxy = await startProxy({ config, dialect, upstream, metrics, latency, registry, router });
+  // Ten minutes at one point a second: what a freshly opened dashboard shows at once.
+  const series = new SeriesRing(600);
+  const dashboard = new DashboardApi(
+    { dialect: dialect.name, control: () => control ?? unavailable, sessions: registry, latency, throttle },
+    series,
+    phases,
+  );
+  const sampler = options.http === false ? null : new SeriesSampler(dashboard.sources, dashboard, series);
+  sampler?.start();
   const http =
     options.http === false
       ? null
-      : await startAdminHttp(config.http, metrics.registry, () => dialect.probeUpstream(proxy.ctx));
+      : await startAdminHttp(
+          config.http,
+          metrics.registry,
+          () => dialect.probeUpstream(proxy.ctx),
+          dashboardRoutes(dashboard, { loopbackOnly: isLoopback(parseHostPort(config.http).host) }),
+        );
 
   return {
     proxy,
     http,
+    dashboard,
     router,
     get control() {
       return control;
     },
     async stop() {
       if (retry) clearTimeout(retry);
+      sampler?.stop();
       await proxy.shutdown();
       follower?.stop();
       await control?.close();
       await http?.close();
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

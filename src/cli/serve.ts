@@ -61,7 +61,8 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(
     `Shiftgate is proxying ${dialect.name} ${upstream.host} on ${where}\n` +
       `  connect:  ${example}\n` +
-      `  metrics:  http://${http.address.address}:${http.address.port}/metrics\n`,
+      `  metrics:  http://${http.address.address}:${http.address.port}/metrics\n` +
+      `  dashboard: http://${http.address.address}:${http.address.port}/\n`,
   );
 
   await new Promise<void>((resolve) => {

@@ -4,6 +4,20 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { parseHostPort } from '../proxy/listen-address.ts';
 
+/** An answer of an extra route of the admin endpoint. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Extra GET routes (the dashboard): an answer for `path`, or null when the path is not theirs. */
+export type HttpRoutes = (
+  path: string,
+  query: URLSearchParams,
+  host: string | undefined,
+) => Promise<HttpAnswer> | null;
+
 export interface AdminHttp {
   readonly address: AddressInfo;
   close(): Promise<void>;
@@ -38,16 +52,18 @@ export function cachedProbe(probe: () => Promise<void>, ttlMs = PROBE_TTL_MS): (
 /**
  * The admin HTTP endpoint: `GET /metrics` (Prometheus text format) and
  * `GET /healthz` (200 while `probe` succeeds, 503 with the reason when it
- * does not; answered from a one-second cache of the probe).
+ * does not; answered from a one-second cache of the probe), then `routes`.
+ * GET only: nothing on this port changes the proxy.
  */
 export async function startAdminHttp(
   listen: string,
   registry: Registry,
   probe: () => Promise<void>,
+  routes?: HttpRoutes,
 ): Promise<AdminHttp> {
   const health = cachedProbe(probe);
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
@@ -67,7 +83,17 @@ export async function startAdminHttp(
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+    const answer = routes?.(path, new URLSearchParams(query), req.headers.host);
+    if (answer) {
+      answer.then(
+        (a) => res.writeHead(a.status, a.headers).end(a.body),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
+      );
+      return;
+    }
+    res
+      .writeHead(404, { 'content-type': 'text/plain' })
+      .end(`not found: try /metrics or /healthz${routes ? ', / or /api/status' : ''}\n`);
   });
   const { host, port } = parseHostPort(listen);
   await new Promise<void>((resolve, reject) => {

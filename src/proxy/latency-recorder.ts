@@ -50,6 +50,16 @@ export class LatencyRecorder {
     return merged;
   }
 
+  /**
+   * The histogram of one whole second (epoch seconds), or null once the ring
+   * has moved past it: a sampler reads the second that just ended, which no
+   * statement will add to any more.
+   */
+  second(second: number): LatencyHistogram | null {
+    const i = ((second % this.windowSeconds) + this.windowSeconds) % this.windowSeconds;
+    return this.slotSecond[i] === second ? this.slots[i]! : null;
+  }
+
   /** Quantile in milliseconds over the last `seconds`, or null with fewer than `minSamples` statements. */
   quantileMs(q: number, seconds?: number, minSamples = 1): number | null {
     return this.window(seconds).quantileMs(q, minSamples);

@@ -2,7 +2,7 @@
  * The published package as an operator installs it: `npm pack`, then an
  * install with production dependencies only in an empty directory (no tsx,
  * no TypeScript, no embedded PostgreSQL), then the compiled CLI: --help,
- * validate, and serve with a query through it.
+ * validate, and serve with a query through it and its dashboard page.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -81,15 +81,28 @@ describe('the packed package, installed without dev dependencies', () => {
       },
     );
     try {
-      const proxyUrl = await new Promise<string>((resolve, reject) => {
+      const [proxyUrl, dashboardUrl] = await new Promise<[string, string]>((resolve, reject) => {
         let out = '';
         child.stdout.on('data', (d) => {
           out += d;
           const m = /connect:\s+(\S+)/.exec(out);
-          if (m) resolve(m[1]!);
+          const page = /dashboard:\s+(\S+)/.exec(out);
+          if (m && page) resolve([m[1]!, page[1]!]);
         });
         child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
       });
+      // The dashboard's page, script and style are embedded in the compiled modules: no asset is missing.
+      for (const [path, type] of [
+        ['', /text\/html/],
+        ['dashboard.js', /javascript/],
+        ['dashboard.css', /text\/css/],
+        ['api/status', /application\/json/],
+      ] as const) {
+        const res = await fetch(`${dashboardUrl}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.match(res.headers.get('content-type') ?? '', type, path);
+        assert.ok((await res.text()).length > 100, path);
+      }
       const client = new pg.Client({ connectionString: proxyUrl });
       await client.connect();
       const { rows } = await client.query('SELECT current_database() AS db, 6 * 7 AS answer');

@@ -11,6 +11,8 @@ export interface TestShiftgate {
   /** `url` (a database URL on the real server) rewritten to go through the proxy. */
   via(url: string, params?: Record<string, string>): string;
   migrationsDir: string;
+  /** Base URL of the admin HTTP endpoint (dashboard, /api/, /metrics) when started with `{ http: true }`. */
+  httpUrl: string | null;
   /** Writes `<name>.yaml` into the migrations directory. */
   writeMigration(name: string, yaml: string): void;
   /** Runs one statement through the proxy as `url`'s user and returns the rows. */
@@ -23,13 +25,21 @@ export interface TestShiftgate {
 export async function startTestShiftgate(
   upstream: string,
   flags: Record<string, string> = {},
+  options: { http?: boolean } = {},
 ): Promise<TestShiftgate> {
   const migrationsDir = mkdtempSync(join(tmpdir(), 'shiftgate-migrations-'));
   const config = loadConfig({
     env: {},
-    flags: { upstream, listen: '127.0.0.1:0', migrations: migrationsDir, ...flags },
+    flags: {
+      upstream,
+      listen: '127.0.0.1:0',
+      migrations: migrationsDir,
+      ...(options.http ? { http: '127.0.0.1:0' } : {}),
+      ...flags,
+    },
   });
-  const sg = await startShiftgate(config, upstream, { http: false });
+  const sg = await startShiftgate(config, upstream, { http: options.http === true });
+  const httpUrl = sg.http ? `http://127.0.0.1:${sg.http.address.port}` : null;
   const port = sg.proxy.address.port;
   const via = (url: string, params: Record<string, string> = {}) => {
     const u = new URL(url);
@@ -51,6 +61,7 @@ export async function startTestShiftgate(
     sg,
     via,
     migrationsDir,
+    httpUrl,
     writeMigration(name, yaml) {
       writeFileSync(join(migrationsDir, `${name}.yaml`), yaml);
     },
