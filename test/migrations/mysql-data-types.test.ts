@@ -383,6 +383,48 @@ describe('MySQL data types through a migration', () => {
       ],
     }));
 
+  it('DATETIME(6) turned TIMESTAMP(6) on a table keyed by a TIMESTAMP(6): the backfill computes in the server zone', () => {
+    // The backfill evaluates `up` in the server's default time zone, as the sync
+    // trigger does for a writer that never set one; a writer in another zone
+    // gets its own rows converted in its zone.
+    const ids = Array.from({ length: 7 }, (_, i) => `'2020-03-29 01:59:59.99999${i}'`);
+    const rows = ids.map((id, i) => `(${id}, '2021-0${i + 1}-15 12:00:00.${String(i).repeat(6)}')`);
+    return runTypeCase(
+      {
+        prefix: 'my_dt_ts',
+        columns: 'id timestamp(6) NOT NULL PRIMARY KEY, dt datetime(6) NULL',
+        finalColumns: 'id timestamp(6) NOT NULL PRIMARY KEY, dt timestamp(6) NULL',
+        rows,
+        operations: [widen('t', 'dt', 'timestamp(6) NULL')],
+        mirrored: ['dt'],
+        oldWrites: [
+          "INSERT INTO t (id, dt) VALUES ('2030-01-01 00:00:00.000001', '1999-12-31 23:59:59.999999')",
+        ],
+        newWrites: [
+          `INSERT INTO t (id, ${shadow('dt')}) VALUES ('2030-01-01 00:00:00.000002', '2000-02-29 00:00:00.5')`,
+        ],
+        async afterStart(db, _next, old) {
+          await old.query("SET time_zone = '+05:30'");
+          await old.query(
+            "INSERT INTO t (id, dt) VALUES ('2030-01-01 00:00:00.000003', '2021-06-01 12:00:00')",
+          );
+          const r = await mysqlRows(
+            db,
+            `SELECT CAST(id AS CHAR) AS id, CAST(${shadow('dt')} AS CHAR) AS ts FROM t WHERE dt = '2021-06-01 12:00:00'`,
+          );
+          assert.deepEqual(r, [{ id: '2029-12-31 18:30:00.000003', ts: '2021-06-01 06:30:00.000000' }]);
+        },
+        finalRows: [
+          ...rows,
+          "('2030-01-01 00:00:00.000001', '1999-12-31 23:59:59.999999')",
+          "('2030-01-01 00:00:00.000002', '2000-02-29 00:00:00.5')",
+          "('2029-12-31 18:30:00.000003', '2021-06-01 06:30:00')",
+        ],
+      },
+      'id',
+    );
+  });
+
   it('utf8mb4 with 4-byte characters and latin1 columns, through a rollback', () => {
     const rows = [
       "(1, '😀 grin', 'café', 'x')",

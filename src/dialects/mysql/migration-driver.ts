@@ -179,7 +179,7 @@ export function batchUpdateStatement(
 
 const CHECKPOINT_UPDATE = `UPDATE ${CHECKPOINT_TABLE}
    SET last_key = COALESCE(?, last_key), rows_done = rows_done + ?, done = ?, batch_size = ?,
-       rows_per_second = ?, throttle_reason = ?, updated_at = CURRENT_TIMESTAMP(6)
+       rows_per_second = ?, throttle_reason = ?, updated_at = UTC_TIMESTAMP(6)
  WHERE schema_name = ? AND migration = ? AND table_name = ?`;
 
 /**
@@ -413,7 +413,33 @@ export class MysqlMigrationConnection implements MigrationConnection {
     }
   }
 
+  /**
+   * The time zone `up` is computed in by the backfill: the server's default,
+   * the zone of a writer that never set one, so that a backfilled row and a
+   * row the sync trigger filled for such a writer agree (a DATETIME turned
+   * TIMESTAMP, an `up` calling UNIX_TIMESTAMP()). This connection otherwise
+   * works in UTC. Key text of TIMESTAMP keys is produced and read back in
+   * this same zone (measure and every batch).
+   */
+  private async backfillZone(): Promise<string> {
+    if (this.zone === null) {
+      const r = await this.rows('SELECT @@GLOBAL.time_zone AS tz');
+      this.zone = String(r[0]?.tz ?? 'SYSTEM');
+    }
+    return this.zone;
+  }
+  private zone: string | null = null;
+
   async measure(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }> {
+    await this.exec('SET SESSION time_zone = ?', [await this.backfillZone()]);
+    try {
+      return await this.measureKeys(scope);
+    } finally {
+      await this.exec("SET SESSION time_zone = '+00:00'").catch(() => {});
+    }
+  }
+
+  private async measureKeys(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }> {
     const { schema, task } = scope;
     const table = qualified(schema, task.table);
     const keys = task.key.map(ident);
@@ -433,12 +459,16 @@ export class MysqlMigrationConnection implements MigrationConnection {
   ): Promise<BatchOutcome> {
     const { schema, task, migration } = scope;
     const binary = await binaryKeyColumns(this.conn, schema, task.table, task.key);
+    const zone = await this.backfillZone();
     const bound = batchBoundStatement(schema, task, request, binary);
     const seconds = lockTimeoutSeconds(policy);
     let sql = bound.sql;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.exec(`SET SESSION innodb_lock_wait_timeout = ${seconds}, lock_wait_timeout = ${seconds}`);
+        await this.exec(
+          `SET SESSION innodb_lock_wait_timeout = ${seconds}, lock_wait_timeout = ${seconds}, time_zone = ?`,
+          [zone],
+        );
         // Sync triggers step aside for this session's batches only: the batch writes what they would.
         await this.exec(`SET ${BACKFILL_VARIABLE} = CONNECTION_ID()`);
         await this.exec('START TRANSACTION');
@@ -475,7 +505,7 @@ export class MysqlMigrationConnection implements MigrationConnection {
         await sleep(delayMs);
       } finally {
         await this.exec(
-          `SET ${BACKFILL_VARIABLE} = NULL, SESSION innodb_lock_wait_timeout = DEFAULT, SESSION lock_wait_timeout = DEFAULT`,
+          `SET ${BACKFILL_VARIABLE} = NULL, SESSION innodb_lock_wait_timeout = DEFAULT, SESSION lock_wait_timeout = DEFAULT, SESSION time_zone = '+00:00'`,
         ).catch(() => {});
       }
     }
