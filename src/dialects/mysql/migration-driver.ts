@@ -430,6 +430,19 @@ export class MysqlMigrationConnection implements MigrationConnection {
   }
   private zone: string | null = null;
 
+  /** A table's binary key columns, looked up once per backfill table rather than per batch. */
+  private binaryKeys(schema: string, table: string, key: string[]): Promise<boolean[]> {
+    const id = JSON.stringify([schema, table, key]);
+    let found = this.binaryKeyCache.get(id);
+    if (!found) {
+      found = binaryKeyColumns(this.conn, schema, table, key);
+      found.catch(() => this.binaryKeyCache.delete(id));
+      this.binaryKeyCache.set(id, found);
+    }
+    return found;
+  }
+  private readonly binaryKeyCache = new Map<string, Promise<boolean[]>>();
+
   async measure(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }> {
     await this.exec('SET SESSION time_zone = ?', [await this.backfillZone()]);
     try {
@@ -443,7 +456,9 @@ export class MysqlMigrationConnection implements MigrationConnection {
     const { schema, task } = scope;
     const table = qualified(schema, task.table);
     const keys = task.key.map(ident);
-    const binary = await binaryKeyColumns(this.conn, schema, task.table, task.key);
+    // Each backfill starts with a measure: a key type changed by an earlier migration is seen afresh.
+    this.binaryKeyCache.clear();
+    const binary = await this.binaryKeys(schema, task.table, task.key);
     const count = await this.rows(`SELECT COUNT(*) AS n FROM ${table}`);
     const max = await this.rows(
       `SELECT ${keyText(keys, binary)} FROM ${table} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
@@ -458,7 +473,7 @@ export class MysqlMigrationConnection implements MigrationConnection {
     onRetry?: (n: RetryNotice) => void,
   ): Promise<BatchOutcome> {
     const { schema, task, migration } = scope;
-    const binary = await binaryKeyColumns(this.conn, schema, task.table, task.key);
+    const binary = await this.binaryKeys(schema, task.table, task.key);
     const zone = await this.backfillZone();
     const bound = batchBoundStatement(schema, task, request, binary);
     const seconds = lockTimeoutSeconds(policy);
