@@ -22,6 +22,8 @@ export interface ColumnModel {
   comment: string | null;
   /** True for identity and generated columns, which cannot be copied by a plain UPDATE. */
   generated: boolean;
+  /** A generated column's expression and kind, where the dialect reports it (MySQL / MariaDB). */
+  generation?: { expression: string; stored: boolean };
 }
 
 export interface ConstraintModel {

@@ -1,6 +1,6 @@
 /**
- * MariaDB: the migration runner is killed with SIGKILL at random moments,
- * several times; each restart resumes from the checkpoint. `up` calls a
+ * MariaDB: the migration runner is killed with SIGKILL five times, each
+ * at a random moment of its backfill; each restart resumes from the checkpoint. `up` calls a
  * stored function that logs every row it computes (in the batch's own
  * transaction), so a redone or skipped row shows up; the final table must
  * equal the one an uninterrupted run produces. Same runner as crash.test.ts.
@@ -13,6 +13,7 @@ import { runCrashMigration } from './fixtures/crash-child.ts';
 import { type MysqlMigrationDb, mysqlFingerprint, mysqlMigrationDb, mysqlRows } from './helpers/mysql-db.ts';
 
 const ROWS = 20_000;
+const KILLS = 5;
 
 async function setup(db: MysqlMigrationDb): Promise<void> {
   await db.sql.query(`CREATE TABLE items (id int PRIMARY KEY, name varchar(20) NOT NULL);
@@ -76,13 +77,9 @@ describe('MySQL crash and resume', () => {
   it('resumes from the checkpoint after every SIGKILL and ends identical to an uninterrupted run', async () => {
     await runCrashMigration(reference.url);
 
+    // Five kills, each once the runner has made progress of its own in the backfill.
     const kills: { phase: string | null; done: number }[] = [];
-    const first = spawnRunner(crashed.url);
-    await sleep(300 + Math.random() * 1200);
-    kills.push(await progress(crashed));
-    first.proc.kill('SIGKILL');
-    await first.exited;
-    for (let k = 0; k < 4; k++) {
+    for (let k = 0; k < KILLS; k++) {
       const runner = spawnRunner(crashed.url);
       const seen = (await progress(crashed)).done;
       const deadline = Date.now() + 60_000;
@@ -90,9 +87,13 @@ describe('MySQL crash and resume', () => {
       void runner.exited.then(() => {
         exited = true;
       });
-      while (!exited && Date.now() < deadline && (await progress(crashed)).done <= seen + 300)
-        await sleep(10);
-      await sleep(Math.random() * 150);
+      for (;;) {
+        const now = await progress(crashed);
+        if (exited || Date.now() > deadline) break;
+        if (now.phase === 'backfilling' && now.done > seen + 200) break;
+        await sleep(5);
+      }
+      await sleep(Math.random() * 100);
       const at = await progress(crashed);
       if (exited) break;
       runner.proc.kill('SIGKILL');
@@ -103,7 +104,7 @@ describe('MySQL crash and resume', () => {
     assert.equal(await last.exited, 0, last.stderr());
 
     const midBackfill = kills.filter((k) => k.phase === 'backfilling' && k.done > 0 && k.done < ROWS);
-    assert.ok(midBackfill.length >= 2, `kills: ${JSON.stringify(kills)}`);
+    assert.equal(midBackfill.length, KILLS, `kills: ${JSON.stringify(kills)}`);
 
     const calls = await mysqlRows<{ n: number; d: number }>(
       crashed.sql,

@@ -19,7 +19,7 @@
 import type { Action, ColumnSpec, ForeignKeySpec, TableConstraintSpec } from '../../migrations/actions.ts';
 import type { ActionRefusal, Statement } from '../../migrations/dialect.ts';
 import type { SchemaModel } from '../../migrations/model.ts';
-import { replaceColumns } from './expressions.ts';
+import { referencedColumns, replaceColumns } from './expressions.ts';
 import { ident, literal, qualified } from './quote.ts';
 import { renderNotNullCheck, renderSyncInstall, renderSyncRemove, triggerName } from './triggers.ts';
 
@@ -611,6 +611,34 @@ export function refuseMysqlAction(action: Action, model: SchemaModel): ActionRef
           reason: `adding the stored generated column "${action.column.name}": ${COPY}`,
         };
       return null;
+    case 'drop_column': {
+      // MariaDB refuses to drop a column a generated column reads; found here, not at complete.
+      const table = model.tables.find((x) => x.physical === action.table);
+      const reader = table?.columns.find(
+        (c) =>
+          c.generation &&
+          [...referencedColumns(c.generation.expression)].some(
+            (r) => r.toLowerCase() === action.column.toLowerCase(),
+          ),
+      );
+      return reader
+        ? {
+            field: null,
+            reason: `column "${action.column}" of "${action.table}" is read by the generated column "${reader.name}": MySQL cannot drop or replace it while the generated column exists`,
+          }
+        : null;
+    }
+    case 'set_not_null': {
+      // With a STORED generated column on the table, MariaDB sets NOT NULL only by copying the table.
+      const table = model.tables.find((x) => x.physical === action.table);
+      const stored = table?.columns.find((c) => c.generation?.stored);
+      return action.notNull && stored
+        ? {
+            field: null,
+            reason: `making column "${action.column.replace(/^_shiftgate_new_/, '')}" of "${action.table}" NOT NULL next to the stored generated column "${stored.name}": ${COPY}`,
+          }
+        : null;
+    }
     case 'add_check':
       if (action.noInherit)
         return { field: 'check', reason: `check "${action.name}": NO INHERIT has no meaning in MySQL` };

@@ -48,7 +48,8 @@ export async function introspectMysql(conn: Connection, schema: string): Promise
   const columns = await rows(
     conn,
     `SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable,
-            COLUMN_DEFAULT AS def, COLUMN_COMMENT AS comment, EXTRA AS extra
+            COLUMN_DEFAULT AS def, COLUMN_COMMENT AS comment, EXTRA AS extra,
+            GENERATION_EXPRESSION AS generation
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`,
     [schema],
   );
@@ -63,6 +64,9 @@ export async function introspectMysql(conn: Connection, schema: string): Promise
       default: def === 'NULL' ? null : def,
       comment: str(c.comment) === '' ? null : str(c.comment),
       generated: extra.includes('auto_increment') || extra.includes('generated'),
+      ...(c.generation == null || !extra.includes('generated')
+        ? {}
+        : { generation: { expression: str(c.generation), stored: extra.includes('stored') } }),
     });
   }
 

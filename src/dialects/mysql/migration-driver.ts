@@ -77,17 +77,19 @@ export function keyCompare(
   below: boolean,
   inclusive: boolean,
   params: unknown[],
+  binary: readonly boolean[] = [],
 ): string {
+  const slot = (i: number) => (binary[i] ? 'UNHEX(?)' : '?');
   const op = below ? '<' : '>';
   const terms: string[] = [];
   for (let i = 0; i < columns.length; i++) {
     const parts: string[] = [];
     for (let j = 0; j < i; j++) {
-      parts.push(`${columns[j]} = ?`);
+      parts.push(`${columns[j]} = ${slot(j)}`);
       params.push(values[j]);
     }
     const last = i === columns.length - 1;
-    parts.push(`${columns[i]} ${op}${last && inclusive ? '=' : ''} ?`);
+    parts.push(`${columns[i]} ${op}${last && inclusive ? '=' : ''} ${slot(i)}`);
     params.push(values[i]);
     terms.push(parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`);
   }
@@ -99,27 +101,58 @@ function keyRange(
   lastKey: string[] | null,
   upper: string[] | null,
   params: unknown[],
+  binary: readonly boolean[] = [],
 ): string[] {
   const where: string[] = [];
-  if (lastKey) where.push(keyCompare(keys, lastKey, false, false, params));
-  if (upper) where.push(keyCompare(keys, upper, true, true, params));
+  if (lastKey) where.push(keyCompare(keys, lastKey, false, false, params, binary));
+  if (upper) where.push(keyCompare(keys, upper, true, true, params, binary));
   return where;
 }
 
-const keyText = (keys: string[]) => keys.map((k, i) => `CAST(${k} AS CHAR) AS k${i}`).join(', ');
-const keyOfRow = (row: Row, n: number) => Array.from({ length: n }, (_, i) => String(row[`k${i}`]));
+/*
+ * Key values travel as text (checkpoints store them as JSON strings). A
+ * binary-string key (BINARY, VARBINARY, BLOB: a UUID in binary(16)) would
+ * not survive CAST AS CHAR (bytes that are no valid UTF-8 come back as
+ * U+FFFD, and the walk stops or skips rows): those travel as hex and are
+ * compared through UNHEX. The aliases carry a prefix of their own: a bare
+ * `k0`, `k1` would shadow key columns of those names in ORDER BY, which
+ * resolves aliases first.
+ */
+const KEY_ALIAS = '_shiftgate_k';
+const keyText = (keys: string[], binary: readonly boolean[] = []) =>
+  keys.map((k, i) => `${binary[i] ? `HEX(${k})` : `CAST(${k} AS CHAR)`} AS ${KEY_ALIAS}${i}`).join(', ');
+const keyOfRow = (row: Row, n: number) =>
+  Array.from({ length: n }, (_, i) => String(row[`${KEY_ALIAS}${i}`]));
+
+/** Which of a table's key columns are binary strings (no character set), in key order. */
+export async function binaryKeyColumns(
+  conn: Connection,
+  schema: string,
+  table: string,
+  key: string[],
+): Promise<boolean[]> {
+  const [r] = await conn.query<Row[]>(
+    `SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CHARACTER_SET_NAME IS NULL
+        AND DATA_TYPE IN ('binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob')`,
+    [schema, table],
+  );
+  const names = new Set(r.map((x) => String(x.name)));
+  return key.map((k) => names.has(k));
+}
 
 /** The upper key of the next batch: the `limit`-th key after the checkpoint, or none when fewer are left. */
 export function batchBoundStatement(
   schema: string,
   task: BackfillTask,
   request: Pick<BatchRequestSpec, 'limit' | 'lastKey' | 'upTo'>,
+  binary: readonly boolean[] = [],
 ): { sql: string; params: unknown[] } {
   const keys = task.key.map(ident);
   const params: unknown[] = [];
-  const where = keyRange(keys, request.lastKey, request.upTo, params);
+  const where = keyRange(keys, request.lastKey, request.upTo, params, binary);
   params.push(Math.max(0, request.limit - 1));
-  const sql = `SELECT ${keyText(keys)} FROM ${qualified(schema, task.table)}${
+  const sql = `SELECT ${keyText(keys, binary)} FROM ${qualified(schema, task.table)}${
     where.length ? ` WHERE ${where.join(' AND ')}` : ''
   } ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ?`;
   return { sql, params };
@@ -130,10 +163,11 @@ export function batchUpdateStatement(
   schema: string,
   task: BackfillTask,
   range: { lastKey: string[] | null; upper: string[] | null },
+  binary: readonly boolean[] = [],
 ): { sql: string; params: unknown[] } {
   const keys = task.key.map(ident);
   const params: unknown[] = [];
-  const where = keyRange(keys, range.lastKey, range.upper, params);
+  const where = keyRange(keys, range.lastKey, range.upper, params, binary);
   const set = task.assignments
     .map((a) => `${ident(a.target)} = ${'expression' in a ? `(${a.expression})` : ident(a.copyFrom)}`)
     .join(', ');
@@ -145,7 +179,7 @@ export function batchUpdateStatement(
 
 const CHECKPOINT_UPDATE = `UPDATE ${CHECKPOINT_TABLE}
    SET last_key = COALESCE(?, last_key), rows_done = rows_done + ?, done = ?, batch_size = ?,
-       rows_per_second = ?, throttle_reason = ?, updated_at = CURRENT_TIMESTAMP(6)
+       rows_per_second = ?, throttle_reason = ?, updated_at = UTC_TIMESTAMP(6)
  WHERE schema_name = ? AND migration = ? AND table_name = ?`;
 
 /**
@@ -338,7 +372,7 @@ export class MysqlMigrationConnection implements MigrationConnection {
     const fail = (row: Row | undefined) => {
       if (!row) return;
       throw new MigrationError(
-        `constraint "${constraint}" of table "${table}" is violated by existing rows${key ? ` (first: key ${key.map((_, i) => String(row[`k${i}`])).join(', ')})` : ''}; fix the data or the migration, then roll back and start again`,
+        `constraint "${constraint}" of table "${table}" is violated by existing rows${key ? ` (first: key ${keyOfRow(row, key.length).join(', ')})` : ''}; fix the data or the migration, then roll back and start again`,
       );
     };
     await this.exec(`SET SESSION innodb_lock_wait_timeout = ${lockTimeoutSeconds(policy)}`);
@@ -348,24 +382,25 @@ export class MysqlMigrationConnection implements MigrationConnection {
         return;
       }
       const keys = key.map((k) => `t.${ident(k)}`);
+      const binary = await binaryKeyColumns(this.conn, schema, table, key);
       let last: string[] | null = null;
       for (;;) {
         const params: unknown[] = [];
-        const after: string = last ? keyCompare(keys, last, false, false, params) : '1 = 1';
+        const after: string = last ? keyCompare(keys, last, false, false, params, binary) : '1 = 1';
         params.push(VALIDATION_BATCH - 1);
         const bound: Row | undefined = (
           await this.rows(
-            `SELECT ${keyText(keys)} FROM ${from} WHERE ${after} ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ?`,
+            `SELECT ${keyText(keys, binary)} FROM ${from} WHERE ${after} ORDER BY ${keys.join(', ')} LIMIT 1 OFFSET ?`,
             params,
           )
         )[0];
         const upper: string[] | null = bound ? keyOfRow(bound, keys.length) : null;
         const scan: unknown[] = [];
-        const range = keyRange(keys, last, upper, scan);
+        const range = keyRange(keys, last, upper, scan, binary);
         fail(
           (
             await this.rows(
-              `SELECT ${keyText(keys)} FROM ${from} WHERE ${[...range, `(${violation})`].join(' AND ')} ORDER BY ${keys.join(', ')} LIMIT 1`,
+              `SELECT ${keyText(keys, binary)} FROM ${from} WHERE ${[...range, `(${violation})`].join(' AND ')} ORDER BY ${keys.join(', ')} LIMIT 1`,
               scan,
             )
           )[0],
@@ -378,13 +413,55 @@ export class MysqlMigrationConnection implements MigrationConnection {
     }
   }
 
+  /**
+   * The time zone `up` is computed in by the backfill: the server's default,
+   * the zone of a writer that never set one, so that a backfilled row and a
+   * row the sync trigger filled for such a writer agree (a DATETIME turned
+   * TIMESTAMP, an `up` calling UNIX_TIMESTAMP()). This connection otherwise
+   * works in UTC. Key text of TIMESTAMP keys is produced and read back in
+   * this same zone (measure and every batch).
+   */
+  private async backfillZone(): Promise<string> {
+    if (this.zone === null) {
+      const r = await this.rows('SELECT @@GLOBAL.time_zone AS tz');
+      this.zone = String(r[0]?.tz ?? 'SYSTEM');
+    }
+    return this.zone;
+  }
+  private zone: string | null = null;
+
+  /** A table's binary key columns, looked up once per backfill table rather than per batch. */
+  private binaryKeys(schema: string, table: string, key: string[]): Promise<boolean[]> {
+    const id = JSON.stringify([schema, table, key]);
+    let found = this.binaryKeyCache.get(id);
+    if (!found) {
+      found = binaryKeyColumns(this.conn, schema, table, key);
+      found.catch(() => this.binaryKeyCache.delete(id));
+      this.binaryKeyCache.set(id, found);
+    }
+    return found;
+  }
+  private readonly binaryKeyCache = new Map<string, Promise<boolean[]>>();
+
   async measure(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }> {
+    await this.exec('SET SESSION time_zone = ?', [await this.backfillZone()]);
+    try {
+      return await this.measureKeys(scope);
+    } finally {
+      await this.exec("SET SESSION time_zone = '+00:00'").catch(() => {});
+    }
+  }
+
+  private async measureKeys(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }> {
     const { schema, task } = scope;
     const table = qualified(schema, task.table);
     const keys = task.key.map(ident);
+    // Each backfill starts with a measure: a key type changed by an earlier migration is seen afresh.
+    this.binaryKeyCache.clear();
+    const binary = await this.binaryKeys(schema, task.table, task.key);
     const count = await this.rows(`SELECT COUNT(*) AS n FROM ${table}`);
     const max = await this.rows(
-      `SELECT ${keyText(keys)} FROM ${table} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
+      `SELECT ${keyText(keys, binary)} FROM ${table} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
     );
     return { rows: Number(count[0]!.n), maxKey: max[0] ? keyOfRow(max[0], keys.length) : null };
   }
@@ -396,12 +473,17 @@ export class MysqlMigrationConnection implements MigrationConnection {
     onRetry?: (n: RetryNotice) => void,
   ): Promise<BatchOutcome> {
     const { schema, task, migration } = scope;
-    const bound = batchBoundStatement(schema, task, request);
+    const binary = await this.binaryKeys(schema, task.table, task.key);
+    const zone = await this.backfillZone();
+    const bound = batchBoundStatement(schema, task, request, binary);
     const seconds = lockTimeoutSeconds(policy);
     let sql = bound.sql;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.exec(`SET SESSION innodb_lock_wait_timeout = ${seconds}, lock_wait_timeout = ${seconds}`);
+        await this.exec(
+          `SET SESSION innodb_lock_wait_timeout = ${seconds}, lock_wait_timeout = ${seconds}, time_zone = ?`,
+          [zone],
+        );
         // Sync triggers step aside for this session's batches only: the batch writes what they would.
         await this.exec(`SET ${BACKFILL_VARIABLE} = CONNECTION_ID()`);
         await this.exec('START TRANSACTION');
@@ -411,7 +493,7 @@ export class MysqlMigrationConnection implements MigrationConnection {
         const done =
           foundKey === null ||
           (request.upTo !== null && foundKey.join('\u0000') === request.upTo.join('\u0000'));
-        const update = batchUpdateStatement(schema, task, { lastKey: request.lastKey, upper });
+        const update = batchUpdateStatement(schema, task, { lastKey: request.lastKey, upper }, binary);
         sql = update.sql;
         const updated = await this.exec(update.sql, update.params);
         await this.exec(CHECKPOINT_UPDATE, [
@@ -438,7 +520,7 @@ export class MysqlMigrationConnection implements MigrationConnection {
         await sleep(delayMs);
       } finally {
         await this.exec(
-          `SET ${BACKFILL_VARIABLE} = NULL, SESSION innodb_lock_wait_timeout = DEFAULT, SESSION lock_wait_timeout = DEFAULT`,
+          `SET ${BACKFILL_VARIABLE} = NULL, SESSION innodb_lock_wait_timeout = DEFAULT, SESSION lock_wait_timeout = DEFAULT, SESSION time_zone = '+00:00'`,
         ).catch(() => {});
       }
     }
