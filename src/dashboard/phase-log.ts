@@ -8,16 +8,9 @@ export interface TimelineStep {
   at: string | null;
 }
 
-const FORWARD: Phase[] = [
-  'pending',
-  'expanding',
-  'backfilling',
-  'validating',
-  'active',
-  'contracting',
-  'completed',
-];
-const BACK: Phase[] = ['rolling_back', 'rolled_back'];
+// PHASES lists the forward path up to `completed`, then the way back.
+const FORWARD: Phase[] = PHASES.slice(0, PHASES.indexOf('completed') + 1);
+const BACK: Phase[] = PHASES.slice(PHASES.indexOf('completed') + 1);
 
 /**
  * When each phase of each migration was first seen. The state store keeps
