@@ -5,6 +5,10 @@ import type { NameResolution } from './name-resolution.ts';
 import type { PhysicalSchema } from './physical-schema.ts';
 import type { MigrationRecord } from './schema-change.ts';
 import type { VersionMap } from './version-map.ts';
+import { VersionMapError } from './version-map-error.ts';
+
+/** Phases whose DDL may be under way while their record is already written. */
+const CHANGING: ReadonlySet<string> = new Set(['pending', 'expanding', 'contracting', 'rolling_back']);
 
 /** Where the follower reports; the composition root passes the proxy's log. */
 export interface FollowerLog {
@@ -95,7 +99,16 @@ export class VersionFollower {
     if (this.source.nameResolution) {
       physical.nameResolution = await this.source.nameResolution(tableNames(physical, records));
     }
-    const map = buildVersionMap(physical, records);
+    let map: VersionMap;
+    try {
+      map = buildVersionMap(physical, records);
+    } catch (err) {
+      // The record of a phase is written before its DDL runs: mid-change, the physical schema
+      // does not match it yet. The next announcement (or poll) after the DDL builds the map.
+      const phase = history.versions.find((v) => v.version === history.inFlight)?.phase;
+      if (err instanceof VersionMapError && phase !== undefined && CHANGING.has(phase)) return;
+      throw err;
+    }
     this.signature = signature;
     this.log.info('schema versions changed', { latest: map.latest, latestCompleted: map.latestCompleted });
     this.onMap(map, history);
