@@ -154,6 +154,37 @@ describe('migrations through the MySQL proxy', () => {
     }
   });
 
+  it('refuses client statements that set @shiftgate_version, in any spelling, and the session goes on', async () => {
+    const conn = await connect({ multipleStatements: true });
+    try {
+      for (const sql of [
+        "SET @shiftgate_version = 'x'",
+        "SELECT @shiftgate_version := 'x'",
+        'SET @`ShiftGate_Version` = 1',
+        "SELECT 1 INTO @'shiftgate_version'",
+        "SELECT 1; SET @shiftgate_version = 'x'",
+        "SET @a = 1, @shiftgate_version = 'x'",
+      ]) {
+        await assert.rejects(conn.query(sql), (e: { errno?: number; message: string }) => {
+          assert.equal(e.errno, 1227, sql);
+          assert.match(e.message, /@shiftgate_version is Shiftgate's own variable/);
+          return true;
+        });
+      }
+      await assert.rejects(conn.execute('SELECT @shiftgate_version := ?', ['x']), { errno: 1227 });
+      const [rows] = (await conn.query(
+        'SET @shiftgate_versions = 2; SELECT @shiftgate_versions AS v',
+      )) as unknown as [unknown[]];
+      assert.deepEqual(
+        rows[1],
+        [{ v: 2 }],
+        "another variable whose name starts the same is the client's own",
+      );
+    } finally {
+      await conn.end();
+    }
+  });
+
   it('follows a migration another runner started (by polling the state tables): sessions can bind to it', async () => {
     const engine = await connectMigrationEngine({ url: db.url });
     const conn = await connect();

@@ -78,6 +78,7 @@ import {
   SUPPORTED_MARIADB_CAPABILITIES,
 } from './protocol.ts';
 import { PayloadReader } from './reader.ts';
+import { reservedVariableUse } from './reserved-variables.ts';
 import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
 import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
@@ -1379,6 +1380,11 @@ export class MysqlSession implements ProxySession {
       return { raw: msg.raw, onSuccess: null };
     }
     let sql = text ?? decodeQueryText(payload);
+    const reserved = reservedVariableUse(sql);
+    if (reserved) {
+      this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(reserved)));
+      return null;
+    }
     if (msg.command === Command.StmtPrepare) {
       const kind = shiftgateStatementKind(sql);
       if (kind instanceof ClientError) {
