@@ -452,13 +452,11 @@ export class PgSession implements ProxySession {
       return pending.settled.then(() => this.routeClientFrame(frame));
     }
     const batchWasOpen = this.batchOpen;
+    const parseText = code === FrontendCode.Parse ? parseTextOf(frame) : null;
+    // Observed before the request is counted below, so a change belongs to its own request.
     if (code === FrontendCode.Query)
       this.searchPath.observe(frame.raw, frame.bodyOffset, frame.raw.length - 1);
-    else if (code === FrontendCode.Parse) {
-      const text = frame.raw.indexOf(0, frame.bodyOffset) + 1;
-      const end = text > 0 ? frame.raw.indexOf(0, text) : -1;
-      if (end > 0) this.searchPath.observe(frame.raw, text, end);
-    }
+    else if (parseText) this.searchPath.observe(frame.raw, parseText.start, parseText.end);
     if (code === FrontendCode.Sync) this.batchOpen = false;
     else if (EXTENDED_BATCH[code]) this.batchOpen = true;
     if (pending) {
@@ -517,11 +515,8 @@ export class PgSession implements ProxySession {
         forward = frame.raw;
       }
       this.sqlPrepared.observe(frame.raw, frame.bodyOffset, frame.raw.length - 1, router?.generation ?? 0);
-    } else if (code === FrontendCode.Parse) {
-      // Parse: statement name, then the query text, each ending in a zero byte.
-      const text = frame.raw.indexOf(0, frame.bodyOffset) + 1;
-      const end = text > 0 ? frame.raw.indexOf(0, text) : -1;
-      if (end > 0) this.sqlPrepared.observe(frame.raw, text, end, router?.generation ?? 0);
+    } else if (parseText) {
+      this.sqlPrepared.observe(frame.raw, parseText.start, parseText.end, router?.generation ?? 0);
     }
     if (this.info.boundVersion !== this.info.startupVersion) {
       // RESET ALL and DISCARD ALL put the server's shiftgate.version back to the startup value.
@@ -1283,4 +1278,11 @@ export class PgSession implements ProxySession {
   private settleIfClosed(): void {
     if (this.clientGone && this.upstreamGone) this.resolveClosed();
   }
+}
+
+/** Where a Parse's query text lies in its frame: statement name, then the text, each ending in a zero byte. */
+function parseTextOf(frame: Frame): { start: number; end: number } | null {
+  const start = frame.raw.indexOf(0, frame.bodyOffset) + 1;
+  const end = start > 0 ? frame.raw.indexOf(0, start) : -1;
+  return end > 0 ? { start, end } : null;
 }
