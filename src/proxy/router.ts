@@ -6,20 +6,26 @@ import type { ProxyMetrics } from '../metrics/registry.ts';
 import { TranslationError, type VersionMap } from '../versions/index.ts';
 import { ClientError, clientError } from './client-error.ts';
 import type { SessionInfo } from './session.ts';
-import type { Route, StatementRouter } from './statement-router.ts';
+import type { CopyHeaderMatch, Route, StatementRouter } from './statement-router.ts';
 import { type HoldOutcome, SwitchHold } from './switch-hold.ts';
 import { isVersionShow, parseVersionSet } from './version-binding.ts';
 
 const MENTIONS_SHIFTGATE = /shiftgate/i;
 
 /** A dialect's SQL translator, as the router sees it. */
+/** A translated statement: the text to send, and what the wire session must check on the way. */
+export interface Rewrite {
+  readonly sql: string;
+  readonly copyHeader?: CopyHeaderMatch;
+}
+
 export interface SqlTranslator {
   /**
    * The statement rewritten for `version`'s view of the physical schema, as
    * `session`'s server reads it (search_path, string rules), or null when it
    * needs no change. Throws TranslationError to refuse.
    */
-  translate(version: string, sql: string, session: SessionInfo): string | null;
+  translate(version: string, sql: string, session: SessionInfo): Rewrite | null;
   setVersionMap(map: VersionMap): void;
   /**
    * The proxy's own session setting (`shiftgate.*`) this statement would
@@ -282,7 +288,7 @@ export class ShiftgateRouter implements StatementRouter {
         return { kind: 'forward' };
       }
       this.metrics.translations.labels('rewritten').inc();
-      return { kind: 'rewrite', sql: rewritten };
+      return { kind: 'rewrite', sql: rewritten.sql, copyHeader: rewritten.copyHeader };
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
       this.metrics.translations.labels('refused').inc();

@@ -10,12 +10,31 @@ export interface LocalResult {
   tag: string;
 }
 
+/**
+ * `COPY t FROM STDIN (HEADER MATCH)` on a table the session's version
+ * names differently: the server would check the header line against the
+ * physical names, so it is told `HEADER true` (skip the line) and the wire
+ * session checks the line against these names instead, as the server would.
+ */
+export interface CopyHeaderMatch {
+  /** The relation as the client named it, for the error's context line. */
+  readonly table: string;
+  /** The version's names of the copied columns, in order. */
+  readonly columns: readonly string[];
+  readonly format: 'text' | 'csv';
+  readonly delimiter: string;
+  readonly quote: string;
+  readonly escape: string;
+  /** The NULL string: a header field equal to it is a null, never a name. */
+  readonly nullString: string;
+}
+
 /** What to do with one client statement. */
 export type Route =
   /** Send the statement upstream unchanged. */
   | { kind: 'forward' }
   /** Send this text instead (a translated statement). */
-  | { kind: 'rewrite'; sql: string }
+  | { kind: 'rewrite'; sql: string; copyHeader?: CopyHeaderMatch }
   /** Answer with this result set; nothing of the statement reaches the database. */
   | { kind: 'result'; result: LocalResult }
   /** Answer with this error; the session stays usable. */

@@ -92,6 +92,28 @@ describe('COPY in the version words', () => {
     });
   }
 
+  test('COPY FROM with HEADER MATCH: the server skips the line, the proxy checks it against the version names', () => {
+    const sql = "COPY users (full_name, age) FROM STDIN (FORMAT csv, HEADER MATCH, DELIMITER ';')";
+    const plan = translateUncached(map.version(V3)!, sql);
+    assert.equal(
+      plan.sql,
+      "COPY users (name, _shiftgate_new_age) FROM STDIN (FORMAT csv, HEADER true, DELIMITER ';')",
+    );
+    assert.deepEqual(plan.copyHeader, {
+      table: 'users',
+      columns: ['full_name', 'age'],
+      format: 'csv',
+      delimiter: ';',
+      quote: '"',
+      escape: '"',
+      nullString: '',
+    });
+    // A version whose names are the physical ones lets the server check.
+    const same = 'COPY users (id, email) FROM STDIN (HEADER MATCH)';
+    assert.equal(translateUncached(map.version(V3)!, same).copyHeader, undefined);
+    assert.equal(translateUncached(map.version(V3)!, same).sql, same);
+  });
+
   test('COPY FROM with a header line in the version names: skipped, columns mapped by the list', async () => {
     const sql = 'COPY users (full_name, age) FROM STDIN (FORMAT csv, HEADER)';
     const plan = translateUncached(map.version(V3)!, sql);

@@ -11,7 +11,7 @@ import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
-import type { LocalResult, Route } from '../../proxy/statement-router.ts';
+import type { CopyHeaderMatch, LocalResult, Route } from '../../proxy/statement-router.ts';
 import { cancelKeyOf, sendCancel } from './cancel.ts';
 import { decodeBackend } from './codec/backend-decoder.ts';
 import {
@@ -31,6 +31,7 @@ import {
 } from './codec/frontend.ts';
 import { BackendCode, FrontendCode, TransactionStatus } from './codec/message-codes.ts';
 import { encodeStartup } from './codec/startup-encoder.ts';
+import { CopyHeaderCheck } from './copy-header-check.ts';
 import { LocalAnswerQueue } from './local-answer-queue.ts';
 import {
   encodeLocalError,
@@ -79,6 +80,9 @@ type Phase = 'startup' | 'connecting' | 'authenticating' | 'ready' | 'closed';
  * copied on the event loop every session shares.
  */
 const STREAM_FROM_BYTES = 256 * 1024;
+
+/** A client frame the proxy holds back for now: nothing goes upstream. */
+const NOTHING = Buffer.alloc(0);
 
 /** A client message relayed in pieces as its bytes arrive. */
 interface ClientStream {
@@ -146,6 +150,14 @@ export class PgSession implements ProxySession {
   private readonly localPortals = new Map<string, { result: LocalResult; next: number; batchEnd: number }>();
   /** ReadyForQuery messages received since login. */
   private readyCount = 0;
+  /**
+   * A COPY FROM STDIN whose HEADER MATCH the proxy checks (route.copyHeader),
+   * until the server's CopyInResponse arms the check or the Query's
+   * ReadyForQuery (number `readyAt`) says the COPY never started.
+   */
+  private pendingCopyHeader: { spec: CopyHeaderMatch; readyAt: number } | null = null;
+  /** Armed from CopyInResponse until the header line has been read. */
+  private copyHeader: CopyHeaderCheck | null = null;
   /** The extended-protocol batch since the last Sync contained an admin command. */
   private adminBatch = false;
   /** Extended-protocol messages were sent since the last Sync: a batch is open. */
@@ -216,7 +228,12 @@ export class PgSession implements ProxySession {
     this.clientFramer = new PgFramer(ctx.config.proxy.max_message_bytes, true, STREAM_FROM_BYTES);
     this.upstreamFramer = new PgFramer(Number.MAX_SAFE_INTEGER, false);
     this.scanner = new BackendScanner(
-      [BackendCode.ReadyForQuery, BackendCode.ErrorResponse, BackendCode.ParameterStatus],
+      [
+        BackendCode.ReadyForQuery,
+        BackendCode.ErrorResponse,
+        BackendCode.ParameterStatus,
+        BackendCode.CopyInResponse,
+      ],
       (code, body) => this.onWatchedBackendMessage(code, body),
     );
     this.attachClient(socket);
@@ -359,6 +376,8 @@ export class PgSession implements ProxySession {
     if (this.backlog || this.pendingBinding || !VALID_FRONTEND[code]) return false;
     switch (code) {
       case FrontendCode.CopyData:
+        // The first line of a COPY whose header the proxy checks is read whole.
+        if (this.copyHeader) return false;
         break;
       case FrontendCode.Bind:
         if (this.prepared.needsCheck(this.ctx.router?.generation ?? 0)) return false;
@@ -490,6 +509,10 @@ export class PgSession implements ProxySession {
           : undefined;
       case FrontendCode.Execute:
         return this.localPortals.size > 0 ? this.executeLocal(frame) : undefined;
+      case FrontendCode.CopyData:
+      case FrontendCode.CopyDone:
+      case FrontendCode.CopyFail:
+        return this.copyHeader ? this.checkCopyHeader(frame) : undefined;
       case FrontendCode.Close: {
         const close = decodeFrontend(frame) as { target: 'S' | 'P'; name: string };
         if (close.target === 'S') this.prepared.close(close.name);
@@ -764,6 +787,19 @@ export class PgSession implements ProxySession {
       this.prepared.recordLocal(msg.statement, msg.sql, text, this.ctx.router?.generation ?? 0);
       return serialize.parse({ name: msg.statement, text, types: [] });
     }
+    if (route.kind === 'rewrite' && route.copyHeader) {
+      if (!query) {
+        return this.refuse(
+          clientError(
+            'notSupported',
+            `COPY ${route.copyHeader.table} FROM STDIN with HEADER MATCH is checked by Shiftgate only in a simple Query in this version`,
+            'send the COPY as a simple Query (psql \\copy, pg-copy-streams), or use HEADER true',
+          ),
+          false,
+        );
+      }
+      this.pendingCopyHeader = { spec: route.copyHeader, readyAt: this.readyCount + this.inFlight.length };
+    }
     const text = route.kind === 'rewrite' ? route.sql : msg.sql;
     if (msg.code === FrontendCode.Parse) {
       this.prepared.record(msg.statement, msg.sql, msg.paramTypes, text, this.ctx.router?.generation ?? 0);
@@ -772,6 +808,30 @@ export class PgSession implements ProxySession {
     return query
       ? serialize.query(text)
       : serialize.parse({ name: msg.statement, text, types: msg.paramTypes });
+  }
+
+  /**
+   * COPY data while the header line is being read: held until the line is
+   * whole, then sent on as it came (the server skips the line), or the
+   * COPY is failed with the error the server would give for that header.
+   */
+  private checkCopyHeader(frame: Frame): Buffer {
+    const check = this.copyHeader!;
+    if (frame.code === FrontendCode.CopyFail) {
+      this.copyHeader = null;
+      return frame.raw;
+    }
+    const verdict =
+      frame.code === FrontendCode.CopyData ? check.data(frame.raw, frame.bodyOffset) : check.end();
+    if (verdict === null) return NOTHING;
+    this.copyHeader = null;
+    if (verdict === 'match') {
+      return Buffer.concat(frame.code === FrontendCode.CopyDone ? [...check.held, frame.raw] : check.held);
+    }
+    // The server answers CopyFail with 57014 naming the marker, and drops the data the client still sends;
+    // the client gets the header's own error (22P04) in its place. In copy-in, the COPY is the oldest request.
+    this.answers.replaceError(0, this.markerBytes, encodeErrorResponse(verdict));
+    return serialize.copyFail(this.marker);
   }
 
   /**
@@ -1161,6 +1221,9 @@ export class PgSession implements ProxySession {
     if (code === BackendCode.ReadyForQuery) {
       this.answers.onReadyForQuery();
       this.readyCount += 1;
+      if (this.pendingCopyHeader && this.readyCount >= this.pendingCopyHeader.readyAt)
+        this.pendingCopyHeader = null;
+      this.copyHeader = null;
       if (body[0] === TransactionStatus.Idle && this.localPortals.size > 0) this.closeLocalPortals();
       this.transactionStatus = body[0]!;
       this.searchPath.onReadyForQuery(body[0]!);
@@ -1179,6 +1242,9 @@ export class PgSession implements ProxySession {
       }
     } else if (code === BackendCode.ParameterStatus) {
       this.onParameterStatus(body);
+    } else if (code === BackendCode.CopyInResponse) {
+      if (this.pendingCopyHeader) this.copyHeader = new CopyHeaderCheck(this.pendingCopyHeader.spec);
+      this.pendingCopyHeader = null;
     } else if (code === BackendCode.ErrorResponse) {
       this.searchPath.onError();
       this.answers.onError();

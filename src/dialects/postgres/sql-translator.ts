@@ -11,7 +11,7 @@ export async function createPgSqlTranslator(): Promise<SqlTranslator> {
     translate(version, sql, session) {
       if (!translator) return null;
       const plan = translator.translate(version, sql, session);
-      return plan.rewritten ? plan.sql : null;
+      return plan.rewritten ? plan : null;
     },
     setVersionMap(map: VersionMap) {
       if (translator) translator.setVersionMap(map);

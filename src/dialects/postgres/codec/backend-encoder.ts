@@ -40,6 +40,8 @@ export interface ErrorFields {
   message: string;
   detail?: string;
   hint?: string;
+  /** The CONTEXT line (`COPY t, line 1: "..."`). */
+  where?: string;
 }
 
 function fieldsBody(f: ErrorFields): Buffer {
@@ -55,6 +57,7 @@ function fieldsBody(f: ErrorFields): Buffer {
   ];
   if (f.detail) parts.push(Buffer.from('D'), cstr(f.detail));
   if (f.hint) parts.push(Buffer.from('H'), cstr(f.hint));
+  if (f.where) parts.push(Buffer.from('W'), cstr(f.where));
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
 }

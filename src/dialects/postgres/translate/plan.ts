@@ -5,6 +5,8 @@
  * not cover is forwarded byte for byte.
  */
 
+import type { CopyHeaderMatch } from '../../../proxy/statement-router.ts';
+
 /** Replace bytes [start, end) of the original UTF-8 text with `text` (end === start: insert). */
 export interface TextEdit {
   readonly start: number;
@@ -22,6 +24,8 @@ export interface TableUse {
 }
 
 export interface StatementPlan {
+  /** Set for a COPY FROM STDIN whose HEADER MATCH the proxy checks (the server is told HEADER true). */
+  readonly copyHeader?: CopyHeaderMatch;
   /** The parser's node name: `SelectStmt`, `InsertStmt`, `CopyStmt`, ... */
   readonly kind: string;
   /** Byte range of the statement in the original text (without the `;`). */
@@ -48,6 +52,8 @@ export interface TranslationPlan {
   readonly statements: readonly StatementPlan[];
   /** True when the text was passed without parsing (it cannot touch a migrating table). */
   readonly fastPath: boolean;
+  /** The one statement's header check, when the text is a COPY FROM STDIN with HEADER MATCH (StatementPlan.copyHeader). */
+  readonly copyHeader?: CopyHeaderMatch;
 }
 
 /** Applies byte-offset edits (sorted, non-overlapping) to the original UTF-8 bytes. */

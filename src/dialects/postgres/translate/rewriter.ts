@@ -1,6 +1,7 @@
 import type {
   ColumnRef,
   CopyStmt,
+  DefElem,
   DeleteStmt,
   FuncCall,
   InsertStmt,
@@ -14,6 +15,7 @@ import type {
   UpdateStmt,
   WithClause,
 } from 'libpg-query';
+import type { CopyHeaderMatch } from '../../../proxy/statement-router.ts';
 import { TranslationError, type TranslationErrorKind } from '../../../versions/translation-error.ts';
 import type { LogicalTable, VersionSchema } from '../../../versions/version-schema.ts';
 import { catalogView, type DefinitionHost, definitionCall, regclassOutput } from './catalog-views.ts';
@@ -126,6 +128,8 @@ class Rewriter {
    */
   private readonly outputBound = new Map<ColumnRef, Outputs>();
   private tables = new Map<string, TableUse>();
+  /** The statement's COPY header check, when it has one. */
+  private copyHeader: CopyHeaderMatch | undefined;
 
   constructor(
     private readonly v: VersionSchema,
@@ -146,8 +150,10 @@ class Rewriter {
     const end = raw.stmt_len ? start + raw.stmt_len : this.b.length;
     const node = raw.stmt;
     const kind = node ? (Object.keys(node)[0] ?? 'Unknown') : 'Empty';
+    this.copyHeader = undefined;
     const outputColumns = node ? this.topLevel(node) : null;
-    return { kind, start, end, tables: [...this.tables.values()], outputColumns };
+    const plan: StatementPlan = { kind, start, end, tables: [...this.tables.values()], outputColumns };
+    return this.copyHeader ? { ...plan, copyHeader: this.copyHeader } : plan;
   }
 
   // ---- statements ----------------------------------------------------------
@@ -471,14 +477,7 @@ class Rewriter {
     // A header line carries column names: the version's, not the physical ones.
     const renamed = t.rewrites && (cols ? cols.some((c) => t.column(c)?.physical !== c) : !t.sameColumns);
     if (renamed && header !== 'none') {
-      if (stmt.is_from && header === 'match') {
-        this.fail(
-          'unsupported',
-          t.name,
-          'HEADER MATCH would check the header against the physical column names, which differ in this version: use HEADER true (the columns are mapped by the list)',
-          rv,
-        );
-      }
+      if (stmt.is_from && header === 'match') this.copyHeader = this.headerMatch(stmt, t, cols, rv);
       if (!stmt.is_from) {
         this.copyAsSelect(rv, t, cols);
         return;
@@ -515,6 +514,52 @@ class Rewriter {
       level.rels.push(tableRel(t, t.name, true));
       this.expr(stmt.whereClause, level);
     }
+  }
+
+  /**
+   * `HEADER MATCH` becomes `HEADER true` (the server skips the line) and the
+   * check moves to the proxy, which knows the version's names: a header
+   * the server would have checked against physical names is checked
+   * against the names the client wrote. Only data from the client can be
+   * seen on the way; a server-side file or program cannot.
+   */
+  private headerMatch(stmt: CopyStmt, t: LogicalTable, cols: string[] | null, rv: RangeVar): CopyHeaderMatch {
+    if (stmt.filename !== undefined || stmt.is_program) {
+      this.fail(
+        'unsupported',
+        t.name,
+        'HEADER MATCH on a server-side file would check the header against the physical column names, which differ in this version: use COPY FROM STDIN (psql \\copy), or HEADER true',
+        rv,
+      );
+    }
+    let option: DefElem | undefined;
+    const text = (name: string): string | undefined => {
+      for (const o of stmt.options ?? []) {
+        if (!('DefElem' in o) || o.DefElem.defname !== name) continue;
+        if (name === 'header') option = o.DefElem;
+        const arg = o.DefElem.arg;
+        if (arg && 'String' in arg) return arg.String.sval ?? '';
+      }
+      return undefined;
+    };
+    text('header');
+    const keyword = nextToken(this.b, option?.location ?? -1);
+    const value = keyword.kind === Tok.Word ? nextToken(this.b, keyword.end) : null;
+    if (!value || (value.kind !== Tok.Word && value.kind !== Tok.String)) {
+      this.fail('unsupported', t.name, 'cannot locate the HEADER MATCH option', rv);
+    }
+    this.edit(value.start, value.end, 'true');
+    const csv = text('format')?.toLowerCase() === 'csv';
+    const quote = text('quote') ?? '"';
+    return {
+      table: rv.relname ?? t.name,
+      columns: cols ?? t.columns.map((c) => c.name),
+      format: csv ? 'csv' : 'text',
+      delimiter: text('delimiter') ?? (csv ? ',' : '\t'),
+      quote,
+      escape: text('escape') ?? quote,
+      nullString: text('null') ?? (csv ? '' : '\\N'),
+    };
   }
 
   /**

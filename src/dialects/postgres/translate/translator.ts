@@ -13,6 +13,8 @@ import { defaultResolution, type PathContext, PathResolver, type TableResolution
 import { changesSearchPath } from './search-path-change.ts';
 import { standardStrings } from './string-rules.ts';
 
+const COPY_WORD = /\bcopy\b/i;
+
 /** Plain counters for metrics: the proxy reads them, nothing here resets them. */
 export interface TranslatorCounters {
   /** Plans (or refusals) served from the cache. */
@@ -146,8 +148,9 @@ export class PgTranslator {
       return cached;
     }
     const bytes = Buffer.from(sql, 'utf8');
-    // Where constants may name tables, they decide the rewrite: no sharing by shape.
-    const shape = constantsMayNameTables(sql) ? null : literalShape(bytes);
+    // Where constants may name tables, they decide the rewrite: no sharing by shape. Nor for COPY,
+    // whose options (HEADER 'match', DELIMITER ';') are constants that decide the header check.
+    const shape = constantsMayNameTables(sql) || COPY_WORD.test(sql) ? null : literalShape(bytes);
     const shapeKey = shape ? `${scope}\u0000\u0003${shape.key}` : null;
     const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
     if (shape && sibling) {
@@ -223,8 +226,17 @@ export function translateUncached(
     );
   }
   const { edits, statements } = rewritten;
+  const headers = statements.filter((s) => s.copyHeader !== undefined);
+  if (headers.length > 1) {
+    throw new TranslationError(
+      'unsupported',
+      schema.name,
+      'COPY',
+      'one query string can hold only one COPY FROM STDIN with HEADER MATCH on a migrating table: send each COPY as a query of its own',
+    );
+  }
   const out = edits.length === 0 ? sql : applyEdits(bytes, edits);
-  return {
+  const plan: TranslationPlan = {
     version: schema.name,
     original: sql,
     sql: out,
@@ -233,6 +245,7 @@ export function translateUncached(
     statements,
     fastPath: false,
   };
+  return headers[0] ? { ...plan, copyHeader: headers[0].copyHeader } : plan;
 }
 
 /** A plan made on the standard-strings reading of `sql`, applied to its original bytes. */
