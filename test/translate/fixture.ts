@@ -167,6 +167,8 @@ CREATE TABLE users (id serial PRIMARY KEY, full_name text NOT NULL, email text, 
 CREATE UNIQUE INDEX users_name_key ON users (full_name);
 INSERT INTO users (full_name, email, age, "Nick Name") VALUES ${SEED_USERS};
 ${SEED_REST('purchases', true)}
+-- What rename_table leaves, as ALTER TABLE ... RENAME does: the table's serial sequence keeps its name.
+ALTER SEQUENCE purchases_id_seq RENAME TO orders_id_seq;
 CREATE TABLE tags (id serial PRIMARY KEY, user_id int, label text NOT NULL);
 INSERT INTO tags (user_id, label) VALUES (1, 'vip');
 `,

@@ -1,4 +1,4 @@
-import type { FuncCall, Node, RangeVar } from 'libpg-query';
+import type { FuncCall, Node, RangeVar, TypeCast } from 'libpg-query';
 import type { VersionSchema } from '../../../versions/version-schema.ts';
 import { quoteIdent } from './ident.ts';
 import { nameParts, nextToken, parenList, Tok } from './lexer.ts';
@@ -398,9 +398,10 @@ function typeNameOf(names: Node[] | undefined): string | undefined {
 }
 
 /**
- * A result column `col::regclass::text` prints a table's physical name; for
- * a renamed table the version's name is printed instead (Rails'
- * foreign_keys reads `to_table` so). Only where the value is output, not
+ * A result column `col::regclass::text` or `col::regclass` prints a table's
+ * physical name; for a renamed table the version's name is printed instead
+ * (Rails' foreign_keys reads `to_table` so, psql's `\d` its "Referenced by"
+ * list), as text. Only where the value is output, not
  * where it is compared or passed on: there the OID, or the physical name,
  * is what the server needs.
  */
@@ -410,9 +411,16 @@ export function regclassOutput(host: DefinitionHost, val: Node | undefined, name
   // function can only print what the catalog holds.
   const outer = typeNameOf(val.TypeCast.typeName?.names);
   const inner = val.TypeCast.arg;
-  if (outer === undefined || !TEXT_TYPES.has(outer) || !inner || !('TypeCast' in inner)) return;
-  const cast = inner.TypeCast;
-  if (typeNameOf(cast.typeName?.names) !== 'regclass') return;
+  let cast: TypeCast;
+  if (outer === 'regclass') {
+    // A bare regclass output column would print the physical name: it becomes the text of the
+    // version's name (psql and drivers show both alike; a regclass that names nothing cannot exist).
+    cast = val.TypeCast;
+  } else {
+    if (outer === undefined || !TEXT_TYPES.has(outer) || !inner || !('TypeCast' in inner)) return;
+    cast = inner.TypeCast;
+    if (typeNameOf(cast.typeName?.names) !== 'regclass') return;
+  }
   const arg = cast.arg;
   if (!arg || !('ColumnRef' in arg)) return;
   const d = difference(host.version);
