@@ -1,13 +1,18 @@
 /**
  * pgbench -S (select-only) with 16 clients, direct to PostgreSQL, through
- * Shiftgate and through PgBouncer (when installed), alternating target by
- * target in one run so machine noise hits all of them alike. Prints TPS,
- * average latency and the ratios (median of the rounds).
+ * Shiftgate, through a bare Node `net` pipe (the floor any Node relay
+ * stands on) and through PgBouncer in session mode (installed with apt-get
+ * when missing), alternating target by target in one run so machine noise
+ * hits all of them alike. Prints, per target and query mode, TPS, mean
+ * latency and the relay process's CPU microseconds per transaction (utime
+ * + stime from /proc over the run), with ratios against direct, PgBouncer
+ * and the bare pipe (median of the rounds). Then one client alone, per
+ * target: the microseconds each round trip gains through the relay.
  *
- * Usage: npm run bench:pg -- [--seconds 10] [--rounds 3] [--clients 16] [--scale 10]
+ * Usage: npm run bench:pg -- [--seconds 10] [--rounds 3] [--clients 16] [--scale 10] [--latency-seconds 5]
  * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +27,7 @@ import {
   waitForPort,
   withPort,
 } from './lib/harness.ts';
+import { ensurePgBouncer, processCpuMicros, startBarePipe } from './lib/relay-controls.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,41 +35,45 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     clients: { type: 'string', default: '16' },
     scale: { type: 'string', default: '10' },
+    'latency-seconds': { type: 'string', default: '5' },
   },
 });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const clients = Number(values.clients);
+const latencySeconds = Number(values['latency-seconds']);
 
 interface Result {
   tps: number;
   latencyMs: number;
+  /** The relay process's CPU per transaction; NaN for direct. */
+  cpuUs: number;
 }
 
-async function pgbench(url: string, mode: string): Promise<Result> {
-  const { tps, latencyMs } = await runPgbench([
+interface Target {
+  name: string;
+  url: string;
+  /** The relay's process, whose CPU time is read; null for direct. */
+  pid: number | null;
+}
+
+async function pgbench(target: Target, mode: string, clientCount: number, time: number): Promise<Result> {
+  const before = target.pid === null ? 0 : processCpuMicros(target.pid);
+  const { tps, latencyMs, transactions } = await runPgbench([
     '-S',
     '-n',
     '-M',
     mode,
     '-c',
-    String(clients),
+    String(clientCount),
     '-j',
-    '2',
+    String(Math.min(2, clientCount)),
     '-T',
-    String(seconds),
-    url,
+    String(time),
+    target.url,
   ]);
-  return { tps, latencyMs };
-}
-
-function hasPgBouncer(): boolean {
-  try {
-    execFileSync('pgbouncer', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  const cpuUs = target.pid === null ? Number.NaN : (processCpuMicros(target.pid) - before) / transactions;
+  return { tps, latencyMs, cpuUs };
 }
 
 /** PgBouncer in session mode (one server connection per client, like Shiftgate), trust auth. */
@@ -107,54 +117,84 @@ async function main(): Promise<void> {
   console.log(`database ${db.name}: pgbench -i -s ${values.scale}`);
   await run('pgbench', ['-i', '-q', '-s', String(values.scale), db.url]);
 
+  const upstream = new URL(db.url);
   const shiftgate = await startServe(db.url);
-  const bouncer = hasPgBouncer() ? await startPgBouncer(new URL(db.url), db.name) : null;
+  const pipe = await startBarePipe(upstream.hostname, Number(upstream.port || 5432));
+  const bouncer = ensurePgBouncer() ? await startPgBouncer(upstream, db.name) : null;
   if (!bouncer)
-    console.log(
-      'pgbouncer is not installed (apt-get install pgbouncer): comparing direct and Shiftgate only',
-    );
+    console.log('pgbouncer could not be installed: comparing direct, Shiftgate and the bare pipe');
 
-  const targets: [string, string][] = [
-    ['direct', db.url],
-    ['shiftgate', withPort(db.url, shiftgate.port)],
+  const targets: Target[] = [
+    { name: 'direct', url: db.url, pid: null },
+    { name: 'shiftgate', url: withPort(db.url, shiftgate.port), pid: shiftgate.proc.pid! },
+    { name: 'bare pipe', url: withPort(db.url, pipe.port), pid: pipe.pid },
   ];
-  if (bouncer) targets.push(['pgbouncer', withPort(db.url, bouncer.port)]);
+  if (bouncer)
+    targets.push({ name: 'pgbouncer', url: withPort(db.url, bouncer.port), pid: bouncer.proc.pid! });
 
   const results = new Map<string, Result[]>();
+  const oneClient = new Map<string, Result[]>();
   try {
     for (let round = 1; round <= rounds; round++) {
+      // Alternate the order so no target always runs on a warmer cache.
+      const order = round % 2 ? targets : [...targets].reverse();
       for (const mode of ['simple', 'prepared']) {
-        for (const [name, url] of targets) {
-          const r = await pgbench(url, mode);
-          const key = `${mode}/${name}`;
+        for (const target of order) {
+          const r = await pgbench(target, mode, clients, seconds);
+          const key = `${mode}/${target.name}`;
           results.set(key, [...(results.get(key) ?? []), r]);
           console.log(
-            `round ${round} ${key.padEnd(20)} ${r.tps.toFixed(0).padStart(8)} tps  ${r.latencyMs.toFixed(3)} ms`,
+            `round ${round} ${key.padEnd(20)} ${r.tps.toFixed(0).padStart(8)} tps  ${r.latencyMs.toFixed(3)} ms  ${Number.isNaN(r.cpuUs) ? '' : `${r.cpuUs.toFixed(1)} us CPU/tx`}`,
           );
         }
+      }
+      for (const target of order) {
+        const r = await pgbench(target, 'prepared', 1, latencySeconds);
+        oneClient.set(target.name, [...(oneClient.get(target.name) ?? []), r]);
+        console.log(
+          `round ${round} 1 client/${target.name.padEnd(10)} ${(r.latencyMs * 1000).toFixed(1)} us per round trip`,
+        );
       }
     }
   } finally {
     await shiftgate.stop();
+    await pipe.stop();
     bouncer?.proc.kill('SIGTERM');
     if (bouncer) rmSync(bouncer.dir, { recursive: true, force: true });
     await new Promise((r) => setTimeout(r, 500));
     await db.drop();
   }
 
+  const med = (key: string, pick: (r: Result) => number) => median(results.get(key)!.map(pick));
   console.log(`\npgbench -S, ${clients} clients, ${seconds} s x ${rounds} rounds (median)`);
-  console.log('mode      target       tps   avg latency ms   vs direct   shiftgate vs this');
+  console.log(
+    'mode      target       tps   avg latency ms   CPU us/tx   tps vs direct   shiftgate tps vs this   shiftgate CPU vs this',
+  );
   for (const mode of ['simple', 'prepared']) {
-    const direct = median(results.get(`${mode}/direct`)!.map((r) => r.tps));
-    const shiftgateTps = median(results.get(`${mode}/shiftgate`)!.map((r) => r.tps));
-    for (const [name] of targets) {
-      const rs = results.get(`${mode}/${name}`)!;
-      const tps = median(rs.map((r) => r.tps));
-      const lat = median(rs.map((r) => r.latencyMs));
+    const direct = med(`${mode}/direct`, (r) => r.tps);
+    const sgTps = med(`${mode}/shiftgate`, (r) => r.tps);
+    const sgCpu = med(`${mode}/shiftgate`, (r) => r.cpuUs);
+    for (const { name } of targets) {
+      const key = `${mode}/${name}`;
+      const tps = med(key, (r) => r.tps);
+      const cpu = med(key, (r) => r.cpuUs);
       console.log(
-        `${mode.padEnd(9)} ${name.padEnd(10)} ${tps.toFixed(0).padStart(7)}   ${lat.toFixed(3).padStart(14)}   ${(tps / direct).toFixed(2).padStart(8)}x   ${(shiftgateTps / tps).toFixed(2).padStart(8)}x`,
+        `${mode.padEnd(9)} ${name.padEnd(10)} ${tps.toFixed(0).padStart(7)}   ${med(key, (r) => r.latencyMs)
+          .toFixed(3)
+          .padStart(
+            14,
+          )}   ${Number.isNaN(cpu) ? '        -' : cpu.toFixed(1).padStart(9)}   ${(tps / direct).toFixed(2).padStart(12)}x   ${(sgTps / tps).toFixed(2).padStart(20)}x   ${Number.isNaN(cpu) ? '                    -' : `${(sgCpu / cpu).toFixed(2).padStart(20)}x`}`,
       );
     }
+  }
+  const directUs = median(oneClient.get('direct')!.map((r) => r.latencyMs)) * 1000;
+  const added = (name: string) => median(oneClient.get(name)!.map((r) => r.latencyMs)) * 1000 - directUs;
+  console.log(`\n1 client, pgbench -S -M prepared, ${latencySeconds} s x ${rounds} rounds (median)`);
+  console.log(`direct: ${directUs.toFixed(1)} us per round trip`);
+  for (const { name } of targets.filter((t) => t.pid !== null)) {
+    console.log(
+      `${name.padEnd(10)} adds ${added(name).toFixed(1).padStart(6)} us per round trip   shiftgate's added vs this: ${(added('shiftgate') / added(name)).toFixed(2)}x`,
+    );
   }
 }
 
