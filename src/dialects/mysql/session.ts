@@ -64,6 +64,7 @@ import {
   type HandshakeV10,
   patchHandshakeResponseCapabilities,
 } from './messages.ts';
+import { LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
 import {
   AuthPlugin,
   CachingSha2,
@@ -189,29 +190,6 @@ const CLIENT_STATEMENT_COMMANDS = new Set<number>([
   Command.ProcessInfo,
 ]);
 
-/** Commands that name a prepared statement by its id in payload bytes 1..4. */
-const STATEMENT_ID_COMMANDS = new Set<number>([
-  Command.StmtExecute,
-  Command.StmtClose,
-  Command.StmtReset,
-  Command.StmtSendLongData,
-  Command.StmtFetch,
-  Command.StmtBulkExecute,
-]);
-
-/**
- * MariaDB: COM_STMT_EXECUTE of statement id -1 runs the statement prepared
- * just before (the mariadb connector pipelines PREPARE and EXECUTE this way).
- */
-const LAST_PREPARED_STATEMENT_ID = 0xffffffff;
-
-/**
- * Statement ids the proxy hands out for admin commands prepared through the
- * binary protocol count down from here; servers count theirs up from 1 per
- * connection, so the two never meet.
- */
-const FIRST_LOCAL_STATEMENT_ID = 0xfffffffe;
-
 /** One whole client command: a single packet, or the packets of a message of 16 MB and more joined. */
 interface CommandMessage {
   command: number;
@@ -292,11 +270,8 @@ export class MysqlSession implements ProxySession {
   private assembling: Packet[] | null = null;
   /** The client message being relayed in pieces, or null. */
   private clientStream: ClientStream | null = null;
-  /** Admin commands prepared through the binary protocol, by the statement id the proxy handed out. */
-  private readonly localStatements = new Map<number, string>();
-  private nextLocalStatementId = FIRST_LOCAL_STATEMENT_ID;
-  /** The last COM_STMT_PREPARE was answered locally with this id (what statement id -1 means then). */
-  private lastPreparedLocal: number | null = null;
+  /** Admin commands prepared through the binary protocol. */
+  private readonly localStatements = new LocalStatements();
   upstreamThreadId = 0;
   // Authentication-phase state: the two links count sequence ids on their own.
   private clientSeq = 0;
@@ -1084,16 +1059,14 @@ export class MysqlSession implements ProxySession {
           return true;
         }
         if (command === Command.Query && mayBeKill(length - 1)) return false;
-        if (command === Command.StmtPrepare) this.lastPreparedLocal = null;
+        if (command === Command.StmtPrepare) this.localStatements.preparedUpstream();
         break;
       case Command.StmtExecute:
       case Command.StmtBulkExecute:
       case Command.StmtSendLongData: {
-        if (this.localStatements.size > 0) {
-          let id = statementIdOf(head);
-          if (id === LAST_PREPARED_STATEMENT_ID) id = this.lastPreparedLocal ?? id;
-          // A statement the proxy answers itself: framed whole, as before.
-          if (this.localStatements.has(id)) return false;
+        // A statement the proxy answers itself: framed whole, as before.
+        if (this.localStatements.size > 0 && this.localStatements.has(this.localStatements.idIn(head))) {
+          return false;
         }
         break;
       }
@@ -1168,7 +1141,7 @@ export class MysqlSession implements ProxySession {
    */
   private finishHeldStatement(command: number, held: HeldStatement, out: Buffer[]): void {
     if (!held.prefilter.mayRoute && !(command === Command.Query && mayBeKill(held.payloadBytes - 1))) {
-      if (command === Command.StmtPrepare) this.lastPreparedLocal = null;
+      if (command === Command.StmtPrepare) this.localStatements.preparedUpstream();
       this.info.ranClientStatements = true;
       this.expectResponse(command, null);
       for (const raw of held.raw) out.push(raw);
@@ -1265,8 +1238,7 @@ export class MysqlSession implements ProxySession {
   private inspectCommand(msg: CommandMessage): Forward | Promise<Forward> {
     const { command, payload } = msg;
     if (this.localStatements.size > 0 && STATEMENT_ID_COMMANDS.has(command)) {
-      let id = statementIdOf(payload);
-      if (id === LAST_PREPARED_STATEMENT_ID) id = this.lastPreparedLocal ?? id;
+      const id = this.localStatements.idIn(payload);
       const sql = this.localStatements.get(id);
       if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
     }
@@ -1306,7 +1278,7 @@ export class MysqlSession implements ProxySession {
         return { raw: encodePacket(0, encodeQuery(kill.rewrite(() => target))), onSuccess: null };
       }
       case Command.StmtPrepare:
-        this.lastPreparedLocal = null;
+        this.localStatements.preparedUpstream();
         return this.routeStatement(msg, null);
       case Command.ProcessKill: {
         const id = decodeProcessKill(payload);
@@ -1338,7 +1310,7 @@ export class MysqlSession implements ProxySession {
           onSuccess: () => {
             this.info.database = change.database;
             // The server dropped the session's prepared statements; so does the proxy.
-            this.forgetLocalStatements();
+            this.localStatements.forget();
             this.accountCheckDue = true;
           },
         };
@@ -1347,7 +1319,7 @@ export class MysqlSession implements ProxySession {
         return {
           raw: msg.raw,
           onSuccess: () => {
-            this.forgetLocalStatements();
+            this.localStatements.forget();
             // The reset cleared @shiftgate_version with the other user variables: the account check sets it again.
             this.accountCheckDue = true;
           },
@@ -1393,9 +1365,7 @@ export class MysqlSession implements ProxySession {
       }
       if (kind === 'shiftgate') {
         // Answered by the proxy on each COM_STMT_EXECUTE, like the same text through COM_QUERY.
-        const id = this.nextLocalStatementId--;
-        this.localStatements.set(id, sql);
-        this.lastPreparedLocal = id;
+        const id = this.localStatements.prepare(sql);
         this.answerLocally(msg, (seq) => encodePacket(seq, encodeLocalPrepareOk(id)));
         return null;
       }
@@ -1486,8 +1456,7 @@ export class MysqlSession implements ProxySession {
   private onLocalStatementCommand(msg: CommandMessage, id: number, sql: string): Forward | Promise<Forward> {
     switch (msg.command) {
       case Command.StmtClose:
-        this.localStatements.delete(id);
-        if (this.lastPreparedLocal === id) this.lastPreparedLocal = null;
+        this.localStatements.close(id);
         return null;
       case Command.StmtSendLongData:
         return null;
@@ -1541,11 +1510,6 @@ export class MysqlSession implements ProxySession {
     };
     const route = this.ctx.router!.route(this.info, sql);
     return route instanceof Promise ? route.then(answer) : answer(route);
-  }
-
-  private forgetLocalStatements(): void {
-    this.localStatements.clear();
-    this.lastPreparedLocal = null;
   }
 
   private answerContext(): LocalAnswerContext {
@@ -1741,11 +1705,6 @@ export class MysqlSession implements ProxySession {
       this.resolveClosed();
     }
   }
-}
-
-/** The statement id of a COM_STMT_* command (0 when the packet is too short to hold one). */
-function statementIdOf(payload: Buffer): number {
-  return payload.length >= 5 ? payload.readUInt32LE(1) : 0;
 }
 
 /** The packets of one 16 MB+ command message as one command: payloads joined, raw bytes kept. */
