@@ -27,6 +27,7 @@ import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
 import type { Route, StatementRouter } from '../../proxy/statement-router.ts';
+import { AccountCheck, accountQuery, userOfAccount } from './account-check.ts';
 import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
@@ -78,11 +79,11 @@ import {
   SUPPORTED_CAPABILITIES,
   SUPPORTED_MARIADB_CAPABILITIES,
 } from './protocol.ts';
-import { PayloadReader } from './reader.ts';
 import { reservedVariableUse } from './reserved-variables.ts';
 import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
 import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
+import { versionAssignment } from './version-binding.ts';
 
 const DIALECT = 'mysql';
 
@@ -104,40 +105,6 @@ enum Phase {
 }
 
 /**
- * NOTE: the account is asked for on the session's own upstream connection,
- * right after the server's OK and before the client sees it: no second
- * login (the proxy has no credentials of the client's), one local round
- * trip per login, and no admin command can be routed before the answer.
- * The cost is that the server sees one statement the client did not send:
- * it counts in Questions / Com_select, may appear in the general log, and
- * sets FOUND_ROWS() to 1 until the client's first statement.
- */
-const ACCOUNT_QUERY = 'SELECT CURRENT_USER()';
-
-/**
- * The sync triggers read `@shiftgate_version` to tell which version a write
- * comes from (src/dialects/mysql/triggers.ts). The version travels as hex,
- * so it means the same whatever the session's sql_mode.
- */
-function versionValue(version: string | null): string {
-  return version === null
-    ? 'NULL'
-    : `CONVERT(X'${Buffer.from(version, 'utf8').toString('hex')}' USING utf8mb4)`;
-}
-
-/** The account question, which also sets the session's version for the triggers (user variables die with logins). */
-function accountQuery(version: string | null): string {
-  return version === null
-    ? ACCOUNT_QUERY
-    : `${ACCOUNT_QUERY}, @shiftgate_version := ${versionValue(version)}`;
-}
-
-/** Sent upstream in place of a client's `SET shiftgate.version`: the binding holds once the server has it. */
-function versionAssignment(version: string | null): Buffer {
-  return encodePacket(0, encodeQuery(`SET @shiftgate_version = ${versionValue(version)}`));
-}
-
-/**
  * Client bytes the proxy holds before login: a login packet larger than
  * this is refused, and commands pipelined behind an unfinished login stop
  * the proxy reading the client once they reach it (reading resumes at
@@ -147,15 +114,6 @@ function versionAssignment(version: string | null): Buffer {
  * connect_timeout ends the login, which no real client does.
  */
 const PRE_LOGIN_LIMIT_BYTES = 1024 * 1024;
-
-/** Where the answer to ACCOUNT_QUERY stands. */
-interface AccountCheck {
-  /** The server's login OK, told to the client once the account is known; null after COM_CHANGE_USER. */
-  loginOk: Buffer | null;
-  state: 'count' | 'columns' | 'eof' | 'rows';
-  columnsLeft: number;
-  account: string | null;
-}
 
 /** Per-command bookkeeping carried through the response tracker. */
 interface CommandTag {
@@ -887,55 +845,26 @@ export class MysqlSession implements ProxySession {
   private startAccountCheck(loginOk: Buffer | null): void {
     this.phase = Phase.Account;
     this.info.user = null;
-    this.accountCheck = { loginOk, state: 'count', columnsLeft: 0, account: null };
-    this.writeUpstream(encodePacket(0, encodeQuery(accountQuery(this.info.boundVersion))));
+    this.accountCheck = new AccountCheck(loginOk, (this.clientCapabilities & Capability.DeprecateEof) !== 0);
+    this.writeUpstream(accountQuery(this.info.boundVersion));
   }
 
-  /** One packet of the answer to ACCOUNT_QUERY: column count, column definitions, [EOF], the row, EOF / OK. */
   private onAccountPacket(p: Packet): void {
-    const check = this.accountCheck!;
-    const first = p.payload[0];
-    if (first === ResponseHeader.Err) {
-      // A session that must change its expired password first (1820), for one: it has no admin account.
+    const answer = this.accountCheck!.onPacket(p.payload);
+    if (answer === undefined) return;
+    if (answer.refused !== null) {
       log.info('mysql account check refused by the server', {
         session: this.info.id,
-        error: decodeErr(p.payload).message,
+        error: answer.refused,
       });
-      this.onAccountKnown(null);
-      return;
     }
-    switch (check.state) {
-      case 'count':
-        check.columnsLeft = new PayloadReader(p.payload, 'column count').lenencInt();
-        check.state = 'columns';
-        return;
-      case 'columns':
-        if (--check.columnsLeft > 0) return;
-        check.state = (this.clientCapabilities & Capability.DeprecateEof) !== 0 ? 'rows' : 'eof';
-        return;
-      case 'eof':
-        check.state = 'rows';
-        return;
-      case 'rows':
-        // 0xFE starts the closing EOF / OK: a row of one short string cannot start with it.
-        if (first === ResponseHeader.Eof) {
-          this.onAccountKnown(check.account);
-          return;
-        }
-        check.account =
-          first === 0xfb /* NULL */
-            ? null
-            : new PayloadReader(p.payload, 'text row').lenencBytes().toString('utf8');
-        return;
-    }
+    this.onAccountKnown(answer.account);
   }
 
   private onAccountKnown(account: string | null): void {
     const check = this.accountCheck!;
     this.accountCheck = null;
-    // `user@host`: user names may hold '@', host names may not.
-    const at = account === null ? -1 : account.lastIndexOf('@');
-    this.info.user = at < 0 ? null : account!.slice(0, at);
+    this.info.user = userOfAccount(account);
     log.debug('mysql session account', { session: this.info.id, account });
     this.onLoggedIn(check.loginOk);
   }
