@@ -18,54 +18,37 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Counter } from 'prom-client';
-import { mayBeAdminCommand } from '../../admin/command.ts';
-import { ClientError, clientError } from '../../proxy/client-error.ts';
+import { ClientError } from '../../proxy/client-error.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
-import type { Route, StatementRouter } from '../../proxy/statement-router.ts';
+import type { StatementRouter } from '../../proxy/statement-router.ts';
 import { AccountCheck, accountQuery, userOfAccount } from './account-check.ts';
 import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
+import { type CommandMessage, CommandRouter, type Forward, joinCommand } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
-import {
-  isProxyConnectionId,
-  matchKill,
-  mayBeKill,
-  PROXY_CONNECTION_ID_BASE,
-  proxyConnectionId,
-} from './kill.ts';
-import {
-  encodeClientError,
-  encodeLocalOk,
-  encodeLocalPrepareOk,
-  encodeResultSet,
-  type LocalAnswerContext,
-} from './local-answers.ts';
+import { mayBeKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
+import { encodeClientError, type LocalAnswerContext } from './local-answers.ts';
 import {
   decodeAuthMoreData,
   decodeAuthSwitchRequest,
-  decodeChangeUser,
   decodeErr,
   decodeHandshakeResponse,
   decodeHandshakeV10,
-  decodeInitDb,
   decodeOk,
-  decodeProcessKill,
-  decodeQueryText,
   encodeAuthMoreData,
   encodeErr,
   encodeHandshakeV10,
   encodePacket,
-  encodeQuery,
   encodeSslRequest,
   type HandshakeV10,
   patchHandshakeResponseCapabilities,
 } from './messages.ts';
-import { LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
+import { LocalStatements } from './prepared-statements.ts';
 import {
   AuthPlugin,
   CachingSha2,
@@ -75,15 +58,11 @@ import {
   MAX_PACKET_PAYLOAD,
   MariadbCapability,
   ResponseHeader,
-  ServerStatus,
   SUPPORTED_CAPABILITIES,
   SUPPORTED_MARIADB_CAPABILITIES,
 } from './protocol.ts';
-import { reservedVariableUse } from './reserved-variables.ts';
 import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
-import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
-import { versionAssignment } from './version-binding.ts';
 
 const DIALECT = 'mysql';
 
@@ -131,35 +110,6 @@ interface CommandTag {
   onSuccess: (() => void) | null;
 }
 
-/** Commands that turn the connection into a replication stream; the proxy refuses them. */
-const REPLICATION_COMMANDS = new Set<number>([
-  Command.BinlogDump,
-  Command.BinlogDumpGtid,
-  Command.RegisterSlave,
-  Command.TableDump,
-]);
-
-/** Commands that run client SQL against the schema (COM_QUERY and COM_STMT_PREPARE are the router's to judge). */
-const CLIENT_STATEMENT_COMMANDS = new Set<number>([
-  Command.StmtExecute,
-  Command.StmtBulkExecute,
-  Command.StmtFetch,
-  Command.FieldList,
-  Command.ProcessInfo,
-]);
-
-/** One whole client command: a single packet, or the packets of a message of 16 MB and more joined. */
-interface CommandMessage {
-  command: number;
-  payload: Buffer;
-  /** Every physical packet as received, for forwarding byte for byte. */
-  raw: Buffer;
-  /** Sequence id of the command's last packet: the response starts at the next one. */
-  lastSequenceId: number;
-}
-
-const MULTI_STATEMENT = Symbol('multi-statement');
-
 /**
  * Client packets from this size up are relayed in pieces as their bytes
  * arrive, when the proxy does not need them whole (see `streamDecision`):
@@ -196,9 +146,6 @@ interface HeldStatement {
   lastSequenceId: number;
 }
 
-/** What to send upstream for a command; null when the proxy answered it itself. */
-type Forward = { raw: Buffer; onSuccess: (() => void) | null } | null;
-
 export class MysqlSession implements ProxySession {
   readonly info: SessionInfo;
   readonly closed: Promise<void>;
@@ -230,6 +177,7 @@ export class MysqlSession implements ProxySession {
   private clientStream: ClientStream | null = null;
   /** Admin commands prepared through the binary protocol. */
   private readonly localStatements = new LocalStatements();
+  private readonly commands: CommandRouter;
   upstreamThreadId = 0;
   // Authentication-phase state: the two links count sequence ids on their own.
   private clientSeq = 0;
@@ -284,6 +232,21 @@ export class MysqlSession implements ProxySession {
     this.client = socket;
     this.clientFramer = new PacketFramer(ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.upstream = parseMysqlUpstream(ctx.upstream);
+    this.commands = new CommandRouter(
+      {
+        info: this.info,
+        statusFlags: () => this.tracker.statusFlags,
+        clientCapabilities: () => this.clientCapabilities,
+        answerLocally: (msg, build) => this.answerLocally(msg, build),
+        answerContext: () => this.answerContext(),
+        targetOf: (id) => this.targetOf(id),
+        requestAccountCheck: () => {
+          this.accountCheckDue = true;
+        },
+      },
+      ctx.router,
+      this.localStatements,
+    );
     socket.setNoDelay(true);
     this.attachClient(socket);
     socket.on('close', () => this.onClientClosed());
@@ -1107,7 +1070,7 @@ export class MysqlSession implements ProxySession {
   /** One whole command: forwarded (maybe rewritten), answered by the proxy, or held for a routing decision. */
   private onCommand(msg: CommandMessage, out: Buffer[]): void {
     this.assembling = null;
-    const decision = this.inspectCommand(msg);
+    const decision = this.commands.inspect(msg);
     if (!(decision instanceof Promise)) {
       this.forward(msg.command, decision, out);
       return;
@@ -1160,287 +1123,6 @@ export class MysqlSession implements ProxySession {
     }
   }
 
-  /**
-   * Looks at one whole command. Returns what to forward, null when the proxy
-   * answered the command itself, or a promise of either while the router works.
-   */
-  private inspectCommand(msg: CommandMessage): Forward | Promise<Forward> {
-    const { command, payload } = msg;
-    if (this.localStatements.size > 0 && STATEMENT_ID_COMMANDS.has(command)) {
-      const id = this.localStatements.idIn(payload);
-      const sql = this.localStatements.get(id);
-      if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
-    }
-    switch (command) {
-      case Command.Query: {
-        const text = decodeQueryText(payload);
-        const backslashEscapes = (this.tracker.statusFlags & ServerStatus.NoBackslashEscapes) === 0;
-        const kill = matchKill(text, backslashEscapes);
-        if (kill.kind === 'none') return this.routeStatement(msg, text);
-        if (kill.kind === 'unsupported') {
-          this.answerError(
-            msg,
-            ErrorCode.NotSupportedYet,
-            '42000',
-            'Shiftgate: KILL takes a connection id as a plain number here (KILL [QUERY|CONNECTION] <id>), not an expression',
-          );
-          return null;
-        }
-        if (!kill.alone) {
-          // Proxy ids become upstream thread ids; an id no live session holds stays as written, so the
-          // server answers "Unknown thread id" at that statement after running the ones before it.
-          // Server thread ids go unchanged. The other statements are routed like any text.
-          const rewritten = kill.rewrite((id) => (isProxyConnectionId(id) ? this.targetOf(id) : null));
-          if (rewritten === text) return this.routeStatement(msg, text);
-          const query = encodeQuery(rewritten);
-          return this.routeStatement({ ...msg, payload: query, raw: encodePacket(0, query) }, rewritten);
-        }
-        this.info.ranClientStatements = true;
-        const id = kill.connectionIds[0]!;
-        // A server thread id (CONNECTION_ID(), SHOW PROCESSLIST): the server's own KILL.
-        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
-        const target = this.targetOf(id);
-        if (target === null) {
-          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
-          return null;
-        }
-        return { raw: encodePacket(0, encodeQuery(kill.rewrite(() => target))), onSuccess: null };
-      }
-      case Command.StmtPrepare:
-        this.localStatements.preparedUpstream();
-        return this.routeStatement(msg, null);
-      case Command.ProcessKill: {
-        const id = decodeProcessKill(payload);
-        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
-        const target = this.targetOf(id);
-        if (target === null) {
-          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
-          return null;
-        }
-        const patched = Buffer.from(payload);
-        patched.writeUInt32LE(target >>> 0, 1);
-        return { raw: encodePacket(0, patched), onSuccess: null };
-      }
-      case Command.InitDb: {
-        const database = decodeInitDb(payload);
-        return {
-          raw: msg.raw,
-          onSuccess: () => {
-            this.info.database = database;
-          },
-        };
-      }
-      case Command.ChangeUser: {
-        const change = decodeChangeUser(payload, this.clientCapabilities);
-        // The claimed name proves nothing: until the server names the new account, no admin.
-        this.info.user = null;
-        return {
-          raw: msg.raw,
-          onSuccess: () => {
-            this.info.database = change.database;
-            // The server dropped the session's prepared statements; so does the proxy.
-            this.localStatements.forget();
-            this.accountCheckDue = true;
-          },
-        };
-      }
-      case Command.ResetConnection:
-        return {
-          raw: msg.raw,
-          onSuccess: () => {
-            this.localStatements.forget();
-            // The reset cleared @shiftgate_version with the other user variables: the account check sets it again.
-            this.accountCheckDue = true;
-          },
-        };
-      default:
-        if (REPLICATION_COMMANDS.has(command)) {
-          this.answerError(
-            msg,
-            ErrorCode.NotSupportedYet,
-            '42000',
-            'Shiftgate: replication commands are not relayed by the proxy',
-          );
-          return null;
-        }
-        if (CLIENT_STATEMENT_COMMANDS.has(command)) this.info.ranClientStatements = true;
-        return { raw: msg.raw, onSuccess: null };
-    }
-  }
-
-  /**
-   * COM_QUERY and COM_STMT_PREPARE: statements the router's prefilter flags
-   * are decoded and routed; everything else goes upstream byte for byte.
-   * `text` is the COM_QUERY text when the caller decoded it already.
-   */
-  private routeStatement(msg: CommandMessage, text: string | null): Forward | Promise<Forward> {
-    const router = this.ctx.router;
-    const { payload } = msg;
-    if (router === null || !router.mayRoute(payload, 1, payload.length)) {
-      this.info.ranClientStatements = true;
-      return { raw: msg.raw, onSuccess: null };
-    }
-    let sql = text ?? decodeQueryText(payload);
-    const reserved = reservedVariableUse(sql);
-    if (reserved) {
-      this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(reserved)));
-      return null;
-    }
-    if (msg.command === Command.StmtPrepare) {
-      const kind = shiftgateStatementKind(sql);
-      if (kind instanceof ClientError) {
-        this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(kind)));
-        return null;
-      }
-      if (kind === 'shiftgate') {
-        // Answered by the proxy on each COM_STMT_EXECUTE, like the same text through COM_QUERY.
-        const id = this.localStatements.prepare(sql);
-        this.answerLocally(msg, (seq) => encodePacket(seq, encodeLocalPrepareOk(id)));
-        return null;
-      }
-    } else {
-      const single = this.shiftgateStatementIn(payload, sql);
-      if (single === MULTI_STATEMENT) {
-        this.answerLocally(msg, (seq) =>
-          encodePacket(
-            seq,
-            encodeClientError(
-              clientError(
-                'notSupported',
-                'a Shiftgate command cannot be part of a multi-statement text: the proxy answers it itself and cannot run the other statements around it',
-                'send the Shiftgate command as a statement of its own',
-              ),
-            ),
-          ),
-        );
-        return null;
-      }
-      if (single !== null) sql = single;
-    }
-    const route = router.route(this.info, sql);
-    return route instanceof Promise
-      ? route.then((r) => this.applyRoute(msg, r))
-      : this.applyRoute(msg, route);
-  }
-
-  /**
-   * For a COM_QUERY text with a `;` that may hold a Shiftgate command:
-   * MULTI_STATEMENT when a Shiftgate command sits among other statements,
-   * the statement alone when the text is one Shiftgate command followed by
-   * `;` and comments, else null (the text is routed as it is).
-   */
-  private shiftgateStatementIn(payload: Buffer, sql: string): string | typeof MULTI_STATEMENT | null {
-    if (payload.indexOf(0x3b /* ';' */, 1) < 0 || !mayBeAdminCommand(payload, 1, payload.length)) return null;
-    const backslashEscapes = (this.tracker.statusFlags & ServerStatus.NoBackslashEscapes) === 0;
-    const statements = splitStatements(sql, backslashEscapes);
-    if (!statements.some((s) => shiftgateStatementKind(s) !== 'none')) return null;
-    return statements.length === 1 ? statements[0]! : MULTI_STATEMENT;
-  }
-
-  /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */
-  private applyRoute(msg: CommandMessage, route: Route): Forward {
-    switch (route.kind) {
-      case 'forward':
-        return { raw: msg.raw, onSuccess: null };
-      case 'rewrite':
-        return {
-          raw: encodePacket(0, Buffer.concat([Buffer.from([msg.command]), Buffer.from(route.sql, 'utf8')])),
-          onSuccess: null,
-        };
-      case 'result': {
-        const result = route.result;
-        if (msg.command !== Command.Query) {
-          // Not reached: Shiftgate commands are prepared locally. A result is only valid for COM_QUERY.
-          this.answerLocally(msg, (seq) =>
-            encodePacket(
-              seq,
-              encodeClientError(
-                clientError('notSupported', 'this Shiftgate statement must be sent as a text query'),
-              ),
-            ),
-          );
-          return null;
-        }
-        this.answerLocally(msg, (seq) => encodeResultSet(result, seq, this.answerContext()));
-        return null;
-      }
-      case 'error': {
-        const error = route.error;
-        this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(error)));
-        return null;
-      }
-      case 'bind-version': {
-        const version = route.version;
-        return {
-          raw: versionAssignment(version),
-          onSuccess: () => {
-            this.info.boundVersion = version;
-          },
-        };
-      }
-    }
-  }
-
-  /** COM_STMT_* naming a statement the proxy prepared itself (an admin command). */
-  private onLocalStatementCommand(msg: CommandMessage, id: number, sql: string): Forward | Promise<Forward> {
-    switch (msg.command) {
-      case Command.StmtClose:
-        this.localStatements.close(id);
-        return null;
-      case Command.StmtSendLongData:
-        return null;
-      case Command.StmtReset:
-        this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
-        return null;
-      case Command.StmtExecute:
-        break;
-      default:
-        this.answerLocally(msg, (seq) =>
-          encodePacket(
-            seq,
-            encodeClientError(
-              clientError(
-                'notSupported',
-                'a Shiftgate command can only be executed, not fetched or bulk-executed',
-              ),
-            ),
-          ),
-        );
-        return null;
-    }
-    const answer = (route: Route): Forward => {
-      switch (route.kind) {
-        case 'result':
-          this.answerLocally(msg, (seq) => encodeResultSet(route.result, seq, this.answerContext(), true));
-          break;
-        case 'bind-version': {
-          // Its OK is the one an execute of a SET would get.
-          const version = route.version;
-          return {
-            raw: versionAssignment(version),
-            onSuccess: () => {
-              this.info.boundVersion = version;
-            },
-          };
-        }
-        case 'error':
-          this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(route.error)));
-          break;
-        default:
-          // Only Shiftgate statements are prepared locally; the router never forwards them.
-          this.answerLocally(msg, (seq) =>
-            encodePacket(
-              seq,
-              encodeClientError(clientError('internal', 'Shiftgate lost track of a prepared admin command')),
-            ),
-          );
-      }
-      return null;
-    };
-    const route = this.ctx.router!.route(this.info, sql);
-    return route instanceof Promise ? route.then(answer) : answer(route);
-  }
-
   private answerContext(): LocalAnswerContext {
     return {
       deprecateEof: (this.clientCapabilities & Capability.DeprecateEof) !== 0,
@@ -1455,10 +1137,6 @@ export class MysqlSession implements ProxySession {
     return session instanceof MysqlSession && session.upstreamThreadId !== 0
       ? session.upstreamThreadId
       : null;
-  }
-
-  private answerError(msg: CommandMessage, code: number, sqlState: string, message: string): void {
-    this.answerLocally(msg, (seq) => encodePacket(seq, encodeErr(code, sqlState, message)));
   }
 
   /**
@@ -1634,15 +1312,4 @@ export class MysqlSession implements ProxySession {
       this.resolveClosed();
     }
   }
-}
-
-/** The packets of one 16 MB+ command message as one command: payloads joined, raw bytes kept. */
-function joinCommand(packets: Packet[]): CommandMessage {
-  const payload = Buffer.concat(packets.map((p) => p.payload));
-  return {
-    command: payload[0]!,
-    payload,
-    raw: Buffer.concat(packets.map((p) => p.raw)),
-    lastSequenceId: packets[packets.length - 1]!.sequenceId,
-  };
 }
