@@ -27,22 +27,24 @@ import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
 import type { StatementRouter } from '../../proxy/statement-router.ts';
 import { AccountCheck, accountQuery, userOfAccount } from './account-check.ts';
-import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
 import { type CommandMessage, CommandRouter, type Forward, joinCommand } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
+import {
+  AuthExchange,
+  agreeCapabilities,
+  greetingForClient,
+  type OfferedCapabilities,
+  offeredCapabilities,
+} from './handshake.ts';
 import { mayBeKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
 import { encodeClientError, type LocalAnswerContext } from './local-answers.ts';
 import {
-  decodeAuthMoreData,
-  decodeAuthSwitchRequest,
   decodeErr,
   decodeHandshakeResponse,
   decodeHandshakeV10,
   decodeOk,
-  encodeAuthMoreData,
   encodeErr,
-  encodeHandshakeV10,
   encodePacket,
   encodeSslRequest,
   type HandshakeV10,
@@ -50,16 +52,12 @@ import {
 } from './messages.ts';
 import { LocalStatements } from './prepared-statements.ts';
 import {
-  AuthPlugin,
-  CachingSha2,
   Capability,
   Command,
   ErrorCode,
   MAX_PACKET_PAYLOAD,
   MariadbCapability,
   ResponseHeader,
-  SUPPORTED_CAPABILITIES,
-  SUPPORTED_MARIADB_CAPABILITIES,
 } from './protocol.ts';
 import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
@@ -162,8 +160,8 @@ export class MysqlSession implements ProxySession {
   private readonly scanner = new PacketScanner();
   private tracker: ResponseTracker<CommandTag> = new ResponseTracker(false);
   private greeting: HandshakeV10 | null = null;
-  private advertisedCapabilities = 0;
-  private advertisedMariadbCapabilities = 0;
+  /** What the greeting offered the client. */
+  private offered: OfferedCapabilities = { capabilities: 0, mariadbCapabilities: 0 };
   private clientCapabilities = 0;
   /** MariaDB extended capabilities agreed with the client. */
   private mariadbCapabilities = 0;
@@ -180,15 +178,10 @@ export class MysqlSession implements ProxySession {
   private readonly commands: CommandRouter;
   upstreamThreadId = 0;
   // Authentication-phase state: the two links count sequence ids on their own.
-  private clientSeq = 0;
-  private upstreamSeq = 0;
-  private authPlugin = '';
-  private scramble: Buffer = Buffer.alloc(0);
-  private clientTlsActive = false;
-  private upstreamTlsActive = false;
-  private fullAuthRequested = false;
-  private proxyRequestedServerKey = false;
-  private pendingCleartext: Buffer | null = null;
+  private readonly auth = new AuthExchange({
+    writeClient: (buf) => this.writeClient(buf),
+    writeUpstream: (buf) => this.writeUpstream(buf),
+  });
   private earlyCommands: Packet[] = [];
   private accountCheck: AccountCheck | null = null;
   /** Bytes of `earlyCommands`. */
@@ -197,7 +190,6 @@ export class MysqlSession implements ProxySession {
   private heldBeforeLogin = false;
   /** A COM_CHANGE_USER succeeded: ask for the account once its response is through. */
   private accountCheckDue = false;
-  private proxyOfferedKey = false;
   /** Sequence id the client expects next in the current response (for errors the proxy writes). */
   private nextClientSeq = 1;
   private draining = false;
@@ -470,32 +462,14 @@ export class MysqlSession implements ProxySession {
       this.earlyBytes += p.raw.length;
       return;
     }
-    this.clientSeq = p.sequenceId;
-    if (
-      this.fullAuthRequested &&
-      this.authPlugin === AuthPlugin.cachingSha2 &&
-      this.onCachingSha2ClientPacket(p)
-    ) {
-      return;
-    }
-    this.sendUpstreamAuth(p.payload);
-  }
-
-  private sendUpstreamAuth(payload: Buffer): void {
-    this.upstreamSeq = (this.upstreamSeq + 1) & 0xff;
-    this.writeUpstream(encodePacket(this.upstreamSeq, payload));
-  }
-
-  private sendClientAuth(payload: Buffer): void {
-    this.clientSeq = (this.clientSeq + 1) & 0xff;
-    this.writeClient(encodePacket(this.clientSeq, payload));
+    this.auth.onClientPacket(p);
   }
 
   private onHandshakeResponse(p: Packet): void {
     const response = decodeHandshakeResponse(p.payload);
-    this.clientSeq = p.sequenceId;
+    this.auth.clientSeq = p.sequenceId;
     if (response.sslRequest) {
-      if (!this.ctx.clientTls || this.clientTlsActive) {
+      if (!this.ctx.clientTls || this.auth.clientTlsActive) {
         throw new ProtocolError('SSLRequest although the proxy offered no TLS', 'SSLRequest', 0);
       }
       this.startClientTls();
@@ -505,10 +479,10 @@ export class MysqlSession implements ProxySession {
     this.info.database = response.database;
     this.info.applicationName = response.attributes.get('program_name') ?? null;
     this.requestedVersion = response.attributes.get('shiftgate_version') ?? null;
-    this.authPlugin = response.authPluginName ?? this.greeting!.authPluginName;
-    // The client may only use what the proxy offered; TLS upstream is the proxy's own choice.
-    this.clientCapabilities = (response.capabilities & this.advertisedCapabilities & ~Capability.Ssl) >>> 0;
-    const mariadbCapabilities = response.mariadbCapabilities & this.advertisedMariadbCapabilities;
+    this.auth.authPlugin = response.authPluginName ?? this.greeting!.authPluginName;
+    const agreed = agreeCapabilities(response, this.offered, this.upstream.tls !== null);
+    this.clientCapabilities = agreed.client;
+    const mariadbCapabilities = agreed.mariadb;
     this.mariadbCapabilities = mariadbCapabilities;
     this.tracker = new ResponseTracker((this.clientCapabilities & Capability.DeprecateEof) !== 0);
     // The binding is decided now, at connect; a refusal (unknown version) is told to the
@@ -522,13 +496,11 @@ export class MysqlSession implements ProxySession {
       if (!(err instanceof ClientError)) throw err;
       this.bindError = err;
     }
-    // The upstream leg stays uncompressed whatever the client chose (see startClientCompression).
-    const plain = (this.clientCapabilities & ~Capability.Compress) >>> 0;
-    const upstreamCapabilities = this.upstream.tls ? (plain | Capability.Ssl) >>> 0 : plain;
+    const upstreamCapabilities = agreed.upstream;
     const payload = patchHandshakeResponseCapabilities(p.payload, upstreamCapabilities, mariadbCapabilities);
     this.phase = Phase.Auth;
     if (this.upstream.tls) {
-      this.upstreamSeq = 1;
+      this.auth.upstreamSeq = 1;
       this.writeUpstream(
         encodePacket(
           1,
@@ -540,10 +512,10 @@ export class MysqlSession implements ProxySession {
           ),
         ),
       );
-      this.startUpstreamTls(() => this.sendUpstreamAuth(payload));
+      this.startUpstreamTls(() => this.auth.sendUpstream(payload));
     } else {
-      this.upstreamSeq = 0;
-      this.sendUpstreamAuth(payload);
+      this.auth.upstreamSeq = 0;
+      this.auth.sendUpstream(payload);
     }
   }
 
@@ -555,7 +527,7 @@ export class MysqlSession implements ProxySession {
     if (this.clientFramer.buffered > 0) raw.unshift(this.clientFramer.takeBuffered());
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.clientTls! });
     this.client = secure;
-    this.clientTlsActive = true;
+    this.auth.clientTlsActive = true;
     this.clientFramer = new PacketFramer(this.ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.attachClient(secure);
     secure.on('close', () => this.onClientClosed());
@@ -566,13 +538,13 @@ export class MysqlSession implements ProxySession {
     raw.removeAllListeners('data');
     const secure = tlsConnect({ ...this.upstream.tls, socket: raw });
     this.upstreamSocket = secure;
-    this.upstreamTlsActive = true;
+    this.auth.upstreamTlsActive = true;
     this.attachUpstream(secure);
     secure.on('close', () => this.onUpstreamClosed());
     secure.once('secureConnect', then);
     secure.on('error', (err) => {
       if (this.phase === Phase.Auth && !this.client.destroyed) {
-        this.sendClientAuthError(
+        this.auth.sendClientError(
           ErrorCode.SslConnectionError,
           'HY000',
           `Shiftgate: TLS to the upstream server failed: ${err.message}`,
@@ -580,41 +552,6 @@ export class MysqlSession implements ProxySession {
         this.closeAll();
       }
     });
-  }
-
-  private sendClientAuthError(code: number, sqlState: string, message: string): void {
-    this.sendClientAuth(encodeErr(code, sqlState, message));
-  }
-
-  /**
-   * caching_sha2_password full authentication when only one link is
-   * encrypted: a client on TLS sends its password in clear, which a server
-   * on a clear link will not take; a client on a clear link sends it
-   * RSA-encrypted, which a server on TLS will not take. Returns true when
-   * the packet was handled here.
-   */
-  private onCachingSha2ClientPacket(p: Packet): boolean {
-    if (this.clientTlsActive && !this.upstreamTlsActive) {
-      // Cleartext password + NUL: fetch the server's key and send it encrypted instead.
-      this.pendingCleartext = Buffer.from(p.payload);
-      this.proxyRequestedServerKey = true;
-      this.fullAuthRequested = false;
-      this.sendUpstreamAuth(Buffer.from([CachingSha2.RequestPublicKey]));
-      return true;
-    }
-    if (!this.clientTlsActive && this.upstreamTlsActive) {
-      if (!this.proxyOfferedKey && p.payload.length === 1 && p.payload[0] === CachingSha2.RequestPublicKey) {
-        this.proxyOfferedKey = true;
-        this.sendClientAuth(encodeAuthMoreData(Buffer.from(proxyRsaKey().publicPem)));
-        return true;
-      }
-      if (this.proxyOfferedKey) {
-        this.fullAuthRequested = false;
-        this.sendUpstreamAuth(decryptPassword(p.payload, this.scramble, proxyRsaKey().privateKey));
-        return true;
-      }
-    }
-    return false;
   }
 
   // -------------------------------------------------------------------------
@@ -679,8 +616,7 @@ export class MysqlSession implements ProxySession {
         },
       );
     }
-    this.scramble = greeting.authPluginData;
-    this.authPlugin = greeting.authPluginName;
+    this.auth.onGreeting(greeting);
     if (this.upstream.tls && (greeting.capabilities & Capability.Ssl) === 0) {
       this.sendClientError(
         0,
@@ -691,78 +627,45 @@ export class MysqlSession implements ProxySession {
       this.closeAll();
       return;
     }
-    let capabilities = (greeting.capabilities & SUPPORTED_CAPABILITIES) >>> 0;
-    if (this.ctx.clientTls) capabilities = (capabilities | Capability.Ssl) >>> 0;
-    this.advertisedCapabilities = capabilities;
-    this.advertisedMariadbCapabilities = greeting.mariadbCapabilities & SUPPORTED_MARIADB_CAPABILITIES;
+    this.offered = offeredCapabilities(greeting, Boolean(this.ctx.clientTls));
     this.ctx.registry.setCancelKey(String(this.info.id), this);
     this.phase = Phase.Handshake;
-    const forClient = encodeHandshakeV10({
-      ...greeting,
-      connectionId: this.info.id,
-      capabilities,
-      mariadbCapabilities: this.advertisedMariadbCapabilities,
-    });
-    this.writeClient(encodePacket(0, forClient));
+    this.writeClient(greetingForClient(greeting, this.info.id, this.offered));
   }
 
   private onUpstreamAuthPacket(p: Packet): void {
-    this.upstreamSeq = p.sequenceId;
-    const header = p.payload[0];
-    if (header === ResponseHeader.Ok) {
-      this.tracker.statusFlags = decodeOk(p.payload).statusFlags;
-      if (this.bindError) {
-        this.phase = Phase.Command;
-        log.info('mysql session refused: version binding', {
-          session: this.info.id,
-          user: this.info.user,
-          error: this.bindError.message,
-        });
-        this.sendClientAuth(encodeClientError(this.bindError));
-        this.earlyCommands = [];
-        this.closeAll();
-        return;
-      }
-      if (this.ctx.router !== null) {
-        // Admin authorisation needs the account the server chose, not the name the client claimed.
-        this.startAccountCheck(p.payload);
-        return;
-      }
-      this.onLoggedIn(p.payload);
-      return;
-    }
-    if (header === ResponseHeader.Err) {
-      // Wrong password and friends: the server's own error (1045 ...), then the server closes.
-      this.sendClientAuth(p.payload);
+    const step = this.auth.onServerPacket(p);
+    if (step === 'refused') {
       this.closeAll();
       return;
     }
-    if (header === ResponseHeader.Eof) {
-      const sw = decodeAuthSwitchRequest(p.payload);
-      this.authPlugin = sw.pluginName;
-      this.scramble = sw.pluginData;
-      this.fullAuthRequested = false;
-    } else if (header === ResponseHeader.AuthMoreData && this.authPlugin === AuthPlugin.cachingSha2) {
-      const data = decodeAuthMoreData(p.payload);
-      if (this.proxyRequestedServerKey && this.pendingCleartext) {
-        // The server's PEM public key, asked for by the proxy: answer with the encrypted password.
-        this.proxyRequestedServerKey = false;
-        const cipher = encryptPassword(this.pendingCleartext, this.scramble, data);
-        this.pendingCleartext = null;
-        this.sendUpstreamAuth(cipher);
-        return;
-      }
-      if (data.length === 1 && data[0] === CachingSha2.PerformFullAuthentication)
-        this.fullAuthRequested = true;
+    if (step !== 'ok') return;
+    this.tracker.statusFlags = decodeOk(p.payload).statusFlags;
+    if (this.bindError) {
+      this.phase = Phase.Command;
+      log.info('mysql session refused: version binding', {
+        session: this.info.id,
+        user: this.info.user,
+        error: this.bindError.message,
+      });
+      this.auth.sendClient(encodeClientError(this.bindError));
+      this.earlyCommands = [];
+      this.closeAll();
+      return;
     }
-    this.sendClientAuth(p.payload);
+    if (this.ctx.router !== null) {
+      // Admin authorisation needs the account the server chose, not the name the client claimed.
+      this.startAccountCheck(p.payload);
+      return;
+    }
+    this.onLoggedIn(p.payload);
   }
 
   /** Login (or COM_CHANGE_USER) done and the account known: the command relay takes over. */
   private onLoggedIn(loginOk: Buffer | null): void {
     this.phase = Phase.Command;
     if (loginOk !== null) {
-      this.sendClientAuth(loginOk);
+      this.auth.sendClient(loginOk);
       if ((this.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
     }
     log.debug('mysql session authenticated', {
@@ -1251,7 +1154,7 @@ export class MysqlSession implements ProxySession {
         });
         if (this.upstreamReset) this.resetClient();
       } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.accountCheck?.loginOk)) {
-        this.sendClientAuthError(
+        this.auth.sendClientError(
           ErrorCode.ServerLost,
           'HY000',
           'Lost connection to MySQL server during authentication (Shiftgate: the upstream connection closed)',
