@@ -15,7 +15,6 @@
  * the same way, after whatever the server sent last.
  */
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Counter } from 'prom-client';
 import { ClientError } from '../../proxy/client-error.ts';
@@ -29,7 +28,7 @@ import type { StatementRouter } from '../../proxy/statement-router.ts';
 import { AccountCheck, accountQuery, userOfAccount } from './account-check.ts';
 import { type CommandMessage, CommandRouter, type Forward, joinCommand } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
-import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
+import { type Packet, PacketFramer } from './framer.ts';
 import {
   AuthExchange,
   agreeCapabilities,
@@ -40,7 +39,6 @@ import {
 import { mayBeKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
 import { encodeClientError, type LocalAnswerContext } from './local-answers.ts';
 import {
-  decodeErr,
   decodeHandshakeResponse,
   decodeHandshakeV10,
   decodeOk,
@@ -59,7 +57,8 @@ import {
   MariadbCapability,
   ResponseHeader,
 } from './protocol.ts';
-import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
+import { AwaitingClient, type ResponseTracker } from './response.ts';
+import { type CommandTag, ResponseFollower } from './response-follower.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
 
 const DIALECT = 'mysql';
@@ -91,22 +90,6 @@ enum Phase {
  * connect_timeout ends the login, which no real client does.
  */
 const PRE_LOGIN_LIMIT_BYTES = 1024 * 1024;
-
-/** Per-command bookkeeping carried through the response tracker. */
-interface CommandTag {
-  command: number;
-  /** performance.now() when the command went upstream. */
-  start: number;
-  /** Compressed sequence id of the compressed packet that ended the command (compressed protocol). */
-  compressedSeq: number;
-  /**
-   * Answers the proxy writes itself for later pipelined commands, once this
-   * response is through; built then, so they carry the status flags it left.
-   */
-  after: (() => Buffer)[] | null;
-  /** Applied to the session when the command succeeds (COM_INIT_DB, COM_CHANGE_USER). */
-  onSuccess: (() => void) | null;
-}
 
 /**
  * Client packets from this size up are relayed in pieces as their bytes
@@ -157,8 +140,7 @@ export class MysqlSession implements ProxySession {
   private phase = Phase.Connecting;
   private clientFramer: PacketFramer;
   private upstreamFramer = new PacketFramer();
-  private readonly scanner = new PacketScanner();
-  private tracker: ResponseTracker<CommandTag> = new ResponseTracker(false);
+  private readonly responses: ResponseFollower;
   private greeting: HandshakeV10 | null = null;
   /** What the greeting offered the client. */
   private offered: OfferedCapabilities = { capabilities: 0, mariadbCapabilities: 0 };
@@ -224,6 +206,18 @@ export class MysqlSession implements ProxySession {
     this.client = socket;
     this.clientFramer = new PacketFramer(ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.upstream = parseMysqlUpstream(ctx.upstream);
+    this.responses = new ResponseFollower(
+      {
+        writeClient: (buf) => this.writeClient(buf),
+        startClientResponse: (compressedSeq) => this.startClientResponse(compressedSeq),
+        compressed: () => this.clientLink !== null,
+        relayedSequenceId: (sequenceId) => {
+          this.nextClientSeq = (sequenceId + 1) & 0xff;
+        },
+        commandDone: (micros) => recordStatementLatency(this.ctx, this.info, micros),
+      },
+      this.info.id,
+    );
     this.commands = new CommandRouter(
       {
         info: this.info,
@@ -243,6 +237,10 @@ export class MysqlSession implements ProxySession {
     this.attachClient(socket);
     socket.on('close', () => this.onClientClosed());
     this.connectUpstream();
+  }
+
+  private get tracker(): ResponseTracker<CommandTag> {
+    return this.responses.tracker;
   }
 
   // -------------------------------------------------------------------------
@@ -484,7 +482,7 @@ export class MysqlSession implements ProxySession {
     this.clientCapabilities = agreed.client;
     const mariadbCapabilities = agreed.mariadb;
     this.mariadbCapabilities = mariadbCapabilities;
-    this.tracker = new ResponseTracker((this.clientCapabilities & Capability.DeprecateEof) !== 0);
+    this.responses.startFollowing((this.clientCapabilities & Capability.DeprecateEof) !== 0);
     // The binding is decided now, at connect; a refusal (unknown version) is told to the
     // client only once the server has accepted the login, in place of its OK. NOTE: that
     // costs a login for a doomed session, but the database stays the first authority: an
@@ -1013,17 +1011,7 @@ export class MysqlSession implements ProxySession {
       this.quitSent = true;
       return;
     }
-    const kind = responseKindOf(command);
-    if (kind !== ResponseKind.None) {
-      if (this.tracker.pending === 0) this.startClientResponse(this.clientFrameSeq);
-      this.tracker.expect(kind, {
-        command,
-        start: performance.now(),
-        compressedSeq: this.clientFrameSeq,
-        after: null,
-        onSuccess,
-      });
-    }
+    this.responses.expect(command, this.clientFrameSeq, onSuccess);
   }
 
   private answerContext(): LocalAnswerContext {
@@ -1055,43 +1043,12 @@ export class MysqlSession implements ProxySession {
       this.startClientResponse(compressedSeq);
       return build(firstSeq);
     };
-    const last = this.tracker.lastTag();
-    if (last === undefined) {
-      this.writeClient(write());
-      return;
-    }
-    last.after ??= [];
-    last.after.push(write);
+    this.responses.answer(write);
   }
 
   private relayResponses(chunk: Buffer): void {
-    let from = 0;
-    this.scanner.feed(chunk, (head, length, sequenceId, continuation, endOffset) => {
-      this.nextClientSeq = (sequenceId + 1) & 0xff;
-      const outcome = this.tracker.onPacket(head, length, continuation);
-      if (outcome === Outcome.Complete) {
-        const tag = this.tracker.completedTag!;
-        recordStatementLatency(this.ctx, this.info, Math.round((performance.now() - tag.start) * 1000));
-        if (!this.tracker.completedWithError) tag.onSuccess?.();
-        const next = this.clientLink === null ? undefined : this.tracker.firstTag();
-        if (tag.after !== null || next !== undefined) {
-          this.writeClient(chunk.subarray(from, endOffset));
-          from = endOffset;
-          if (tag.after !== null) for (const build of tag.after) this.writeClient(build());
-          // The next pipelined response starts its own run of compressed sequence ids.
-          if (next !== undefined) this.startClientResponse(next.compressedSeq);
-        }
-      } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
-        const err = decodeErr(head);
-        log.info('mysql server message outside a command', {
-          session: this.info.id,
-          code: err.code,
-          message: err.message,
-        });
-      }
-    });
-    if (from < chunk.length) this.writeClient(from === 0 ? chunk : chunk.subarray(from));
-    if (this.accountCheckDue && this.scanner.atBoundary) {
+    this.responses.relay(chunk);
+    if (this.accountCheckDue && this.responses.atBoundary) {
       this.accountCheckDue = false;
       // NOTE: a client that pipelines commands behind COM_CHANGE_USER keeps no admin rights until
       // it reconnects: the proxy asks only when no other response is owed, so its answer comes alone.
@@ -1100,7 +1057,7 @@ export class MysqlSession implements ProxySession {
         return;
       }
     }
-    if (this.draining && this.scanner.atBoundary && this.isIdle()) this.closeGracefully();
+    if (this.draining && this.responses.atBoundary && this.isIdle()) this.closeGracefully();
   }
 
   // -------------------------------------------------------------------------
