@@ -11,7 +11,6 @@ import { mayBeAdminCommand } from '../../admin/command.ts';
 import { ClientError, clientError } from '../../proxy/client-error.ts';
 import type { SessionInfo } from '../../proxy/session.ts';
 import type { Route, StatementRouter } from '../../proxy/statement-router.ts';
-import type { Packet } from './framer.ts';
 import { isProxyConnectionId, matchKill } from './kill.ts';
 import {
   encodeClientError,
@@ -66,17 +65,6 @@ const MULTI_STATEMENT = Symbol('multi-statement');
 
 /** What to send upstream for a command; null when the proxy answered it itself. */
 export type Forward = { raw: Buffer; onSuccess: (() => void) | null } | null;
-
-/** The packets of one 16 MB+ command message as one command: payloads joined, raw bytes kept. */
-export function joinCommand(packets: Packet[]): CommandMessage {
-  const payload = Buffer.concat(packets.map((p) => p.payload));
-  return {
-    command: payload[0]!,
-    payload,
-    raw: Buffer.concat(packets.map((p) => p.raw)),
-    lastSequenceId: packets[packets.length - 1]!.sequenceId,
-  };
-}
 
 /** What the router needs of the session it routes for. */
 export interface CommandRouterHost {

@@ -23,10 +23,9 @@ import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
-import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
-import type { StatementRouter } from '../../proxy/statement-router.ts';
 import { AccountCheck, accountQuery, userOfAccount } from './account-check.ts';
-import { type CommandMessage, CommandRouter, type Forward, joinCommand } from './command-router.ts';
+import { CommandRelay, STREAM_FROM_BYTES } from './command-relay.ts';
+import { type CommandMessage, CommandRouter } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { type Packet, PacketFramer } from './framer.ts';
 import {
@@ -36,7 +35,7 @@ import {
   type OfferedCapabilities,
   offeredCapabilities,
 } from './handshake.ts';
-import { mayBeKill, PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
+import { PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
 import { encodeClientError, type LocalAnswerContext } from './local-answers.ts';
 import {
   decodeHandshakeResponse,
@@ -49,15 +48,8 @@ import {
   patchHandshakeResponseCapabilities,
 } from './messages.ts';
 import { LocalStatements } from './prepared-statements.ts';
-import {
-  Capability,
-  Command,
-  ErrorCode,
-  MAX_PACKET_PAYLOAD,
-  MariadbCapability,
-  ResponseHeader,
-} from './protocol.ts';
-import { AwaitingClient, type ResponseTracker } from './response.ts';
+import { Capability, Command, ErrorCode, MariadbCapability, ResponseHeader } from './protocol.ts';
+import type { ResponseTracker } from './response.ts';
 import { type CommandTag, ResponseFollower } from './response-follower.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
 
@@ -91,42 +83,6 @@ enum Phase {
  */
 const PRE_LOGIN_LIMIT_BYTES = 1024 * 1024;
 
-/**
- * Client packets from this size up are relayed in pieces as their bytes
- * arrive, when the proxy does not need them whole (see `streamDecision`):
- * a 16 MB packet is then neither waited for nor copied on the event loop
- * that every session shares. Smaller packets are framed whole (one copy at
- * most, of at most this much). NOTE: above 3 * 64 KiB, so a streamed
- * COM_QUERY is never one `matchKill` could take for a KILL.
- */
-const STREAM_FROM_BYTES = 256 * 1024;
-
-/** Pipelined writes up to this many bytes are joined into one write; larger ones go as they are, corked. */
-const JOIN_WRITES_UP_TO = 64 * 1024;
-
-/** A client message relayed in pieces as its bytes arrive. */
-interface ClientStream {
-  /** The command byte; -1 for the rest of a message whose first packet was relayed whole. */
-  command: number;
-  /** The packet is LOAD DATA LOCAL content. */
-  infile: boolean;
-  /** The physical packet being relayed is 0xFFFFFF bytes long: the message goes on in the next. */
-  packetContinues: boolean;
-  /**
-   * A statement the router may have to see whole: its pieces are held, not
-   * forwarded, while the router's prefilter runs over them as they come.
-   */
-  held: HeldStatement | null;
-}
-
-interface HeldStatement {
-  raw: Buffer[];
-  payload: Buffer[];
-  payloadBytes: number;
-  prefilter: PiecewisePrefilter;
-  lastSequenceId: number;
-}
-
 export class MysqlSession implements ProxySession {
   readonly info: SessionInfo;
   readonly closed: Promise<void>;
@@ -149,15 +105,9 @@ export class MysqlSession implements ProxySession {
   private mariadbCapabilities = 0;
   /** The session's version binding failed at connect: told to the client in place of the login OK. */
   private bindError: ClientError | null = null;
-  /** Client packets held back while a routing decision is pending, relayed in order once it is in. */
-  private backlog: Packet[] | null = null;
-  /** The packets so far of a 16 MB+ statement the router must see whole. */
-  private assembling: Packet[] | null = null;
-  /** The client message being relayed in pieces, or null. */
-  private clientStream: ClientStream | null = null;
   /** Admin commands prepared through the binary protocol. */
   private readonly localStatements = new LocalStatements();
-  private readonly commands: CommandRouter;
+  private readonly relay: CommandRelay;
   upstreamThreadId = 0;
   // Authentication-phase state: the two links count sequence ids on their own.
   private readonly auth = new AuthExchange({
@@ -183,10 +133,6 @@ export class MysqlSession implements ProxySession {
   private upstreamReset = false;
   /** The compressed protocol on the client leg, from the login OK on; null when the client did not ask. */
   private clientLink: CompressedLink | null = null;
-  /** Compressed sequence id of the client's compressed packet being read (or of the held packet being relayed). */
-  private clientFrameSeq = 0;
-  /** Compressed sequence ids of the packets held in the backlog, for when they are relayed. */
-  private readonly backlogFrameSeq = new WeakMap<Packet, number>();
   private resolved = false;
   private readonly bytesIn: Counter.Internal;
   private readonly bytesOut: Counter.Internal;
@@ -218,7 +164,7 @@ export class MysqlSession implements ProxySession {
       },
       this.info.id,
     );
-    this.commands = new CommandRouter(
+    const commands = new CommandRouter(
       {
         info: this.info,
         statusFlags: () => this.tracker.statusFlags,
@@ -231,6 +177,35 @@ export class MysqlSession implements ProxySession {
         },
       },
       ctx.router,
+      this.localStatements,
+    );
+    this.relay = new CommandRelay(
+      {
+        info: this.info,
+        tracker: () => this.tracker,
+        compressed: () => this.clientLink !== null,
+        setNextClientSeq: (sequenceId) => {
+          this.nextClientSeq = sequenceId;
+        },
+        startClientResponse: (compressedSeq) => this.startClientResponse(compressedSeq),
+        expectResponse: (command, onSuccess) => this.expectResponse(command, onSuccess),
+        writeUpstream: (buf) => this.writeUpstream(buf),
+        writeUpstreamCorked: (bufs) => {
+          const up = this.upstreamSocket;
+          up?.cork();
+          for (const b of bufs) this.writeUpstream(b);
+          up?.uncork();
+        },
+        pauseClient: () => this.client.pause(),
+        decisionApplied: () => {
+          if (this.draining && this.isIdle()) this.closeGracefully();
+          else this.resumeClient();
+        },
+        closed: () => this.phase === Phase.Closed,
+        protocolError: (err) => this.onClientProtocolError(err),
+      },
+      ctx.router,
+      commands,
       this.localStatements,
     );
     socket.setNoDelay(true);
@@ -251,8 +226,8 @@ export class MysqlSession implements ProxySession {
     return (
       this.tracker.pending === 0 &&
       !this.tracker.inTransaction &&
-      this.backlog === null &&
-      this.clientStream === null
+      !this.relay.deciding &&
+      !this.relay.streaming
     );
   }
 
@@ -349,7 +324,7 @@ export class MysqlSession implements ProxySession {
    * an unfinished login.
    */
   private resumeClient(): void {
-    if (this.backlog !== null || this.heldBeforeLogin || this.upstreamSocket?.writableNeedDrain) return;
+    if (this.relay.deciding || this.heldBeforeLogin || this.upstreamSocket?.writableNeedDrain) return;
     this.client.resume();
   }
 
@@ -372,7 +347,7 @@ export class MysqlSession implements ProxySession {
       }
       // Compressed packets one at a time, so each command knows the compressed sequence id it came with.
       for (const frame of this.clientLink.read(chunk)) {
-        this.clientFrameSeq = frame.sequenceId;
+        this.relay.clientFrameSeq = frame.sequenceId;
         this.onClientBytes(frame.payload);
         if ((this.phase as Phase) === Phase.Closed) return;
       }
@@ -383,7 +358,7 @@ export class MysqlSession implements ProxySession {
 
   /** Packet-stream bytes from the client (inflated first under the compressed protocol). */
   private onClientBytes(data: Buffer): void {
-    if (this.phase === Phase.Command || this.clientStream !== null) this.relayCommandChunk(data);
+    if (this.phase === Phase.Command || this.relay.streaming) this.relay.relayChunk(this.clientFramer, data);
     else {
       for (const p of this.clientFramer.push(data)) this.onClientHandshakePacket(p);
       this.boundPreLogin();
@@ -680,7 +655,7 @@ export class MysqlSession implements ProxySession {
       this.earlyCommands = [];
       this.earlyBytes = 0;
       try {
-        this.relayCommands(early);
+        this.relay.relayPackets(early);
       } catch (err) {
         this.onClientProtocolError(err);
         return;
@@ -736,282 +711,13 @@ export class MysqlSession implements ProxySession {
   // -------------------------------------------------------------------------
   // Command phase
 
-  /** A chunk of client bytes in the command phase: whole packets and pieces of streamed ones. */
-  private relayCommandChunk(chunk: Buffer): void {
-    const out: Buffer[] = [];
-    this.clientFramer.feed(chunk, {
-      packet: (p) => this.relayPacket(p, out),
-      large: (head, length, sequenceId, continuation) =>
-        this.streamDecision(head, length, sequenceId, continuation),
-      piece: (raw, payload, last) => this.relayPiece(raw, payload, last, out),
-    });
-    this.flushUpstream(out);
-  }
-
-  private relayCommands(packets: Packet[]): void {
-    const out: Buffer[] = [];
-    for (const p of packets) this.relayPacket(p, out);
-    this.flushUpstream(out);
-  }
-
-  private relayPacket(p: Packet, out: Buffer[]): void {
-    if (this.backlog !== null) {
-      // A routing decision is pending: everything behind it waits, in order.
-      if (this.clientLink !== null) this.backlogFrameSeq.set(p, this.clientFrameSeq);
-      this.backlog.push(p);
-      return;
-    }
-    const heldFrameSeq = this.backlogFrameSeq.get(p);
-    if (heldFrameSeq !== undefined) this.clientFrameSeq = heldFrameSeq;
-    const tracker = this.tracker;
-    if (this.clientStream !== null) {
-      // The last packet of a streamed message, short enough to come whole.
-      this.continueStream(this.clientStream, p.sequenceId, p.continues);
-      this.relayPiece(p.raw, p.payload, true, out);
-      return;
-    }
-    this.nextClientSeq = (p.sequenceId + 1) & 0xff;
-    if (tracker.awaiting === AwaitingClient.Infile) {
-      // LOAD DATA LOCAL INFILE content, up to an empty packet.
-      this.startClientResponse(this.clientFrameSeq);
-      out.push(p.raw);
-      tracker.clientData(p.payload.length === 0);
-      return;
-    }
-    if (this.assembling !== null) {
-      this.assembling.push(p);
-      if (!p.continues) this.onCommand(joinCommand(this.assembling), out);
-      return;
-    }
-    if (p.continuation) {
-      out.push(p.raw);
-      return;
-    }
-    if (p.sequenceId !== 0) {
-      if (tracker.awaiting === AwaitingClient.Auth) {
-        this.startClientResponse(this.clientFrameSeq);
-        out.push(p.raw);
-        tracker.clientData(false);
-        return;
-      }
-      throw new ProtocolError(`command packet with sequence id ${p.sequenceId}`, 'command', 0);
-    }
-    if (p.payload.length === 0) throw new ProtocolError('empty command packet', 'command', 0);
-    const command = p.payload[0]!;
-    if (p.continues) {
-      if (this.ctx.router !== null && (command === Command.Query || command === Command.StmtPrepare)) {
-        // The router must see a 16 MB+ statement whole; its packets are held until the last one.
-        this.assembling = [p];
-      } else {
-        this.info.ranClientStatements = true;
-        this.forward(command, { raw: p.raw, onSuccess: null }, out);
-      }
-      return;
-    }
-    this.onCommand({ command, payload: p.payload, raw: p.raw, lastSequenceId: p.sequenceId }, out);
-  }
-
-  /**
-   * Whether a large client packet (header and first bytes in) is relayed in
-   * pieces. Streamed and forwarded as they come: LOAD DATA LOCAL content,
-   * the rest of a message already on its way, and commands the proxy
-   * passes through without reading past their first bytes (COM_STMT_EXECUTE,
-   * COM_STMT_SEND_LONG_DATA and bulk execute of server statements; without
-   * a router, COM_QUERY and COM_STMT_PREPARE). Streamed but held: a
-   * COM_QUERY or COM_STMT_PREPARE the router may want, scanned by its
-   * prefilter as it comes and forwarded piece by piece, unjoined, unless it
-   * turns out to be one for the router. Anything else, or anything behind a
-   * pending routing decision, is framed whole as before.
-   */
-  private streamDecision(head: Buffer, length: number, sequenceId: number, continuation: boolean): boolean {
-    // NOTE: a compressed client's packets are framed whole: its response is numbered from the
-    // compressed packet that ended the command, which a stream begun earlier would not know.
-    if (this.backlog !== null || this.clientLink !== null) return false;
-    const continues = length === MAX_PACKET_PAYLOAD;
-    if (this.clientStream !== null) {
-      this.continueStream(this.clientStream, sequenceId, continues);
-      return true;
-    }
-    if (this.tracker.awaiting === AwaitingClient.Infile) {
-      this.beginStream(-1, sequenceId, continues, { infile: true });
-      return true;
-    }
-    if (this.assembling !== null) return false;
-    if (continuation) {
-      this.beginStream(-1, sequenceId, continues);
-      return true;
-    }
-    if (sequenceId !== 0 || head.length === 0) return false;
-    const command = head[0]!;
-    const router = this.ctx.router;
-    switch (command) {
-      case Command.Query:
-      case Command.StmtPrepare:
-        if (router !== null) {
-          this.beginStream(command, sequenceId, continues, { held: router });
-          return true;
-        }
-        if (command === Command.Query && mayBeKill(length - 1)) return false;
-        if (command === Command.StmtPrepare) this.localStatements.preparedUpstream();
-        break;
-      case Command.StmtExecute:
-      case Command.StmtBulkExecute:
-      case Command.StmtSendLongData: {
-        // A statement the proxy answers itself: framed whole, as before.
-        if (this.localStatements.size > 0 && this.localStatements.has(this.localStatements.idIn(head))) {
-          return false;
-        }
-        break;
-      }
-      default:
-        return false;
-    }
-    this.info.ranClientStatements = true;
-    this.beginStream(command, sequenceId, continues);
-    this.expectResponse(command, null);
-    return true;
-  }
-
-  private beginStream(
-    command: number,
-    sequenceId: number,
-    continues: boolean,
-    options: { infile?: boolean; held?: StatementRouter | null } = {},
-  ): void {
-    this.nextClientSeq = (sequenceId + 1) & 0xff;
-    this.clientStream = {
-      command,
-      infile: options.infile ?? false,
-      packetContinues: continues,
-      held: options.held
-        ? {
-            raw: [],
-            payload: [],
-            payloadBytes: 0,
-            prefilter: new PiecewisePrefilter(options.held),
-            lastSequenceId: sequenceId,
-          }
-        : null,
-    };
-  }
-
-  /** The next physical packet of a streamed message. */
-  private continueStream(stream: ClientStream, sequenceId: number, continues: boolean): void {
-    this.nextClientSeq = (sequenceId + 1) & 0xff;
-    stream.packetContinues = continues;
-    if (stream.held !== null) stream.held.lastSequenceId = sequenceId;
-  }
-
-  private relayPiece(raw: Buffer, payload: Buffer, last: boolean, out: Buffer[]): void {
-    const stream = this.clientStream!;
-    const held = stream.held;
-    if (held === null) out.push(raw);
-    else {
-      held.raw.push(raw);
-      if (payload.length > 0) {
-        // The prefilter reads the text, not the command byte (as `mayRoute(payload, 1, ...)` does).
-        held.prefilter.feed(held.payloadBytes === 0 ? payload.subarray(1) : payload);
-        held.payload.push(payload);
-        held.payloadBytes += payload.length;
-      }
-    }
-    if (!last) return;
-    if (stream.infile) {
-      this.tracker.clientData(false);
-      this.clientStream = null;
-      return;
-    }
-    if (stream.packetContinues) return;
-    this.clientStream = null;
-    if (held !== null) this.finishHeldStatement(stream.command, held, out);
-  }
-
-  /**
-   * A held statement is whole: forwarded piece by piece when the router
-   * cannot want it and it cannot be a KILL (what `inspectCommand` decides
-   * for it, without joining or decoding 16 MB), else joined and inspected
-   * like any other command.
-   */
-  private finishHeldStatement(command: number, held: HeldStatement, out: Buffer[]): void {
-    if (!held.prefilter.mayRoute && !(command === Command.Query && mayBeKill(held.payloadBytes - 1))) {
-      if (command === Command.StmtPrepare) this.localStatements.preparedUpstream();
-      this.info.ranClientStatements = true;
-      this.expectResponse(command, null);
-      for (const raw of held.raw) out.push(raw);
-      return;
-    }
-    this.onCommand(
-      {
-        command,
-        payload: Buffer.concat(held.payload, held.payloadBytes),
-        raw: Buffer.concat(held.raw),
-        lastSequenceId: held.lastSequenceId,
-      },
-      out,
-    );
-  }
-
-  private flushUpstream(out: Buffer[]): void {
-    if (out.length === 1) this.writeUpstream(out[0]!);
-    else if (out.length > 1) {
-      let bytes = 0;
-      for (const b of out) bytes += b.length;
-      if (bytes <= JOIN_WRITES_UP_TO) this.writeUpstream(Buffer.concat(out, bytes));
-      else {
-        // Pieces of a streamed packet: one writev, no copy.
-        const up = this.upstreamSocket;
-        up?.cork();
-        for (const b of out) this.writeUpstream(b);
-        up?.uncork();
-      }
-    }
-    out.length = 0;
-  }
-
-  /** One whole command: forwarded (maybe rewritten), answered by the proxy, or held for a routing decision. */
-  private onCommand(msg: CommandMessage, out: Buffer[]): void {
-    this.assembling = null;
-    const decision = this.commands.inspect(msg);
-    if (!(decision instanceof Promise)) {
-      this.forward(msg.command, decision, out);
-      return;
-    }
-    // Commands before this one go upstream now; the ones behind it wait for the decision.
-    this.flushUpstream(out);
-    this.backlog = [];
-    this.client.pause();
-    const frameSeq = this.clientFrameSeq;
-    decision
-      .then((forward) => {
-        if (this.phase === Phase.Closed) return;
-        this.clientFrameSeq = frameSeq;
-        const now: Buffer[] = [];
-        this.forward(msg.command, forward, now);
-        this.flushUpstream(now);
-        const backlog = this.backlog ?? [];
-        this.backlog = null;
-        if (backlog.length > 0) this.relayCommands(backlog);
-        if (this.backlog !== null || (this.phase as Phase) === Phase.Closed) return;
-        if (this.draining && this.isIdle()) this.closeGracefully();
-        else this.resumeClient();
-      })
-      .catch((err: unknown) => this.onClientProtocolError(err));
-  }
-
-  /** Sends a command upstream and expects its response. */
-  private forward(command: number, forward: Forward, out: Buffer[]): void {
-    if (forward === null) return;
-    this.expectResponse(command, forward.onSuccess);
-    out.push(forward.raw);
-  }
-
   /** A command is going upstream: its response, if it has one, is next to follow. */
   private expectResponse(command: number, onSuccess: (() => void) | null): void {
     if (command === Command.Quit) {
       this.quitSent = true;
       return;
     }
-    this.responses.expect(command, this.clientFrameSeq, onSuccess);
+    this.responses.expect(command, this.relay.clientFrameSeq, onSuccess);
   }
 
   private answerContext(): LocalAnswerContext {
@@ -1038,7 +744,7 @@ export class MysqlSession implements ProxySession {
    */
   private answerLocally(msg: CommandMessage, build: (firstSeq: number) => Buffer): void {
     const firstSeq = (msg.lastSequenceId + 1) & 0xff;
-    const compressedSeq = this.clientFrameSeq;
+    const compressedSeq = this.relay.clientFrameSeq;
     const write = () => {
       this.startClientResponse(compressedSeq);
       return build(firstSeq);
@@ -1052,7 +758,7 @@ export class MysqlSession implements ProxySession {
       this.accountCheckDue = false;
       // NOTE: a client that pipelines commands behind COM_CHANGE_USER keeps no admin rights until
       // it reconnects: the proxy asks only when no other response is owed, so its answer comes alone.
-      if (this.ctx.router !== null && this.tracker.pending === 0 && this.clientStream === null) {
+      if (this.ctx.router !== null && this.tracker.pending === 0 && !this.relay.streaming) {
         this.startAccountCheck(null);
         return;
       }
