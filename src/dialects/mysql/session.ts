@@ -47,6 +47,7 @@ import {
   type HandshakeV10,
   patchHandshakeResponseCapabilities,
 } from './messages.ts';
+import { EarlyCommands } from './pre-login.ts';
 import { LocalStatements } from './prepared-statements.ts';
 import { Capability, Command, ErrorCode, MariadbCapability, ResponseHeader } from './protocol.ts';
 import type { ResponseTracker } from './response.ts';
@@ -71,17 +72,6 @@ enum Phase {
    */
   Account = 5,
 }
-
-/**
- * Client bytes the proxy holds before login: a login packet larger than
- * this is refused, and commands pipelined behind an unfinished login stop
- * the proxy reading the client once they reach it (reading resumes at
- * login). NOTE: a login packet needs far less (MySQL clients cap connection
- * attributes at 64 KiB); a client that pipelines more than this and then
- * still has to answer an auth switch waits until the server's
- * connect_timeout ends the login, which no real client does.
- */
-const PRE_LOGIN_LIMIT_BYTES = 1024 * 1024;
 
 export class MysqlSession implements ProxySession {
   readonly info: SessionInfo;
@@ -114,12 +104,8 @@ export class MysqlSession implements ProxySession {
     writeClient: (buf) => this.writeClient(buf),
     writeUpstream: (buf) => this.writeUpstream(buf),
   });
-  private earlyCommands: Packet[] = [];
+  private readonly early = new EarlyCommands();
   private accountCheck: AccountCheck | null = null;
-  /** Bytes of `earlyCommands`. */
-  private earlyBytes = 0;
-  /** Client reading stopped until login: the pipelined commands reached PRE_LOGIN_LIMIT_BYTES. */
-  private heldBeforeLogin = false;
   /** A COM_CHANGE_USER succeeded: ask for the account once its response is through. */
   private accountCheckDue = false;
   /** Sequence id the client expects next in the current response (for errors the proxy writes). */
@@ -324,7 +310,7 @@ export class MysqlSession implements ProxySession {
    * an unfinished login.
    */
   private resumeClient(): void {
-    if (this.relay.deciding || this.heldBeforeLogin || this.upstreamSocket?.writableNeedDrain) return;
+    if (this.relay.deciding || this.early.held || this.upstreamSocket?.writableNeedDrain) return;
     this.client.resume();
   }
 
@@ -365,7 +351,7 @@ export class MysqlSession implements ProxySession {
     }
   }
 
-  /** Before login, what the proxy holds for the client stays under PRE_LOGIN_LIMIT_BYTES. */
+  /** Before login, what the proxy holds for the client stays bounded (`pre-login.ts`). */
   private boundPreLogin(): void {
     const phase = this.phase as Phase;
     if (phase === Phase.Command || phase === Phase.Closed) return;
@@ -373,19 +359,12 @@ export class MysqlSession implements ProxySession {
     // In Auth / Account a packet at sequence id 0 is a pipelined command; anything else is part of the login.
     const partialIsCommand =
       (phase === Phase.Auth && this.clientFramer.pendingSequenceId === 0) || phase === Phase.Account;
-    if (!partialIsCommand && partial > PRE_LOGIN_LIMIT_BYTES) {
-      throw new ProtocolError(
-        `a login packet of more than ${partial} bytes exceeds the limit of ${PRE_LOGIN_LIMIT_BYTES}`,
-        'handshake',
-        0,
-      );
-    }
-    if (this.earlyBytes + partial > PRE_LOGIN_LIMIT_BYTES && !this.heldBeforeLogin) {
-      this.heldBeforeLogin = true;
+    const bytes = this.early.bound(partial, partialIsCommand);
+    if (bytes !== null) {
       this.client.pause();
       log.debug('mysql client paused until login: pipelined commands reached the limit', {
         session: this.info.id,
-        bytes: this.earlyBytes + partial,
+        bytes,
       });
     }
   }
@@ -422,8 +401,7 @@ export class MysqlSession implements ProxySession {
     }
     if (this.phase === Phase.Account) {
       // Sent before the client saw the OK (pipelined), or behind COM_CHANGE_USER: relayed once the account is known.
-      this.earlyCommands.push(p);
-      this.earlyBytes += p.raw.length;
+      this.early.hold(p);
       return;
     }
     if (this.phase !== Phase.Auth) {
@@ -431,8 +409,7 @@ export class MysqlSession implements ProxySession {
     }
     if (p.sequenceId === 0 && !p.continuation) {
       // A command pipelined behind the handshake: it waits until authentication succeeds.
-      this.earlyCommands.push(p);
-      this.earlyBytes += p.raw.length;
+      this.early.hold(p);
       return;
     }
     this.auth.onClientPacket(p);
@@ -622,7 +599,7 @@ export class MysqlSession implements ProxySession {
         error: this.bindError.message,
       });
       this.auth.sendClient(encodeClientError(this.bindError));
-      this.earlyCommands = [];
+      this.early.drop();
       this.closeAll();
       return;
     }
@@ -650,19 +627,16 @@ export class MysqlSession implements ProxySession {
       this.closeGracefully();
       return;
     }
-    if (this.earlyCommands.length > 0) {
-      const early = this.earlyCommands;
-      this.earlyCommands = [];
-      this.earlyBytes = 0;
+    if (this.early.length > 0) {
       try {
-        this.relay.relayPackets(early);
+        this.relay.relayPackets(this.early.take());
       } catch (err) {
         this.onClientProtocolError(err);
         return;
       }
     }
-    if (this.heldBeforeLogin) {
-      this.heldBeforeLogin = false;
+    if (this.early.held) {
+      this.early.held = false;
       this.resumeClient();
     }
   }
