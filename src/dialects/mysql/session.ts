@@ -17,67 +17,30 @@
 import { connect, type Socket } from 'node:net';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Counter } from 'prom-client';
-import { ClientError } from '../../proxy/client-error.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
-import { AccountCheck, accountQuery, userOfAccount } from './account-check.ts';
 import { CommandRelay, STREAM_FROM_BYTES } from './command-relay.ts';
 import { type CommandMessage, CommandRouter } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
-import { type Packet, PacketFramer } from './framer.ts';
-import {
-  AuthExchange,
-  agreeCapabilities,
-  greetingForClient,
-  type OfferedCapabilities,
-  offeredCapabilities,
-} from './handshake.ts';
-import { PROXY_CONNECTION_ID_BASE, proxyConnectionId } from './kill.ts';
-import { encodeClientError, type LocalAnswerContext } from './local-answers.ts';
-import {
-  decodeHandshakeResponse,
-  decodeHandshakeV10,
-  decodeOk,
-  encodeErr,
-  encodePacket,
-  encodeSslRequest,
-  type HandshakeV10,
-  patchHandshakeResponseCapabilities,
-} from './messages.ts';
-import { EarlyCommands } from './pre-login.ts';
+import { PacketFramer } from './framer.ts';
+import { proxyConnectionId } from './kill.ts';
+import type { LocalAnswerContext } from './local-answers.ts';
+import { Login, Phase } from './login.ts';
+import { encodeErr, encodePacket } from './messages.ts';
 import { LocalStatements } from './prepared-statements.ts';
-import { Capability, Command, ErrorCode, MariadbCapability, ResponseHeader } from './protocol.ts';
+import { Capability, Command, ErrorCode, MariadbCapability } from './protocol.ts';
 import type { ResponseTracker } from './response.ts';
 import { type CommandTag, ResponseFollower } from './response-follower.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
 
 const DIALECT = 'mysql';
 
-enum Phase {
-  /** Connecting upstream, waiting for the server greeting. */
-  Connecting = 0,
-  /** Greeting sent; waiting for the client's SSLRequest / HandshakeResponse41. */
-  Handshake = 1,
-  /** Relaying the authentication exchange, sequence ids translated. */
-  Auth = 2,
-  /** Authenticated: the command relay. */
-  Command = 3,
-  Closed = 4,
-  /**
-   * The server accepted a login (or COM_CHANGE_USER); the proxy asks it
-   * which account it authenticated before any client command is relayed.
-   */
-  Account = 5,
-}
-
 export class MysqlSession implements ProxySession {
   readonly info: SessionInfo;
   readonly closed: Promise<void>;
-  /** The `shiftgate_version` connection attribute, when the client sent one. */
-  requestedVersion: string | null = null;
 
   private resolveClosed!: () => void;
   private client: Socket;
@@ -87,25 +50,11 @@ export class MysqlSession implements ProxySession {
   private clientFramer: PacketFramer;
   private upstreamFramer = new PacketFramer();
   private readonly responses: ResponseFollower;
-  private greeting: HandshakeV10 | null = null;
-  /** What the greeting offered the client. */
-  private offered: OfferedCapabilities = { capabilities: 0, mariadbCapabilities: 0 };
-  private clientCapabilities = 0;
-  /** MariaDB extended capabilities agreed with the client. */
-  private mariadbCapabilities = 0;
-  /** The session's version binding failed at connect: told to the client in place of the login OK. */
-  private bindError: ClientError | null = null;
+  private readonly login: Login;
   /** Admin commands prepared through the binary protocol. */
   private readonly localStatements = new LocalStatements();
   private readonly relay: CommandRelay;
   upstreamThreadId = 0;
-  // Authentication-phase state: the two links count sequence ids on their own.
-  private readonly auth = new AuthExchange({
-    writeClient: (buf) => this.writeClient(buf),
-    writeUpstream: (buf) => this.writeUpstream(buf),
-  });
-  private readonly early = new EarlyCommands();
-  private accountCheck: AccountCheck | null = null;
   /** A COM_CHANGE_USER succeeded: ask for the account once its response is through. */
   private accountCheckDue = false;
   /** Sequence id the client expects next in the current response (for errors the proxy writes). */
@@ -150,11 +99,37 @@ export class MysqlSession implements ProxySession {
       },
       this.info.id,
     );
+    this.login = new Login(
+      {
+        info: this.info,
+        phase: () => this.phase,
+        setPhase: (phase) => {
+          this.phase = phase;
+        },
+        writeClient: (buf) => this.writeClient(buf),
+        writeUpstream: (buf) => this.writeUpstream(buf),
+        sendClientError: (seq, code, sqlState, message) => this.sendClientError(seq, code, sqlState, message),
+        greeted: () => {
+          this.upstreamSocket?.setTimeout(0);
+        },
+        setUpstreamThreadId: (thread) => {
+          this.upstreamThreadId = thread;
+        },
+        register: () => this.ctx.registry.setCancelKey(String(this.info.id), this),
+        startClientTls: () => this.startClientTls(),
+        startUpstreamTls: (then) => this.startUpstreamTls(then),
+        loggedIn: (loginOk) => this.onLoggedIn(loginOk),
+        closeAll: () => this.closeAll(),
+      },
+      ctx,
+      this.upstream,
+      this.responses,
+    );
     const commands = new CommandRouter(
       {
         info: this.info,
         statusFlags: () => this.tracker.statusFlags,
-        clientCapabilities: () => this.clientCapabilities,
+        clientCapabilities: () => this.login.clientCapabilities,
         answerLocally: (msg, build) => this.answerLocally(msg, build),
         answerContext: () => this.answerContext(),
         targetOf: (id) => this.targetOf(id),
@@ -198,6 +173,11 @@ export class MysqlSession implements ProxySession {
     this.attachClient(socket);
     socket.on('close', () => this.onClientClosed());
     this.connectUpstream();
+  }
+
+  /** The `shiftgate_version` connection attribute, when the client sent one. */
+  get requestedVersion(): string | null {
+    return this.login.requestedVersion;
   }
 
   private get tracker(): ResponseTracker<CommandTag> {
@@ -310,7 +290,7 @@ export class MysqlSession implements ProxySession {
    * an unfinished login.
    */
   private resumeClient(): void {
-    if (this.relay.deciding || this.early.held || this.upstreamSocket?.writableNeedDrain) return;
+    if (this.relay.deciding || this.login.early.held || this.upstreamSocket?.writableNeedDrain) return;
     this.client.resume();
   }
 
@@ -346,7 +326,7 @@ export class MysqlSession implements ProxySession {
   private onClientBytes(data: Buffer): void {
     if (this.phase === Phase.Command || this.relay.streaming) this.relay.relayChunk(this.clientFramer, data);
     else {
-      for (const p of this.clientFramer.push(data)) this.onClientHandshakePacket(p);
+      for (const p of this.clientFramer.push(data)) this.login.onClientPacket(p);
       this.boundPreLogin();
     }
   }
@@ -359,7 +339,7 @@ export class MysqlSession implements ProxySession {
     // In Auth / Account a packet at sequence id 0 is a pipelined command; anything else is part of the login.
     const partialIsCommand =
       (phase === Phase.Auth && this.clientFramer.pendingSequenceId === 0) || phase === Phase.Account;
-    const bytes = this.early.bound(partial, partialIsCommand);
+    const bytes = this.login.early.bound(partial, partialIsCommand);
     if (bytes !== null) {
       this.client.pause();
       log.debug('mysql client paused until login: pipelined commands reached the limit', {
@@ -394,81 +374,6 @@ export class MysqlSession implements ProxySession {
     this.writeClient(encodePacket(seq, encodeErr(code, sqlState, message)));
   }
 
-  private onClientHandshakePacket(p: Packet): void {
-    if (this.phase === Phase.Handshake) {
-      this.onHandshakeResponse(p);
-      return;
-    }
-    if (this.phase === Phase.Account) {
-      // Sent before the client saw the OK (pipelined), or behind COM_CHANGE_USER: relayed once the account is known.
-      this.early.hold(p);
-      return;
-    }
-    if (this.phase !== Phase.Auth) {
-      throw new ProtocolError('client spoke before the server greeting', 'handshake', 0);
-    }
-    if (p.sequenceId === 0 && !p.continuation) {
-      // A command pipelined behind the handshake: it waits until authentication succeeds.
-      this.early.hold(p);
-      return;
-    }
-    this.auth.onClientPacket(p);
-  }
-
-  private onHandshakeResponse(p: Packet): void {
-    const response = decodeHandshakeResponse(p.payload);
-    this.auth.clientSeq = p.sequenceId;
-    if (response.sslRequest) {
-      if (!this.ctx.clientTls || this.auth.clientTlsActive) {
-        throw new ProtocolError('SSLRequest although the proxy offered no TLS', 'SSLRequest', 0);
-      }
-      this.startClientTls();
-      return;
-    }
-    this.info.user = response.user;
-    this.info.database = response.database;
-    this.info.applicationName = response.attributes.get('program_name') ?? null;
-    this.requestedVersion = response.attributes.get('shiftgate_version') ?? null;
-    this.auth.authPlugin = response.authPluginName ?? this.greeting!.authPluginName;
-    const agreed = agreeCapabilities(response, this.offered, this.upstream.tls !== null);
-    this.clientCapabilities = agreed.client;
-    const mariadbCapabilities = agreed.mariadb;
-    this.mariadbCapabilities = mariadbCapabilities;
-    this.responses.startFollowing((this.clientCapabilities & Capability.DeprecateEof) !== 0);
-    // The binding is decided now, at connect; a refusal (unknown version) is told to the
-    // client only once the server has accepted the login, in place of its OK. NOTE: that
-    // costs a login for a doomed session, but the database stays the first authority: an
-    // unauthenticated client learns nothing about the migrations (the refusal lists the
-    // known versions), and the server sees a clean login and COM_QUIT, not an aborted handshake.
-    try {
-      this.ctx.router?.bindAtConnect(this.info, this.requestedVersion);
-    } catch (err) {
-      if (!(err instanceof ClientError)) throw err;
-      this.bindError = err;
-    }
-    const upstreamCapabilities = agreed.upstream;
-    const payload = patchHandshakeResponseCapabilities(p.payload, upstreamCapabilities, mariadbCapabilities);
-    this.phase = Phase.Auth;
-    if (this.upstream.tls) {
-      this.auth.upstreamSeq = 1;
-      this.writeUpstream(
-        encodePacket(
-          1,
-          encodeSslRequest(
-            upstreamCapabilities,
-            response.maxPacketSize,
-            response.characterSet,
-            mariadbCapabilities,
-          ),
-        ),
-      );
-      this.startUpstreamTls(() => this.auth.sendUpstream(payload));
-    } else {
-      this.auth.upstreamSeq = 0;
-      this.auth.sendUpstream(payload);
-    }
-  }
-
   private startClientTls(): void {
     const raw = this.client;
     raw.removeAllListeners('data');
@@ -477,7 +382,7 @@ export class MysqlSession implements ProxySession {
     if (this.clientFramer.buffered > 0) raw.unshift(this.clientFramer.takeBuffered());
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.clientTls! });
     this.client = secure;
-    this.auth.clientTlsActive = true;
+    this.login.auth.clientTlsActive = true;
     this.clientFramer = new PacketFramer(this.ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.attachClient(secure);
     secure.on('close', () => this.onClientClosed());
@@ -488,13 +393,13 @@ export class MysqlSession implements ProxySession {
     raw.removeAllListeners('data');
     const secure = tlsConnect({ ...this.upstream.tls, socket: raw });
     this.upstreamSocket = secure;
-    this.auth.upstreamTlsActive = true;
+    this.login.auth.upstreamTlsActive = true;
     this.attachUpstream(secure);
     secure.on('close', () => this.onUpstreamClosed());
     secure.once('secureConnect', then);
     secure.on('error', (err) => {
       if (this.phase === Phase.Auth && !this.client.destroyed) {
-        this.auth.sendClientError(
+        this.login.auth.sendClientError(
           ErrorCode.SslConnectionError,
           'HY000',
           `Shiftgate: TLS to the upstream server failed: ${err.message}`,
@@ -515,9 +420,9 @@ export class MysqlSession implements ProxySession {
       }
       for (const p of this.upstreamFramer.push(chunk)) {
         const phase = this.phase as Phase;
-        if (phase === Phase.Connecting) this.onGreeting(p);
-        else if (phase === Phase.Auth) this.onUpstreamAuthPacket(p);
-        else if (phase === Phase.Account) this.onAccountPacket(p);
+        if (phase === Phase.Connecting || phase === Phase.Auth || phase === Phase.Account) {
+          this.login.onServerPacket(p, phase);
+        }
         // Bytes behind the final auth OK belong to the command relay.
         else if (phase === Phase.Command) this.relayResponses(p.raw);
         else if (phase !== Phase.Closed) {
@@ -546,77 +451,12 @@ export class MysqlSession implements ProxySession {
     this.closeAll();
   }
 
-  private onGreeting(p: Packet): void {
-    this.upstreamSocket?.setTimeout(0);
-    if (p.payload[0] === ResponseHeader.Err) {
-      // The server refused the connection (too many connections, host blocked): its own words.
-      this.writeClient(p.raw);
-      this.closeAll();
-      return;
-    }
-    const greeting = decodeHandshakeV10(p.payload);
-    this.greeting = greeting;
-    this.upstreamThreadId = greeting.connectionId;
-    if (greeting.connectionId >= PROXY_CONNECTION_ID_BASE) {
-      log.warn(
-        'mysql server thread id in the range of proxy connection ids: KILL of it is read as a proxy id',
-        {
-          session: this.info.id,
-          thread: greeting.connectionId,
-        },
-      );
-    }
-    this.auth.onGreeting(greeting);
-    if (this.upstream.tls && (greeting.capabilities & Capability.Ssl) === 0) {
-      this.sendClientError(
-        0,
-        ErrorCode.SslConnectionError,
-        'HY000',
-        'Shiftgate: the upstream URL asks for TLS but the server does not offer it',
-      );
-      this.closeAll();
-      return;
-    }
-    this.offered = offeredCapabilities(greeting, Boolean(this.ctx.clientTls));
-    this.ctx.registry.setCancelKey(String(this.info.id), this);
-    this.phase = Phase.Handshake;
-    this.writeClient(greetingForClient(greeting, this.info.id, this.offered));
-  }
-
-  private onUpstreamAuthPacket(p: Packet): void {
-    const step = this.auth.onServerPacket(p);
-    if (step === 'refused') {
-      this.closeAll();
-      return;
-    }
-    if (step !== 'ok') return;
-    this.tracker.statusFlags = decodeOk(p.payload).statusFlags;
-    if (this.bindError) {
-      this.phase = Phase.Command;
-      log.info('mysql session refused: version binding', {
-        session: this.info.id,
-        user: this.info.user,
-        error: this.bindError.message,
-      });
-      this.auth.sendClient(encodeClientError(this.bindError));
-      this.early.drop();
-      this.closeAll();
-      return;
-    }
-    if (this.ctx.router !== null) {
-      // Admin authorisation needs the account the server chose, not the name the client claimed.
-      this.startAccountCheck(p.payload);
-      return;
-    }
-    this.onLoggedIn(p.payload);
-  }
-
   /** Login (or COM_CHANGE_USER) done and the account known: the command relay takes over. */
   private onLoggedIn(loginOk: Buffer | null): void {
     this.phase = Phase.Command;
     if (loginOk !== null) {
-      this.auth.sendClient(loginOk);
-      if ((this.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
+      this.login.auth.sendClient(loginOk);
+      if ((this.login.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
     }
     log.debug('mysql session authenticated', {
       session: this.info.id,
@@ -627,16 +467,16 @@ export class MysqlSession implements ProxySession {
       this.closeGracefully();
       return;
     }
-    if (this.early.length > 0) {
+    if (this.login.early.length > 0) {
       try {
-        this.relay.relayPackets(this.early.take());
+        this.relay.relayPackets(this.login.early.take());
       } catch (err) {
         this.onClientProtocolError(err);
         return;
       }
     }
-    if (this.early.held) {
-      this.early.held = false;
+    if (this.login.early.held) {
+      this.login.early.held = false;
       this.resumeClient();
     }
   }
@@ -654,34 +494,6 @@ export class MysqlSession implements ProxySession {
     if (this.clientFramer.buffered > 0) this.onClientWire(this.clientFramer.takeBuffered());
   }
 
-  /** Asks the server for CURRENT_USER() on the session's own connection; the answer is not relayed. */
-  private startAccountCheck(loginOk: Buffer | null): void {
-    this.phase = Phase.Account;
-    this.info.user = null;
-    this.accountCheck = new AccountCheck(loginOk, (this.clientCapabilities & Capability.DeprecateEof) !== 0);
-    this.writeUpstream(accountQuery(this.info.boundVersion));
-  }
-
-  private onAccountPacket(p: Packet): void {
-    const answer = this.accountCheck!.onPacket(p.payload);
-    if (answer === undefined) return;
-    if (answer.refused !== null) {
-      log.info('mysql account check refused by the server', {
-        session: this.info.id,
-        error: answer.refused,
-      });
-    }
-    this.onAccountKnown(answer.account);
-  }
-
-  private onAccountKnown(account: string | null): void {
-    const check = this.accountCheck!;
-    this.accountCheck = null;
-    this.info.user = userOfAccount(account);
-    log.debug('mysql session account', { session: this.info.id, account });
-    this.onLoggedIn(check.loginOk);
-  }
-
   // -------------------------------------------------------------------------
   // Command phase
 
@@ -696,8 +508,8 @@ export class MysqlSession implements ProxySession {
 
   private answerContext(): LocalAnswerContext {
     return {
-      deprecateEof: (this.clientCapabilities & Capability.DeprecateEof) !== 0,
-      extendedMetadata: (this.mariadbCapabilities & MariadbCapability.ExtendedMetadata) !== 0,
+      deprecateEof: (this.login.clientCapabilities & Capability.DeprecateEof) !== 0,
+      extendedMetadata: (this.login.mariadbCapabilities & MariadbCapability.ExtendedMetadata) !== 0,
       statusFlags: this.tracker.statusFlags,
     };
   }
@@ -733,7 +545,7 @@ export class MysqlSession implements ProxySession {
       // NOTE: a client that pipelines commands behind COM_CHANGE_USER keeps no admin rights until
       // it reconnects: the proxy asks only when no other response is owed, so its answer comes alone.
       if (this.ctx.router !== null && this.tracker.pending === 0 && !this.relay.streaming) {
-        this.startAccountCheck(null);
+        this.login.startAccountCheck(null);
         return;
       }
     }
@@ -790,13 +602,13 @@ export class MysqlSession implements ProxySession {
           reset: this.upstreamReset,
         });
         if (this.upstreamReset) this.resetClient();
-      } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.accountCheck?.loginOk)) {
-        this.auth.sendClientError(
+      } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.login.checkingLogin)) {
+        this.login.auth.sendClientError(
           ErrorCode.ServerLost,
           'HY000',
           'Lost connection to MySQL server during authentication (Shiftgate: the upstream connection closed)',
         );
-      } else if (this.phase === Phase.Connecting && this.greeting === null) {
+      } else if (this.phase === Phase.Connecting && !this.login.greeted) {
         this.sendClientError(
           0,
           ErrorCode.ServerLost,
