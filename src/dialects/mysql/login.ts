@@ -21,7 +21,7 @@ import {
   offeredCapabilities,
 } from './handshake.ts';
 import { PROXY_CONNECTION_ID_BASE } from './kill.ts';
-import { encodeClientError } from './local-answers.ts';
+import { encodeClientError, type LocalAnswerContext } from './local-answers.ts';
 import {
   decodeHandshakeResponse,
   decodeHandshakeV10,
@@ -32,7 +32,7 @@ import {
   patchHandshakeResponseCapabilities,
 } from './messages.ts';
 import { EarlyCommands } from './pre-login.ts';
-import { Capability, ErrorCode, ResponseHeader } from './protocol.ts';
+import { Capability, ErrorCode, MariadbCapability, ResponseHeader } from './protocol.ts';
 import type { ResponseFollower } from './response-follower.ts';
 import type { MysqlUpstream } from './upstream.ts';
 
@@ -110,6 +110,15 @@ export class Login {
   /** MariaDB extended capabilities agreed with the client. */
   get mariadbCapabilities(): number {
     return this.mariadbCaps;
+  }
+
+  /** How the proxy's own answers must look to this client, with the status flags the server left. */
+  answerContext(statusFlags: number): LocalAnswerContext {
+    return {
+      deprecateEof: (this.clientCaps & Capability.DeprecateEof) !== 0,
+      extendedMetadata: (this.mariadbCaps & MariadbCapability.ExtendedMetadata) !== 0,
+      statusFlags,
+    };
   }
 
   /** The server greeted (its greeting was not an error). */

@@ -79,8 +79,18 @@ export class ResponseFollower {
     }
   }
 
-  /** Writes an answer of the proxy's own now, or after every response still owed when there are any. */
-  answer(write: () => Buffer): void {
+  /**
+   * Answers a command from the proxy, after every response still owed for
+   * earlier pipelined commands. `build` gets the response's first sequence
+   * id and runs when the answer is written, so it sees the session state
+   * (transaction status) those earlier responses left. `compressedSeq` is
+   * the compressed sequence id of the command's compressed packet.
+   */
+  answer(firstSeq: number, compressedSeq: number, build: (firstSeq: number) => Buffer): void {
+    const write = () => {
+      this.sink.startClientResponse(compressedSeq);
+      return build(firstSeq);
+    };
     const last = this.tracker.lastTag();
     if (last === undefined) {
       this.sink.writeClient(write());

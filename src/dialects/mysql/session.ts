@@ -23,15 +23,14 @@ import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import { CommandRelay, STREAM_FROM_BYTES } from './command-relay.ts';
-import { type CommandMessage, CommandRouter } from './command-router.ts';
+import { CommandRouter } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { PacketFramer } from './framer.ts';
 import { proxyConnectionId } from './kill.ts';
-import type { LocalAnswerContext } from './local-answers.ts';
 import { Login, Phase } from './login.ts';
 import { encodeErr, encodePacket } from './messages.ts';
 import { LocalStatements } from './prepared-statements.ts';
-import { Capability, Command, ErrorCode, MariadbCapability } from './protocol.ts';
+import { Capability, Command, ErrorCode } from './protocol.ts';
 import type { ResponseTracker } from './response.ts';
 import { type CommandTag, ResponseFollower } from './response-follower.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
@@ -130,8 +129,9 @@ export class MysqlSession implements ProxySession {
         info: this.info,
         statusFlags: () => this.tracker.statusFlags,
         clientCapabilities: () => this.login.clientCapabilities,
-        answerLocally: (msg, build) => this.answerLocally(msg, build),
-        answerContext: () => this.answerContext(),
+        answerLocally: (msg, build) =>
+          this.responses.answer((msg.lastSequenceId + 1) & 0xff, this.relay.clientFrameSeq, build),
+        answerContext: () => this.login.answerContext(this.tracker.statusFlags),
         targetOf: (id) => this.targetOf(id),
         requestAccountCheck: () => {
           this.accountCheckDue = true;
@@ -506,36 +506,12 @@ export class MysqlSession implements ProxySession {
     this.responses.expect(command, this.relay.clientFrameSeq, onSuccess);
   }
 
-  private answerContext(): LocalAnswerContext {
-    return {
-      deprecateEof: (this.login.clientCapabilities & Capability.DeprecateEof) !== 0,
-      extendedMetadata: (this.login.mariadbCapabilities & MariadbCapability.ExtendedMetadata) !== 0,
-      statusFlags: this.tracker.statusFlags,
-    };
-  }
-
   /** The upstream thread id behind a connection id this proxy handed out, or null. */
   private targetOf(connectionId: number): number | null {
     const session = this.ctx.registry.byCancelKey(String(connectionId));
     return session instanceof MysqlSession && session.upstreamThreadId !== 0
       ? session.upstreamThreadId
       : null;
-  }
-
-  /**
-   * Answers a command from the proxy, after every response still owed for
-   * earlier pipelined commands. `build` gets the response's first sequence
-   * id and runs when the answer is written, so it sees the session state
-   * (transaction status) those earlier responses left.
-   */
-  private answerLocally(msg: CommandMessage, build: (firstSeq: number) => Buffer): void {
-    const firstSeq = (msg.lastSequenceId + 1) & 0xff;
-    const compressedSeq = this.relay.clientFrameSeq;
-    const write = () => {
-      this.startClientResponse(compressedSeq);
-      return build(firstSeq);
-    };
-    this.responses.answer(write);
   }
 
   private relayResponses(chunk: Buffer): void {
