@@ -1,13 +1,23 @@
 /**
  * One MySQL / MariaDB client session: a raw packet relay between the
- * client socket and its own upstream connection. The handshake is relayed
- * with the capability flags filtered and the connection id replaced; after
- * authentication, server traffic is forwarded chunk by chunk while a
- * scanner follows packet boundaries, and client commands are framed so the
- * few the proxy must see (KILL, COM_PROCESS_KILL, replication) are read.
- * Statements the router's prefilter flags (admin commands, version binding,
- * translation) are decoded and routed; the proxy answers admin commands
- * itself with result sets in the server's own format (`local-answers.ts`).
+ * client socket and its own upstream connection. The session owns the two
+ * sockets, the phase that says who reads their bytes, and the state that
+ * ties the parts together; each concern is a part of its own:
+ * - `login.ts`: the greeting (capability flags filtered, connection id
+ *   replaced), the client's login, TLS on either leg, the version binding
+ *   at connect and the account check after the server's OK, with
+ *   `handshake.ts` (the authentication exchange), `account-check.ts` and
+ *   `pre-login.ts` (commands pipelined behind an unfinished login);
+ * - `command-relay.ts`: client commands on their way upstream, framed
+ *   whole when the proxy must read them, relayed in pieces when it need
+ *   not, held in order behind a pending routing decision;
+ * - `command-router.ts`: which way each whole command goes (KILL and
+ *   COM_PROCESS_KILL, admin commands, version binding, refusals), with
+ *   `prepared-statements.ts` for admin commands prepared through the
+ *   binary protocol; the proxy answers admin commands itself with result
+ *   sets in the server's own format (`local-answers.ts`);
+ * - `response-follower.ts`: server traffic forwarded chunk by chunk while
+ *   a scanner follows packet boundaries and response ends.
  * A client that asks for compression gets it from the login OK on: a
  * `CompressedLink` (`compression.ts`) inflates what the client sends before
  * the framer and deflates everything written to it; the upstream leg stays
