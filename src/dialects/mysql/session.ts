@@ -1,13 +1,23 @@
 /**
  * One MySQL / MariaDB client session: a raw packet relay between the
- * client socket and its own upstream connection. The handshake is relayed
- * with the capability flags filtered and the connection id replaced; after
- * authentication, server traffic is forwarded chunk by chunk while a
- * scanner follows packet boundaries, and client commands are framed so the
- * few the proxy must see (KILL, COM_PROCESS_KILL, replication) are read.
- * Statements the router's prefilter flags (admin commands, version binding,
- * translation) are decoded and routed; the proxy answers admin commands
- * itself with result sets in the server's own format (`local-answers.ts`).
+ * client socket and its own upstream connection. The session owns the two
+ * sockets, the phase that says who reads their bytes, and the state that
+ * ties the parts together; each concern is a part of its own:
+ * - `login.ts`: the greeting (capability flags filtered, connection id
+ *   replaced), the client's login, TLS on either leg, the version binding
+ *   at connect and the account check after the server's OK, with
+ *   `handshake.ts` (the authentication exchange), `account-check.ts` and
+ *   `pre-login.ts` (commands pipelined behind an unfinished login);
+ * - `command-relay.ts`: client commands on their way upstream, framed
+ *   whole when the proxy must read them, relayed in pieces when it need
+ *   not, held in order behind a pending routing decision;
+ * - `command-router.ts`: which way each whole command goes (KILL and
+ *   COM_PROCESS_KILL, admin commands, version binding, refusals), with
+ *   `prepared-statements.ts` for admin commands prepared through the
+ *   binary protocol; the proxy answers admin commands itself with result
+ *   sets in the server's own format (`local-answers.ts`);
+ * - `response-follower.ts`: server traffic forwarded chunk by chunk while
+ *   a scanner follows packet boundaries and response ends.
  * A client that asks for compression gets it from the login OK on: a
  * `CompressedLink` (`compression.ts`) inflates what the client sends before
  * the framer and deflates everything written to it; the upstream leg stays
@@ -15,259 +25,31 @@
  * the same way, after whatever the server sent last.
  */
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Counter } from 'prom-client';
-import { mayBeAdminCommand } from '../../admin/command.ts';
-import { ClientError, clientError } from '../../proxy/client-error.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
-import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
-import type { Route, StatementRouter } from '../../proxy/statement-router.ts';
-import { decryptPassword, encryptPassword, proxyRsaKey } from './auth.ts';
+import { CommandRelay, STREAM_FROM_BYTES } from './command-relay.ts';
+import { CommandRouter } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
-import { type Packet, PacketFramer, PacketScanner } from './framer.ts';
-import {
-  isProxyConnectionId,
-  matchKill,
-  mayBeKill,
-  PROXY_CONNECTION_ID_BASE,
-  proxyConnectionId,
-} from './kill.ts';
-import {
-  encodeClientError,
-  encodeLocalOk,
-  encodeLocalPrepareOk,
-  encodeResultSet,
-  type LocalAnswerContext,
-} from './local-answers.ts';
-import {
-  decodeAuthMoreData,
-  decodeAuthSwitchRequest,
-  decodeChangeUser,
-  decodeErr,
-  decodeHandshakeResponse,
-  decodeHandshakeV10,
-  decodeInitDb,
-  decodeOk,
-  decodeProcessKill,
-  decodeQueryText,
-  encodeAuthMoreData,
-  encodeErr,
-  encodeHandshakeV10,
-  encodePacket,
-  encodeQuery,
-  encodeSslRequest,
-  type HandshakeV10,
-  patchHandshakeResponseCapabilities,
-} from './messages.ts';
-import {
-  AuthPlugin,
-  CachingSha2,
-  Capability,
-  Command,
-  ErrorCode,
-  MAX_PACKET_PAYLOAD,
-  MariadbCapability,
-  ResponseHeader,
-  ServerStatus,
-  SUPPORTED_CAPABILITIES,
-  SUPPORTED_MARIADB_CAPABILITIES,
-} from './protocol.ts';
-import { PayloadReader } from './reader.ts';
-import { reservedVariableUse } from './reserved-variables.ts';
-import { AwaitingClient, Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
-import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
+import { PacketFramer } from './framer.ts';
+import { proxyConnectionId } from './kill.ts';
+import { Login, Phase } from './login.ts';
+import { encodeErr, encodePacket } from './messages.ts';
+import { LocalStatements } from './prepared-statements.ts';
+import { Capability, Command, ErrorCode } from './protocol.ts';
+import type { ResponseTracker } from './response.ts';
+import { type CommandTag, ResponseFollower } from './response-follower.ts';
 import { killUpstreamQuery, type MysqlUpstream, parseMysqlUpstream } from './upstream.ts';
 
 const DIALECT = 'mysql';
 
-enum Phase {
-  /** Connecting upstream, waiting for the server greeting. */
-  Connecting = 0,
-  /** Greeting sent; waiting for the client's SSLRequest / HandshakeResponse41. */
-  Handshake = 1,
-  /** Relaying the authentication exchange, sequence ids translated. */
-  Auth = 2,
-  /** Authenticated: the command relay. */
-  Command = 3,
-  Closed = 4,
-  /**
-   * The server accepted a login (or COM_CHANGE_USER); the proxy asks it
-   * which account it authenticated before any client command is relayed.
-   */
-  Account = 5,
-}
-
-/**
- * NOTE: the account is asked for on the session's own upstream connection,
- * right after the server's OK and before the client sees it: no second
- * login (the proxy has no credentials of the client's), one local round
- * trip per login, and no admin command can be routed before the answer.
- * The cost is that the server sees one statement the client did not send:
- * it counts in Questions / Com_select, may appear in the general log, and
- * sets FOUND_ROWS() to 1 until the client's first statement.
- */
-const ACCOUNT_QUERY = 'SELECT CURRENT_USER()';
-
-/**
- * The sync triggers read `@shiftgate_version` to tell which version a write
- * comes from (src/dialects/mysql/triggers.ts). The version travels as hex,
- * so it means the same whatever the session's sql_mode.
- */
-function versionValue(version: string | null): string {
-  return version === null
-    ? 'NULL'
-    : `CONVERT(X'${Buffer.from(version, 'utf8').toString('hex')}' USING utf8mb4)`;
-}
-
-/** The account question, which also sets the session's version for the triggers (user variables die with logins). */
-function accountQuery(version: string | null): string {
-  return version === null
-    ? ACCOUNT_QUERY
-    : `${ACCOUNT_QUERY}, @shiftgate_version := ${versionValue(version)}`;
-}
-
-/** Sent upstream in place of a client's `SET shiftgate.version`: the binding holds once the server has it. */
-function versionAssignment(version: string | null): Buffer {
-  return encodePacket(0, encodeQuery(`SET @shiftgate_version = ${versionValue(version)}`));
-}
-
-/**
- * Client bytes the proxy holds before login: a login packet larger than
- * this is refused, and commands pipelined behind an unfinished login stop
- * the proxy reading the client once they reach it (reading resumes at
- * login). NOTE: a login packet needs far less (MySQL clients cap connection
- * attributes at 64 KiB); a client that pipelines more than this and then
- * still has to answer an auth switch waits until the server's
- * connect_timeout ends the login, which no real client does.
- */
-const PRE_LOGIN_LIMIT_BYTES = 1024 * 1024;
-
-/** Where the answer to ACCOUNT_QUERY stands. */
-interface AccountCheck {
-  /** The server's login OK, told to the client once the account is known; null after COM_CHANGE_USER. */
-  loginOk: Buffer | null;
-  state: 'count' | 'columns' | 'eof' | 'rows';
-  columnsLeft: number;
-  account: string | null;
-}
-
-/** Per-command bookkeeping carried through the response tracker. */
-interface CommandTag {
-  command: number;
-  /** performance.now() when the command went upstream. */
-  start: number;
-  /** Compressed sequence id of the compressed packet that ended the command (compressed protocol). */
-  compressedSeq: number;
-  /**
-   * Answers the proxy writes itself for later pipelined commands, once this
-   * response is through; built then, so they carry the status flags it left.
-   */
-  after: (() => Buffer)[] | null;
-  /** Applied to the session when the command succeeds (COM_INIT_DB, COM_CHANGE_USER). */
-  onSuccess: (() => void) | null;
-}
-
-/** Commands that turn the connection into a replication stream; the proxy refuses them. */
-const REPLICATION_COMMANDS = new Set<number>([
-  Command.BinlogDump,
-  Command.BinlogDumpGtid,
-  Command.RegisterSlave,
-  Command.TableDump,
-]);
-
-/** Commands that run client SQL against the schema (COM_QUERY and COM_STMT_PREPARE are the router's to judge). */
-const CLIENT_STATEMENT_COMMANDS = new Set<number>([
-  Command.StmtExecute,
-  Command.StmtBulkExecute,
-  Command.StmtFetch,
-  Command.FieldList,
-  Command.ProcessInfo,
-]);
-
-/** Commands that name a prepared statement by its id in payload bytes 1..4. */
-const STATEMENT_ID_COMMANDS = new Set<number>([
-  Command.StmtExecute,
-  Command.StmtClose,
-  Command.StmtReset,
-  Command.StmtSendLongData,
-  Command.StmtFetch,
-  Command.StmtBulkExecute,
-]);
-
-/**
- * MariaDB: COM_STMT_EXECUTE of statement id -1 runs the statement prepared
- * just before (the mariadb connector pipelines PREPARE and EXECUTE this way).
- */
-const LAST_PREPARED_STATEMENT_ID = 0xffffffff;
-
-/**
- * Statement ids the proxy hands out for admin commands prepared through the
- * binary protocol count down from here; servers count theirs up from 1 per
- * connection, so the two never meet.
- */
-const FIRST_LOCAL_STATEMENT_ID = 0xfffffffe;
-
-/** One whole client command: a single packet, or the packets of a message of 16 MB and more joined. */
-interface CommandMessage {
-  command: number;
-  payload: Buffer;
-  /** Every physical packet as received, for forwarding byte for byte. */
-  raw: Buffer;
-  /** Sequence id of the command's last packet: the response starts at the next one. */
-  lastSequenceId: number;
-}
-
-const MULTI_STATEMENT = Symbol('multi-statement');
-
-/**
- * Client packets from this size up are relayed in pieces as their bytes
- * arrive, when the proxy does not need them whole (see `streamDecision`):
- * a 16 MB packet is then neither waited for nor copied on the event loop
- * that every session shares. Smaller packets are framed whole (one copy at
- * most, of at most this much). NOTE: above 3 * 64 KiB, so a streamed
- * COM_QUERY is never one `matchKill` could take for a KILL.
- */
-const STREAM_FROM_BYTES = 256 * 1024;
-
-/** Pipelined writes up to this many bytes are joined into one write; larger ones go as they are, corked. */
-const JOIN_WRITES_UP_TO = 64 * 1024;
-
-/** A client message relayed in pieces as its bytes arrive. */
-interface ClientStream {
-  /** The command byte; -1 for the rest of a message whose first packet was relayed whole. */
-  command: number;
-  /** The packet is LOAD DATA LOCAL content. */
-  infile: boolean;
-  /** The physical packet being relayed is 0xFFFFFF bytes long: the message goes on in the next. */
-  packetContinues: boolean;
-  /**
-   * A statement the router may have to see whole: its pieces are held, not
-   * forwarded, while the router's prefilter runs over them as they come.
-   */
-  held: HeldStatement | null;
-}
-
-interface HeldStatement {
-  raw: Buffer[];
-  payload: Buffer[];
-  payloadBytes: number;
-  prefilter: PiecewisePrefilter;
-  lastSequenceId: number;
-}
-
-/** What to send upstream for a command; null when the proxy answered it itself. */
-type Forward = { raw: Buffer; onSuccess: (() => void) | null } | null;
-
 export class MysqlSession implements ProxySession {
   readonly info: SessionInfo;
   readonly closed: Promise<void>;
-  /** The `shiftgate_version` connection attribute, when the client sent one. */
-  requestedVersion: string | null = null;
 
   private resolveClosed!: () => void;
   private client: Socket;
@@ -276,47 +58,14 @@ export class MysqlSession implements ProxySession {
   private phase = Phase.Connecting;
   private clientFramer: PacketFramer;
   private upstreamFramer = new PacketFramer();
-  private readonly scanner = new PacketScanner();
-  private tracker: ResponseTracker<CommandTag> = new ResponseTracker(false);
-  private greeting: HandshakeV10 | null = null;
-  private advertisedCapabilities = 0;
-  private advertisedMariadbCapabilities = 0;
-  private clientCapabilities = 0;
-  /** MariaDB extended capabilities agreed with the client. */
-  private mariadbCapabilities = 0;
-  /** The session's version binding failed at connect: told to the client in place of the login OK. */
-  private bindError: ClientError | null = null;
-  /** Client packets held back while a routing decision is pending, relayed in order once it is in. */
-  private backlog: Packet[] | null = null;
-  /** The packets so far of a 16 MB+ statement the router must see whole. */
-  private assembling: Packet[] | null = null;
-  /** The client message being relayed in pieces, or null. */
-  private clientStream: ClientStream | null = null;
-  /** Admin commands prepared through the binary protocol, by the statement id the proxy handed out. */
-  private readonly localStatements = new Map<number, string>();
-  private nextLocalStatementId = FIRST_LOCAL_STATEMENT_ID;
-  /** The last COM_STMT_PREPARE was answered locally with this id (what statement id -1 means then). */
-  private lastPreparedLocal: number | null = null;
+  private readonly responses: ResponseFollower;
+  private readonly login: Login;
+  /** Admin commands prepared through the binary protocol. */
+  private readonly localStatements = new LocalStatements();
+  private readonly relay: CommandRelay;
   upstreamThreadId = 0;
-  // Authentication-phase state: the two links count sequence ids on their own.
-  private clientSeq = 0;
-  private upstreamSeq = 0;
-  private authPlugin = '';
-  private scramble: Buffer = Buffer.alloc(0);
-  private clientTlsActive = false;
-  private upstreamTlsActive = false;
-  private fullAuthRequested = false;
-  private proxyRequestedServerKey = false;
-  private pendingCleartext: Buffer | null = null;
-  private earlyCommands: Packet[] = [];
-  private accountCheck: AccountCheck | null = null;
-  /** Bytes of `earlyCommands`. */
-  private earlyBytes = 0;
-  /** Client reading stopped until login: the pipelined commands reached PRE_LOGIN_LIMIT_BYTES. */
-  private heldBeforeLogin = false;
   /** A COM_CHANGE_USER succeeded: ask for the account once its response is through. */
   private accountCheckDue = false;
-  private proxyOfferedKey = false;
   /** Sequence id the client expects next in the current response (for errors the proxy writes). */
   private nextClientSeq = 1;
   private draining = false;
@@ -328,10 +77,6 @@ export class MysqlSession implements ProxySession {
   private upstreamReset = false;
   /** The compressed protocol on the client leg, from the login OK on; null when the client did not ask. */
   private clientLink: CompressedLink | null = null;
-  /** Compressed sequence id of the client's compressed packet being read (or of the held packet being relayed). */
-  private clientFrameSeq = 0;
-  /** Compressed sequence ids of the packets held in the backlog, for when they are relayed. */
-  private readonly backlogFrameSeq = new WeakMap<Packet, number>();
   private resolved = false;
   private readonly bytesIn: Counter.Internal;
   private readonly bytesOut: Counter.Internal;
@@ -351,10 +96,102 @@ export class MysqlSession implements ProxySession {
     this.client = socket;
     this.clientFramer = new PacketFramer(ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.upstream = parseMysqlUpstream(ctx.upstream);
+    this.responses = new ResponseFollower(
+      {
+        writeClient: (buf) => this.writeClient(buf),
+        startClientResponse: (compressedSeq) => this.startClientResponse(compressedSeq),
+        compressed: () => this.clientLink !== null,
+        relayedSequenceId: (sequenceId) => {
+          this.nextClientSeq = (sequenceId + 1) & 0xff;
+        },
+        commandDone: (micros) => recordStatementLatency(this.ctx, this.info, micros),
+      },
+      this.info.id,
+    );
+    this.login = new Login(
+      {
+        info: this.info,
+        phase: () => this.phase,
+        setPhase: (phase) => {
+          this.phase = phase;
+        },
+        writeClient: (buf) => this.writeClient(buf),
+        writeUpstream: (buf) => this.writeUpstream(buf),
+        sendClientError: (seq, code, sqlState, message) => this.sendClientError(seq, code, sqlState, message),
+        greeted: () => {
+          this.upstreamSocket?.setTimeout(0);
+        },
+        setUpstreamThreadId: (thread) => {
+          this.upstreamThreadId = thread;
+        },
+        register: () => this.ctx.registry.setCancelKey(String(this.info.id), this),
+        startClientTls: () => this.startClientTls(),
+        startUpstreamTls: (then) => this.startUpstreamTls(then),
+        loggedIn: (loginOk) => this.onLoggedIn(loginOk),
+        closeAll: () => this.closeAll(),
+      },
+      ctx,
+      this.upstream,
+      this.responses,
+    );
+    const commands = new CommandRouter(
+      {
+        info: this.info,
+        statusFlags: () => this.tracker.statusFlags,
+        clientCapabilities: () => this.login.clientCapabilities,
+        answerLocally: (msg, build) =>
+          this.responses.answer((msg.lastSequenceId + 1) & 0xff, this.relay.clientFrameSeq, build),
+        answerContext: () => this.login.answerContext(this.tracker.statusFlags),
+        targetOf: (id) => this.targetOf(id),
+        requestAccountCheck: () => {
+          this.accountCheckDue = true;
+        },
+      },
+      ctx.router,
+      this.localStatements,
+    );
+    this.relay = new CommandRelay(
+      {
+        info: this.info,
+        tracker: () => this.tracker,
+        compressed: () => this.clientLink !== null,
+        setNextClientSeq: (sequenceId) => {
+          this.nextClientSeq = sequenceId;
+        },
+        startClientResponse: (compressedSeq) => this.startClientResponse(compressedSeq),
+        expectResponse: (command, onSuccess) => this.expectResponse(command, onSuccess),
+        writeUpstream: (buf) => this.writeUpstream(buf),
+        writeUpstreamCorked: (bufs) => {
+          const up = this.upstreamSocket;
+          up?.cork();
+          for (const b of bufs) this.writeUpstream(b);
+          up?.uncork();
+        },
+        pauseClient: () => this.client.pause(),
+        decisionApplied: () => {
+          if (this.draining && this.isIdle()) this.closeGracefully();
+          else this.resumeClient();
+        },
+        closed: () => this.phase === Phase.Closed,
+        protocolError: (err) => this.onClientProtocolError(err),
+      },
+      ctx.router,
+      commands,
+      this.localStatements,
+    );
     socket.setNoDelay(true);
     this.attachClient(socket);
     socket.on('close', () => this.onClientClosed());
     this.connectUpstream();
+  }
+
+  /** The `shiftgate_version` connection attribute, when the client sent one. */
+  get requestedVersion(): string | null {
+    return this.login.requestedVersion;
+  }
+
+  private get tracker(): ResponseTracker<CommandTag> {
+    return this.responses.tracker;
   }
 
   // -------------------------------------------------------------------------
@@ -365,8 +202,8 @@ export class MysqlSession implements ProxySession {
     return (
       this.tracker.pending === 0 &&
       !this.tracker.inTransaction &&
-      this.backlog === null &&
-      this.clientStream === null
+      !this.relay.deciding &&
+      !this.relay.streaming
     );
   }
 
@@ -463,7 +300,7 @@ export class MysqlSession implements ProxySession {
    * an unfinished login.
    */
   private resumeClient(): void {
-    if (this.backlog !== null || this.heldBeforeLogin || this.upstreamSocket?.writableNeedDrain) return;
+    if (this.relay.deciding || this.login.early.held || this.upstreamSocket?.writableNeedDrain) return;
     this.client.resume();
   }
 
@@ -486,7 +323,7 @@ export class MysqlSession implements ProxySession {
       }
       // Compressed packets one at a time, so each command knows the compressed sequence id it came with.
       for (const frame of this.clientLink.read(chunk)) {
-        this.clientFrameSeq = frame.sequenceId;
+        this.relay.clientFrameSeq = frame.sequenceId;
         this.onClientBytes(frame.payload);
         if ((this.phase as Phase) === Phase.Closed) return;
       }
@@ -497,14 +334,14 @@ export class MysqlSession implements ProxySession {
 
   /** Packet-stream bytes from the client (inflated first under the compressed protocol). */
   private onClientBytes(data: Buffer): void {
-    if (this.phase === Phase.Command || this.clientStream !== null) this.relayCommandChunk(data);
+    if (this.phase === Phase.Command || this.relay.streaming) this.relay.relayChunk(this.clientFramer, data);
     else {
-      for (const p of this.clientFramer.push(data)) this.onClientHandshakePacket(p);
+      for (const p of this.clientFramer.push(data)) this.login.onClientPacket(p);
       this.boundPreLogin();
     }
   }
 
-  /** Before login, what the proxy holds for the client stays under PRE_LOGIN_LIMIT_BYTES. */
+  /** Before login, what the proxy holds for the client stays bounded (`pre-login.ts`). */
   private boundPreLogin(): void {
     const phase = this.phase as Phase;
     if (phase === Phase.Command || phase === Phase.Closed) return;
@@ -512,19 +349,12 @@ export class MysqlSession implements ProxySession {
     // In Auth / Account a packet at sequence id 0 is a pipelined command; anything else is part of the login.
     const partialIsCommand =
       (phase === Phase.Auth && this.clientFramer.pendingSequenceId === 0) || phase === Phase.Account;
-    if (!partialIsCommand && partial > PRE_LOGIN_LIMIT_BYTES) {
-      throw new ProtocolError(
-        `a login packet of more than ${partial} bytes exceeds the limit of ${PRE_LOGIN_LIMIT_BYTES}`,
-        'handshake',
-        0,
-      );
-    }
-    if (this.earlyBytes + partial > PRE_LOGIN_LIMIT_BYTES && !this.heldBeforeLogin) {
-      this.heldBeforeLogin = true;
+    const bytes = this.login.early.bound(partial, partialIsCommand);
+    if (bytes !== null) {
       this.client.pause();
       log.debug('mysql client paused until login: pipelined commands reached the limit', {
         session: this.info.id,
-        bytes: this.earlyBytes + partial,
+        bytes,
       });
     }
   }
@@ -554,103 +384,6 @@ export class MysqlSession implements ProxySession {
     this.writeClient(encodePacket(seq, encodeErr(code, sqlState, message)));
   }
 
-  private onClientHandshakePacket(p: Packet): void {
-    if (this.phase === Phase.Handshake) {
-      this.onHandshakeResponse(p);
-      return;
-    }
-    if (this.phase === Phase.Account) {
-      // Sent before the client saw the OK (pipelined), or behind COM_CHANGE_USER: relayed once the account is known.
-      this.earlyCommands.push(p);
-      this.earlyBytes += p.raw.length;
-      return;
-    }
-    if (this.phase !== Phase.Auth) {
-      throw new ProtocolError('client spoke before the server greeting', 'handshake', 0);
-    }
-    if (p.sequenceId === 0 && !p.continuation) {
-      // A command pipelined behind the handshake: it waits until authentication succeeds.
-      this.earlyCommands.push(p);
-      this.earlyBytes += p.raw.length;
-      return;
-    }
-    this.clientSeq = p.sequenceId;
-    if (
-      this.fullAuthRequested &&
-      this.authPlugin === AuthPlugin.cachingSha2 &&
-      this.onCachingSha2ClientPacket(p)
-    ) {
-      return;
-    }
-    this.sendUpstreamAuth(p.payload);
-  }
-
-  private sendUpstreamAuth(payload: Buffer): void {
-    this.upstreamSeq = (this.upstreamSeq + 1) & 0xff;
-    this.writeUpstream(encodePacket(this.upstreamSeq, payload));
-  }
-
-  private sendClientAuth(payload: Buffer): void {
-    this.clientSeq = (this.clientSeq + 1) & 0xff;
-    this.writeClient(encodePacket(this.clientSeq, payload));
-  }
-
-  private onHandshakeResponse(p: Packet): void {
-    const response = decodeHandshakeResponse(p.payload);
-    this.clientSeq = p.sequenceId;
-    if (response.sslRequest) {
-      if (!this.ctx.clientTls || this.clientTlsActive) {
-        throw new ProtocolError('SSLRequest although the proxy offered no TLS', 'SSLRequest', 0);
-      }
-      this.startClientTls();
-      return;
-    }
-    this.info.user = response.user;
-    this.info.database = response.database;
-    this.info.applicationName = response.attributes.get('program_name') ?? null;
-    this.requestedVersion = response.attributes.get('shiftgate_version') ?? null;
-    this.authPlugin = response.authPluginName ?? this.greeting!.authPluginName;
-    // The client may only use what the proxy offered; TLS upstream is the proxy's own choice.
-    this.clientCapabilities = (response.capabilities & this.advertisedCapabilities & ~Capability.Ssl) >>> 0;
-    const mariadbCapabilities = response.mariadbCapabilities & this.advertisedMariadbCapabilities;
-    this.mariadbCapabilities = mariadbCapabilities;
-    this.tracker = new ResponseTracker((this.clientCapabilities & Capability.DeprecateEof) !== 0);
-    // The binding is decided now, at connect; a refusal (unknown version) is told to the
-    // client only once the server has accepted the login, in place of its OK. NOTE: that
-    // costs a login for a doomed session, but the database stays the first authority: an
-    // unauthenticated client learns nothing about the migrations (the refusal lists the
-    // known versions), and the server sees a clean login and COM_QUIT, not an aborted handshake.
-    try {
-      this.ctx.router?.bindAtConnect(this.info, this.requestedVersion);
-    } catch (err) {
-      if (!(err instanceof ClientError)) throw err;
-      this.bindError = err;
-    }
-    // The upstream leg stays uncompressed whatever the client chose (see startClientCompression).
-    const plain = (this.clientCapabilities & ~Capability.Compress) >>> 0;
-    const upstreamCapabilities = this.upstream.tls ? (plain | Capability.Ssl) >>> 0 : plain;
-    const payload = patchHandshakeResponseCapabilities(p.payload, upstreamCapabilities, mariadbCapabilities);
-    this.phase = Phase.Auth;
-    if (this.upstream.tls) {
-      this.upstreamSeq = 1;
-      this.writeUpstream(
-        encodePacket(
-          1,
-          encodeSslRequest(
-            upstreamCapabilities,
-            response.maxPacketSize,
-            response.characterSet,
-            mariadbCapabilities,
-          ),
-        ),
-      );
-      this.startUpstreamTls(() => this.sendUpstreamAuth(payload));
-    } else {
-      this.upstreamSeq = 0;
-      this.sendUpstreamAuth(payload);
-    }
-  }
-
   private startClientTls(): void {
     const raw = this.client;
     raw.removeAllListeners('data');
@@ -659,7 +392,7 @@ export class MysqlSession implements ProxySession {
     if (this.clientFramer.buffered > 0) raw.unshift(this.clientFramer.takeBuffered());
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.clientTls! });
     this.client = secure;
-    this.clientTlsActive = true;
+    this.login.auth.clientTlsActive = true;
     this.clientFramer = new PacketFramer(this.ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.attachClient(secure);
     secure.on('close', () => this.onClientClosed());
@@ -670,13 +403,13 @@ export class MysqlSession implements ProxySession {
     raw.removeAllListeners('data');
     const secure = tlsConnect({ ...this.upstream.tls, socket: raw });
     this.upstreamSocket = secure;
-    this.upstreamTlsActive = true;
+    this.login.auth.upstreamTlsActive = true;
     this.attachUpstream(secure);
     secure.on('close', () => this.onUpstreamClosed());
     secure.once('secureConnect', then);
     secure.on('error', (err) => {
       if (this.phase === Phase.Auth && !this.client.destroyed) {
-        this.sendClientAuthError(
+        this.login.auth.sendClientError(
           ErrorCode.SslConnectionError,
           'HY000',
           `Shiftgate: TLS to the upstream server failed: ${err.message}`,
@@ -684,41 +417,6 @@ export class MysqlSession implements ProxySession {
         this.closeAll();
       }
     });
-  }
-
-  private sendClientAuthError(code: number, sqlState: string, message: string): void {
-    this.sendClientAuth(encodeErr(code, sqlState, message));
-  }
-
-  /**
-   * caching_sha2_password full authentication when only one link is
-   * encrypted: a client on TLS sends its password in clear, which a server
-   * on a clear link will not take; a client on a clear link sends it
-   * RSA-encrypted, which a server on TLS will not take. Returns true when
-   * the packet was handled here.
-   */
-  private onCachingSha2ClientPacket(p: Packet): boolean {
-    if (this.clientTlsActive && !this.upstreamTlsActive) {
-      // Cleartext password + NUL: fetch the server's key and send it encrypted instead.
-      this.pendingCleartext = Buffer.from(p.payload);
-      this.proxyRequestedServerKey = true;
-      this.fullAuthRequested = false;
-      this.sendUpstreamAuth(Buffer.from([CachingSha2.RequestPublicKey]));
-      return true;
-    }
-    if (!this.clientTlsActive && this.upstreamTlsActive) {
-      if (!this.proxyOfferedKey && p.payload.length === 1 && p.payload[0] === CachingSha2.RequestPublicKey) {
-        this.proxyOfferedKey = true;
-        this.sendClientAuth(encodeAuthMoreData(Buffer.from(proxyRsaKey().publicPem)));
-        return true;
-      }
-      if (this.proxyOfferedKey) {
-        this.fullAuthRequested = false;
-        this.sendUpstreamAuth(decryptPassword(p.payload, this.scramble, proxyRsaKey().privateKey));
-        return true;
-      }
-    }
-    return false;
   }
 
   // -------------------------------------------------------------------------
@@ -732,9 +430,9 @@ export class MysqlSession implements ProxySession {
       }
       for (const p of this.upstreamFramer.push(chunk)) {
         const phase = this.phase as Phase;
-        if (phase === Phase.Connecting) this.onGreeting(p);
-        else if (phase === Phase.Auth) this.onUpstreamAuthPacket(p);
-        else if (phase === Phase.Account) this.onAccountPacket(p);
+        if (phase === Phase.Connecting || phase === Phase.Auth || phase === Phase.Account) {
+          this.login.onServerPacket(p, phase);
+        }
         // Bytes behind the final auth OK belong to the command relay.
         else if (phase === Phase.Command) this.relayResponses(p.raw);
         else if (phase !== Phase.Closed) {
@@ -763,111 +461,12 @@ export class MysqlSession implements ProxySession {
     this.closeAll();
   }
 
-  private onGreeting(p: Packet): void {
-    this.upstreamSocket?.setTimeout(0);
-    if (p.payload[0] === ResponseHeader.Err) {
-      // The server refused the connection (too many connections, host blocked): its own words.
-      this.writeClient(p.raw);
-      this.closeAll();
-      return;
-    }
-    const greeting = decodeHandshakeV10(p.payload);
-    this.greeting = greeting;
-    this.upstreamThreadId = greeting.connectionId;
-    if (greeting.connectionId >= PROXY_CONNECTION_ID_BASE) {
-      log.warn(
-        'mysql server thread id in the range of proxy connection ids: KILL of it is read as a proxy id',
-        {
-          session: this.info.id,
-          thread: greeting.connectionId,
-        },
-      );
-    }
-    this.scramble = greeting.authPluginData;
-    this.authPlugin = greeting.authPluginName;
-    if (this.upstream.tls && (greeting.capabilities & Capability.Ssl) === 0) {
-      this.sendClientError(
-        0,
-        ErrorCode.SslConnectionError,
-        'HY000',
-        'Shiftgate: the upstream URL asks for TLS but the server does not offer it',
-      );
-      this.closeAll();
-      return;
-    }
-    let capabilities = (greeting.capabilities & SUPPORTED_CAPABILITIES) >>> 0;
-    if (this.ctx.clientTls) capabilities = (capabilities | Capability.Ssl) >>> 0;
-    this.advertisedCapabilities = capabilities;
-    this.advertisedMariadbCapabilities = greeting.mariadbCapabilities & SUPPORTED_MARIADB_CAPABILITIES;
-    this.ctx.registry.setCancelKey(String(this.info.id), this);
-    this.phase = Phase.Handshake;
-    const forClient = encodeHandshakeV10({
-      ...greeting,
-      connectionId: this.info.id,
-      capabilities,
-      mariadbCapabilities: this.advertisedMariadbCapabilities,
-    });
-    this.writeClient(encodePacket(0, forClient));
-  }
-
-  private onUpstreamAuthPacket(p: Packet): void {
-    this.upstreamSeq = p.sequenceId;
-    const header = p.payload[0];
-    if (header === ResponseHeader.Ok) {
-      this.tracker.statusFlags = decodeOk(p.payload).statusFlags;
-      if (this.bindError) {
-        this.phase = Phase.Command;
-        log.info('mysql session refused: version binding', {
-          session: this.info.id,
-          user: this.info.user,
-          error: this.bindError.message,
-        });
-        this.sendClientAuth(encodeClientError(this.bindError));
-        this.earlyCommands = [];
-        this.closeAll();
-        return;
-      }
-      if (this.ctx.router !== null) {
-        // Admin authorisation needs the account the server chose, not the name the client claimed.
-        this.startAccountCheck(p.payload);
-        return;
-      }
-      this.onLoggedIn(p.payload);
-      return;
-    }
-    if (header === ResponseHeader.Err) {
-      // Wrong password and friends: the server's own error (1045 ...), then the server closes.
-      this.sendClientAuth(p.payload);
-      this.closeAll();
-      return;
-    }
-    if (header === ResponseHeader.Eof) {
-      const sw = decodeAuthSwitchRequest(p.payload);
-      this.authPlugin = sw.pluginName;
-      this.scramble = sw.pluginData;
-      this.fullAuthRequested = false;
-    } else if (header === ResponseHeader.AuthMoreData && this.authPlugin === AuthPlugin.cachingSha2) {
-      const data = decodeAuthMoreData(p.payload);
-      if (this.proxyRequestedServerKey && this.pendingCleartext) {
-        // The server's PEM public key, asked for by the proxy: answer with the encrypted password.
-        this.proxyRequestedServerKey = false;
-        const cipher = encryptPassword(this.pendingCleartext, this.scramble, data);
-        this.pendingCleartext = null;
-        this.sendUpstreamAuth(cipher);
-        return;
-      }
-      if (data.length === 1 && data[0] === CachingSha2.PerformFullAuthentication)
-        this.fullAuthRequested = true;
-    }
-    this.sendClientAuth(p.payload);
-  }
-
   /** Login (or COM_CHANGE_USER) done and the account known: the command relay takes over. */
   private onLoggedIn(loginOk: Buffer | null): void {
     this.phase = Phase.Command;
     if (loginOk !== null) {
-      this.sendClientAuth(loginOk);
-      if ((this.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
+      this.login.auth.sendClient(loginOk);
+      if ((this.login.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
     }
     log.debug('mysql session authenticated', {
       session: this.info.id,
@@ -878,19 +477,16 @@ export class MysqlSession implements ProxySession {
       this.closeGracefully();
       return;
     }
-    if (this.earlyCommands.length > 0) {
-      const early = this.earlyCommands;
-      this.earlyCommands = [];
-      this.earlyBytes = 0;
+    if (this.login.early.length > 0) {
       try {
-        this.relayCommands(early);
+        this.relay.relayPackets(this.login.early.take());
       } catch (err) {
         this.onClientProtocolError(err);
         return;
       }
     }
-    if (this.heldBeforeLogin) {
-      this.heldBeforeLogin = false;
+    if (this.login.early.held) {
+      this.login.early.held = false;
       this.resumeClient();
     }
   }
@@ -908,336 +504,8 @@ export class MysqlSession implements ProxySession {
     if (this.clientFramer.buffered > 0) this.onClientWire(this.clientFramer.takeBuffered());
   }
 
-  /** Asks the server for CURRENT_USER() on the session's own connection; the answer is not relayed. */
-  private startAccountCheck(loginOk: Buffer | null): void {
-    this.phase = Phase.Account;
-    this.info.user = null;
-    this.accountCheck = { loginOk, state: 'count', columnsLeft: 0, account: null };
-    this.writeUpstream(encodePacket(0, encodeQuery(accountQuery(this.info.boundVersion))));
-  }
-
-  /** One packet of the answer to ACCOUNT_QUERY: column count, column definitions, [EOF], the row, EOF / OK. */
-  private onAccountPacket(p: Packet): void {
-    const check = this.accountCheck!;
-    const first = p.payload[0];
-    if (first === ResponseHeader.Err) {
-      // A session that must change its expired password first (1820), for one: it has no admin account.
-      log.info('mysql account check refused by the server', {
-        session: this.info.id,
-        error: decodeErr(p.payload).message,
-      });
-      this.onAccountKnown(null);
-      return;
-    }
-    switch (check.state) {
-      case 'count':
-        check.columnsLeft = new PayloadReader(p.payload, 'column count').lenencInt();
-        check.state = 'columns';
-        return;
-      case 'columns':
-        if (--check.columnsLeft > 0) return;
-        check.state = (this.clientCapabilities & Capability.DeprecateEof) !== 0 ? 'rows' : 'eof';
-        return;
-      case 'eof':
-        check.state = 'rows';
-        return;
-      case 'rows':
-        // 0xFE starts the closing EOF / OK: a row of one short string cannot start with it.
-        if (first === ResponseHeader.Eof) {
-          this.onAccountKnown(check.account);
-          return;
-        }
-        check.account =
-          first === 0xfb /* NULL */
-            ? null
-            : new PayloadReader(p.payload, 'text row').lenencBytes().toString('utf8');
-        return;
-    }
-  }
-
-  private onAccountKnown(account: string | null): void {
-    const check = this.accountCheck!;
-    this.accountCheck = null;
-    // `user@host`: user names may hold '@', host names may not.
-    const at = account === null ? -1 : account.lastIndexOf('@');
-    this.info.user = at < 0 ? null : account!.slice(0, at);
-    log.debug('mysql session account', { session: this.info.id, account });
-    this.onLoggedIn(check.loginOk);
-  }
-
   // -------------------------------------------------------------------------
   // Command phase
-
-  /** A chunk of client bytes in the command phase: whole packets and pieces of streamed ones. */
-  private relayCommandChunk(chunk: Buffer): void {
-    const out: Buffer[] = [];
-    this.clientFramer.feed(chunk, {
-      packet: (p) => this.relayPacket(p, out),
-      large: (head, length, sequenceId, continuation) =>
-        this.streamDecision(head, length, sequenceId, continuation),
-      piece: (raw, payload, last) => this.relayPiece(raw, payload, last, out),
-    });
-    this.flushUpstream(out);
-  }
-
-  private relayCommands(packets: Packet[]): void {
-    const out: Buffer[] = [];
-    for (const p of packets) this.relayPacket(p, out);
-    this.flushUpstream(out);
-  }
-
-  private relayPacket(p: Packet, out: Buffer[]): void {
-    if (this.backlog !== null) {
-      // A routing decision is pending: everything behind it waits, in order.
-      if (this.clientLink !== null) this.backlogFrameSeq.set(p, this.clientFrameSeq);
-      this.backlog.push(p);
-      return;
-    }
-    const heldFrameSeq = this.backlogFrameSeq.get(p);
-    if (heldFrameSeq !== undefined) this.clientFrameSeq = heldFrameSeq;
-    const tracker = this.tracker;
-    if (this.clientStream !== null) {
-      // The last packet of a streamed message, short enough to come whole.
-      this.continueStream(this.clientStream, p.sequenceId, p.continues);
-      this.relayPiece(p.raw, p.payload, true, out);
-      return;
-    }
-    this.nextClientSeq = (p.sequenceId + 1) & 0xff;
-    if (tracker.awaiting === AwaitingClient.Infile) {
-      // LOAD DATA LOCAL INFILE content, up to an empty packet.
-      this.startClientResponse(this.clientFrameSeq);
-      out.push(p.raw);
-      tracker.clientData(p.payload.length === 0);
-      return;
-    }
-    if (this.assembling !== null) {
-      this.assembling.push(p);
-      if (!p.continues) this.onCommand(joinCommand(this.assembling), out);
-      return;
-    }
-    if (p.continuation) {
-      out.push(p.raw);
-      return;
-    }
-    if (p.sequenceId !== 0) {
-      if (tracker.awaiting === AwaitingClient.Auth) {
-        this.startClientResponse(this.clientFrameSeq);
-        out.push(p.raw);
-        tracker.clientData(false);
-        return;
-      }
-      throw new ProtocolError(`command packet with sequence id ${p.sequenceId}`, 'command', 0);
-    }
-    if (p.payload.length === 0) throw new ProtocolError('empty command packet', 'command', 0);
-    const command = p.payload[0]!;
-    if (p.continues) {
-      if (this.ctx.router !== null && (command === Command.Query || command === Command.StmtPrepare)) {
-        // The router must see a 16 MB+ statement whole; its packets are held until the last one.
-        this.assembling = [p];
-      } else {
-        this.info.ranClientStatements = true;
-        this.forward(command, { raw: p.raw, onSuccess: null }, out);
-      }
-      return;
-    }
-    this.onCommand({ command, payload: p.payload, raw: p.raw, lastSequenceId: p.sequenceId }, out);
-  }
-
-  /**
-   * Whether a large client packet (header and first bytes in) is relayed in
-   * pieces. Streamed and forwarded as they come: LOAD DATA LOCAL content,
-   * the rest of a message already on its way, and commands the proxy
-   * passes through without reading past their first bytes (COM_STMT_EXECUTE,
-   * COM_STMT_SEND_LONG_DATA and bulk execute of server statements; without
-   * a router, COM_QUERY and COM_STMT_PREPARE). Streamed but held: a
-   * COM_QUERY or COM_STMT_PREPARE the router may want, scanned by its
-   * prefilter as it comes and forwarded piece by piece, unjoined, unless it
-   * turns out to be one for the router. Anything else, or anything behind a
-   * pending routing decision, is framed whole as before.
-   */
-  private streamDecision(head: Buffer, length: number, sequenceId: number, continuation: boolean): boolean {
-    // NOTE: a compressed client's packets are framed whole: its response is numbered from the
-    // compressed packet that ended the command, which a stream begun earlier would not know.
-    if (this.backlog !== null || this.clientLink !== null) return false;
-    const continues = length === MAX_PACKET_PAYLOAD;
-    if (this.clientStream !== null) {
-      this.continueStream(this.clientStream, sequenceId, continues);
-      return true;
-    }
-    if (this.tracker.awaiting === AwaitingClient.Infile) {
-      this.beginStream(-1, sequenceId, continues, { infile: true });
-      return true;
-    }
-    if (this.assembling !== null) return false;
-    if (continuation) {
-      this.beginStream(-1, sequenceId, continues);
-      return true;
-    }
-    if (sequenceId !== 0 || head.length === 0) return false;
-    const command = head[0]!;
-    const router = this.ctx.router;
-    switch (command) {
-      case Command.Query:
-      case Command.StmtPrepare:
-        if (router !== null) {
-          this.beginStream(command, sequenceId, continues, { held: router });
-          return true;
-        }
-        if (command === Command.Query && mayBeKill(length - 1)) return false;
-        if (command === Command.StmtPrepare) this.lastPreparedLocal = null;
-        break;
-      case Command.StmtExecute:
-      case Command.StmtBulkExecute:
-      case Command.StmtSendLongData: {
-        if (this.localStatements.size > 0) {
-          let id = statementIdOf(head);
-          if (id === LAST_PREPARED_STATEMENT_ID) id = this.lastPreparedLocal ?? id;
-          // A statement the proxy answers itself: framed whole, as before.
-          if (this.localStatements.has(id)) return false;
-        }
-        break;
-      }
-      default:
-        return false;
-    }
-    this.info.ranClientStatements = true;
-    this.beginStream(command, sequenceId, continues);
-    this.expectResponse(command, null);
-    return true;
-  }
-
-  private beginStream(
-    command: number,
-    sequenceId: number,
-    continues: boolean,
-    options: { infile?: boolean; held?: StatementRouter | null } = {},
-  ): void {
-    this.nextClientSeq = (sequenceId + 1) & 0xff;
-    this.clientStream = {
-      command,
-      infile: options.infile ?? false,
-      packetContinues: continues,
-      held: options.held
-        ? {
-            raw: [],
-            payload: [],
-            payloadBytes: 0,
-            prefilter: new PiecewisePrefilter(options.held),
-            lastSequenceId: sequenceId,
-          }
-        : null,
-    };
-  }
-
-  /** The next physical packet of a streamed message. */
-  private continueStream(stream: ClientStream, sequenceId: number, continues: boolean): void {
-    this.nextClientSeq = (sequenceId + 1) & 0xff;
-    stream.packetContinues = continues;
-    if (stream.held !== null) stream.held.lastSequenceId = sequenceId;
-  }
-
-  private relayPiece(raw: Buffer, payload: Buffer, last: boolean, out: Buffer[]): void {
-    const stream = this.clientStream!;
-    const held = stream.held;
-    if (held === null) out.push(raw);
-    else {
-      held.raw.push(raw);
-      if (payload.length > 0) {
-        // The prefilter reads the text, not the command byte (as `mayRoute(payload, 1, ...)` does).
-        held.prefilter.feed(held.payloadBytes === 0 ? payload.subarray(1) : payload);
-        held.payload.push(payload);
-        held.payloadBytes += payload.length;
-      }
-    }
-    if (!last) return;
-    if (stream.infile) {
-      this.tracker.clientData(false);
-      this.clientStream = null;
-      return;
-    }
-    if (stream.packetContinues) return;
-    this.clientStream = null;
-    if (held !== null) this.finishHeldStatement(stream.command, held, out);
-  }
-
-  /**
-   * A held statement is whole: forwarded piece by piece when the router
-   * cannot want it and it cannot be a KILL (what `inspectCommand` decides
-   * for it, without joining or decoding 16 MB), else joined and inspected
-   * like any other command.
-   */
-  private finishHeldStatement(command: number, held: HeldStatement, out: Buffer[]): void {
-    if (!held.prefilter.mayRoute && !(command === Command.Query && mayBeKill(held.payloadBytes - 1))) {
-      if (command === Command.StmtPrepare) this.lastPreparedLocal = null;
-      this.info.ranClientStatements = true;
-      this.expectResponse(command, null);
-      for (const raw of held.raw) out.push(raw);
-      return;
-    }
-    this.onCommand(
-      {
-        command,
-        payload: Buffer.concat(held.payload, held.payloadBytes),
-        raw: Buffer.concat(held.raw),
-        lastSequenceId: held.lastSequenceId,
-      },
-      out,
-    );
-  }
-
-  private flushUpstream(out: Buffer[]): void {
-    if (out.length === 1) this.writeUpstream(out[0]!);
-    else if (out.length > 1) {
-      let bytes = 0;
-      for (const b of out) bytes += b.length;
-      if (bytes <= JOIN_WRITES_UP_TO) this.writeUpstream(Buffer.concat(out, bytes));
-      else {
-        // Pieces of a streamed packet: one writev, no copy.
-        const up = this.upstreamSocket;
-        up?.cork();
-        for (const b of out) this.writeUpstream(b);
-        up?.uncork();
-      }
-    }
-    out.length = 0;
-  }
-
-  /** One whole command: forwarded (maybe rewritten), answered by the proxy, or held for a routing decision. */
-  private onCommand(msg: CommandMessage, out: Buffer[]): void {
-    this.assembling = null;
-    const decision = this.inspectCommand(msg);
-    if (!(decision instanceof Promise)) {
-      this.forward(msg.command, decision, out);
-      return;
-    }
-    // Commands before this one go upstream now; the ones behind it wait for the decision.
-    this.flushUpstream(out);
-    this.backlog = [];
-    this.client.pause();
-    const frameSeq = this.clientFrameSeq;
-    decision
-      .then((forward) => {
-        if (this.phase === Phase.Closed) return;
-        this.clientFrameSeq = frameSeq;
-        const now: Buffer[] = [];
-        this.forward(msg.command, forward, now);
-        this.flushUpstream(now);
-        const backlog = this.backlog ?? [];
-        this.backlog = null;
-        if (backlog.length > 0) this.relayCommands(backlog);
-        if (this.backlog !== null || (this.phase as Phase) === Phase.Closed) return;
-        if (this.draining && this.isIdle()) this.closeGracefully();
-        else this.resumeClient();
-      })
-      .catch((err: unknown) => this.onClientProtocolError(err));
-  }
-
-  /** Sends a command upstream and expects its response. */
-  private forward(command: number, forward: Forward, out: Buffer[]): void {
-    if (forward === null) return;
-    this.expectResponse(command, forward.onSuccess);
-    out.push(forward.raw);
-  }
 
   /** A command is going upstream: its response, if it has one, is next to follow. */
   private expectResponse(command: number, onSuccess: (() => void) | null): void {
@@ -1245,315 +513,7 @@ export class MysqlSession implements ProxySession {
       this.quitSent = true;
       return;
     }
-    const kind = responseKindOf(command);
-    if (kind !== ResponseKind.None) {
-      if (this.tracker.pending === 0) this.startClientResponse(this.clientFrameSeq);
-      this.tracker.expect(kind, {
-        command,
-        start: performance.now(),
-        compressedSeq: this.clientFrameSeq,
-        after: null,
-        onSuccess,
-      });
-    }
-  }
-
-  /**
-   * Looks at one whole command. Returns what to forward, null when the proxy
-   * answered the command itself, or a promise of either while the router works.
-   */
-  private inspectCommand(msg: CommandMessage): Forward | Promise<Forward> {
-    const { command, payload } = msg;
-    if (this.localStatements.size > 0 && STATEMENT_ID_COMMANDS.has(command)) {
-      let id = statementIdOf(payload);
-      if (id === LAST_PREPARED_STATEMENT_ID) id = this.lastPreparedLocal ?? id;
-      const sql = this.localStatements.get(id);
-      if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
-    }
-    switch (command) {
-      case Command.Query: {
-        const text = decodeQueryText(payload);
-        const backslashEscapes = (this.tracker.statusFlags & ServerStatus.NoBackslashEscapes) === 0;
-        const kill = matchKill(text, backslashEscapes);
-        if (kill.kind === 'none') return this.routeStatement(msg, text);
-        if (kill.kind === 'unsupported') {
-          this.answerError(
-            msg,
-            ErrorCode.NotSupportedYet,
-            '42000',
-            'Shiftgate: KILL takes a connection id as a plain number here (KILL [QUERY|CONNECTION] <id>), not an expression',
-          );
-          return null;
-        }
-        if (!kill.alone) {
-          // Proxy ids become upstream thread ids; an id no live session holds stays as written, so the
-          // server answers "Unknown thread id" at that statement after running the ones before it.
-          // Server thread ids go unchanged. The other statements are routed like any text.
-          const rewritten = kill.rewrite((id) => (isProxyConnectionId(id) ? this.targetOf(id) : null));
-          if (rewritten === text) return this.routeStatement(msg, text);
-          const query = encodeQuery(rewritten);
-          return this.routeStatement({ ...msg, payload: query, raw: encodePacket(0, query) }, rewritten);
-        }
-        this.info.ranClientStatements = true;
-        const id = kill.connectionIds[0]!;
-        // A server thread id (CONNECTION_ID(), SHOW PROCESSLIST): the server's own KILL.
-        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
-        const target = this.targetOf(id);
-        if (target === null) {
-          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
-          return null;
-        }
-        return { raw: encodePacket(0, encodeQuery(kill.rewrite(() => target))), onSuccess: null };
-      }
-      case Command.StmtPrepare:
-        this.lastPreparedLocal = null;
-        return this.routeStatement(msg, null);
-      case Command.ProcessKill: {
-        const id = decodeProcessKill(payload);
-        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
-        const target = this.targetOf(id);
-        if (target === null) {
-          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
-          return null;
-        }
-        const patched = Buffer.from(payload);
-        patched.writeUInt32LE(target >>> 0, 1);
-        return { raw: encodePacket(0, patched), onSuccess: null };
-      }
-      case Command.InitDb: {
-        const database = decodeInitDb(payload);
-        return {
-          raw: msg.raw,
-          onSuccess: () => {
-            this.info.database = database;
-          },
-        };
-      }
-      case Command.ChangeUser: {
-        const change = decodeChangeUser(payload, this.clientCapabilities);
-        // The claimed name proves nothing: until the server names the new account, no admin.
-        this.info.user = null;
-        return {
-          raw: msg.raw,
-          onSuccess: () => {
-            this.info.database = change.database;
-            // The server dropped the session's prepared statements; so does the proxy.
-            this.forgetLocalStatements();
-            this.accountCheckDue = true;
-          },
-        };
-      }
-      case Command.ResetConnection:
-        return {
-          raw: msg.raw,
-          onSuccess: () => {
-            this.forgetLocalStatements();
-            // The reset cleared @shiftgate_version with the other user variables: the account check sets it again.
-            this.accountCheckDue = true;
-          },
-        };
-      default:
-        if (REPLICATION_COMMANDS.has(command)) {
-          this.answerError(
-            msg,
-            ErrorCode.NotSupportedYet,
-            '42000',
-            'Shiftgate: replication commands are not relayed by the proxy',
-          );
-          return null;
-        }
-        if (CLIENT_STATEMENT_COMMANDS.has(command)) this.info.ranClientStatements = true;
-        return { raw: msg.raw, onSuccess: null };
-    }
-  }
-
-  /**
-   * COM_QUERY and COM_STMT_PREPARE: statements the router's prefilter flags
-   * are decoded and routed; everything else goes upstream byte for byte.
-   * `text` is the COM_QUERY text when the caller decoded it already.
-   */
-  private routeStatement(msg: CommandMessage, text: string | null): Forward | Promise<Forward> {
-    const router = this.ctx.router;
-    const { payload } = msg;
-    if (router === null || !router.mayRoute(payload, 1, payload.length)) {
-      this.info.ranClientStatements = true;
-      return { raw: msg.raw, onSuccess: null };
-    }
-    let sql = text ?? decodeQueryText(payload);
-    const reserved = reservedVariableUse(sql);
-    if (reserved) {
-      this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(reserved)));
-      return null;
-    }
-    if (msg.command === Command.StmtPrepare) {
-      const kind = shiftgateStatementKind(sql);
-      if (kind instanceof ClientError) {
-        this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(kind)));
-        return null;
-      }
-      if (kind === 'shiftgate') {
-        // Answered by the proxy on each COM_STMT_EXECUTE, like the same text through COM_QUERY.
-        const id = this.nextLocalStatementId--;
-        this.localStatements.set(id, sql);
-        this.lastPreparedLocal = id;
-        this.answerLocally(msg, (seq) => encodePacket(seq, encodeLocalPrepareOk(id)));
-        return null;
-      }
-    } else {
-      const single = this.shiftgateStatementIn(payload, sql);
-      if (single === MULTI_STATEMENT) {
-        this.answerLocally(msg, (seq) =>
-          encodePacket(
-            seq,
-            encodeClientError(
-              clientError(
-                'notSupported',
-                'a Shiftgate command cannot be part of a multi-statement text: the proxy answers it itself and cannot run the other statements around it',
-                'send the Shiftgate command as a statement of its own',
-              ),
-            ),
-          ),
-        );
-        return null;
-      }
-      if (single !== null) sql = single;
-    }
-    const route = router.route(this.info, sql);
-    return route instanceof Promise
-      ? route.then((r) => this.applyRoute(msg, r))
-      : this.applyRoute(msg, route);
-  }
-
-  /**
-   * For a COM_QUERY text with a `;` that may hold a Shiftgate command:
-   * MULTI_STATEMENT when a Shiftgate command sits among other statements,
-   * the statement alone when the text is one Shiftgate command followed by
-   * `;` and comments, else null (the text is routed as it is).
-   */
-  private shiftgateStatementIn(payload: Buffer, sql: string): string | typeof MULTI_STATEMENT | null {
-    if (payload.indexOf(0x3b /* ';' */, 1) < 0 || !mayBeAdminCommand(payload, 1, payload.length)) return null;
-    const backslashEscapes = (this.tracker.statusFlags & ServerStatus.NoBackslashEscapes) === 0;
-    const statements = splitStatements(sql, backslashEscapes);
-    if (!statements.some((s) => shiftgateStatementKind(s) !== 'none')) return null;
-    return statements.length === 1 ? statements[0]! : MULTI_STATEMENT;
-  }
-
-  /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */
-  private applyRoute(msg: CommandMessage, route: Route): Forward {
-    switch (route.kind) {
-      case 'forward':
-        return { raw: msg.raw, onSuccess: null };
-      case 'rewrite':
-        return {
-          raw: encodePacket(0, Buffer.concat([Buffer.from([msg.command]), Buffer.from(route.sql, 'utf8')])),
-          onSuccess: null,
-        };
-      case 'result': {
-        const result = route.result;
-        if (msg.command !== Command.Query) {
-          // Not reached: Shiftgate commands are prepared locally. A result is only valid for COM_QUERY.
-          this.answerLocally(msg, (seq) =>
-            encodePacket(
-              seq,
-              encodeClientError(
-                clientError('notSupported', 'this Shiftgate statement must be sent as a text query'),
-              ),
-            ),
-          );
-          return null;
-        }
-        this.answerLocally(msg, (seq) => encodeResultSet(result, seq, this.answerContext()));
-        return null;
-      }
-      case 'error': {
-        const error = route.error;
-        this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(error)));
-        return null;
-      }
-      case 'bind-version': {
-        const version = route.version;
-        return {
-          raw: versionAssignment(version),
-          onSuccess: () => {
-            this.info.boundVersion = version;
-          },
-        };
-      }
-    }
-  }
-
-  /** COM_STMT_* naming a statement the proxy prepared itself (an admin command). */
-  private onLocalStatementCommand(msg: CommandMessage, id: number, sql: string): Forward | Promise<Forward> {
-    switch (msg.command) {
-      case Command.StmtClose:
-        this.localStatements.delete(id);
-        if (this.lastPreparedLocal === id) this.lastPreparedLocal = null;
-        return null;
-      case Command.StmtSendLongData:
-        return null;
-      case Command.StmtReset:
-        this.answerLocally(msg, (seq) => encodeLocalOk(seq, this.answerContext()));
-        return null;
-      case Command.StmtExecute:
-        break;
-      default:
-        this.answerLocally(msg, (seq) =>
-          encodePacket(
-            seq,
-            encodeClientError(
-              clientError(
-                'notSupported',
-                'a Shiftgate command can only be executed, not fetched or bulk-executed',
-              ),
-            ),
-          ),
-        );
-        return null;
-    }
-    const answer = (route: Route): Forward => {
-      switch (route.kind) {
-        case 'result':
-          this.answerLocally(msg, (seq) => encodeResultSet(route.result, seq, this.answerContext(), true));
-          break;
-        case 'bind-version': {
-          // Its OK is the one an execute of a SET would get.
-          const version = route.version;
-          return {
-            raw: versionAssignment(version),
-            onSuccess: () => {
-              this.info.boundVersion = version;
-            },
-          };
-        }
-        case 'error':
-          this.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(route.error)));
-          break;
-        default:
-          // Only Shiftgate statements are prepared locally; the router never forwards them.
-          this.answerLocally(msg, (seq) =>
-            encodePacket(
-              seq,
-              encodeClientError(clientError('internal', 'Shiftgate lost track of a prepared admin command')),
-            ),
-          );
-      }
-      return null;
-    };
-    const route = this.ctx.router!.route(this.info, sql);
-    return route instanceof Promise ? route.then(answer) : answer(route);
-  }
-
-  private forgetLocalStatements(): void {
-    this.localStatements.clear();
-    this.lastPreparedLocal = null;
-  }
-
-  private answerContext(): LocalAnswerContext {
-    return {
-      deprecateEof: (this.clientCapabilities & Capability.DeprecateEof) !== 0,
-      extendedMetadata: (this.mariadbCapabilities & MariadbCapability.ExtendedMetadata) !== 0,
-      statusFlags: this.tracker.statusFlags,
-    };
+    this.responses.expect(command, this.relay.clientFrameSeq, onSuccess);
   }
 
   /** The upstream thread id behind a connection id this proxy handed out, or null. */
@@ -1564,69 +524,18 @@ export class MysqlSession implements ProxySession {
       : null;
   }
 
-  private answerError(msg: CommandMessage, code: number, sqlState: string, message: string): void {
-    this.answerLocally(msg, (seq) => encodePacket(seq, encodeErr(code, sqlState, message)));
-  }
-
-  /**
-   * Answers a command from the proxy, after every response still owed for
-   * earlier pipelined commands. `build` gets the response's first sequence
-   * id and runs when the answer is written, so it sees the session state
-   * (transaction status) those earlier responses left.
-   */
-  private answerLocally(msg: CommandMessage, build: (firstSeq: number) => Buffer): void {
-    const firstSeq = (msg.lastSequenceId + 1) & 0xff;
-    const compressedSeq = this.clientFrameSeq;
-    const write = () => {
-      this.startClientResponse(compressedSeq);
-      return build(firstSeq);
-    };
-    const last = this.tracker.lastTag();
-    if (last === undefined) {
-      this.writeClient(write());
-      return;
-    }
-    last.after ??= [];
-    last.after.push(write);
-  }
-
   private relayResponses(chunk: Buffer): void {
-    let from = 0;
-    this.scanner.feed(chunk, (head, length, sequenceId, continuation, endOffset) => {
-      this.nextClientSeq = (sequenceId + 1) & 0xff;
-      const outcome = this.tracker.onPacket(head, length, continuation);
-      if (outcome === Outcome.Complete) {
-        const tag = this.tracker.completedTag!;
-        recordStatementLatency(this.ctx, this.info, Math.round((performance.now() - tag.start) * 1000));
-        if (!this.tracker.completedWithError) tag.onSuccess?.();
-        const next = this.clientLink === null ? undefined : this.tracker.firstTag();
-        if (tag.after !== null || next !== undefined) {
-          this.writeClient(chunk.subarray(from, endOffset));
-          from = endOffset;
-          if (tag.after !== null) for (const build of tag.after) this.writeClient(build());
-          // The next pipelined response starts its own run of compressed sequence ids.
-          if (next !== undefined) this.startClientResponse(next.compressedSeq);
-        }
-      } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
-        const err = decodeErr(head);
-        log.info('mysql server message outside a command', {
-          session: this.info.id,
-          code: err.code,
-          message: err.message,
-        });
-      }
-    });
-    if (from < chunk.length) this.writeClient(from === 0 ? chunk : chunk.subarray(from));
-    if (this.accountCheckDue && this.scanner.atBoundary) {
+    this.responses.relay(chunk);
+    if (this.accountCheckDue && this.responses.atBoundary) {
       this.accountCheckDue = false;
       // NOTE: a client that pipelines commands behind COM_CHANGE_USER keeps no admin rights until
       // it reconnects: the proxy asks only when no other response is owed, so its answer comes alone.
-      if (this.ctx.router !== null && this.tracker.pending === 0 && this.clientStream === null) {
-        this.startAccountCheck(null);
+      if (this.ctx.router !== null && this.tracker.pending === 0 && !this.relay.streaming) {
+        this.login.startAccountCheck(null);
         return;
       }
     }
-    if (this.draining && this.scanner.atBoundary && this.isIdle()) this.closeGracefully();
+    if (this.draining && this.responses.atBoundary && this.isIdle()) this.closeGracefully();
   }
 
   // -------------------------------------------------------------------------
@@ -1679,13 +588,13 @@ export class MysqlSession implements ProxySession {
           reset: this.upstreamReset,
         });
         if (this.upstreamReset) this.resetClient();
-      } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.accountCheck?.loginOk)) {
-        this.sendClientAuthError(
+      } else if (this.phase === Phase.Auth || (this.phase === Phase.Account && this.login.checkingLogin)) {
+        this.login.auth.sendClientError(
           ErrorCode.ServerLost,
           'HY000',
           'Lost connection to MySQL server during authentication (Shiftgate: the upstream connection closed)',
         );
-      } else if (this.phase === Phase.Connecting && this.greeting === null) {
+      } else if (this.phase === Phase.Connecting && !this.login.greeted) {
         this.sendClientError(
           0,
           ErrorCode.ServerLost,
@@ -1741,20 +650,4 @@ export class MysqlSession implements ProxySession {
       this.resolveClosed();
     }
   }
-}
-
-/** The statement id of a COM_STMT_* command (0 when the packet is too short to hold one). */
-function statementIdOf(payload: Buffer): number {
-  return payload.length >= 5 ? payload.readUInt32LE(1) : 0;
-}
-
-/** The packets of one 16 MB+ command message as one command: payloads joined, raw bytes kept. */
-function joinCommand(packets: Packet[]): CommandMessage {
-  const payload = Buffer.concat(packets.map((p) => p.payload));
-  return {
-    command: payload[0]!,
-    payload,
-    raw: Buffer.concat(packets.map((p) => p.raw)),
-    lastSequenceId: packets[packets.length - 1]!.sequenceId,
-  };
 }

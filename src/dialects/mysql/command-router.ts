@@ -1,0 +1,382 @@
+/**
+ * Which way each whole client command goes: upstream byte for byte,
+ * upstream rewritten (a KILL of a proxy connection id, a version binding
+ * in place of `SET shiftgate.version`), or answered by the proxy itself
+ * (admin commands, refused assignments of @shiftgate_version, replication
+ * commands, KILLs of ids no session holds). Statements the router's
+ * prefilter flags are decoded and routed; the rest pass undecoded. The
+ * decision may wait for the router (a promise).
+ */
+import { mayBeAdminCommand } from '../../admin/command.ts';
+import { ClientError, clientError } from '../../proxy/client-error.ts';
+import type { SessionInfo } from '../../proxy/session.ts';
+import type { Route, StatementRouter } from '../../proxy/statement-router.ts';
+import { isProxyConnectionId, matchKill } from './kill.ts';
+import {
+  encodeClientError,
+  encodeLocalOk,
+  encodeLocalPrepareOk,
+  encodeResultSet,
+  type LocalAnswerContext,
+} from './local-answers.ts';
+import {
+  decodeChangeUser,
+  decodeInitDb,
+  decodeProcessKill,
+  decodeQueryText,
+  encodeErr,
+  encodePacket,
+  encodeQuery,
+} from './messages.ts';
+import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
+import { Command, ErrorCode, ServerStatus } from './protocol.ts';
+import { reservedVariableUse } from './reserved-variables.ts';
+import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
+import { versionAssignment } from './version-binding.ts';
+
+/** Commands that turn the connection into a replication stream; the proxy refuses them. */
+const REPLICATION_COMMANDS = new Set<number>([
+  Command.BinlogDump,
+  Command.BinlogDumpGtid,
+  Command.RegisterSlave,
+  Command.TableDump,
+]);
+
+/** Commands that run client SQL against the schema (COM_QUERY and COM_STMT_PREPARE are the router's to judge). */
+const CLIENT_STATEMENT_COMMANDS = new Set<number>([
+  Command.StmtExecute,
+  Command.StmtBulkExecute,
+  Command.StmtFetch,
+  Command.FieldList,
+  Command.ProcessInfo,
+]);
+
+/** One whole client command: a single packet, or the packets of a message of 16 MB and more joined. */
+export interface CommandMessage {
+  command: number;
+  payload: Buffer;
+  /** Every physical packet as received, for forwarding byte for byte. */
+  raw: Buffer;
+  /** Sequence id of the command's last packet: the response starts at the next one. */
+  lastSequenceId: number;
+}
+
+const MULTI_STATEMENT = Symbol('multi-statement');
+
+/** What to send upstream for a command; null when the proxy answered it itself. */
+export type Forward = { raw: Buffer; onSuccess: (() => void) | null } | null;
+
+/** What the router needs of the session it routes for. */
+export interface CommandRouterHost {
+  readonly info: SessionInfo;
+  /** Status flags of the server's last response (SERVER_STATUS_NO_BACKSLASH_ESCAPES for KILL and statement splitting). */
+  statusFlags(): number;
+  /** Capabilities agreed with the client (COM_CHANGE_USER's layout depends on them). */
+  clientCapabilities(): number;
+  /**
+   * Answers a command from the proxy, after every response still owed for
+   * earlier pipelined commands; `build` gets the response's first sequence id.
+   */
+  answerLocally(msg: CommandMessage, build: (firstSeq: number) => Buffer): void;
+  answerContext(): LocalAnswerContext;
+  /** The upstream thread id behind a connection id this proxy handed out, or null. */
+  targetOf(connectionId: number): number | null;
+  /** Asks the server for the account again once the current response is through. */
+  requestAccountCheck(): void;
+}
+
+/** Routes the whole client commands of one session. */
+export class CommandRouter {
+  constructor(
+    private readonly host: CommandRouterHost,
+    private readonly router: StatementRouter | null,
+    private readonly statements: LocalStatements,
+  ) {}
+
+  /**
+   * Looks at one whole command. Returns what to forward, null when the proxy
+   * answered the command itself, or a promise of either while the router works.
+   */
+  inspect(msg: CommandMessage): Forward | Promise<Forward> {
+    const { command, payload } = msg;
+    if (this.statements.size > 0 && STATEMENT_ID_COMMANDS.has(command)) {
+      const id = this.statements.idIn(payload);
+      const sql = this.statements.get(id);
+      if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
+    }
+    switch (command) {
+      case Command.Query: {
+        const text = decodeQueryText(payload);
+        const backslashEscapes = (this.host.statusFlags() & ServerStatus.NoBackslashEscapes) === 0;
+        const kill = matchKill(text, backslashEscapes);
+        if (kill.kind === 'none') return this.routeStatement(msg, text);
+        if (kill.kind === 'unsupported') {
+          this.answerError(
+            msg,
+            ErrorCode.NotSupportedYet,
+            '42000',
+            'Shiftgate: KILL takes a connection id as a plain number here (KILL [QUERY|CONNECTION] <id>), not an expression',
+          );
+          return null;
+        }
+        if (!kill.alone) {
+          // Proxy ids become upstream thread ids; an id no live session holds stays as written, so the
+          // server answers "Unknown thread id" at that statement after running the ones before it.
+          // Server thread ids go unchanged. The other statements are routed like any text.
+          const rewritten = kill.rewrite((id) => (isProxyConnectionId(id) ? this.host.targetOf(id) : null));
+          if (rewritten === text) return this.routeStatement(msg, text);
+          const query = encodeQuery(rewritten);
+          return this.routeStatement({ ...msg, payload: query, raw: encodePacket(0, query) }, rewritten);
+        }
+        this.host.info.ranClientStatements = true;
+        const id = kill.connectionIds[0]!;
+        // A server thread id (CONNECTION_ID(), SHOW PROCESSLIST): the server's own KILL.
+        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
+        const target = this.host.targetOf(id);
+        if (target === null) {
+          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
+          return null;
+        }
+        return { raw: encodePacket(0, encodeQuery(kill.rewrite(() => target))), onSuccess: null };
+      }
+      case Command.StmtPrepare:
+        this.statements.preparedUpstream();
+        return this.routeStatement(msg, null);
+      case Command.ProcessKill: {
+        const id = decodeProcessKill(payload);
+        if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
+        const target = this.host.targetOf(id);
+        if (target === null) {
+          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
+          return null;
+        }
+        const patched = Buffer.from(payload);
+        patched.writeUInt32LE(target >>> 0, 1);
+        return { raw: encodePacket(0, patched), onSuccess: null };
+      }
+      case Command.InitDb: {
+        const database = decodeInitDb(payload);
+        return {
+          raw: msg.raw,
+          onSuccess: () => {
+            this.host.info.database = database;
+          },
+        };
+      }
+      case Command.ChangeUser: {
+        const change = decodeChangeUser(payload, this.host.clientCapabilities());
+        // The claimed name proves nothing: until the server names the new account, no admin.
+        this.host.info.user = null;
+        return {
+          raw: msg.raw,
+          onSuccess: () => {
+            this.host.info.database = change.database;
+            // The server dropped the session's prepared statements; so does the proxy.
+            this.statements.forget();
+            this.host.requestAccountCheck();
+          },
+        };
+      }
+      case Command.ResetConnection:
+        return {
+          raw: msg.raw,
+          onSuccess: () => {
+            this.statements.forget();
+            // The reset cleared @shiftgate_version with the other user variables: the account check sets it again.
+            this.host.requestAccountCheck();
+          },
+        };
+      default:
+        if (REPLICATION_COMMANDS.has(command)) {
+          this.answerError(
+            msg,
+            ErrorCode.NotSupportedYet,
+            '42000',
+            'Shiftgate: replication commands are not relayed by the proxy',
+          );
+          return null;
+        }
+        if (CLIENT_STATEMENT_COMMANDS.has(command)) this.host.info.ranClientStatements = true;
+        return { raw: msg.raw, onSuccess: null };
+    }
+  }
+
+  /**
+   * COM_QUERY and COM_STMT_PREPARE: statements the router's prefilter flags
+   * are decoded and routed; everything else goes upstream byte for byte.
+   * `text` is the COM_QUERY text when the caller decoded it already.
+   */
+  private routeStatement(msg: CommandMessage, text: string | null): Forward | Promise<Forward> {
+    const router = this.router;
+    const { payload } = msg;
+    if (router === null || !router.mayRoute(payload, 1, payload.length)) {
+      this.host.info.ranClientStatements = true;
+      return { raw: msg.raw, onSuccess: null };
+    }
+    let sql = text ?? decodeQueryText(payload);
+    const reserved = reservedVariableUse(sql);
+    if (reserved) {
+      this.host.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(reserved)));
+      return null;
+    }
+    if (msg.command === Command.StmtPrepare) {
+      const kind = shiftgateStatementKind(sql);
+      if (kind instanceof ClientError) {
+        this.host.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(kind)));
+        return null;
+      }
+      if (kind === 'shiftgate') {
+        // Answered by the proxy on each COM_STMT_EXECUTE, like the same text through COM_QUERY.
+        const id = this.statements.prepare(sql);
+        this.host.answerLocally(msg, (seq) => encodePacket(seq, encodeLocalPrepareOk(id)));
+        return null;
+      }
+    } else {
+      const single = this.shiftgateStatementIn(payload, sql);
+      if (single === MULTI_STATEMENT) {
+        this.host.answerLocally(msg, (seq) =>
+          encodePacket(
+            seq,
+            encodeClientError(
+              clientError(
+                'notSupported',
+                'a Shiftgate command cannot be part of a multi-statement text: the proxy answers it itself and cannot run the other statements around it',
+                'send the Shiftgate command as a statement of its own',
+              ),
+            ),
+          ),
+        );
+        return null;
+      }
+      if (single !== null) sql = single;
+    }
+    const route = router.route(this.host.info, sql);
+    return route instanceof Promise
+      ? route.then((r) => this.applyRoute(msg, r))
+      : this.applyRoute(msg, route);
+  }
+
+  /**
+   * For a COM_QUERY text with a `;` that may hold a Shiftgate command:
+   * MULTI_STATEMENT when a Shiftgate command sits among other statements,
+   * the statement alone when the text is one Shiftgate command followed by
+   * `;` and comments, else null (the text is routed as it is).
+   */
+  private shiftgateStatementIn(payload: Buffer, sql: string): string | typeof MULTI_STATEMENT | null {
+    if (payload.indexOf(0x3b /* ';' */, 1) < 0 || !mayBeAdminCommand(payload, 1, payload.length)) return null;
+    const backslashEscapes = (this.host.statusFlags() & ServerStatus.NoBackslashEscapes) === 0;
+    const statements = splitStatements(sql, backslashEscapes);
+    if (!statements.some((s) => shiftgateStatementKind(s) !== 'none')) return null;
+    return statements.length === 1 ? statements[0]! : MULTI_STATEMENT;
+  }
+
+  /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */
+  private applyRoute(msg: CommandMessage, route: Route): Forward {
+    switch (route.kind) {
+      case 'forward':
+        return { raw: msg.raw, onSuccess: null };
+      case 'rewrite':
+        return {
+          raw: encodePacket(0, Buffer.concat([Buffer.from([msg.command]), Buffer.from(route.sql, 'utf8')])),
+          onSuccess: null,
+        };
+      case 'result': {
+        const result = route.result;
+        if (msg.command !== Command.Query) {
+          // Not reached: Shiftgate commands are prepared locally. A result is only valid for COM_QUERY.
+          this.host.answerLocally(msg, (seq) =>
+            encodePacket(
+              seq,
+              encodeClientError(
+                clientError('notSupported', 'this Shiftgate statement must be sent as a text query'),
+              ),
+            ),
+          );
+          return null;
+        }
+        this.host.answerLocally(msg, (seq) => encodeResultSet(result, seq, this.host.answerContext()));
+        return null;
+      }
+      case 'error': {
+        const error = route.error;
+        this.host.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(error)));
+        return null;
+      }
+      case 'bind-version': {
+        const version = route.version;
+        return {
+          raw: versionAssignment(version),
+          onSuccess: () => {
+            this.host.info.boundVersion = version;
+          },
+        };
+      }
+    }
+  }
+
+  /** COM_STMT_* naming a statement the proxy prepared itself (an admin command). */
+  private onLocalStatementCommand(msg: CommandMessage, id: number, sql: string): Forward | Promise<Forward> {
+    switch (msg.command) {
+      case Command.StmtClose:
+        this.statements.close(id);
+        return null;
+      case Command.StmtSendLongData:
+        return null;
+      case Command.StmtReset:
+        this.host.answerLocally(msg, (seq) => encodeLocalOk(seq, this.host.answerContext()));
+        return null;
+      case Command.StmtExecute:
+        break;
+      default:
+        this.host.answerLocally(msg, (seq) =>
+          encodePacket(
+            seq,
+            encodeClientError(
+              clientError(
+                'notSupported',
+                'a Shiftgate command can only be executed, not fetched or bulk-executed',
+              ),
+            ),
+          ),
+        );
+        return null;
+    }
+    const answer = (route: Route): Forward => {
+      switch (route.kind) {
+        case 'result':
+          this.host.answerLocally(msg, (seq) =>
+            encodeResultSet(route.result, seq, this.host.answerContext(), true),
+          );
+          break;
+        case 'bind-version': {
+          // Its OK is the one an execute of a SET would get.
+          const version = route.version;
+          return {
+            raw: versionAssignment(version),
+            onSuccess: () => {
+              this.host.info.boundVersion = version;
+            },
+          };
+        }
+        case 'error':
+          this.host.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(route.error)));
+          break;
+        default:
+          // Only Shiftgate statements are prepared locally; the router never forwards them.
+          this.host.answerLocally(msg, (seq) =>
+            encodePacket(
+              seq,
+              encodeClientError(clientError('internal', 'Shiftgate lost track of a prepared admin command')),
+            ),
+          );
+      }
+      return null;
+    };
+    const route = this.router!.route(this.host.info, sql);
+    return route instanceof Promise ? route.then(answer) : answer(route);
+  }
+
+  private answerError(msg: CommandMessage, code: number, sqlState: string, message: string): void {
+    this.host.answerLocally(msg, (seq) => encodePacket(seq, encodeErr(code, sqlState, message)));
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Server responses in the command phase: relayed to the client chunk by
+ * chunk as they come, while a scanner follows packet boundaries and the
+ * response tracker (`response.ts`) tells where each command's response
+ * ends (result sets, OK / ERR / EOF) and what status flags (transaction,
+ * NO_BACKSLASH_ESCAPES) the server left. At a response's end the proxy can
+ * write its own answers to commands pipelined behind it, in order.
+ */
+import { performance } from 'node:perf_hooks';
+import { log } from '../../proxy/log.ts';
+import { PacketScanner } from './framer.ts';
+import { decodeErr } from './messages.ts';
+import { ResponseHeader } from './protocol.ts';
+import { Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
+
+/** Per-command bookkeeping carried through the response tracker. */
+export interface CommandTag {
+  command: number;
+  /** performance.now() when the command went upstream. */
+  start: number;
+  /** Compressed sequence id of the compressed packet that ended the command (compressed protocol). */
+  compressedSeq: number;
+  /**
+   * Answers the proxy writes itself for later pipelined commands, once this
+   * response is through; built then, so they carry the status flags it left.
+   */
+  after: (() => Buffer)[] | null;
+  /** Applied to the session when the command succeeds (COM_INIT_DB, COM_CHANGE_USER). */
+  onSuccess: (() => void) | null;
+}
+
+/** Where followed responses go. */
+export interface ResponseSink {
+  writeClient(buf: Buffer): void;
+  /**
+   * Under the compressed protocol, the response about to be written answers
+   * a command that came in compressed packet `compressedSeq`.
+   */
+  startClientResponse(compressedSeq: number): void;
+  /** The client leg is compressed: each pipelined response starts its own run of compressed sequence ids. */
+  compressed(): boolean;
+  /** A response packet with this sequence id went to the client: the client expects the next id. */
+  relayedSequenceId(sequenceId: number): void;
+  /** A command's response is through, `micros` after the command went upstream. */
+  commandDone(micros: number): void;
+}
+
+export class ResponseFollower {
+  tracker: ResponseTracker<CommandTag> = new ResponseTracker(false);
+  private readonly scanner = new PacketScanner();
+
+  constructor(
+    private readonly sink: ResponseSink,
+    private readonly sessionId: number,
+  ) {}
+
+  /** Responses follow the format agreed with the client (CLIENT_DEPRECATE_EOF or not). */
+  startFollowing(deprecateEof: boolean): void {
+    this.tracker = new ResponseTracker(deprecateEof);
+  }
+
+  /** No packet of the server's is partly relayed. */
+  get atBoundary(): boolean {
+    return this.scanner.atBoundary;
+  }
+
+  /** A command is going upstream: its response, if it has one, is next to follow. */
+  expect(command: number, compressedSeq: number, onSuccess: (() => void) | null): void {
+    const kind = responseKindOf(command);
+    if (kind !== ResponseKind.None) {
+      if (this.tracker.pending === 0) this.sink.startClientResponse(compressedSeq);
+      this.tracker.expect(kind, {
+        command,
+        start: performance.now(),
+        compressedSeq,
+        after: null,
+        onSuccess,
+      });
+    }
+  }
+
+  /**
+   * Answers a command from the proxy, after every response still owed for
+   * earlier pipelined commands. `build` gets the response's first sequence
+   * id and runs when the answer is written, so it sees the session state
+   * (transaction status) those earlier responses left. `compressedSeq` is
+   * the compressed sequence id of the command's compressed packet.
+   */
+  answer(firstSeq: number, compressedSeq: number, build: (firstSeq: number) => Buffer): void {
+    const write = () => {
+      this.sink.startClientResponse(compressedSeq);
+      return build(firstSeq);
+    };
+    const last = this.tracker.lastTag();
+    if (last === undefined) {
+      this.sink.writeClient(write());
+      return;
+    }
+    last.after ??= [];
+    last.after.push(write);
+  }
+
+  /** A chunk of server bytes in the command phase. */
+  relay(chunk: Buffer): void {
+    let from = 0;
+    this.scanner.feed(chunk, (head, length, sequenceId, continuation, endOffset) => {
+      this.sink.relayedSequenceId(sequenceId);
+      const outcome = this.tracker.onPacket(head, length, continuation);
+      if (outcome === Outcome.Complete) {
+        const tag = this.tracker.completedTag!;
+        this.sink.commandDone(Math.round((performance.now() - tag.start) * 1000));
+        if (!this.tracker.completedWithError) tag.onSuccess?.();
+        const next = this.sink.compressed() ? this.tracker.firstTag() : undefined;
+        if (tag.after !== null || next !== undefined) {
+          this.sink.writeClient(chunk.subarray(from, endOffset));
+          from = endOffset;
+          if (tag.after !== null) for (const build of tag.after) this.sink.writeClient(build());
+          // The next pipelined response starts its own run of compressed sequence ids.
+          if (next !== undefined) this.sink.startClientResponse(next.compressedSeq);
+        }
+      } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
+        const err = decodeErr(head);
+        log.info('mysql server message outside a command', {
+          session: this.sessionId,
+          code: err.code,
+          message: err.message,
+        });
+      }
+    });
+    if (from < chunk.length) this.sink.writeClient(from === 0 ? chunk : chunk.subarray(from));
+  }
+}
