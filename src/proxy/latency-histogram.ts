@@ -6,6 +6,7 @@
 const SUB_BUCKETS = 16;
 const MAX_EXPONENT = 32; // 2^32 us ~ 71 minutes: anything longer lands in the last bucket
 const SLOTS = SUB_BUCKETS * MAX_EXPONENT;
+const LIMIT_US = 2 ** MAX_EXPONENT;
 
 export class LatencyHistogram {
   readonly counts = new Uint32Array(SLOTS);
@@ -51,9 +52,10 @@ export class LatencyHistogram {
 
 function slotOf(us: number): number {
   if (us < 1) return 0;
-  const exp = Math.floor(Math.log2(us));
-  if (exp >= MAX_EXPONENT) return SLOTS - 1;
-  const base = 2 ** exp;
+  if (us >= LIMIT_US) return SLOTS - 1;
+  // floor(log2(us)) and 2^exp in integer arithmetic: Math.log2 and ** are library calls, and this runs per statement.
+  const exp = 31 - Math.clz32(us);
+  const base = exp === 31 ? 2 ** 31 : 1 << exp;
   const sub = Math.floor(((us - base) / base) * SUB_BUCKETS);
   return exp * SUB_BUCKETS + Math.min(sub, SUB_BUCKETS - 1);
 }

@@ -22,7 +22,7 @@ import {
   encodeNegotiateProtocolVersion,
 } from './codec/backend-encoder.ts';
 import { BackendScanner } from './codec/backend-scanner.ts';
-import { type Frame, PgFramer } from './codec/framer.ts';
+import { type Frame, type FrameStream, PgFramer } from './codec/framer.ts';
 import {
   decodeFrontend,
   decodeStartup,
@@ -314,53 +314,70 @@ export class PgSession implements ProxySession {
   /**
    * The hot path: frames are checked and timed, then forwarded as the bytes
    * that arrived. Frames that are contiguous in the chunk go out as one
-   * write. Only statements the router may care about are decoded.
+   * write (the chunk itself when nothing in it changed). Only statements
+   * the router may care about are decoded. The callbacks are made once per
+   * session, not per chunk.
    */
   private relayClientChunk(chunk: Buffer): void {
-    const out = this.upstream!;
-    let runStart = -1;
-    let runEnd = -1;
-    const flushRun = () => {
-      if (runStart < 0) return;
-      out.write(Buffer.from(chunk.buffer, runStart, runEnd - runStart));
-      runStart = runEnd = -1;
-    };
-    const onFrame = (frame: Frame) => {
-      if (this.backlog) {
-        this.backlog.push(frame);
-        return;
-      }
-      const replacement = this.routeClientFrame(frame);
-      if (replacement === undefined) {
-        const raw = frame.raw;
-        if (raw.buffer === chunk.buffer) {
-          if (raw.byteOffset === runEnd) {
-            runEnd += raw.length;
-            return;
-          }
-          flushRun();
-          runStart = raw.byteOffset;
-          runEnd = raw.byteOffset + raw.length;
+    this.relayChunk = chunk;
+    try {
+      this.clientFramer.push(chunk, this.relayFrame, this.relayStream);
+      this.flushRun();
+    } finally {
+      // A malformed frame ends the session: the run it interrupted is not sent.
+      this.runStart = this.runEnd = -1;
+      this.relayChunk = NOTHING;
+    }
+    if (this.upstream?.writableNeedDrain) this.client.pause();
+  }
+
+  /** The chunk being relayed, and the run of its untouched frames not yet written ([runStart, runEnd)). */
+  private relayChunk: Buffer = NOTHING;
+  private runStart = -1;
+  private runEnd = -1;
+
+  private flushRun(): void {
+    if (this.runStart < 0) return;
+    const chunk = this.relayChunk;
+    const whole = this.runStart === 0 && this.runEnd === chunk.length;
+    this.upstream?.write(whole ? chunk : chunk.subarray(this.runStart, this.runEnd));
+    this.runStart = this.runEnd = -1;
+  }
+
+  private readonly relayFrame = (frame: Frame): void => {
+    if (this.backlog) {
+      this.backlog.push(frame);
+      return;
+    }
+    const replacement = this.routeClientFrame(frame);
+    if (replacement === undefined) {
+      const at = frame.chunkOffset ?? -1;
+      if (at >= 0) {
+        if (at === this.runEnd) {
+          this.runEnd += frame.raw.length;
           return;
         }
-        flushRun();
-        out.write(raw);
+        this.flushRun();
+        this.runStart = at;
+        this.runEnd = at + frame.raw.length;
         return;
       }
-      flushRun();
-      if (replacement instanceof Promise) this.waitForRoute(frame, replacement);
-      else out.write(replacement);
-    };
-    this.clientFramer.push(chunk, onFrame, {
-      large: (code, head) => this.streamDecision(code, head),
-      piece: (bytes, last) => {
-        flushRun();
-        this.relayPiece(bytes, last);
-      },
-    });
-    flushRun();
-    if (out.writableNeedDrain) this.client.pause();
-  }
+      this.flushRun();
+      this.upstream?.write(frame.raw);
+      return;
+    }
+    this.flushRun();
+    if (replacement instanceof Promise) this.waitForRoute(frame, replacement);
+    else this.upstream?.write(replacement);
+  };
+
+  private readonly relayStream: FrameStream = {
+    large: (code, head) => this.streamDecision(code, head),
+    piece: (bytes, last) => {
+      this.flushRun();
+      this.relayPiece(bytes, last);
+    },
+  };
 
   /**
    * Whether a large client message (type, length and first body bytes in)

@@ -18,6 +18,12 @@ export interface Frame {
   readonly raw: Buffer;
   /** Offset of the body inside `raw` (5 for typed, 4 for startup messages). */
   readonly bodyOffset: number;
+  /**
+   * Where `raw` starts in the chunk given to `push` when it is a view of
+   * that chunk; -1 (or absent) when it was joined from several chunks. The
+   * relay forwards runs of untouched frames as one slice of the chunk.
+   */
+  readonly chunkOffset?: number;
 }
 
 /**
@@ -99,6 +105,8 @@ export class PgFramer {
    */
   push(chunk: Buffer, onFrame: (frame: Frame) => void, stream?: FrameStream): void {
     let data = chunk;
+    /** Where `data` starts in `chunk`; -1 when `data` was joined from earlier chunks. */
+    let base = 0;
     let offset = 0;
     if (this.streamRemaining > 0) {
       const take = Math.min(this.streamRemaining, chunk.length);
@@ -111,6 +119,7 @@ export class PgFramer {
       if (this.expected < 0) {
         // Header (or a large message's head, not yet offered to the stream) incomplete: join the few bytes.
         data = Buffer.concat([...this.parts, chunk]);
+        base = -1;
         this.parts = [];
         this.partsLength = 0;
       } else {
@@ -125,8 +134,9 @@ export class PgFramer {
         this.parts = [];
         this.partsLength = 0;
         this.expected = -1;
-        this.deliver(this.frameOf(raw), chunk.length - need, onFrame);
+        this.deliver(this.frameOf(raw, -1), chunk.length - need, onFrame);
         data = chunk.subarray(need);
+        base = need;
       }
     }
     while (offset < data.length) {
@@ -174,7 +184,7 @@ export class PgFramer {
         break;
       }
       this.deliver(
-        this.frameOf(data.subarray(offset, offset + total)),
+        this.frameOf(data.subarray(offset, offset + total), base < 0 ? -1 : base + offset),
         data.length - offset - total,
         onFrame,
       );
@@ -196,8 +206,10 @@ export class PgFramer {
     }
   }
 
-  private frameOf(raw: Buffer): Frame {
-    return this.hasType ? { code: raw[0]!, raw, bodyOffset: 5 } : { code: -1, raw, bodyOffset: 4 };
+  private frameOf(raw: Buffer, chunkOffset: number): Frame {
+    return this.hasType
+      ? { code: raw[0]!, raw, bodyOffset: 5, chunkOffset }
+      : { code: -1, raw, bodyOffset: 4, chunkOffset };
   }
 
   private describe(data: Buffer, offset: number): string {
