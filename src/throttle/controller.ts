@@ -223,13 +223,26 @@ export class ThrottleController implements BackfillThrottle {
     const before = this.pace.rate;
     this.pace = paceStep(this.pace, this.knobValues, {
       nowMs: now,
-      clientP99Ms: this.signals.clientP99Ms(PACE_P99_WINDOW_S),
+      clientP99Ms: this.recentClientP99Ms(),
       replicaLagMs: this.signals.replicaLagMs(),
       baselineP99Ms: this.current.baselineP99Ms,
       capacity: this.capacity,
     });
     const key = this.pace.lastChangeKey;
     if (this.pace.rate !== before && key) this.changes.set(key, (this.changes.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * The p99 over the shortest window with enough statements: slow
+   * statements are few, and a latency rise must not hide behind a short
+   * window that has too few of them to measure.
+   */
+  private recentClientP99Ms(): number | null {
+    for (const seconds of [PACE_P99_WINDOW_S, CLIENT_P99_WINDOW_S, 3 * CLIENT_P99_WINDOW_S]) {
+      const p99 = this.signals.clientP99Ms(seconds);
+      if (p99 !== null) return p99;
+    }
+    return null;
   }
 
   /**
