@@ -20,8 +20,8 @@
  *   a full-speed burst before any reading exists.
  * - Recovery: after a cut the rate comes back in steps that shrink near the
  *   rate latency last rose at (the knee): x2 far below it, x1.5 below half
- *   of it, x1.2 close to it, then x1.25 above it to probe whether the load
- *   has eased.
+ *   of it, x1.2 close to it, then above it probes from x1.25 up to x2 in
+ *   steps of 0.25 while latency stays low, since the load has eased.
  */
 import type { ThrottleKnobs } from './knobs.ts';
 
@@ -52,6 +52,8 @@ export interface PaceState {
   /** Median of `readings`, the p99 the law acts on; null without readings. */
   levelMs: number | null;
   healthyStreak: number;
+  /** Raises in a row above the knee: each probes a little harder (x1.25, x1.5, ... up to x2). */
+  probes: number;
   lastCutAtMs: number | null;
   /** A congestion signal is in force: set by a cut, cleared once the rate is back at the knee. */
   throttled: boolean;
@@ -84,6 +86,7 @@ export function initialPace(knobs: ThrottleKnobs): PaceState {
     readings: [],
     levelMs: null,
     healthyStreak: 0,
+    probes: 0,
     lastCutAtMs: null,
     throttled: false,
     reason: null,
@@ -189,6 +192,7 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
 
   if (congestion) {
     next.healthyStreak = 0;
+    next.probes = 0;
     const cooling = state.lastCutAtMs !== null && reading.nowMs - state.lastCutAtMs < CUT_COOLDOWN_MS;
     next.throttled = true;
     next.reason = congestion.reason;
@@ -212,6 +216,7 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
   if (!healthy) {
     // Within the hysteresis band: hold the rate, and the congestion flag as it is.
     next.healthyStreak = 0;
+    next.probes = 0;
     return next;
   }
   next.healthyStreak = state.healthyStreak + 1;
@@ -229,7 +234,10 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
   } else if (next.healthyStreak < HEALTHY_TO_RAISE) {
     return next;
   } else if (state.knee === null || from >= state.knee) {
-    factor = 1.25;
+    // Latency stays low as the rate passes where it last rose: the load has eased, so each
+    // probe steps harder, like a slow start that begins gently.
+    factor = Math.min(2, 1.25 + 0.25 * state.probes);
+    next.probes = state.probes + 1;
     how = 'probing';
   } else if (from < state.knee / 4) {
     factor = 2;

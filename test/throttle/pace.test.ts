@@ -79,6 +79,22 @@ describe('pace law: synthetic series', () => {
     assert.equal(states.at(-1)!.rate, rateCeiling(knobs), 'probing reaches the rate ceiling');
   });
 
+  test('probing above the last congested rate steps harder while latency stays low, gently again after a hold', () => {
+    const states = feed(steady(1_000), [8, 8, 8, 8, 8, 8, 11.5, 11.5, 11.5, 8, 8, 8, 8], 10);
+    assert.deepEqual(
+      rates(states).slice(0, 6),
+      [1_000, 1_250, 1_875, 3_281.25, 6_562.5, 13_125],
+      'x1.25, x1.5, x1.75, then x2 at most',
+    );
+    // The median lags a reading: the first in-band reading still raised (x2), the next ones hold.
+    assert.deepEqual(rates(states).slice(6, 11), Array(5).fill(26_250), 'held in the hysteresis band');
+    assert.deepEqual(
+      rates(states).slice(11),
+      [26_250 * 1.25, 26_250 * 1.25 * 1.5],
+      'gentle again after the hold',
+    );
+  });
+
   test('a sustained rise cuts the rate within seconds, proportionally and bounded, and says why', () => {
     // In the hysteresis band (11..12 ms) the rate holds; then the p99 doubles.
     const base = Array(10).fill(11.5);
