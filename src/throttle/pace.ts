@@ -6,7 +6,8 @@
  *
  * Why it is shaped this way:
  * - A single p99 reading over a second or two is noisy; the law acts on the
- *   median of the last three readings, so one slow second moves nothing.
+ *   median of the last three readings (the lower of the first two), so one
+ *   slow second moves nothing.
  * - Hysteresis: it cuts above the limit (headroom x baseline, or the
  *   ceiling) and raises only below a lower mark (half the headroom), and
  *   holds in between, so a p99 that sits near the limit does not make the
@@ -160,7 +161,10 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     reading.clientP99Ms === null
       ? state.readings
       : [...state.readings, reading.clientP99Ms].slice(-MEDIAN_OF);
-  const levelMs = readings.length > 0 ? median(readings) : null;
+  // Until there are three readings, the lowest one: a rise counts only once two readings show it
+  // (the first reading after START also holds the expand's DDL, not the backfill's doing).
+  const levelMs =
+    readings.length >= MEDIAN_OF ? median(readings) : readings.length > 0 ? Math.min(...readings) : null;
   const baseline = reading.baselineP99Ms;
   const next: PaceState = {
     ...state,
@@ -180,7 +184,7 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
       factor: 0.5,
       severe: reading.replicaLagMs > SEVERE * knobs.max_replica_lag_ms,
     };
-  } else if (limits && levelMs !== null && levelMs > limits.high) {
+  } else if (limits && levelMs !== null && levelMs > limits.high && readings.length > 1) {
     congestion = {
       reason: limits.reason,
       label: limits.label,
