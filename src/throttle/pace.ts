@@ -16,6 +16,10 @@
  *   limit but between x0.5 and x0.8; after a cut the next one waits until
  *   the readings can reflect it (the p99 window lags), unless the p99 is
  *   far above the limit.
+ * - Gradient check: once the rate is down to a quarter of where a
+ *   congestion episode began and the p99 has not come down with it, the
+ *   latency is not the backfill's doing; cutting further would only starve
+ *   the backfill, so the rate holds there (a p99 rising further still cuts).
  * - Ramp-up: the rate starts small and doubles on each healthy reading
  *   until latency first rises, so the first seconds after START never see
  *   a full-speed burst before any reading exists.
@@ -38,6 +42,12 @@ const HEALTHY_TO_RAISE = 2;
 const CUT_COOLDOWN_MS = 3000;
 /** A p99 this many times the limit cuts again even within the cooldown. */
 const SEVERE = 2;
+/**
+ * Cut by this factor within one episode with the p99 still where it began
+ * (within -20%..+50%), the latency is not following the backfill's rate:
+ * cuts stop there.
+ */
+const NOT_FOLLOWING_AT = 4;
 
 export type PaceReasonLabel = 'client_p99' | 'client_p99_ceiling' | 'replica_lag';
 
@@ -56,6 +66,8 @@ export interface PaceState {
   /** Raises in a row above the knee: each probes a little harder (x1.25, x1.5, ... up to x2). */
   probes: number;
   lastCutAtMs: number | null;
+  /** The p99 level at the first cut of the congestion episode in force. */
+  episodeLevelMs: number | null;
   /** A congestion signal is in force: set by a cut, cleared once the rate is back at the knee. */
   throttled: boolean;
   /** The congestion behind `throttled`, in the AIMD controller's words. */
@@ -89,6 +101,7 @@ export function initialPace(knobs: ThrottleKnobs): PaceState {
     healthyStreak: 0,
     probes: 0,
     lastCutAtMs: null,
+    episodeLevelMs: null,
     throttled: false,
     reason: null,
     reasonLabel: null,
@@ -202,6 +215,19 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     next.reason = congestion.reason;
     next.reasonLabel = congestion.label;
     if (cooling && !congestion.severe) return next;
+    // Gradient check: the rate is down to a quarter of where the episode began, and the p99 has
+    // not followed it down. What holds latency up is not the backfill (another job, a slow
+    // disk): cutting further would only starve the backfill, so the rate holds while it lasts.
+    if (
+      state.throttled &&
+      state.knee !== null &&
+      state.episodeLevelMs !== null &&
+      levelMs !== null &&
+      from <= state.knee / NOT_FOLLOWING_AT &&
+      levelMs >= 0.8 * state.episodeLevelMs &&
+      levelMs <= 1.5 * state.episodeLevelMs
+    )
+      return next;
     // Leaving the ramp, the readings lag the doubling: halve, as a slow start does.
     const factor = state.mode === 'ramp' ? 0.5 : congestion.factor;
     next.rate = clampRate(from * factor, knobs, null);
@@ -209,6 +235,7 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     // The knee is the rate the episode began at: cuts that follow within it do not lower it.
     next.knee = state.mode === 'ramp' ? from / 2 : state.throttled && state.knee !== null ? state.knee : from;
     next.lastCutAtMs = reading.nowMs;
+    if (!state.throttled) next.episodeLevelMs = levelMs;
     if (next.rate !== from) {
       next.lastChange = `cut ${fmtRate(from)} -> ${fmtRate(next.rate)} rows/s: ${congestion.reason}`;
       next.lastChangeKey = `cut/${congestion.label}`;
