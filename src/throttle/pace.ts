@@ -17,7 +17,8 @@
  *   the readings can reflect it (the p99 window lags), unless the p99 is
  *   far above the limit.
  * - Gradient check: once the rate is down to a quarter of where a
- *   congestion episode began and the p99 has not come down with it, the
+ *   congestion episode began and the p99 has not come down from the worst
+ *   level it cut at, the
  *   latency is not the backfill's doing; cutting further would only starve
  *   the backfill, so the rate holds there (a p99 rising further still cuts).
  * - Ramp-up: the rate starts small and doubles on each healthy reading
@@ -43,9 +44,9 @@ const CUT_COOLDOWN_MS = 3000;
 /** A p99 this many times the limit cuts again even within the cooldown. */
 const SEVERE = 2;
 /**
- * Cut by this factor within one episode with the p99 still where it began
- * (within -20%..+50%), the latency is not following the backfill's rate:
- * cuts stop there.
+ * Cut by this factor within one episode with the p99 still near the worst
+ * level it cut at (within -20%..+50%), the latency is not following the
+ * backfill's rate: cuts stop there.
  */
 const NOT_FOLLOWING_AT = 4;
 
@@ -66,7 +67,7 @@ export interface PaceState {
   /** Raises in a row above the knee: each probes a little harder (x1.25, x1.5, ... up to x2). */
   probes: number;
   lastCutAtMs: number | null;
-  /** The p99 level at the first cut of the congestion episode in force. */
+  /** The highest p99 level the congestion episode in force has cut at. */
   episodeLevelMs: number | null;
   /** A congestion signal is in force: set by a cut, cleared once the rate is back at the knee. */
   throttled: boolean;
@@ -235,7 +236,11 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     // The knee is the rate the episode began at: cuts that follow within it do not lower it.
     next.knee = state.mode === 'ramp' ? from / 2 : state.throttled && state.knee !== null ? state.knee : from;
     next.lastCutAtMs = reading.nowMs;
-    if (!state.throttled) next.episodeLevelMs = levelMs;
+    // The worst level the episode has cut at: a burst that grows after its first cut is measured at its height.
+    next.episodeLevelMs =
+      state.throttled && state.episodeLevelMs !== null && levelMs !== null
+        ? Math.max(state.episodeLevelMs, levelMs)
+        : levelMs;
     if (next.rate !== from) {
       next.lastChange = `cut ${fmtRate(from)} -> ${fmtRate(next.rate)} rows/s: ${congestion.reason}`;
       next.lastChangeKey = `cut/${congestion.label}`;
