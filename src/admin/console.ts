@@ -140,6 +140,7 @@ export class AdminConsole {
     const live = new Map(control.liveProgress(status.name).map((p) => [p.table, p]));
     const tables = status.backfill.length > 0 ? status.backfill : [null];
     const throttled = control.throttle.isPaused || throttle.throttled;
+    const backfilling = status.phase === 'backfilling';
     const rows = tables.map((stored) => {
       const p = stored ? (live.get(stored.table) ?? stored) : null;
       return [
@@ -155,6 +156,10 @@ export class AdminConsole {
         control.throttle.isPaused ? 'paused by operator' : throttle.reason,
         text(this.latency.quantileMs(0.99, CLIENT_P99_WINDOW_S, MIN_QUANTILE_SAMPLES), 2),
         text(throttle.baselineP99Ms, 2),
+        throttle.controller,
+        backfilling ? text(throttle.targetRate) : null,
+        backfilling ? text(throttle.latencyCost, 2) : null,
+        backfilling ? throttle.lastChange : null,
       ];
     });
     return { columns, rows, tag: 'SHOW' };

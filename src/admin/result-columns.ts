@@ -19,6 +19,10 @@ const COLUMNS: Record<AdminCommand['kind'], readonly string[]> = {
     'throttle_reason',
     'client_p99_ms',
     'baseline_p99_ms',
+    'controller',
+    'target_rate',
+    'latency_cost',
+    'last_change',
   ],
   'show-migrations': [
     'name',

@@ -41,11 +41,22 @@ export function renderProgress(result: Result): string {
     const p99 = col(row, 'client_p99_ms');
     const base = col(row, 'baseline_p99_ms');
     const reason = col(row, 'throttle_reason');
+    const target = num(col(row, 'target_rate'));
+    const cost = num(col(row, 'latency_cost'));
+    const change = col(row, 'last_change');
+    // The pacing controller explains itself: its target, what the backfill costs, its last move.
+    const pace =
+      target === null
+        ? []
+        : [
+            `  target ${target.toFixed(0)} rows/s${cost !== null ? `  latency cost ${cost.toFixed(2)}x baseline` : ''}${change ? `  last change: ${change}` : ''}`,
+          ];
     return [
       `${col(row, 'name')}  ${col(row, 'phase')}  ${col(row, 'table') ?? ''}`,
       `  ${bar(pct)} ${(pct * 100).toFixed(1)}%  ${done}${total !== null ? `/${total}` : ''} rows`,
       `  ${rate !== null ? `${rate.toFixed(0)} rows/s` : '-'}  ETA ${eta !== null ? `${eta.toFixed(0)}s` : '-'}  batch ${col(row, 'batch_size') ?? '-'}`,
       `  client p99 ${p99 ?? '-'} ms (baseline ${base ?? '-'} ms)  ${col(row, 'throttled') === 'true' ? `throttled: ${reason}` : 'not throttled'}`,
+      ...pace,
     ].join('\n');
   });
   return [`${new Date().toISOString()}`, ...lines].join('\n');

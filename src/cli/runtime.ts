@@ -57,7 +57,8 @@ export async function startShiftgate(
   const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
   if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
   let control: MigrationControl | null = null;
-  const clientP99Ms = () => latency.quantileMs(0.99, CLIENT_P99_WINDOW_S, MIN_QUANTILE_SAMPLES);
+  const clientP99Ms = (seconds: number = CLIENT_P99_WINDOW_S) =>
+    latency.quantileMs(0.99, seconds, MIN_QUANTILE_SAMPLES);
   const throttle = new ThrottleController(config.throttle, {
     clientP99Ms,
     replicaLagMs: () => control?.replicaLagMs ?? null,
@@ -68,7 +69,8 @@ export async function startShiftgate(
       return s ? { name: s.name, phase: s.phase } : null;
     },
     throttle: () => ({ ...throttle.state, paused: throttle.isPaused }),
-    clientP99Ms,
+    throttleChanges: () => throttle.changes,
+    clientP99Ms: () => clientP99Ms(),
     sessions: registry,
   });
 

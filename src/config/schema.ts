@@ -31,6 +31,24 @@ export const configSchema = z
       .prefault({}),
     throttle: z
       .object({
+        /**
+         * How the backfill is paced: `pace` (a steady rate in rows/s in small
+         * batches, raised and lowered on sustained client latency change),
+         * `aimd` (batch ceiling halved and delay doubled on every congested
+         * reading) or `fixed` (no latency feedback: batches sized by
+         * `target_batch_ms`, each followed by a sleep of `nice_ratio` x its time).
+         */
+        controller: z.enum(['pace', 'aimd', 'fixed']).default('pace'),
+        /** `pace`: rows/s of the first batches, doubled on every healthy reading until latency first rises. */
+        start_rate: z.number().positive().default(2000),
+        /** `pace`: the rate never drops below this, so a backfill under pressure still ends. */
+        min_rate: z.number().positive().default(100),
+        /** `pace`: the rate never exceeds this (null: only `max_batch` per interval bounds it). */
+        max_rate: z.number().positive().nullable().default(null),
+        /** `pace`: time between the starts of two batches at a steady rate. */
+        pace_interval_ms: z.number().positive().default(100),
+        /** `fixed`: sleep after each batch, as a multiple of the batch's duration (gh-ost's nice-ratio). */
+        nice_ratio: z.number().min(0).default(0),
         target_batch_ms: z.number().positive().default(100),
         min_batch: z.number().int().positive().default(100),
         max_batch: z.number().int().positive().default(10000),

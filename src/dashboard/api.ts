@@ -61,7 +61,15 @@ export interface StatusAnswer {
     reasonLabel: string | null;
     delayMs: number;
     batchCeiling: number;
-    knobs: Record<string, number | null>;
+    /** Which law paces the backfill (`throttle.controller`). */
+    controller: string;
+    /** Pace: the target rate in rows/s. */
+    targetRate: number | null;
+    /** Client p99 the last decision acted on over the baseline (1.05 = +5%). */
+    latencyCost: number | null;
+    /** Pace: the last change of the rate and why. */
+    lastChange: string | null;
+    knobs: Record<string, number | string | null>;
   };
   latency: {
     windowSeconds: number;
@@ -160,6 +168,10 @@ export class DashboardApi {
         reasonLabel: !backfilling ? null : throttle.isPaused ? 'paused' : throttle.state.reasonLabel,
         delayMs: backfilling ? throttle.state.delayMs : 0,
         batchCeiling: throttle.state.ceiling,
+        controller: throttle.state.controller,
+        targetRate: backfilling ? throttle.state.targetRate : null,
+        latencyCost: backfilling ? throttle.state.latencyCost : null,
+        lastChange: backfilling ? throttle.state.lastChange : null,
         knobs: { ...throttle.knobs },
       },
       latency: {

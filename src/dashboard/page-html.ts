@@ -39,8 +39,11 @@ export const PAGE_HTML = `<!doctype html>
       <div><dt>client p99 (5 s)</dt><dd id="client-p99">–</dd></div>
       <div><dt>baseline p99</dt><dd id="baseline-p99">–</dd></div>
       <div><dt>throttle</dt><dd id="throttle-state" data-state="idle">idle</dd></div>
+      <div><dt>target rows/s</dt><dd id="target-rate">–</dd></div>
+      <div><dt>latency cost</dt><dd id="latency-cost">–</dd></div>
     </dl>
     <p id="throttle-reason" class="reason" hidden></p>
+    <p id="last-change" class="muted" hidden></p>
   </section>
   <section class="card">
     <div class="row">

@@ -100,7 +100,13 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     ts.setAttribute('data-state', state);
     var reason = $('throttle-reason');
     reason.hidden = !t.reason;
-    reason.textContent = t.reason ? t.reason + (t.delayMs ? ' · waiting ' + t.delayMs + ' ms between batches' : '') : '';
+    reason.textContent = t.reason ? t.reason + (t.controller === 'aimd' && t.delayMs ? ' · waiting ' + t.delayMs + ' ms between batches' : '') : '';
+    setText('target-rate', t.targetRate !== null ? int(t.targetRate) : '–');
+    // The cost is the p99 the controller acts on over the baseline: +5% reads better than 1.05x.
+    setText('latency-cost', t.latencyCost !== null ? (t.latencyCost >= 1 ? '+' : '') + Math.round((t.latencyCost - 1) * 100) + '% p99' : '–');
+    var change = $('last-change');
+    change.hidden = !t.lastChange;
+    change.textContent = t.lastChange ? 'last change: ' + t.lastChange : '';
     // A phase change is news for the history too: fetch it now rather than within five seconds.
     if (lastPhase !== null && phase !== lastPhase) getJson('/api/migrations').then(renderHistory, function () {});
     lastPhase = phase;

@@ -10,6 +10,8 @@ export interface MigrationMetricSources {
   /** The migration in flight, if any. */
   inFlight(): Promise<{ name: string; phase: string } | null>;
   throttle(): ThrottleState & { paused: boolean };
+  /** Pace rate changes since START, keyed `cut/client_p99`, `raised/ramp` ... */
+  throttleChanges?(): ReadonlyMap<string, number>;
   /** Client p99 over the throttle's window, in ms (null: too few statements). */
   clientP99Ms(): number | null;
   sessions: SessionRegistry;
@@ -76,6 +78,37 @@ export class MigrationMetrics {
         for (const reason of THROTTLE_REASONS) {
           const active = reason === 'paused' ? t.paused : t.throttled && t.reasonLabel === reason;
           this.labels(reason).set(active ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'shiftgate_throttle_target_rate_rows_per_second',
+      help: 'Backfill rate the pacing controller aims at (NaN for the other controllers)',
+      registers: [registry],
+      collect() {
+        const rate = sources.throttle().targetRate;
+        this.set(rate === null ? Number.NaN : rate);
+      },
+    });
+    new Gauge({
+      name: 'shiftgate_throttle_latency_cost_ratio',
+      help: 'Client p99 the throttle last acted on over the baseline p99 (1.05: the backfill costs 5%)',
+      registers: [registry],
+      collect() {
+        const cost = sources.throttle().latencyCost;
+        this.set(cost === null ? Number.NaN : cost);
+      },
+    });
+    new Gauge({
+      name: 'shiftgate_throttle_rate_changes',
+      help: 'Rate changes of the pacing controller since START, by direction and reason (the reason of the last change is the one that moved)',
+      labelNames: ['direction', 'reason'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [key, n] of sources.throttleChanges?.() ?? []) {
+          const [direction, reason] = key.split('/') as [string, string];
+          this.labels(direction, reason).set(n);
         }
       },
     });

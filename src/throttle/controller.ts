@@ -1,22 +1,38 @@
 import type { BackfillThrottle, BatchGrant, BatchReport, BatchRequest } from '../migrations/throttle.ts';
+import { decide, PAUSED_POLL_MS, sizeForTarget } from './aimd.ts';
 import type { ThrottleKnobs } from './knobs.ts';
+import {
+  DECISION_PERIOD_MS,
+  initialPace,
+  PACE_P99_WINDOW_S,
+  type PaceState,
+  paceStep,
+  rateCeiling,
+} from './pace.ts';
 
-/** The sliding window (seconds) of the client p99 the throttle compares with its baseline. */
+export { decide, sizeForTarget } from './aimd.ts';
+
+/** The sliding window (seconds) of the client p99 shown in status and read by the AIMD controller. */
 export const CLIENT_P99_WINDOW_S = 5;
 
 /** What the controller reads before every batch. */
 export interface ThrottleSignals {
-  /** Client statement p99 (ms) over the sliding window, or null with too few statements to tell. */
-  clientP99Ms(): number | null;
+  /**
+   * Client statement p99 (ms) over the last `windowSeconds` (default
+   * CLIENT_P99_WINDOW_S), or null with too few statements to tell.
+   */
+  clientP99Ms(windowSeconds?: number): number | null;
   /** Replica lag (ms) as last measured, or null with no replicas. */
   replicaLagMs(): number | null;
 }
 
 /** The controller's state after a decision: visible in SHOW SHIFTGATE STATUS and metrics. */
 export interface ThrottleState {
-  /** Largest batch the controller allows now (multiplicatively cut on congestion). */
+  /** Which law runs: `throttle.controller`. */
+  controller: ThrottleKnobs['controller'];
+  /** Largest batch the controller allows now (AIMD: multiplicatively cut on congestion). */
   ceiling: number;
-  /** Batch size the target batch time asks for. */
+  /** Batch size the target batch time asks for (pace: the size of the next batch). */
   size: number;
   /** Pause before the next batch. */
   delayMs: number;
@@ -27,105 +43,58 @@ export interface ThrottleState {
   reasonLabel: 'client_p99' | 'client_p99_ceiling' | 'replica_lag' | 'paused' | null;
   /** Client p99 baseline (ms) measured before the backfill started. */
   baselineP99Ms: number | null;
+  /** The client p99 (ms) the last decision acted on. */
   clientP99Ms: number | null;
+  /** Pace: the target rate in rows/s; null for the other controllers. */
+  targetRate: number | null;
+  /** The client p99 the last decision acted on over the baseline: what the backfill costs (1.05 = +5%). */
+  latencyCost: number | null;
+  /** Pace: the last change of the rate and why; null before the first change. */
+  lastChange: string | null;
 }
 
-const MAX_DELAY_MS = 3000;
-/** Below this a healthy reading clears the delay altogether. */
-const MIN_DELAY_MS = 20;
-const PAUSED_POLL_MS = 250;
-
-/**
- * One AIMD step, pure: given the state, the knobs and the signals, the next
- * state. Congestion (client p99 above headroom x baseline or above the
- * ceiling, replica lag above its maximum) halves the batch ceiling and
- * doubles the inter-batch delay (up to 3 s); a healthy reading raises the
- * ceiling additively by a twentieth of `max_batch` and halves the delay, so a
- * backfill that backed off recovers its pace within a few batches while its
- * batch size creeps back up.
- */
-export function decide(
-  state: ThrottleState,
-  knobs: ThrottleKnobs,
-  signals: { clientP99Ms: number | null; replicaLagMs: number | null; paused: boolean },
-): ThrottleState {
-  const next: ThrottleState = { ...state, clientP99Ms: signals.clientP99Ms };
-  const p99 = signals.clientP99Ms;
-  const base = state.baselineP99Ms;
-  let reason: string | null = null;
-  let label: ThrottleState['reasonLabel'] = null;
-  if (signals.paused) {
-    return {
-      ...next,
-      throttled: true,
-      reason: 'paused by operator',
-      reasonLabel: 'paused',
-      delayMs: PAUSED_POLL_MS,
-    };
-  }
-  if (signals.replicaLagMs !== null && signals.replicaLagMs > knobs.max_replica_lag_ms) {
-    reason = `replica lag ${fmt(signals.replicaLagMs)}ms > max ${fmt(knobs.max_replica_lag_ms)}ms`;
-    label = 'replica_lag';
-  } else if (p99 !== null && knobs.max_client_p99_ms !== null && p99 > knobs.max_client_p99_ms) {
-    reason = `client p99 ${fmt(p99)}ms > ceiling ${fmt(knobs.max_client_p99_ms)}ms`;
-    label = 'client_p99_ceiling';
-  } else if (p99 !== null && base !== null && p99 > knobs.latency_headroom * base) {
-    reason = `client p99 ${fmt(p99)}ms > ${knobs.latency_headroom} x baseline ${fmt(base)}ms`;
-    label = 'client_p99';
-  }
-  if (reason) {
-    next.ceiling = Math.max(knobs.min_batch, Math.floor(state.ceiling / 2));
-    next.delayMs = Math.min(MAX_DELAY_MS, Math.max(state.delayMs * 2, 100));
-    next.throttled = true;
-  } else {
-    next.ceiling = Math.min(
-      knobs.max_batch,
-      state.ceiling + Math.max(knobs.min_batch, Math.ceil(knobs.max_batch / 20)),
-    );
-    next.delayMs = state.delayMs / 2 < MIN_DELAY_MS ? 0 : Math.round(state.delayMs / 2);
-    next.throttled = next.delayMs > 0;
-    if (next.throttled && state.reason) {
-      reason = `recovering: ${state.reason.replace(/^recovering: /, '')}`;
-      label = state.reasonLabel;
-    }
-  }
-  next.ceiling = Math.min(Math.max(next.ceiling, knobs.min_batch), knobs.max_batch);
-  next.reason = reason;
-  next.reasonLabel = label;
-  return next;
-}
-
-/** The batch size that makes a batch take about `target_batch_ms`, given the last batch. */
-export function sizeForTarget(size: number, durationMs: number, knobs: ThrottleKnobs): number {
-  const factor = Math.min(2, Math.max(0.5, knobs.target_batch_ms / Math.max(durationMs, 0.1)));
-  return Math.round(Math.min(knobs.max_batch, Math.max(knobs.min_batch, size * factor)));
-}
-
-function fmt(ms: number): string {
-  return ms >= 10 ? ms.toFixed(0) : ms.toFixed(1);
-}
+/** Weight of the newest batch in the measured batch throughput. */
+const CAPACITY_EWMA = 0.3;
+/** A pacing wait is cut into slices this long, so a lowered rate or PAUSE applies within one. */
+const PACE_WAIT_SLICE_MS = 250;
 
 /**
  * The latency-aware backfill throttle (DESIGN.md section 5): asked before
  * every batch, it waits and sizes the batch from the client latency the
- * proxy measures, replica lag, manual pause and the live knobs.
+ * proxy measures, replica lag, manual pause and the live knobs. The law is
+ * the `controller` knob's: `pace` (default; src/throttle/pace.ts), `aimd`
+ * (src/throttle/aimd.ts) or `fixed` (no latency feedback, a `nice_ratio`
+ * sleep after each batch: what operators of other tools run today).
  *
  * @example
- * const throttle = new ThrottleController(config.throttle, { clientP99Ms: () => recorder.quantileMs(0.99, 5), replicaLagMs: () => null });
+ * const throttle = new ThrottleController(config.throttle, { clientP99Ms: (s = 5) => recorder.quantileMs(0.99, s), replicaLagMs: () => null });
  * throttle.setBaseline(recorder.quantileMs(0.99, 60));
  * const engine = await MigrationEngine.connect({ url, throttle });
  */
 export class ThrottleController implements BackfillThrottle {
+  /** The AIMD and fixed controllers' state. */
   private current: ThrottleState;
+  private pace: PaceState;
+  private lastDecisionAt: number | null = null;
+  /** Start and size of the last paced batch: the next one starts size / rate seconds later. */
+  private lastStart: number | null = null;
+  private lastSize = 0;
+  /** Rows per second of batch work (time inside batches only), smoothed. */
+  private capacity: number | null = null;
+  private lastDurationMs = 0;
   private paused = false;
+  /** Rate changes since START by `direction/reason`, for metrics. */
+  readonly changes = new Map<string, number>();
   private wake: (() => void) | null = null;
 
   constructor(
     private knobValues: ThrottleKnobs,
     private readonly signals: ThrottleSignals,
     private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.current = {
+      controller: knobValues.controller,
       ceiling: knobValues.max_batch,
       size: Math.min(knobValues.max_batch, Math.max(knobValues.min_batch, 1000)),
       delayMs: 0,
@@ -134,7 +103,11 @@ export class ThrottleController implements BackfillThrottle {
       reasonLabel: null,
       baselineP99Ms: null,
       clientP99Ms: null,
+      targetRate: null,
+      latencyCost: null,
+      lastChange: null,
     };
+    this.pace = initialPace(knobValues);
   }
 
   get knobs(): ThrottleKnobs {
@@ -146,20 +119,53 @@ export class ThrottleController implements BackfillThrottle {
     this.current = {
       ...this.current,
       ceiling: Math.min(Math.max(this.current.ceiling, knobs.min_batch), knobs.max_batch),
+      size: Math.min(Math.max(this.current.size, knobs.min_batch), knobs.max_batch),
     };
+    // A changed min_rate / max_rate / max_batch bounds the pace at once, not at the next decision.
+    const rate = Math.min(rateCeiling(knobs), Math.max(knobs.min_rate, this.pace.rate));
+    if (rate !== this.pace.rate) this.pace = { ...this.pace, rate };
   }
 
   get state(): ThrottleState {
-    return this.current;
+    const controller = this.knobValues.controller;
+    if (controller !== 'pace') {
+      const cost =
+        this.current.clientP99Ms !== null && this.current.baselineP99Ms
+          ? this.current.clientP99Ms / this.current.baselineP99Ms
+          : null;
+      return { ...this.current, controller, latencyCost: cost };
+    }
+    const size = this.paceSize();
+    return {
+      ...this.current,
+      controller,
+      ceiling: size,
+      size,
+      delayMs: Math.round((size / this.pace.rate) * 1000),
+      throttled: this.paused || this.pace.throttled,
+      reason: this.paused ? 'paused by operator' : this.pace.reason,
+      reasonLabel: this.paused ? 'paused' : this.pace.reasonLabel,
+      clientP99Ms: this.pace.levelMs,
+      targetRate: this.pace.rate,
+      latencyCost: this.pace.latencyCost,
+      lastChange: this.pace.lastChange,
+    };
   }
 
   get isPaused(): boolean {
     return this.paused;
   }
 
-  /** Client p99 before the backfill started; null when there was no traffic to measure. */
+  /**
+   * Client p99 before the backfill started; null when there was no traffic
+   * to measure. Called at START: the pace begins again from `start_rate`.
+   */
   setBaseline(p99Ms: number | null): void {
     this.current = { ...this.current, baselineP99Ms: p99Ms };
+    this.pace = initialPace(this.knobValues);
+    this.lastDecisionAt = null;
+    this.lastStart = null;
+    this.changes.clear();
   }
 
   pause(): void {
@@ -171,7 +177,100 @@ export class ThrottleController implements BackfillThrottle {
     this.wake?.();
   }
 
-  async beforeBatch(request: BatchRequest): Promise<BatchGrant> {
+  beforeBatch(request: BatchRequest): Promise<BatchGrant> {
+    switch (this.knobValues.controller) {
+      case 'aimd':
+        return this.aimdBatch(request);
+      case 'fixed':
+        return this.fixedBatch(request);
+      default:
+        return this.pacedBatch(request);
+    }
+  }
+
+  afterBatch(report: BatchReport): void {
+    if (report.rows <= 0) return;
+    this.lastDurationMs = report.durationMs;
+    const rowsPerSecond = (report.rows / Math.max(report.durationMs, 0.1)) * 1000;
+    this.capacity =
+      this.capacity === null
+        ? rowsPerSecond
+        : CAPACITY_EWMA * rowsPerSecond + (1 - CAPACITY_EWMA) * this.capacity;
+    this.current = {
+      ...this.current,
+      size: sizeForTarget(report.batchSize, report.durationMs, this.knobValues),
+    };
+  }
+
+  /** The next paced batch: the rate's share of one interval, kept under the target batch time. */
+  private paceSize(): number {
+    const k = this.knobValues;
+    const byRate = (this.pace.rate * k.pace_interval_ms) / 1000;
+    // Short batches hold their row locks briefly: a batch never aims past target_batch_ms.
+    const byTime = this.capacity === null ? byRate : (this.capacity * k.target_batch_ms) / 1000;
+    return Math.round(Math.min(k.max_batch, Math.max(k.min_batch, Math.min(byRate, byTime))));
+  }
+
+  private decidePace(): void {
+    const now = this.now();
+    if (this.lastDecisionAt === null) {
+      // The first batch runs at start_rate: there is no reading of the backfill's effect yet.
+      this.lastDecisionAt = now;
+      return;
+    }
+    if (now - this.lastDecisionAt < DECISION_PERIOD_MS) return;
+    this.lastDecisionAt = now;
+    const before = this.pace.rate;
+    this.pace = paceStep(this.pace, this.knobValues, {
+      nowMs: now,
+      clientP99Ms: this.recentClientP99Ms(),
+      replicaLagMs: this.signals.replicaLagMs(),
+      baselineP99Ms: this.current.baselineP99Ms,
+      capacity: this.capacity,
+    });
+    const key = this.pace.lastChangeKey;
+    if (this.pace.rate !== before && key) this.changes.set(key, (this.changes.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * The p99 over the shortest window with enough statements: slow
+   * statements are few, and a latency rise must not hide behind a short
+   * window that has too few of them to measure.
+   */
+  private recentClientP99Ms(): number | null {
+    for (const seconds of [PACE_P99_WINDOW_S, CLIENT_P99_WINDOW_S, 3 * CLIENT_P99_WINDOW_S]) {
+      const p99 = this.signals.clientP99Ms(seconds);
+      if (p99 !== null) return p99;
+    }
+    return null;
+  }
+
+  /**
+   * Waits until the rate allows the next batch: batch starts are spaced by
+   * size / rate, counted from the last start, so the batch's own time is
+   * part of its interval and a slow batch is never followed by a catch-up
+   * burst (the next start is never earlier than now).
+   */
+  private async pacedBatch(request: BatchRequest): Promise<BatchGrant> {
+    for (;;) {
+      this.decidePace();
+      if (request.signal?.aborted) break;
+      if (this.paused) {
+        await this.wait(PAUSED_POLL_MS, request.signal);
+        continue;
+      }
+      const due = this.lastStart === null ? 0 : this.lastStart + (this.lastSize / this.pace.rate) * 1000;
+      const waitMs = due - this.now();
+      if (waitMs <= 0) break;
+      await this.wait(Math.min(waitMs, PACE_WAIT_SLICE_MS), request.signal);
+    }
+    const batchSize = this.paceSize();
+    this.lastStart = this.now();
+    this.lastSize = batchSize;
+    return { batchSize, reason: this.pace.reason };
+  }
+
+  private async aimdBatch(request: BatchRequest): Promise<BatchGrant> {
     for (;;) {
       this.current = decide(this.current, this.knobValues, {
         clientP99Ms: this.signals.clientP99Ms(),
@@ -186,13 +285,22 @@ export class ThrottleController implements BackfillThrottle {
     return { batchSize, reason: this.current.reason };
   }
 
-  afterBatch(report: BatchReport): void {
-    if (report.rows > 0) {
-      this.current = {
-        ...this.current,
-        size: sizeForTarget(report.batchSize, report.durationMs, this.knobValues),
-      };
-    }
+  /** No latency feedback: batches sized by the target batch time, then a nice_ratio sleep. */
+  private async fixedBatch(request: BatchRequest): Promise<BatchGrant> {
+    const nice = this.knobValues.nice_ratio * this.lastDurationMs;
+    this.current = {
+      ...this.current,
+      clientP99Ms: this.signals.clientP99Ms(),
+      delayMs: Math.round(nice),
+      throttled: this.paused,
+      reason: this.paused ? 'paused by operator' : null,
+      reasonLabel: this.paused ? 'paused' : null,
+    };
+    if (nice > 0) await this.wait(nice, request.signal);
+    while (this.paused && !request.signal?.aborted) await this.wait(PAUSED_POLL_MS, request.signal);
+    this.current = { ...this.current, throttled: false, reason: null, reasonLabel: null };
+    const batchSize = Math.max(1, Math.min(this.current.size, this.knobValues.max_batch));
+    return { batchSize, reason: null };
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {

@@ -5,8 +5,17 @@ import { clientError } from '../proxy/client-error.ts';
 export type ThrottleKnobs = Config['throttle'];
 
 type KnobName = keyof ThrottleKnobs;
+type NumericKnob = Exclude<KnobName, 'controller'>;
 
-const RULES: Record<KnobName, { min: number; integer: boolean; nullable: boolean }> = {
+/** The controllers `throttle.controller` chooses from. */
+export const CONTROLLERS = ['pace', 'aimd', 'fixed'] as const;
+
+const RULES: Record<NumericKnob, { min: number; integer: boolean; nullable: boolean }> = {
+  start_rate: { min: 1, integer: false, nullable: false },
+  min_rate: { min: 1, integer: false, nullable: false },
+  max_rate: { min: 1, integer: false, nullable: true },
+  pace_interval_ms: { min: 10, integer: false, nullable: false },
+  nice_ratio: { min: 0, integer: false, nullable: false },
   target_batch_ms: { min: 1, integer: false, nullable: false },
   min_batch: { min: 1, integer: true, nullable: false },
   max_batch: { min: 1, integer: true, nullable: false },
@@ -15,14 +24,26 @@ const RULES: Record<KnobName, { min: number; integer: boolean; nullable: boolean
   max_replica_lag_ms: { min: 1, integer: false, nullable: false },
 };
 
-export const KNOB_NAMES = Object.keys(RULES) as KnobName[];
+export const KNOB_NAMES: KnobName[] = ['controller', ...(Object.keys(RULES) as NumericKnob[])];
 
 /**
  * Validates and applies one `SHIFTGATE SET <knob> = <value>`, returning the
- * new knobs. `null` (or `none`) clears a nullable ceiling.
+ * new knobs. `null` (or `none`) clears a nullable ceiling; `controller`
+ * takes one of `pace`, `aimd`, `fixed`.
  */
 export function setKnob(knobs: ThrottleKnobs, name: string, raw: string): ThrottleKnobs {
-  const rule = RULES[name as KnobName];
+  if (name === 'controller') {
+    const value = raw.toLowerCase();
+    if (!(CONTROLLERS as readonly string[]).includes(value)) {
+      throw clientError(
+        'invalidParameter',
+        `invalid value "${raw}" for throttle knob "controller"`,
+        `expected one of ${CONTROLLERS.join(', ')}`,
+      );
+    }
+    return { ...knobs, controller: value as ThrottleKnobs['controller'] };
+  }
+  const rule = RULES[name as NumericKnob];
   if (!rule) {
     throw clientError(
       'invalidParameter',
@@ -48,6 +69,12 @@ export function setKnob(knobs: ThrottleKnobs, name: string, raw: string): Thrott
     throw clientError(
       'invalidParameter',
       `min_batch (${next.min_batch}) cannot exceed max_batch (${next.max_batch})`,
+    );
+  }
+  if (next.min_rate > (next.max_rate ?? Number.POSITIVE_INFINITY)) {
+    throw clientError(
+      'invalidParameter',
+      `min_rate (${next.min_rate}) cannot exceed max_rate (${next.max_rate})`,
     );
   }
   return next;

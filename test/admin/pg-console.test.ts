@@ -166,6 +166,10 @@ describe('admin console (PostgreSQL)', () => {
         'throttle_reason',
         'client_p99_ms',
         'baseline_p99_ms',
+        'controller',
+        'target_rate',
+        'latency_cost',
+        'last_change',
       ],
     );
     assert.equal(status.rows[0].name, '02_rename');

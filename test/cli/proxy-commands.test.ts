@@ -109,6 +109,34 @@ describe('proxy commands of the CLI', () => {
       text,
       /client p99 9\.00 ms \(baseline 3\.00 ms\) +throttled: client p99 9ms > 1\.2 x baseline 3ms/,
     );
+    assert.doesNotMatch(text, /target/, 'no pace line without a target rate');
+    const paced = renderProgress({
+      columns: [...columns, 'controller', 'target_rate', 'latency_cost', 'last_change'],
+      rows: [
+        [
+          'add_email',
+          'backfilling',
+          'users',
+          '250',
+          '1000',
+          '50',
+          '15',
+          '100',
+          'false',
+          null,
+          '3.10',
+          '3.00',
+          'pace',
+          '8000',
+          '1.03',
+          'raised 4,000 -> 8,000 rows/s (ramp-up): client p99 3.1ms < 3.3ms',
+        ],
+      ],
+    });
+    assert.match(
+      paced,
+      /target 8000 rows\/s {2}latency cost 1\.03x baseline {2}last change: raised 4,000 -> 8,000 rows\/s \(ramp-up\)/,
+    );
     assert.match(renderProgress({ columns, rows: [] }), /no active migration/);
     assert.equal(renderTable({ columns: ['a', 'bb'], rows: [['x', null]] }), 'a | bb\n--+---\nx |\n(1 row)');
   });

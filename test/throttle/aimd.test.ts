@@ -1,4 +1,4 @@
-/** The throttle controller driven by synthetic latency series: decisions, sizes, delays and reasons. */
+/** The AIMD throttle controller driven by synthetic latency series: decisions, sizes, delays and reasons. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
@@ -11,10 +11,15 @@ import {
 } from '../../src/throttle/controller.ts';
 import { setKnob, type ThrottleKnobs } from '../../src/throttle/knobs.ts';
 
-const knobs: ThrottleKnobs = loadConfig({ env: {} }).throttle; // 100 ms target, 100..10000 rows, headroom 1.2
+/** The AIMD controller with the default knobs: 100 ms target, 100..10000 rows, headroom 1.2. */
+const knobs: ThrottleKnobs = { ...loadConfig({ env: {} }).throttle, controller: 'aimd' };
 
 function initial(baseline: number | null): ThrottleState {
   return {
+    controller: 'aimd',
+    targetRate: null,
+    latencyCost: null,
+    lastChange: null,
     ceiling: knobs.max_batch,
     size: 1000,
     delayMs: 0,
@@ -112,7 +117,7 @@ describe('throttle decisions', () => {
   });
 });
 
-describe('ThrottleController', () => {
+describe('ThrottleController (aimd)', () => {
   test('grants min(size for target, ceiling) and waits the delay before a congested batch', async () => {
     let p99: number | null = 30;
     const slept: number[] = [];

@@ -1,5 +1,5 @@
 /**
- * The throttle end to end: client latency through the proxy rises while a
+ * The AIMD throttle (`throttle.controller: aimd`) end to end: client latency through the proxy rises while a
  * backfill runs, the backfill slows down within seconds and says why in
  * SHOW SHIFTGATE STATUS, and once latency recovers the controller lets it
  * run freely again while it still has rows to do: recovery is seen in the
@@ -25,7 +25,7 @@ const ROWS = 1_200_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('latency-aware backfill throttle (PostgreSQL)', () => {
+describe('AIMD backfill throttle (PostgreSQL)', () => {
   let db: TestDatabase;
   let sg: TestShiftgate;
 
@@ -42,6 +42,7 @@ describe('latency-aware backfill throttle (PostgreSQL)', () => {
     // compare with. The raised latency (150 ms, or 8 x a slower
     // baseline) is far above 4 x baseline.
     sg = await startTestShiftgate(db.url, {
+      'throttle.controller': 'aimd',
       'throttle.max_batch': '500',
       'throttle.min_batch': '50',
       'throttle.latency_headroom': '4',

@@ -1,0 +1,307 @@
+/**
+ * The pacing control law (`throttle.controller: pace`): the backfill runs at
+ * a target rate in rows/s, and once a second this law moves the rate on the
+ * client p99 it reads, pure and clock-free so recorded and synthetic latency
+ * series can drive it in tests.
+ *
+ * Why it is shaped this way:
+ * - A single p99 reading over a second or two is noisy; the law acts on the
+ *   median of the last three readings (the lower of the first two), so one
+ *   slow second moves nothing.
+ * - Hysteresis: it cuts above the limit (headroom x baseline, or the
+ *   ceiling) and raises only below a lower mark (half the headroom), and
+ *   holds in between, so a p99 that sits near the limit does not make the
+ *   rate saw up and down.
+ * - Bounded steps: a cut is proportional to how far the p99 is above the
+ *   limit but between x0.5 and x0.8; after a cut the next one waits until
+ *   the readings can reflect it (the p99 window lags), unless the p99 is
+ *   far above the limit.
+ * - Gradient check: once the rate is down to a quarter of where a
+ *   congestion episode began and the p99 has not come down from the worst
+ *   level it cut at, the
+ *   latency is not the backfill's doing; cutting further would only starve
+ *   the backfill, so the rate holds there (a p99 rising further still cuts).
+ * - Ramp-up: the rate starts small and doubles on each healthy reading
+ *   until latency first rises, so the first seconds after START never see
+ *   a full-speed burst before any reading exists.
+ * - Recovery: after a cut the rate comes back in steps that shrink near the
+ *   rate latency last rose at (the knee): x2 far below it, x1.5 below half
+ *   of it, x1.2 close to it, then above it probes from x1.25 up to x2 in
+ *   steps of 0.25 while latency stays low, since the load has eased.
+ */
+import type { ThrottleKnobs } from './knobs.ts';
+
+/** How often the law decides, in ms: readings in between see the same second of traffic. */
+export const DECISION_PERIOD_MS = 1000;
+/** The p99 window (seconds) each reading covers: short, because the median of three smooths it. */
+export const PACE_P99_WINDOW_S = 2;
+/** Readings the median is taken over. */
+const MEDIAN_OF = 3;
+/** Healthy readings in a row needed before a raise after a cut. */
+const HEALTHY_TO_RAISE = 2;
+/** After a cut, the readings still hold the old rate's latency for this long: no second cut before it. */
+const CUT_COOLDOWN_MS = 3000;
+/** A p99 this many times the limit cuts again even within the cooldown. */
+const SEVERE = 2;
+/**
+ * Cut by this factor within one episode with the p99 still near the worst
+ * level it cut at (within -20%..+50%), the latency is not following the
+ * backfill's rate: cuts stop there.
+ */
+const NOT_FOLLOWING_AT = 4;
+
+export type PaceReasonLabel = 'client_p99' | 'client_p99_ceiling' | 'replica_lag';
+
+export interface PaceState {
+  /** Target rows per second. */
+  rate: number;
+  /** `ramp` until latency first rises, then `steady`. */
+  mode: 'ramp' | 'steady';
+  /** The rate at which latency last rose; null before it did or once the rate probed past it. */
+  knee: number | null;
+  /** The last readings (ms), oldest first, for the median. */
+  readings: number[];
+  /** Median of `readings`, the p99 the law acts on; null without readings. */
+  levelMs: number | null;
+  healthyStreak: number;
+  /** Raises in a row above the knee: each probes a little harder (x1.25, x1.5, ... up to x2). */
+  probes: number;
+  lastCutAtMs: number | null;
+  /** The highest p99 level the congestion episode in force has cut at. */
+  episodeLevelMs: number | null;
+  /** A congestion signal is in force: set by a cut, cleared once the rate is back at the knee. */
+  throttled: boolean;
+  /** The congestion behind `throttled`, in the AIMD controller's words. */
+  reason: string | null;
+  reasonLabel: PaceReasonLabel | null;
+  /** The last change of the rate and why: `cut 40,000 -> 24,000 rows/s: client p99 ...`. */
+  lastChange: string | null;
+  /** The last change as metric labels: `cut/client_p99`, `raised/ramp_up`, `raised/recovering`, `raised/probing`. */
+  lastChangeKey: string | null;
+  /** Latency the backfill costs the clients: the p99 level over the baseline (1.05 = 5% above). */
+  latencyCost: number | null;
+}
+
+export interface PaceReading {
+  nowMs: number;
+  /** Client p99 over the last PACE_P99_WINDOW_S, null with too few statements. */
+  clientP99Ms: number | null;
+  replicaLagMs: number | null;
+  baselineP99Ms: number | null;
+  /** The highest rate batches can deliver (rows/s of batch work), null before the first batch. */
+  capacity: number | null;
+}
+
+export function initialPace(knobs: ThrottleKnobs): PaceState {
+  return {
+    rate: clampRate(knobs.start_rate, knobs, null),
+    mode: 'ramp',
+    knee: null,
+    readings: [],
+    levelMs: null,
+    healthyStreak: 0,
+    probes: 0,
+    lastCutAtMs: null,
+    episodeLevelMs: null,
+    throttled: false,
+    reason: null,
+    reasonLabel: null,
+    lastChange: null,
+    lastChangeKey: null,
+    latencyCost: null,
+  };
+}
+
+/** The highest rate the knobs allow: `max_rate`, or `max_batch` rows every interval. */
+export function rateCeiling(knobs: ThrottleKnobs): number {
+  return knobs.max_rate ?? (knobs.max_batch * 1000) / knobs.pace_interval_ms;
+}
+
+function clampRate(rate: number, knobs: ThrottleKnobs, capacity: number | null): number {
+  // Above what batches can deliver a higher target changes nothing, and a later cut would first
+  // have to come down through that empty range before it slowed anything.
+  const hi = Math.max(knobs.min_rate, Math.min(rateCeiling(knobs), capacity ?? Number.POSITIVE_INFINITY));
+  return Math.min(hi, Math.max(knobs.min_rate, rate));
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 10 ? ms.toFixed(0) : ms.toFixed(1);
+}
+
+export function fmtRate(rate: number): string {
+  return Math.round(rate).toLocaleString('en-US');
+}
+
+/** The latency limit and the healthy mark below which the rate may rise, with the reason text for a breach. */
+function limitsOf(
+  levelMs: number,
+  knobs: ThrottleKnobs,
+  baseline: number | null,
+): { high: number; low: number; reason: string; label: PaceReasonLabel } | null {
+  const bounds: { high: number; low: number; reason: string; label: PaceReasonLabel }[] = [];
+  if (knobs.max_client_p99_ms !== null) {
+    bounds.push({
+      high: knobs.max_client_p99_ms,
+      low: 0.85 * knobs.max_client_p99_ms,
+      reason: `client p99 ${fmtMs(levelMs)}ms > ceiling ${fmtMs(knobs.max_client_p99_ms)}ms`,
+      label: 'client_p99_ceiling',
+    });
+  }
+  if (baseline !== null) {
+    bounds.push({
+      high: knobs.latency_headroom * baseline,
+      low: (1 + (knobs.latency_headroom - 1) / 2) * baseline,
+      reason: `client p99 ${fmtMs(levelMs)}ms > ${knobs.latency_headroom} x baseline ${fmtMs(baseline)}ms`,
+      label: 'client_p99',
+    });
+  }
+  if (bounds.length === 0) return null;
+  // The tighter bound decides: it is the one breached first.
+  return bounds.reduce((a, b) => (b.high < a.high ? b : a));
+}
+
+/**
+ * One decision: the state after reading the signals once. Called once per
+ * DECISION_PERIOD_MS by the controller; tests call it with series.
+ */
+export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceReading): PaceState {
+  const readings =
+    reading.clientP99Ms === null
+      ? state.readings
+      : [...state.readings, reading.clientP99Ms].slice(-MEDIAN_OF);
+  // Until there are three readings, the lowest one: a rise counts only once two readings show it
+  // (the first reading after START also holds the expand's DDL, not the backfill's doing).
+  const levelMs =
+    readings.length >= MEDIAN_OF ? median(readings) : readings.length > 0 ? Math.min(...readings) : null;
+  const baseline = reading.baselineP99Ms;
+  const next: PaceState = {
+    ...state,
+    readings,
+    levelMs,
+    latencyCost: levelMs !== null && baseline !== null && baseline > 0 ? levelMs / baseline : null,
+  };
+  const from = state.rate;
+
+  // Congestion: replica lag first (the AIMD controller's order), then client latency.
+  let congestion: { reason: string; label: PaceReasonLabel; factor: number; severe: boolean } | null = null;
+  const limits = levelMs === null ? null : limitsOf(levelMs, knobs, baseline);
+  if (reading.replicaLagMs !== null && reading.replicaLagMs > knobs.max_replica_lag_ms) {
+    congestion = {
+      reason: `replica lag ${fmtMs(reading.replicaLagMs)}ms > max ${fmtMs(knobs.max_replica_lag_ms)}ms`,
+      label: 'replica_lag',
+      factor: 0.5,
+      severe: reading.replicaLagMs > SEVERE * knobs.max_replica_lag_ms,
+    };
+  } else if (limits && levelMs !== null && levelMs > limits.high && readings.length > 1) {
+    congestion = {
+      reason: limits.reason,
+      label: limits.label,
+      // Proportional to the overshoot, bounded: one bad stretch never takes more than half.
+      factor: Math.min(0.8, Math.max(0.5, limits.high / levelMs)),
+      severe: levelMs > SEVERE * limits.high,
+    };
+  }
+
+  if (congestion) {
+    next.healthyStreak = 0;
+    next.probes = 0;
+    const cooling = state.lastCutAtMs !== null && reading.nowMs - state.lastCutAtMs < CUT_COOLDOWN_MS;
+    next.throttled = true;
+    next.reason = congestion.reason;
+    next.reasonLabel = congestion.label;
+    if (cooling && !congestion.severe) return next;
+    // Gradient check: the rate is down to a quarter of where the episode began, and the p99 has
+    // not followed it down. What holds latency up is not the backfill (another job, a slow
+    // disk): cutting further would only starve the backfill, so the rate holds while it lasts.
+    if (
+      state.throttled &&
+      state.knee !== null &&
+      state.episodeLevelMs !== null &&
+      levelMs !== null &&
+      from <= state.knee / NOT_FOLLOWING_AT &&
+      levelMs >= 0.8 * state.episodeLevelMs &&
+      levelMs <= 1.5 * state.episodeLevelMs
+    )
+      return next;
+    // Leaving the ramp, the readings lag the doubling: halve, as a slow start does.
+    const factor = state.mode === 'ramp' ? 0.5 : congestion.factor;
+    next.rate = clampRate(from * factor, knobs, null);
+    next.mode = 'steady';
+    // The knee is the rate the episode began at: cuts that follow within it do not lower it.
+    next.knee = state.mode === 'ramp' ? from / 2 : state.throttled && state.knee !== null ? state.knee : from;
+    next.lastCutAtMs = reading.nowMs;
+    // The worst level the episode has cut at: a burst that grows after its first cut is measured at its height.
+    next.episodeLevelMs =
+      state.throttled && state.episodeLevelMs !== null && levelMs !== null
+        ? Math.max(state.episodeLevelMs, levelMs)
+        : levelMs;
+    if (next.rate !== from) {
+      next.lastChange = `cut ${fmtRate(from)} -> ${fmtRate(next.rate)} rows/s: ${congestion.reason}`;
+      next.lastChangeKey = `cut/${congestion.label}`;
+    }
+    return next;
+  }
+
+  const healthy = levelMs === null || limits === null || levelMs < limits.low;
+  if (!healthy) {
+    // Within the hysteresis band: hold the rate, and the congestion flag as it is.
+    next.healthyStreak = 0;
+    next.probes = 0;
+    return next;
+  }
+  next.healthyStreak = state.healthyStreak + 1;
+  const why =
+    levelMs === null
+      ? 'too few client statements to measure'
+      : limits === null
+        ? 'no baseline or ceiling to compare with'
+        : `client p99 ${fmtMs(levelMs)}ms < ${fmtMs(limits.low)}ms`;
+  let factor: number;
+  let how: string;
+  if (state.mode === 'ramp') {
+    factor = 2;
+    how = 'ramp-up';
+  } else if (next.healthyStreak < HEALTHY_TO_RAISE) {
+    return next;
+  } else if (state.knee === null || from >= state.knee) {
+    // Latency stays low as the rate passes where it last rose: the load has eased, so each
+    // probe steps harder, like a slow start that begins gently.
+    factor = Math.min(2, 1.25 + 0.25 * state.probes);
+    next.probes = state.probes + 1;
+    how = 'probing';
+  } else if (from < state.knee / 4) {
+    factor = 2;
+    how = 'recovering';
+  } else if (from < state.knee / 2) {
+    factor = 1.5;
+    how = 'recovering';
+  } else {
+    factor = 1.2;
+    how = 'recovering near the last congested rate';
+  }
+  // Never lowered by a raise: a capacity measured below the rate only stops it rising further.
+  next.rate = Math.max(Math.min(from, rateCeiling(knobs)), clampRate(from * factor, knobs, reading.capacity));
+  if (state.knee !== null && next.rate >= state.knee) {
+    // Back at the rate latency rose at: the congestion is over.
+    next.throttled = false;
+    next.reason = null;
+    next.reasonLabel = null;
+    if (from >= state.knee) next.knee = null;
+  }
+  if (state.knee === null) {
+    next.throttled = false;
+    next.reason = null;
+    next.reasonLabel = null;
+  }
+  if (next.rate !== from) {
+    next.lastChange = `raised ${fmtRate(from)} -> ${fmtRate(next.rate)} rows/s (${how}): ${why}`;
+    next.lastChangeKey = `raised/${how === 'ramp-up' ? 'ramp_up' : how === 'probing' ? 'probing' : 'recovering'}`;
+  }
+  return next;
+}
