@@ -113,6 +113,8 @@ export interface MysqlTranslationDatabases {
   conn: mysql.Connection;
   map: VersionMap;
   refs: Map<string, mysql.Connection>;
+  /** Each reference database's name, by version. */
+  refDatabases: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -133,13 +135,18 @@ export async function openMysqlTranslationDatabases(prefix: string): Promise<Mys
     const physical = await open(prefix, MYSQL_DDL);
     const map = buildVersionMap(await introspectMysqlPhysical(physical.conn, physical.db.name), HISTORY);
     const refs = new Map<string, mysql.Connection>();
-    for (const [v, ddl] of Object.entries(MYSQL_REFERENCE_DDL))
-      refs.set(v, (await open(`${prefix}_ref`, ddl)).conn);
+    const refDatabases = new Map<string, string>();
+    for (const [v, ddl] of Object.entries(MYSQL_REFERENCE_DDL)) {
+      const ref = await open(`${prefix}_ref`, ddl);
+      refs.set(v, ref.conn);
+      refDatabases.set(v, ref.db.name);
+    }
     return {
       database: physical.db.name,
       conn: physical.conn,
       map,
       refs,
+      refDatabases,
       async close() {
         for (const m of made) {
           await m.conn.end();

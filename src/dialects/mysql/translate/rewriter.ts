@@ -263,7 +263,11 @@ class Rewriter {
       const chain = identChain(item);
       const [start, end] = rangeOf(item);
       // The server names an unaliased column after its text as written: keep that name.
-      const name = chain ? identName(chain.at(-1)!) : this.src.slice(start, end);
+      const name = chain
+        ? identName(chain.at(-1)!)
+        : item.type === 'string_literal'
+          ? String(item.value)
+          : this.src.slice(start, end);
       if (chain) plain.add(fold(name));
       if (this.edits.length > before) {
         if (name.length > 256)

@@ -160,6 +160,15 @@ export function translateMysqlUncached(
     statements = program.statements;
   } catch (e) {
     if (!touches) return passThrough(schema.name, sql, false);
+    const kind = statementKeyword(text.text);
+    if (kind !== null && !TRANSLATED_KEYWORDS.has(kind)) {
+      throw new TranslationError(
+        'unsupported',
+        schema.name,
+        'statement',
+        `${kind} statements that name a migrating table cannot be translated`,
+      );
+    }
     const first = String((e as Error).message).split('\n')[0];
     throw new TranslationError(
       'syntax_error',
@@ -203,6 +212,24 @@ export function translateMysqlUncached(
     statements: plans,
     fastPath: false,
   };
+}
+
+/** Statement kinds the rewriter translates; a text of another kind that names a migrating table is refused as such. */
+const TRANSLATED_KEYWORDS = new Set([
+  'SELECT',
+  'INSERT',
+  'REPLACE',
+  'UPDATE',
+  'DELETE',
+  'WITH',
+  'VALUES',
+  'TABLE',
+]);
+
+/** The first keyword of the text after comments and parentheses, upper-cased; null when there is none. */
+function statementKeyword(text: string): string | null {
+  const m = /^(?:\s+|\(|--[ \t][^\n]*\n?|#[^\n]*\n?|\/\*(?:[^*]|\*(?!\/))*\*\/)*([A-Za-z]+)/.exec(text);
+  return m ? m[1]!.toUpperCase() : null;
 }
 
 function applyCharEdits(sql: string, edits: readonly CharEdit[]): string {
