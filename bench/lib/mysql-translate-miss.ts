@@ -1,0 +1,65 @@
+/**
+ * The MySQL half of bench/translate-miss.ts: the cost of a translation
+ * cache miss (sql-parser-cst parse + rewrite) per statement, next to the
+ * parse alone, a cache hit and the fast path, on the translation fixture's
+ * version map. No server needed.
+ */
+import { parse } from 'sql-parser-cst';
+import { MysqlTranslator, translateMysqlUncached } from '../../src/dialects/mysql/translate/index.ts';
+import { buildVersionMap } from '../../src/versions/index.ts';
+import { HISTORY } from '../../test/translate/fixture.ts';
+import { FIXTURE_PHYSICAL } from '../../test/translate/physical.ts';
+
+const VERSION = '03_split';
+export const MYSQL_MISS_STATEMENTS = [
+  'SELECT * FROM users WHERE id = ?',
+  'SELECT full_name, email FROM users WHERE id = ?',
+  'SELECT u.full_name, p.total FROM users u JOIN purchases p ON p.user_id = u.id WHERE u.age > ? ORDER BY p.total DESC LIMIT 10',
+  'INSERT INTO users (full_name, email, age) VALUES (?, ?, ?)',
+  'INSERT INTO users (full_name, email) VALUES (?, ?) ON DUPLICATE KEY UPDATE email = VALUES(email)',
+  'UPDATE users SET full_name = ?, age = age + 1 WHERE id = ?',
+  'DELETE FROM purchases WHERE user_id = ?',
+  'WITH big AS (SELECT user_id, sum(total) AS s FROM purchases GROUP BY user_id) SELECT u.full_name, big.s FROM users u JOIN big ON big.user_id = u.id',
+];
+
+export function runMysqlMissBench(iterations: number): void {
+  const microsPerCall = (fn: () => void): number => {
+    for (let i = 0; i < Math.min(2000, iterations); i++) fn();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) fn();
+    return Number(process.hrtime.bigint() - start) / 1000 / iterations;
+  };
+  const map = buildVersionMap({ ...FIXTURE_PHYSICAL, schema: 'app' }, HISTORY);
+  const schema = map.version(VERSION)!;
+  const translator = new MysqlTranslator(map);
+  const options = { dialect: 'mariadb' as const, includeRange: true, paramTypes: ['?' as const] };
+
+  console.log(`MySQL translation cache miss, ${iterations} iterations per statement, version ${VERSION}\n`);
+  console.log(`${'miss us'.padStart(8)} ${'parse us'.padStart(9)} ${'rewrite'.padStart(8)}  statement`);
+  const misses: number[] = [];
+  const parses: number[] = [];
+  for (const sql of MYSQL_MISS_STATEMENTS) {
+    const miss = microsPerCall(() => translateMysqlUncached(schema, sql));
+    const parsed = microsPerCall(() => parse(sql, options));
+    misses.push(miss);
+    parses.push(parsed);
+    console.log(
+      `${miss.toFixed(1).padStart(8)} ${parsed.toFixed(1).padStart(9)} ${(miss - parsed).toFixed(1).padStart(8)}  ${sql.slice(0, 70)}`,
+    );
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const hit = microsPerCall(() => translator.translate(VERSION, MYSQL_MISS_STATEMENTS[2]!));
+  const fast = microsPerCall(() =>
+    translator.translate(VERSION, 'SELECT sku, qty FROM order_items WHERE order_id = ?'),
+  );
+  const avgMiss = mean(misses);
+  console.log(
+    `\nmiss (parse + rewrite): ${avgMiss.toFixed(1)} us/statement mean, max ${Math.max(...misses).toFixed(1)} us`,
+  );
+  console.log(
+    `parse alone:            ${mean(parses).toFixed(1)} us/statement (miss/parse ratio ${(avgMiss / mean(parses)).toFixed(2)})`,
+  );
+  console.log(`cache hit:              ${hit.toFixed(2)} us/statement`);
+  console.log(`fast path (no parse):   ${fast.toFixed(2)} us/statement`);
+  console.log(`goal < 50 us per miss:  ${avgMiss < 50 ? 'met' : 'NOT met'}`);
+}
