@@ -94,10 +94,10 @@ export function rewriteMysqlStatements(
   context: MysqlSqlContext,
   sql: string,
   statements: readonly CstNode[],
-): { edits: CharEdit[]; statements: MysqlStatementPlan[] } {
+): { edits: CharEdit[]; statements: MysqlStatementPlan[]; textDependent: boolean } {
   const rewriter = new Rewriter(schema, context, sql);
   const plans = statements.filter((s) => s.type !== 'empty').map((s) => rewriter.statement(s));
-  return { edits: rewriter.sortedEdits(), statements: plans };
+  return { edits: rewriter.sortedEdits(), statements: plans, textDependent: rewriter.textDependent };
 }
 
 class Rewriter {
@@ -105,6 +105,12 @@ class Rewriter {
   private readonly editAt = new Map<string, string>();
   private tables: { logical: string; physical: string; migrating: boolean }[] = [];
   private readonly lctn: number;
+  /**
+   * Set when an edit's text copies source text (the alias that keeps an
+   * unaliased expression's column name): then a statement that differs only
+   * in its constants needs edits of its own.
+   */
+  textDependent = false;
 
   constructor(
     private readonly v: VersionSchema,
@@ -278,6 +284,7 @@ class Rewriter {
             start,
           );
         this.insertAt(end, ` AS ${quoteIdent(name)}`);
+        if (!chain) this.textDependent = true;
       }
       names.push(name);
     }

@@ -4,12 +4,14 @@ import { log } from '../../../proxy/log.ts';
 import { TranslationError } from '../../../versions/translation-error.ts';
 import type { VersionMap } from '../../../versions/version-map.ts';
 import type { VersionSchema } from '../../../versions/version-schema.ts';
+import { moveEdits, movePosition } from '../../postgres/translate/literal-shape.ts';
 import type { StatementPlan, TextEdit, TranslationPlan } from '../../postgres/translate/plan.ts';
 import { contextKey, defaultMysqlContext, type MysqlSqlContext } from './context.ts';
 import type { CstNode } from './cst.ts';
 import { mysqlMayTouch } from './fast-path.ts';
+import { mysqlLiteralShape } from './literal-shape.ts';
 import { parserText } from './parser-text.ts';
-import { type CharEdit, rewriteMysqlStatements } from './rewriter.ts';
+import { type CharEdit, type MysqlStatementPlan, rewriteMysqlStatements } from './rewriter.ts';
 
 /** Plain counters for metrics: the proxy reads them, nothing here resets them. */
 export interface MysqlTranslatorCounters {
@@ -48,6 +50,12 @@ export interface MysqlTranslatorOptions {
 export class MysqlTranslator {
   private map: VersionMap;
   private readonly cache: LRUCache<string, TranslationPlan | TranslationError>;
+  /**
+   * Rewrites by literal shape (the text with its constants blanked out), so
+   * a statement that differs from a translated one only in its constants
+   * reuses its edits instead of being parsed.
+   */
+  private readonly shapes: LRUCache<string, ShapedRewrite>;
   private readonly dialect: DialectName;
   readonly counters: MysqlTranslatorCounters = { hits: 0, misses: 0, fastPath: 0, refused: 0 };
 
@@ -62,12 +70,19 @@ export class MysqlTranslator {
       sizeCalculation: (value, key) =>
         key.length + (value instanceof TranslationError ? 0 : value.sql.length) + 1,
     });
+    this.shapes = new LRUCache({
+      max: options.maxEntries ?? 10_000,
+      maxSize,
+      maxEntrySize: Math.max(1, Math.floor(maxSize / 8)),
+      sizeCalculation: (value, key) => key.length + value.edits.reduce((n, e) => n + e.text.length + 2, 1),
+    });
   }
 
   /** Swaps in a new version map (a migration started, completed or rolled back); cached plans are dropped. */
   setVersionMap(map: VersionMap): void {
     this.map = map;
     this.cache.clear();
+    this.shapes.clear();
   }
 
   get versionMap(): VersionMap {
@@ -106,10 +121,27 @@ export class MysqlTranslator {
       }
       return cached;
     }
+    const shape = mysqlLiteralShape(sql, ctx);
+    const shapeKey = shape ? `${version}\u0000${contextKey(ctx)}\u0000\u0003${shape.key}` : null;
+    const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
+    if (shape && sibling) {
+      const edits = moveEdits(sibling.edits, sibling.spans, shape.spans);
+      if (edits) {
+        this.counters.hits++;
+        const statements = sibling.statements.map((st) => ({
+          ...st,
+          start: movePosition(st.start, sibling.spans, shape.spans),
+          end: movePosition(st.end, sibling.spans, shape.spans),
+        }));
+        const plan = planOf(version, sql, edits, statements);
+        this.cache.set(key, plan);
+        return plan;
+      }
+    }
     this.counters.misses++;
-    let plan: TranslationPlan;
+    let rewrite: Rewrite;
     try {
-      plan = translateMysqlUncached(schema, sql, ctx, this.dialect);
+      rewrite = rewriteUncached(schema, sql, ctx, this.dialect);
     } catch (e) {
       if (e instanceof TranslationError) {
         this.counters.refused++;
@@ -117,7 +149,11 @@ export class MysqlTranslator {
       }
       throw e;
     }
+    const plan = planOf(version, sql, rewrite.edits, rewrite.statements);
     this.cache.set(key, plan);
+    // Refusals are not shared by shape: a constant may hold what refused it (`'/*!'`).
+    if (shape && shapeKey && !rewrite.textDependent && !rewrite.passedUnparsed)
+      this.shapes.set(shapeKey, { edits: rewrite.edits, statements: rewrite.statements, spans: shape.spans });
     return plan;
   }
 }
@@ -135,6 +171,33 @@ export function translateMysqlUncached(
   context: MysqlSqlContext = defaultMysqlContext(schema.schema),
   dialect: DialectName = 'mariadb',
 ): TranslationPlan {
+  const rewrite = rewriteUncached(schema, sql, context, dialect);
+  return planOf(schema.name, sql, rewrite.edits, rewrite.statements);
+}
+
+/** A translation in UTF-16 positions of the text, before it becomes a plan. */
+interface Rewrite {
+  readonly edits: readonly CharEdit[];
+  readonly statements: readonly MysqlStatementPlan[];
+  /** An edit copies source text: not to be shared with same-shape statements. */
+  readonly textDependent: boolean;
+  /** Passed through because the parser could not read it (and it names no migrating table). */
+  readonly passedUnparsed: boolean;
+}
+
+/** What the shape cache keeps of a translation: its edits, and where its constants were. */
+interface ShapedRewrite {
+  readonly edits: readonly CharEdit[];
+  readonly statements: readonly MysqlStatementPlan[];
+  readonly spans: number[];
+}
+
+function rewriteUncached(
+  schema: VersionSchema,
+  sql: string,
+  context: MysqlSqlContext,
+  dialect: DialectName,
+): Rewrite {
   const touches = mysqlMayTouch(schema, sql);
   const text = parserText(sql, context);
   if (touches && text.problem !== null)
@@ -159,7 +222,7 @@ export function translateMysqlUncached(
     };
     statements = program.statements;
   } catch (e) {
-    if (!touches) return passThrough(schema.name, sql, false);
+    if (!touches) return { edits: [], statements: [], textDependent: false, passedUnparsed: true };
     const kind = statementKeyword(text.text);
     if (kind !== null && !TRANSLATED_KEYWORDS.has(kind)) {
       throw new TranslationError(
@@ -177,9 +240,8 @@ export function translateMysqlUncached(
       `the translator cannot parse it (${first}); it may name a migrating table, so it was not sent`,
     );
   }
-  let rewritten: ReturnType<typeof rewriteMysqlStatements>;
   try {
-    rewritten = rewriteMysqlStatements(schema, context, sql, statements);
+    return { ...rewriteMysqlStatements(schema, context, sql, statements), passedUnparsed: false };
   } catch (e) {
     if (e instanceof TranslationError) throw e;
     // A translator bug must not take the session down nor let the statement through unrewritten.
@@ -191,20 +253,29 @@ export function translateMysqlUncached(
       `internal translator error: ${String(e)}`,
     );
   }
-  const out = applyCharEdits(sql, rewritten.edits);
+}
+
+/** The plan of `sql` with these edits: the rewritten text, and edits and ranges in UTF-8 bytes. */
+function planOf(
+  version: string,
+  sql: string,
+  charEdits: readonly CharEdit[],
+  statements: readonly MysqlStatementPlan[],
+): TranslationPlan {
+  const out = applyCharEdits(sql, charEdits);
   const toBytes = byteOffsets(sql);
-  const edits: TextEdit[] = rewritten.edits.map((e) => ({
+  const edits: TextEdit[] = charEdits.map((e) => ({
     start: toBytes(e.start),
     end: toBytes(e.end),
     text: e.text,
   }));
-  const plans: StatementPlan[] = rewritten.statements.map((s) => ({
-    ...s,
-    start: toBytes(s.start),
-    end: toBytes(s.end),
+  const plans: StatementPlan[] = statements.map((st) => ({
+    ...st,
+    start: toBytes(st.start),
+    end: toBytes(st.end),
   }));
   return {
-    version: schema.name,
+    version,
     original: sql,
     sql: out,
     rewritten: out !== sql,
