@@ -545,6 +545,14 @@ export const MYSQL_CASES: MysqlCase[] = [
   { v: V3, sql: 'SHOW CREATE TABLE purchases', refused: 'unsupported' },
   { v: V3, sql: 'EXPLAIN SELECT full_name FROM users', refused: 'unsupported' },
   { v: V3, sql: 'SELECT 1; SELECT legacy FROM users', refused: 'undefined_column' },
+  // The rest of the text would be read under another sql_mode, or in another database.
+  {
+    v: V3,
+    sql: 'SET sql_mode = \'ANSI_QUOTES\'; SELECT "full_name" FROM users',
+    refused: 'unsupported',
+    run: false,
+  },
+  { v: V3, sql: 'USE mysql; SELECT full_name FROM users', refused: 'unsupported', run: false },
   // Dropped by a completed migration: no version can be served it (the reference leaves it out).
   { v: V0, sql: 'SELECT fax FROM users', refused: 'unsupported', run: false },
   {

@@ -96,8 +96,29 @@ export function rewriteMysqlStatements(
   statements: readonly CstNode[],
 ): { edits: CharEdit[]; statements: MysqlStatementPlan[]; textDependent: boolean } {
   const rewriter = new Rewriter(schema, context, sql);
+  refuseModeChangeWithUse(schema, sql, statements);
   const plans = statements.filter((s) => s.type !== 'empty').map((s) => rewriter.statement(s));
   return { edits: rewriter.sortedEdits(), statements: plans, textDependent: rewriter.textDependent };
+}
+
+/**
+ * A text that changes sql_mode and also names a migrating table: the
+ * statements after the change would tokenize under a mode (ANSI_QUOTES,
+ * NO_BACKSLASH_ESCAPES) the translator did not read them with, so the
+ * change must come as a statement of its own.
+ */
+function refuseModeChangeWithUse(schema: VersionSchema, sql: string, statements: readonly CstNode[]): void {
+  if (statements.length < 2 || !/sql_mode/i.test(sql) || !mysqlMayTouch(schema, sql)) return;
+  for (const st of statements) {
+    if (st.type !== 'set_stmt' || !/sql_mode/i.test(sql.slice(...rangeOf(st)))) continue;
+    throw new TranslationError(
+      'unsupported',
+      schema.name,
+      'sql_mode',
+      'a text that changes sql_mode cannot also use a migrating table; send the SET as a statement of its own',
+      rangeOf(st)[0],
+    );
+  }
 }
 
 class Rewriter {
