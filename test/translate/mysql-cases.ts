@@ -522,6 +522,23 @@ export const MYSQL_CASES: MysqlCase[] = [
     cols: ['ßü✓', 'full_name'],
   },
 
+  // ---- MySQL clauses the parser lacks, which name no column ----------------------------------------
+  {
+    v: V3,
+    sql: 'SELECT full_name FROM users FORCE INDEX (users_name_key) WHERE id = 1',
+    out: 'SELECT `name` AS `full_name` FROM users FORCE INDEX (users_name_key) WHERE id = 1',
+  },
+  {
+    v: V3,
+    sql: 'SELECT p.total FROM purchases p USE INDEX FOR ORDER BY (`PRIMARY`) ORDER BY p.id',
+    out: 'SELECT p.total FROM `orders` p USE INDEX FOR ORDER BY (`PRIMARY`) ORDER BY p.id',
+  },
+  {
+    v: V3,
+    sql: "SELECT GROUP_CONCAT(full_name ORDER BY age DESC SEPARATOR '; ') AS names FROM users",
+    out: "SELECT GROUP_CONCAT(`name` ORDER BY `_shiftgate_new_age` DESC SEPARATOR '; ') AS names FROM users",
+  },
+
   // ---- refusals ---------------------------------------------------------------------------------
   { v: V3, sql: 'SELECT legacy FROM users', refused: 'undefined_column' },
   { v: V2, sql: 'SELECT bio FROM users', refused: 'undefined_column' },
@@ -536,9 +553,10 @@ export const MYSQL_CASES: MysqlCase[] = [
     refused: 'unsupported',
   },
   { v: V3, sql: 'SELECT /*!99999 full_name, */ id FROM users WHERE id = 1', refused: 'unsupported' },
+  // UPDATE ... JOIN is beyond the parser: refused rather than guessed at.
   {
     v: V3,
-    sql: 'SELECT full_name FROM users FORCE INDEX (users_name_key) WHERE id = 1',
+    sql: 'UPDATE users JOIN tags ON tags.user_id = users.id SET bio = label',
     refused: 'syntax_error',
   },
   { v: V3, sql: 'SHOW COLUMNS FROM users', refused: 'unsupported' },

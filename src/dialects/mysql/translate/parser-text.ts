@@ -6,7 +6,9 @@ import type { MysqlSqlContext } from './context.ts';
  * the text otherwise, a copy of the same length is made that the parser
  * reads the server's way: ANSI_QUOTES identifiers get backquotes, and
  * backslashes inside strings under NO_BACKSLASH_ESCAPES become plain
- * characters. Same length, so every source position the parser reports is
+ * characters. Two MySQL clauses the parser lacks are blanked out of the
+ * copy, since they name no column: index hints (`FORCE INDEX (k)`, which
+ * name indexes) and GROUP_CONCAT's `SEPARATOR 'x'`. Same length, so every source position the parser reports is
  * a position in the client's text, where the edits go.
  */
 export interface ParserText {
@@ -25,7 +27,8 @@ export function parserText(sql: string, context: MysqlSqlContext): ParserText {
   const executableComment = /\/\*M?!/.test(sql);
   const ansi = context.ansiQuotes && sql.includes('"');
   const plainBackslash = !context.backslashEscapes && sql.includes('\\');
-  if (!ansi && !plainBackslash) return { text: sql, executableComment, problem: null };
+  const unparsed = UNPARSED.test(sql);
+  if (!ansi && !plainBackslash && !unparsed) return { text: sql, executableComment, problem: null };
   const out = sql.split('');
   let problem: string | null = null;
   let i = 0;
@@ -50,11 +53,35 @@ export function parserText(sql: string, context: MysqlSqlContext): ParserText {
       out[i] = '`';
       if (end - 1 > i && sql[end - 1] === '"') out[end - 1] = '`';
       i = end;
+    } else if (unparsed && /[A-Za-z]/.test(c) && !/[\w$]/.test(sql[i - 1] ?? ' ')) {
+      const end = blankable(sql, i, context.backslashEscapes);
+      for (let k = i; k < end; k++) if (sql[k] !== '\n') out[k] = ' ';
+      i = Math.max(end, i + 1);
     } else {
       i++;
     }
   }
   return { text: out.join(''), executableComment, problem };
+}
+
+const UNPARSED = /\b(?:use|force|ignore)\s+(?:index|key)\b|\bseparator\b/i;
+const INDEX_HINT = /(?:USE|FORCE|IGNORE)\s+(?:INDEX|KEY)(?:\s+FOR\s+(?:JOIN|ORDER\s+BY|GROUP\s+BY))?\s*\(/iy;
+const SEPARATOR = /SEPARATOR\s*(?=['"])/iy;
+
+/** The end of an index hint or a SEPARATOR clause that starts at `at`, or `at` when none does. */
+function blankable(sql: string, at: number, backslash: boolean): number {
+  INDEX_HINT.lastIndex = at;
+  if (INDEX_HINT.test(sql)) {
+    let i = INDEX_HINT.lastIndex;
+    while (i < sql.length && sql[i] !== ')') i = sql[i] === '`' ? closing(sql, i, '`', false) : i + 1;
+    return Math.min(sql.length, i + 1);
+  }
+  SEPARATOR.lastIndex = at;
+  if (SEPARATOR.test(sql)) {
+    const quote = SEPARATOR.lastIndex;
+    return closing(sql, quote, sql[quote]!, backslash);
+  }
+  return at;
 }
 
 /** The index just past the quoted token that opens at `start`. */
