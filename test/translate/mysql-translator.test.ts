@@ -66,6 +66,16 @@ describe('MySQL translator', () => {
     assert.equal(a.sql, 'SELECT `_shiftgate_new_age` + 1 AS `age + 1` FROM users');
     assert.equal(b.sql, 'SELECT `_shiftgate_new_age` + 22 AS `age + 22` FROM users');
     assert.equal(t.counters.misses, 2);
+    // The copied text holds no constant: shared.
+    const e = t.translate(V3, 'SELECT CONCAT(full_name, email) FROM users WHERE id = 1');
+    const f = t.translate(V3, 'SELECT CONCAT(full_name, email) FROM users WHERE id = 2');
+    assert.equal(f.sql, e.sql.replace('id = 1', 'id = 2'));
+    assert.equal(t.counters.misses, 3);
+    // Unrewritten, but its output name is its text: the plan's names follow the constant.
+    const g = t.translate(V3, 'SELECT 1 + 1, full_name FROM users');
+    const h = t.translate(V3, 'SELECT 2 + 2, full_name FROM users');
+    assert.deepEqual(g.statements[0]?.outputColumns, ['1 + 1', 'full_name']);
+    assert.deepEqual(h.statements[0]?.outputColumns, ['2 + 2', 'full_name']);
   });
 
   test('a refusal is cached and counted, and maps to the MySQL error of the same mistake', () => {

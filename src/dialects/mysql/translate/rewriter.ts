@@ -94,11 +94,11 @@ export function rewriteMysqlStatements(
   context: MysqlSqlContext,
   sql: string,
   statements: readonly CstNode[],
-): { edits: CharEdit[]; statements: MysqlStatementPlan[]; textDependent: boolean } {
+): { edits: CharEdit[]; statements: MysqlStatementPlan[]; copied: [number, number][] } {
   const rewriter = new Rewriter(schema, context, sql);
   refuseModeChangeWithUse(schema, sql, statements);
   const plans = statements.filter((s) => s.type !== 'empty').map((s) => rewriter.statement(s));
-  return { edits: rewriter.sortedEdits(), statements: plans, textDependent: rewriter.textDependent };
+  return { edits: rewriter.sortedEdits(), statements: plans, copied: rewriter.copied };
 }
 
 /**
@@ -127,11 +127,11 @@ class Rewriter {
   private tables: { logical: string; physical: string; migrating: boolean }[] = [];
   private readonly lctn: number;
   /**
-   * Set when an edit's text copies source text (the alias that keeps an
-   * unaliased expression's column name): then a statement that differs only
-   * in its constants needs edits of its own.
+   * Ranges of the text that the plan copies (an unaliased expression's
+   * column name, kept as an alias or reported as an output name): a
+   * statement whose constants differ inside one of them needs a plan of its own.
    */
-  textDependent = false;
+  readonly copied: [number, number][] = [];
 
   constructor(
     private readonly v: VersionSchema,
@@ -296,6 +296,7 @@ class Rewriter {
           ? String(item.value)
           : this.src.slice(start, end);
       if (chain) plain.add(fold(name));
+      else this.copied.push([start, end]);
       if (this.edits.length > before) {
         if (name.length > 256)
           this.fail(
@@ -305,7 +306,6 @@ class Rewriter {
             start,
           );
         this.insertAt(end, ` AS ${quoteIdent(name)}`);
-        if (!chain) this.textDependent = true;
       }
       names.push(name);
     }

@@ -152,7 +152,7 @@ export class MysqlTranslator {
     const plan = planOf(version, sql, rewrite.edits, rewrite.statements);
     this.cache.set(key, plan);
     // Refusals are not shared by shape: a constant may hold what refused it (`'/*!'`).
-    if (shape && shapeKey && !rewrite.textDependent && !rewrite.passedUnparsed)
+    if (shape && shapeKey && !rewrite.passedUnparsed && !copiesConstant(rewrite.copied, shape.spans))
       this.shapes.set(shapeKey, { edits: rewrite.edits, statements: rewrite.statements, spans: shape.spans });
     return plan;
   }
@@ -179,8 +179,8 @@ export function translateMysqlUncached(
 interface Rewrite {
   readonly edits: readonly CharEdit[];
   readonly statements: readonly MysqlStatementPlan[];
-  /** An edit copies source text: not to be shared with same-shape statements. */
-  readonly textDependent: boolean;
+  /** Ranges of the text the plan copies (output names): where constants must not differ. */
+  readonly copied: readonly [number, number][];
   /** Passed through because the parser could not read it (and it names no migrating table). */
   readonly passedUnparsed: boolean;
 }
@@ -222,7 +222,7 @@ function rewriteUncached(
     };
     statements = program.statements;
   } catch (e) {
-    if (!touches) return { edits: [], statements: [], textDependent: false, passedUnparsed: true };
+    if (!touches) return { edits: [], statements: [], copied: [], passedUnparsed: true };
     const kind = statementKeyword(text.text);
     if (kind !== null && !TRANSLATED_KEYWORDS.has(kind)) {
       throw new TranslationError(
@@ -253,6 +253,14 @@ function rewriteUncached(
       `internal translator error: ${String(e)}`,
     );
   }
+}
+
+/** True when a copied range holds a constant (spans: [start, end) pairs). */
+function copiesConstant(copied: readonly [number, number][], spans: readonly number[]): boolean {
+  for (const [a, b] of copied) {
+    for (let i = 0; i < spans.length; i += 2) if (spans[i]! < b && spans[i + 1]! > a) return true;
+  }
+  return false;
 }
 
 /** The plan of `sql` with these edits: the rewritten text, and edits and ranges in UTF-8 bytes. */
