@@ -8,12 +8,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  createMysqlSqlTranslator,
   defaultMysqlContext,
   MysqlTranslator,
   mysqlErrorOf,
   sqlModeFlags,
 } from '../../src/dialects/mysql/translate/index.ts';
 import { mysqlLiteralShape } from '../../src/dialects/mysql/translate/literal-shape.ts';
+import { newSessionInfo } from '../../src/proxy/session.ts';
 import { buildVersionMap, TranslationError } from '../../src/versions/index.ts';
 import { HISTORY } from './fixture.ts';
 import { FIXTURE_PHYSICAL } from './physical.ts';
@@ -140,5 +142,41 @@ describe('MySQL translator', () => {
     assert.equal(mysqlLiteralShape('SELECT a FROM t', ctx), null);
     const ansi = mysqlLiteralShape('SELECT "a" FROM t WHERE x = 1', { ...ctx, ansiQuotes: true });
     assert.equal(ansi?.key, 'SELECT "a" FROM t WHERE x = \u0002');
+  });
+});
+
+describe('MySQL translator behind the router interface', () => {
+  const session = (database: string | null) => ({ ...newSessionInfo('mysql', '127.0.0.1:1'), database });
+
+  test('rewrites for the session database, passes what needs no change, refuses with the MySQL error', async () => {
+    const t = await createMysqlSqlTranslator();
+    assert.equal(
+      t.translate(V3, 'SELECT full_name FROM users', session('app')),
+      null,
+      'no map yet: nothing to do',
+    );
+    t.setVersionMap(map());
+    assert.equal(
+      t.translate(V3, 'SELECT full_name FROM users', session('app')),
+      'SELECT `name` AS `full_name` FROM users',
+    );
+    assert.equal(t.translate(V3, 'SELECT full_name FROM users', session('other')), null);
+    assert.equal(t.translate(V3, 'SELECT sku FROM order_items', session('app')), null);
+    assert.throws(
+      () => t.translate(V3, 'SELECT legacy FROM users', session('app')),
+      (e: unknown) => e instanceof TranslationError && e.kind === 'undefined_column',
+    );
+    assert.deepEqual(t.cacheCounters(), { hits: 0, misses: 3 });
+  });
+
+  test('a session context with ANSI_QUOTES reads double quotes as identifiers', async () => {
+    const t = await createMysqlSqlTranslator({
+      contextOf: (s) => ({ ...defaultMysqlContext(s.database), ansiQuotes: true }),
+    });
+    t.setVersionMap(map());
+    assert.equal(
+      t.translate(V3, 'SELECT "full_name" FROM "users"', session('app')),
+      'SELECT `name` AS `full_name` FROM "users"',
+    );
   });
 });

@@ -18,7 +18,7 @@ const CODES: Record<TranslationErrorKind, { code: number; sqlstate: string }> = 
   undefined_column: { code: 1054, sqlstate: '42S22' }, // ER_BAD_FIELD_ERROR
   undefined_table: { code: 1146, sqlstate: '42S02' }, // ER_NO_SUCH_TABLE
   ambiguous_column: { code: 1052, sqlstate: '23000' }, // ER_NON_UNIQ_ERROR
-  unknown_version: { code: 1235, sqlstate: '42000' },
+  unknown_version: { code: 1231, sqlstate: '42000' }, // ER_WRONG_VALUE_FOR_VAR, as the router answers it
   syntax_error: { code: 1064, sqlstate: '42000' }, // ER_PARSE_ERROR
 };
 
