@@ -1,0 +1,150 @@
+/**
+ * The MySQL translator behind a running proxy, plugged into the MySQL wire
+ * dialect the way its `createTranslator` will hold it: during a
+ * rename_column, a session bound to the new version and one on the old
+ * version read and write the same rows, each under its own names, through
+ * mysql2's text protocol (COM_QUERY) and binary protocol (COM_STMT_PREPARE
+ * and EXECUTE); `SELECT *` column metadata lists the session's version's
+ * columns; a refusal is a MySQL error and the session goes on.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import mysql from 'mysql2/promise';
+import { type Shiftgate, startShiftgate } from '../../src/cli/runtime.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { mysqlDialect } from '../../src/dialects/mysql/index.ts';
+import { createMysqlSqlTranslator } from '../../src/dialects/mysql/translate/index.ts';
+import type { WireDialect } from '../../src/proxy/dialect.ts';
+import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
+
+const NAME = '02_full_name';
+
+describe('MySQL translation through the proxy', () => {
+  let db: TestDatabase;
+  let sg: Shiftgate;
+  let direct: mysql.Connection;
+  const wire = mysqlDialect as { -readonly [K in keyof WireDialect]: WireDialect[K] };
+  const unplugged = wire.createTranslator;
+
+  before(async () => {
+    wire.createTranslator = () => createMysqlSqlTranslator();
+    db = await createMysqlDatabase('my_translate_proxy');
+    direct = await mysql.createConnection({ uri: db.url, multipleStatements: true });
+    await direct.query(`CREATE TABLE users (id int PRIMARY KEY, name varchar(50) NOT NULL, age int);
+                        INSERT INTO users VALUES (1, 'Alice', 31), (2, 'Bob', 17);`);
+    const dir = mkdtempSync(join(tmpdir(), 'shiftgate-mysql-translate-'));
+    writeFileSync(
+      join(dir, `${NAME}.yaml`),
+      [
+        'operations:',
+        '  - rename_column:',
+        '      table: users',
+        '      from: name',
+        '      to: full_name',
+      ].join('\n'),
+    );
+    const config = loadConfig({
+      env: {},
+      flags: { upstream: db.url, listen: '127.0.0.1:0', migrations: dir, 'admin.users': 'root' },
+    });
+    sg = await startShiftgate(config, db.url, { http: false });
+  });
+
+  after(async () => {
+    wire.createTranslator = unplugged;
+    await sg?.stop();
+    await direct?.query('DELETE FROM shiftgate.migrations WHERE schema_name = ?', [db.name]).catch(() => {});
+    await direct?.query('DELETE FROM shiftgate.events WHERE schema_name = ?', [db.name]).catch(() => {});
+    await direct?.end();
+    await db?.drop();
+  });
+
+  const connect = (options: mysql.ConnectionOptions = {}) =>
+    mysql.createConnection({
+      host: '127.0.0.1',
+      port: sg.proxy.address.port,
+      user: 'root',
+      database: db.name,
+      ...options,
+    });
+
+  async function waitForPhase(conn: mysql.Connection, phase: string): Promise<void> {
+    const deadline = Date.now() + 30000;
+    let last = '';
+    while (Date.now() < deadline) {
+      const [rows] = (await conn.query('SHOW SHIFTGATE STATUS')) as unknown as [{ phase: string }[]];
+      last = rows[0]?.phase ?? 'none';
+      if (last === phase) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`migration did not reach ${phase} (last: ${last})`);
+  }
+
+  it('old and new sessions side by side, in text and binary protocol', async () => {
+    const admin = await connect();
+    const old = await connect();
+    let neu: mysql.Connection | null = null;
+    try {
+      await admin.query(`SHIFTGATE START '${NAME}'`);
+      await waitForPhase(admin, 'active');
+      // Bound at connect (connection attribute), once the proxy's version map has the new version.
+      const deadline = Date.now() + 10000;
+      while (neu === null) {
+        try {
+          neu = await connect({ connectAttributes: { shiftgate_version: NAME } });
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+
+      // Text protocol, each version under its own names.
+      const [newRows, newFields] = await neu.query('SELECT * FROM users ORDER BY id');
+      assert.deepEqual(
+        (newFields as mysql.FieldPacket[]).map((f) => f.name),
+        ['id', 'full_name', 'age'],
+      );
+      assert.deepEqual(
+        (newRows as { full_name: string }[]).map((r) => r.full_name),
+        ['Alice', 'Bob'],
+      );
+      const [oldRows] = await old.query('SELECT name FROM users WHERE id = 2');
+      assert.deepEqual(oldRows, [{ name: 'Bob' }]);
+
+      // Binary protocol: COM_STMT_PREPARE carries the rewritten text, parameters stay in place.
+      await neu.execute('UPDATE users SET full_name = ? WHERE id = ?', ['Bobby', 2]);
+      const [seen] = await old.execute('SELECT name FROM users WHERE id = ?', [2]);
+      assert.deepEqual(seen, [{ name: 'Bobby' }], "the old version reads the new version's write");
+      await old.execute('INSERT INTO users (id, name, age) VALUES (?, ?, ?)', [3, 'Carol', 40]);
+      const [mine, fields] = await neu.execute('SELECT * FROM users WHERE id = ?', [3]);
+      assert.deepEqual(
+        (fields as mysql.FieldPacket[]).map((f) => f.name),
+        ['id', 'full_name', 'age'],
+        "the prepared SELECT *'s column metadata lists the version's columns",
+      );
+      assert.deepEqual(mine, [{ id: 3, full_name: 'Carol', age: 40 }]);
+      // The same prepared text executed again (mysql2 caches the statement id).
+      const [again] = await neu.execute('SELECT * FROM users WHERE id = ?', [1]);
+      assert.deepEqual(again, [{ id: 1, full_name: 'Alice', age: 31 }]);
+
+      // A refusal is a MySQL error; the session goes on.
+      await assert.rejects(neu.query('SELECT name FROM users'), (e: { errno?: number; message: string }) => {
+        assert.equal(e.errno, 1054);
+        return true;
+      });
+      await assert.rejects(neu.execute('SELECT * FROM users NATURAL JOIN users AS u2'), { errno: 1235 });
+      const [[after]] = (await neu.query('SELECT full_name FROM users WHERE id = 1')) as unknown as [
+        [{ full_name: string }],
+      ];
+      assert.equal(after.full_name, 'Alice');
+
+      await admin.query('SHIFTGATE ROLLBACK');
+      await waitForPhase(admin, 'none');
+    } finally {
+      for (const c of [admin, old, neu]) await c?.end().catch(() => {});
+    }
+  });
+});
