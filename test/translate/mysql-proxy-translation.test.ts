@@ -131,11 +131,18 @@ describe('MySQL translation through the proxy', () => {
       assert.deepEqual(again, [{ id: 1, full_name: 'Alice', age: 31 }]);
 
       // A refusal is a MySQL error; the session goes on.
-      await assert.rejects(neu.query('SELECT name FROM users'), (e: { errno?: number; message: string }) => {
-        assert.equal(e.errno, 1054);
-        return true;
+      await assert.rejects(
+        neu.query('SELECT name FROM users'),
+        (e: { errno?: number; sqlState?: string; message: string }) => {
+          assert.equal(e.errno, 1054);
+          assert.equal(e.sqlState, '42S22', 'the MySQL SQLSTATE of an unknown column');
+          return true;
+        },
+      );
+      await assert.rejects(neu.execute('SELECT * FROM users NATURAL JOIN users AS u2'), {
+        errno: 1235,
+        sqlState: '42000',
       });
-      await assert.rejects(neu.execute('SELECT * FROM users NATURAL JOIN users AS u2'), { errno: 1235 });
       const [[after]] = (await neu.query('SELECT full_name FROM users WHERE id = 1')) as unknown as [
         [{ full_name: string }],
       ];

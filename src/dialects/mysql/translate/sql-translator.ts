@@ -2,6 +2,7 @@ import type { SqlTranslator } from '../../../proxy/router.ts';
 import type { SessionInfo } from '../../../proxy/session.ts';
 import type { VersionMap } from '../../../versions/index.ts';
 import { defaultMysqlContext, type MysqlSqlContext } from './context.ts';
+import { mysqlErrorOf } from './error-codes.ts';
 import { MysqlTranslator, type MysqlTranslatorOptions } from './translator.ts';
 
 export interface MysqlSqlTranslatorOptions extends MysqlTranslatorOptions {
@@ -39,6 +40,10 @@ export async function createMysqlSqlTranslator(
     setVersionMap(map: VersionMap) {
       if (translator) translator.setVersionMap(map);
       else translator = new MysqlTranslator(map, options);
+    },
+    errorOf(err) {
+      const { code, sqlstate } = mysqlErrorOf(err);
+      return { code, sqlstate };
     },
     cacheCounters() {
       return { hits: translator?.counters.hits ?? 0, misses: translator?.counters.misses ?? 0 };
