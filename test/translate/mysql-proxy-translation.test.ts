@@ -1,6 +1,5 @@
 /**
- * The MySQL translator behind a running proxy, plugged into the MySQL wire
- * dialect the way its `createTranslator` will hold it: during a
+ * The MySQL translator behind a running proxy: during a
  * rename_column, a session bound to the new version and one on the old
  * version read and write the same rows, each under its own names, through
  * mysql2's text protocol (COM_QUERY) and binary protocol (COM_STMT_PREPARE
@@ -15,9 +14,6 @@ import { after, before, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { type Shiftgate, startShiftgate } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { mysqlDialect } from '../../src/dialects/mysql/index.ts';
-import { createMysqlSqlTranslator } from '../../src/dialects/mysql/translate/index.ts';
-import type { WireDialect } from '../../src/proxy/dialect.ts';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
 
 const NAME = '02_full_name';
@@ -26,11 +22,8 @@ describe('MySQL translation through the proxy', () => {
   let db: TestDatabase;
   let sg: Shiftgate;
   let direct: mysql.Connection;
-  const wire = mysqlDialect as { -readonly [K in keyof WireDialect]: WireDialect[K] };
-  const unplugged = wire.createTranslator;
 
   before(async () => {
-    wire.createTranslator = () => createMysqlSqlTranslator();
     db = await createMysqlDatabase('my_translate_proxy');
     direct = await mysql.createConnection({ uri: db.url, multipleStatements: true });
     await direct.query(`CREATE TABLE users (id int PRIMARY KEY, name varchar(50) NOT NULL, age int);
@@ -54,7 +47,6 @@ describe('MySQL translation through the proxy', () => {
   });
 
   after(async () => {
-    wire.createTranslator = unplugged;
     await sg?.stop();
     await direct?.query('DELETE FROM shiftgate.migrations WHERE schema_name = ?', [db.name]).catch(() => {});
     await direct?.query('DELETE FROM shiftgate.events WHERE schema_name = ?', [db.name]).catch(() => {});
@@ -147,6 +139,28 @@ describe('MySQL translation through the proxy', () => {
         [{ full_name: string }],
       ];
       assert.equal(after.full_name, 'Alice');
+
+      // USE follows the server: another database's `users` is not the migrating one.
+      await direct.query(`CREATE DATABASE IF NOT EXISTS \`${db.name}_other\``);
+      await direct.query(`CREATE TABLE \`${db.name}_other\`.users (id int, full_name varchar(9))`);
+      try {
+        await neu.query(`USE \`${db.name}_other\``);
+        const [other] = await neu.query('SELECT full_name FROM users');
+        assert.deepEqual(other, [], "the other database's table, untranslated");
+        await neu.query(`USE \`${db.name}\``);
+        const [back] = await neu.query('SELECT full_name FROM users WHERE id = 1');
+        assert.deepEqual(back, [{ full_name: 'Alice' }]);
+      } finally {
+        await direct.query(`DROP DATABASE \`${db.name}_other\``);
+      }
+
+      // After a sql_mode change the proxy cannot tell what "x" is: it refuses rather than guess.
+      await neu.query("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')");
+      await assert.rejects(neu.query('SELECT "full_name" FROM users'), { errno: 1235 });
+      const [[unquoted]] = (await neu.query('SELECT `full_name` FROM users WHERE id = 1')) as unknown as [
+        [{ full_name: string }],
+      ];
+      assert.equal(unquoted.full_name, 'Alice');
 
       await admin.query('SHIFTGATE ROLLBACK');
       await waitForPhase(admin, 'none');

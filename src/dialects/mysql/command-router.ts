@@ -31,6 +31,7 @@ import {
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
 import { Command, ErrorCode, ServerStatus } from './protocol.ts';
 import { reservedVariableUse } from './reserved-variables.ts';
+import { mayChangeSqlMode, useStatementDatabase } from './session-sql-state.ts';
 import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { versionAssignment } from './version-binding.ts';
 
@@ -109,7 +110,7 @@ export class CommandRouter {
         const text = decodeQueryText(payload);
         const backslashEscapes = (this.host.statusFlags() & ServerStatus.NoBackslashEscapes) === 0;
         const kill = matchKill(text, backslashEscapes);
-        if (kill.kind === 'none') return this.routeStatement(msg, text);
+        if (kill.kind === 'none') return this.followSqlState(text, this.routeStatement(msg, text));
         if (kill.kind === 'unsupported') {
           this.answerError(
             msg,
@@ -171,6 +172,7 @@ export class CommandRouter {
           raw: msg.raw,
           onSuccess: () => {
             this.host.info.database = change.database;
+            delete this.host.info.sqlContext.ansiQuotes;
             // The server dropped the session's prepared statements; so does the proxy.
             this.statements.forget();
             this.host.requestAccountCheck();
@@ -182,6 +184,8 @@ export class CommandRouter {
           raw: msg.raw,
           onSuccess: () => {
             this.statements.forget();
+            // The server's default sql_mode again.
+            delete this.host.info.sqlContext.ansiQuotes;
             // The reset cleared @shiftgate_version with the other user variables: the account check sets it again.
             this.host.requestAccountCheck();
           },
@@ -209,6 +213,13 @@ export class CommandRouter {
   private routeStatement(msg: CommandMessage, text: string | null): Forward | Promise<Forward> {
     const router = this.router;
     const { payload } = msg;
+    // How the server reads string constants now (NO_BACKSLASH_ESCAPES): the translator reads them the same way.
+    this.host.info.sqlContext.standardConformingStrings =
+      (this.host.statusFlags() & ServerStatus.NoBackslashEscapes) !== 0;
+    if (msg.command === Command.StmtPrepare && mayChangeSqlMode(payload.toString('latin1'))) {
+      // Executed later, maybe more than once: from now on the session's sql_mode is not known.
+      this.host.info.sqlContext.ansiQuotes = null;
+    }
     if (router === null || !router.mayRoute(payload, 1, payload.length)) {
       this.host.info.ranClientStatements = true;
       return { raw: msg.raw, onSuccess: null };
@@ -268,6 +279,30 @@ export class CommandRouter {
     const statements = splitStatements(sql, backslashEscapes);
     if (!statements.some((s) => shiftgateStatementKind(s) !== 'none')) return null;
     return statements.length === 1 ? statements[0]! : MULTI_STATEMENT;
+  }
+
+  /**
+   * A COM_QUERY text that switches the database (`USE db`) or may change
+   * sql_mode: once the server has run it, the session's reading of later
+   * statements follows (what the translator needs to read them the server's way).
+   */
+  private followSqlState(text: string, forward: Forward | Promise<Forward>): Forward | Promise<Forward> {
+    const database = useStatementDatabase(text);
+    const modeChange = mayChangeSqlMode(text);
+    if (database === null && !modeChange) return forward;
+    const follow = (f: Forward): Forward => {
+      if (f === null) return null;
+      const prior = f.onSuccess;
+      return {
+        raw: f.raw,
+        onSuccess: () => {
+          prior?.();
+          if (database !== null) this.host.info.database = database;
+          if (modeChange) this.host.info.sqlContext.ansiQuotes = null;
+        },
+      };
+    };
+    return forward instanceof Promise ? forward.then(follow) : follow(forward);
   }
 
   /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */

@@ -6,7 +6,11 @@
 export { contextKey, defaultMysqlContext, type MysqlSqlContext, sqlModeFlags } from './context.ts';
 export { type MysqlErrorAnswer, mysqlErrorOf } from './error-codes.ts';
 export { mysqlMayTouch } from './fast-path.ts';
-export { createMysqlSqlTranslator, type MysqlSqlTranslatorOptions } from './sql-translator.ts';
+export {
+  createMysqlSqlTranslator,
+  type MysqlSqlTranslatorOptions,
+  mysqlSessionContext,
+} from './sql-translator.ts';
 export {
   MysqlTranslator,
   type MysqlTranslatorCounters,
