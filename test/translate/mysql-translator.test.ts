@@ -157,7 +157,7 @@ describe('MySQL translator behind the router interface', () => {
     );
     t.setVersionMap(map());
     assert.equal(
-      t.translate(V3, 'SELECT full_name FROM users', session('app')),
+      t.translate(V3, 'SELECT full_name FROM users', session('app'))?.sql,
       'SELECT `name` AS `full_name` FROM users',
     );
     assert.equal(t.translate(V3, 'SELECT full_name FROM users', session('other')), null);
@@ -175,8 +175,24 @@ describe('MySQL translator behind the router interface', () => {
     });
     t.setVersionMap(map());
     assert.equal(
-      t.translate(V3, 'SELECT "full_name" FROM "users"', session('app')),
+      t.translate(V3, 'SELECT "full_name" FROM "users"', session('app'))?.sql,
       'SELECT `name` AS `full_name` FROM "users"',
+    );
+  });
+
+  test('after a sql_mode change the proxy did not follow, double quotes that could be read two ways are refused', async () => {
+    const t = await createMysqlSqlTranslator();
+    t.setVersionMap(map());
+    const changed = session('app');
+    changed.sqlContext.ansiQuotes = null;
+    assert.throws(
+      () => t.translate(V3, 'SELECT "full_name" FROM users', changed),
+      (e: unknown) => e instanceof TranslationError && /ANSI_QUOTES/.test(e.message),
+    );
+    // Both readings agree: a string constant in either mode only if nothing names a column with it.
+    assert.equal(
+      t.translate(V3, 'SELECT `full_name` FROM users WHERE email = "x@y"', changed)?.sql,
+      'SELECT `name` AS `full_name` FROM users WHERE email = "x@y"',
     );
   });
 });
