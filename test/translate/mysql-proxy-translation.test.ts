@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
 
 const NAME = '02_full_name';
+const AGE = '03_age_bigint';
 
 describe('MySQL translation through the proxy', () => {
   let db: TestDatabase;
@@ -37,6 +38,18 @@ describe('MySQL translation through the proxy', () => {
         '      table: users',
         '      from: name',
         '      to: full_name',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, `${AGE}.yaml`),
+      [
+        'operations:',
+        '  - alter_column:',
+        '      table: users',
+        '      column: age',
+        '      type: bigint',
+        "      up: 'age'",
+        "      down: 'age'",
       ].join('\n'),
     );
     const config = loadConfig({
@@ -162,6 +175,73 @@ describe('MySQL translation through the proxy', () => {
       ];
       assert.equal(unquoted.full_name, 'Alice');
 
+      await admin.query('SHIFTGATE ROLLBACK');
+      await waitForPhase(admin, 'none');
+    } finally {
+      for (const c of [admin, old, neu]) await c?.end().catch(() => {});
+    }
+  });
+
+  it('prepared statements: one opened before START runs after it, one opened during the migration is re-prepared after COMPLETE', async () => {
+    const admin = await connect();
+    const old = await connect();
+    let neu: mysql.Connection | null = null;
+    const star = 'SELECT * FROM users WHERE id = ?';
+    try {
+      // Opened on the old version before START: its translation does not change, it keeps running.
+      const [before] = await old.execute(star, [1]);
+      assert.deepEqual(Object.keys((before as object[])[0]!), ['id', 'name', 'age']);
+      await admin.query(`SHIFTGATE START '${NAME}'`);
+      await waitForPhase(admin, 'active');
+      const [during, fields] = await old.execute(star, [1]);
+      assert.deepEqual(
+        (fields as mysql.FieldPacket[]).map((f) => f.name),
+        ['id', 'name', 'age'],
+      );
+      assert.equal((during as { name: string }[])[0]?.name, 'Alice');
+
+      const deadline = Date.now() + 10000;
+      while (neu === null) {
+        try {
+          neu = await connect({ connectAttributes: { shiftgate_version: NAME } });
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      // Opened during the migration on the new version: prepared as its translation.
+      const [mine] = await neu.execute(star, [1]);
+      assert.deepEqual(mine, [{ id: 1, full_name: 'Alice', age: 31 }]);
+
+      await admin.query('SHIFTGATE COMPLETE FORCE');
+      await waitForPhase(admin, 'none');
+      // The server would re-prepare the translated text on the renamed column: refused instead.
+      await assert.rejects(neu.execute(star, [1]), (e: { errno?: number; message: string }) => {
+        assert.equal(e.errno, 1615, e.message);
+        return true;
+      });
+      neu.unprepare(star);
+      const [again, againFields] = await neu.execute(star, [1]);
+      assert.deepEqual(
+        (againFields as mysql.FieldPacket[]).map((f) => f.name),
+        ['id', 'full_name', 'age'],
+      );
+      assert.deepEqual(again, [{ id: 1, full_name: 'Alice', age: 31 }]);
+
+      // Opened before an alter_column's START: the server would re-prepare it on a table that
+      // now has the shadow column, and `*` would show it. Refused, then prepared again: the version's columns.
+      const [plain] = await neu.execute(star, [2]);
+      assert.deepEqual(Object.keys((plain as object[])[0]!), ['id', 'full_name', 'age']);
+      await admin.query(`SHIFTGATE START '${AGE}'`);
+      await waitForPhase(admin, 'active');
+      await assert.rejects(neu.execute(star, [2]), { errno: 1615 });
+      neu.unprepare(star);
+      const [fresh, freshFields] = await neu.execute(star, [2]);
+      assert.deepEqual(
+        (freshFields as mysql.FieldPacket[]).map((f) => f.name),
+        ['id', 'full_name', 'age'],
+      );
+      assert.equal((fresh as { full_name: string }[])[0]?.full_name, 'Bobby', 'written by the first test');
       await admin.query('SHIFTGATE ROLLBACK');
       await waitForPhase(admin, 'none');
     } finally {
