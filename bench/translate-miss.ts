@@ -4,7 +4,7 @@
  * the parse alone, a cache hit and the fast path, measured in one run.
  * Goal: a miss under 50 us. No server needed.
  *
- * Usage: npx tsx bench/translate-miss.ts [--iterations 20000]
+ * Usage: npx tsx bench/translate-miss.ts [--iterations 20000] [--dialect postgres|mysql]
  */
 import { parseArgs } from 'node:util';
 import { parseSync } from 'libpg-query';
@@ -12,9 +12,19 @@ import { loadPgParser, PgTranslator, translateUncached } from '../src/dialects/p
 import { buildVersionMap } from '../src/versions/index.ts';
 import { HISTORY } from '../test/translate/fixture.ts';
 import { FIXTURE_PHYSICAL } from '../test/translate/physical.ts';
+import { runMysqlMissBench } from './lib/mysql-translate-miss.ts';
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20000' } } });
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '20000' },
+    dialect: { type: 'string', default: 'postgres' },
+  },
+});
 const iterations = Number(values.iterations);
+if (values.dialect === 'mysql') {
+  runMysqlMissBench(iterations);
+  process.exit(0);
+}
 
 const VERSION = '03_split';
 const STATEMENTS = [

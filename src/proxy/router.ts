@@ -35,6 +35,12 @@ export interface SqlTranslator {
   reservedSettingChange?(sql: string): string | null;
   /** Plan cache hits and misses so far, for metrics. */
   cacheCounters(): { hits: number; misses: number };
+  /**
+   * The dialect's own SQLSTATE and error number for a refusal, when they
+   * differ from the PostgreSQL SQLSTATE the error carries and MYSQL_ERRNO
+   * (MySQL clients read `42S22` for an unknown column, not `42703`).
+   */
+  errorOf?(err: TranslationError): { sqlstate: string; code: number };
 }
 
 /** MySQL error numbers for the translation refusals (the SQLSTATE comes with the error). */
@@ -292,14 +298,17 @@ export class ShiftgateRouter implements StatementRouter {
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
       this.metrics.translations.labels('refused').inc();
+      const mapped = this.translator!.errorOf?.(err);
+      const sqlstate = mapped?.sqlstate ?? err.sqlstate;
+      const errno = mapped?.code ?? MYSQL_ERRNO[err.kind];
       const retired = this.retirementNote(version, err.object.split('.')[0]!);
       if (retired) {
         const latest = this.map.latestCompleted;
         return {
           kind: 'error',
           error: new ClientError(
-            err.sqlstate,
-            MYSQL_ERRNO[err.kind],
+            sqlstate,
+            errno,
             `${err.message}. ${retired}`,
             `the statement was not sent; a new session binds to "${latest}" (or run SET shiftgate.version = '${latest}' outside a transaction)`,
           ),
@@ -308,8 +317,8 @@ export class ShiftgateRouter implements StatementRouter {
       return {
         kind: 'error',
         error: new ClientError(
-          err.sqlstate,
-          MYSQL_ERRNO[err.kind],
+          sqlstate,
+          errno,
           err.message,
           `the statement was not sent; rewrite it for schema version "${version}" or bind the session to another version`,
         ),

@@ -46,6 +46,12 @@ export interface SessionSqlContext {
   searchPath: string | null | undefined;
   /** False when backslashes escape in plain string constants (`standard_conforming_strings = off`). */
   standardConformingStrings: boolean;
+  /**
+   * MySQL: whether sql_mode has ANSI_QUOTES (`"x"` an identifier). Absent:
+   * the server's default (assumed without); null: the session changed
+   * sql_mode and the proxy does not know to what.
+   */
+  ansiQuotes?: boolean | null;
 }
 
 /** A live client session, whatever its dialect. */

@@ -104,8 +104,8 @@ describe('migrations through the MySQL proxy', () => {
       ];
       assert.notEqual(none.v, NAME, 'a session that says nothing is not the new version');
 
-      // The proxy does not translate MySQL statements yet: the new version writes its physical column.
-      await bySet.query(`UPDATE products SET ${SHADOW} = 4400 WHERE id = 1`);
+      // The new version writes `price` under its own name: the proxy sends it to the shadow column.
+      await bySet.query('UPDATE products SET price = 4400 WHERE id = 1');
       await plain.query('UPDATE products SET price = 25 WHERE id = 2');
       const got = await mysqlRows(
         direct,

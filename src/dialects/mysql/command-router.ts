@@ -29,8 +29,10 @@ import {
   encodeQuery,
 } from './messages.ts';
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
+import { EXECUTE_COMMANDS, type PreparedTranslation, PreparedTranslations } from './prepared-translations.ts';
 import { Command, ErrorCode, ServerStatus } from './protocol.ts';
 import { reservedVariableUse } from './reserved-variables.ts';
+import { mayChangeSqlMode, useStatementDatabase } from './session-sql-state.ts';
 import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { versionAssignment } from './version-binding.ts';
 
@@ -83,6 +85,8 @@ export interface CommandRouterHost {
   targetOf(connectionId: number): number | null;
   /** Asks the server for the account again once the current response is through. */
   requestAccountCheck(): void;
+  /** The statement id the server gave the last statement it prepared, or null. */
+  lastPreparedStatementId(): number | null;
 }
 
 /** Routes the whole client commands of one session. */
@@ -92,6 +96,9 @@ export class CommandRouter {
     private readonly router: StatementRouter | null,
     private readonly statements: LocalStatements,
   ) {}
+
+  /** Statements the server prepared, with their translations. */
+  private readonly prepared = new PreparedTranslations();
 
   /**
    * Looks at one whole command. Returns what to forward, null when the proxy
@@ -104,12 +111,20 @@ export class CommandRouter {
       const sql = this.statements.get(id);
       if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
     }
+    if (this.prepared.size > 0) {
+      if (EXECUTE_COMMANDS.has(command)) {
+        const entry = this.prepared.named(payload, this.host.lastPreparedStatementId());
+        if (entry) return this.checkPrepared(msg, entry);
+      } else if (command === Command.StmtClose) {
+        this.prepared.close(payload);
+      }
+    }
     switch (command) {
       case Command.Query: {
         const text = decodeQueryText(payload);
         const backslashEscapes = (this.host.statusFlags() & ServerStatus.NoBackslashEscapes) === 0;
         const kill = matchKill(text, backslashEscapes);
-        if (kill.kind === 'none') return this.routeStatement(msg, text);
+        if (kill.kind === 'none') return this.followSqlState(text, this.routeStatement(msg, text));
         if (kill.kind === 'unsupported') {
           this.answerError(
             msg,
@@ -139,9 +154,13 @@ export class CommandRouter {
         }
         return { raw: encodePacket(0, encodeQuery(kill.rewrite(() => target))), onSuccess: null };
       }
-      case Command.StmtPrepare:
+      case Command.StmtPrepare: {
         this.statements.preparedUpstream();
-        return this.routeStatement(msg, null);
+        const forward = this.routeStatement(msg, null);
+        return forward instanceof Promise
+          ? forward.then((f) => this.followPrepare(msg, f))
+          : this.followPrepare(msg, forward);
+      }
       case Command.ProcessKill: {
         const id = decodeProcessKill(payload);
         if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
@@ -171,8 +190,10 @@ export class CommandRouter {
           raw: msg.raw,
           onSuccess: () => {
             this.host.info.database = change.database;
+            delete this.host.info.sqlContext.ansiQuotes;
             // The server dropped the session's prepared statements; so does the proxy.
             this.statements.forget();
+            this.prepared.forget();
             this.host.requestAccountCheck();
           },
         };
@@ -182,6 +203,9 @@ export class CommandRouter {
           raw: msg.raw,
           onSuccess: () => {
             this.statements.forget();
+            this.prepared.forget();
+            // The server's default sql_mode again.
+            delete this.host.info.sqlContext.ansiQuotes;
             // The reset cleared @shiftgate_version with the other user variables: the account check sets it again.
             this.host.requestAccountCheck();
           },
@@ -209,6 +233,13 @@ export class CommandRouter {
   private routeStatement(msg: CommandMessage, text: string | null): Forward | Promise<Forward> {
     const router = this.router;
     const { payload } = msg;
+    // How the server reads string constants now (NO_BACKSLASH_ESCAPES): the translator reads them the same way.
+    this.host.info.sqlContext.standardConformingStrings =
+      (this.host.statusFlags() & ServerStatus.NoBackslashEscapes) !== 0;
+    if (msg.command === Command.StmtPrepare && mayChangeSqlMode(payload.toString('latin1'))) {
+      // Executed later, maybe more than once: from now on the session's sql_mode is not known.
+      this.host.info.sqlContext.ansiQuotes = null;
+    }
     if (router === null || !router.mayRoute(payload, 1, payload.length)) {
       this.host.info.ranClientStatements = true;
       return { raw: msg.raw, onSuccess: null };
@@ -268,6 +299,86 @@ export class CommandRouter {
     const statements = splitStatements(sql, backslashEscapes);
     if (!statements.some((s) => shiftgateStatementKind(s) !== 'none')) return null;
     return statements.length === 1 ? statements[0]! : MULTI_STATEMENT;
+  }
+
+  /**
+   * A COM_QUERY text that switches the database (`USE db`) or may change
+   * sql_mode: once the server has run it, the session's reading of later
+   * statements follows (what the translator needs to read them the server's way).
+   */
+  private followSqlState(text: string, forward: Forward | Promise<Forward>): Forward | Promise<Forward> {
+    const database = useStatementDatabase(text);
+    const modeChange = mayChangeSqlMode(text);
+    if (database === null && !modeChange) return forward;
+    const follow = (f: Forward): Forward => {
+      if (f === null) return null;
+      const prior = f.onSuccess;
+      return {
+        raw: f.raw,
+        onSuccess: () => {
+          prior?.();
+          if (database !== null) this.host.info.database = database;
+          if (modeChange) this.host.info.sqlContext.ansiQuotes = null;
+        },
+      };
+    };
+    return forward instanceof Promise ? forward.then(follow) : follow(forward);
+  }
+
+  /**
+   * A COM_STMT_PREPARE on its way upstream: once the server has prepared
+   * it, its id is kept with the client's text and the text sent, so later
+   * executions can be checked against the current translation.
+   */
+  private followPrepare(msg: CommandMessage, forward: Forward): Forward {
+    const router = this.router;
+    // Texts too long for one packet are not followed (they could not be compared cheaply either).
+    if (forward === null || router === null || forward.raw.length >= 0xffffff) return forward;
+    const original = decodeQueryText(msg.payload);
+    const sent = forward.raw.subarray(5).toString('utf8');
+    const version = this.host.info.boundVersion;
+    const generation = router.generation;
+    const prior = forward.onSuccess;
+    return {
+      raw: forward.raw,
+      onSuccess: () => {
+        prior?.();
+        const id = this.host.lastPreparedStatementId();
+        if (id !== null) this.prepared.record(id, { original, sent, version, generation });
+      },
+    };
+  }
+
+  /**
+   * An execution of a statement prepared under another version map or
+   * binding: run when the client's text still translates to what the server
+   * prepared, else refused so the client prepares it again (and gets the
+   * current translation, or its refusal).
+   */
+  private checkPrepared(msg: CommandMessage, entry: PreparedTranslation): Forward | Promise<Forward> {
+    const router = this.router;
+    const version = this.host.info.boundVersion;
+    if (router === null || (entry.generation === router.generation && entry.version === version)) {
+      return { raw: msg.raw, onSuccess: null };
+    }
+    const generation = router.generation;
+    const decide = (route: Route): Forward => {
+      const now = route.kind === 'forward' ? entry.original : route.kind === 'rewrite' ? route.sql : null;
+      if (now === entry.sent) {
+        entry.generation = generation;
+        entry.version = version;
+        return { raw: msg.raw, onSuccess: null };
+      }
+      this.answerError(
+        msg,
+        ErrorCode.NeedReprepare,
+        'HY000',
+        'Prepared statement needs to be re-prepared: the schema version it was translated for changed (a migration started, completed or rolled back, or the session was bound to another version)',
+      );
+      return null;
+    };
+    const route = router.route(this.host.info, entry.original);
+    return route instanceof Promise ? route.then(decide) : decide(route);
   }
 
   /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */

@@ -4,13 +4,13 @@
  */
 import type { WireDialect } from '../../proxy/dialect.ts';
 import { MysqlSession } from './session.ts';
+import { createMysqlSqlTranslator } from './translate/index.ts';
 import { openAdminConnection, parseMysqlUpstream } from './upstream.ts';
 
 export const mysqlDialect: WireDialect = {
   name: 'mysql',
   defaultListenPort: 6033,
-  // NOTE: MySQL statements are not translated yet; migrations run on PostgreSQL only for now.
-  createTranslator: null,
+  createTranslator: () => createMysqlSqlTranslator(),
   accept(socket, ctx) {
     return new MysqlSession(socket, ctx);
   },

@@ -100,6 +100,8 @@ export class ResponseTracker<T = unknown> {
   private prepareColumns = 0;
   /** Status flags of the last OK / EOF seen (SERVER_STATUS_IN_TRANS tells an open transaction). */
   statusFlags = 0;
+  /** The statement id of the last COM_STMT_PREPARE the server answered with an OK. */
+  lastPreparedId: number | null = null;
   awaiting: AwaitingClient = AwaitingClient.Nothing;
   /** Tag of the response that just completed, and whether it ended in an ERR. */
   completedTag: T | undefined;
@@ -264,6 +266,7 @@ export class ResponseTracker<T = unknown> {
           );
         }
         const ok = decodeStmtPrepareOk(head);
+        this.lastPreparedId = ok.statementId;
         this.prepareColumns = ok.numColumns;
         if (ok.numParams > 0) {
           this.count = ok.numParams;

@@ -138,6 +138,7 @@ export class MysqlSession implements ProxySession {
       {
         info: this.info,
         statusFlags: () => this.tracker.statusFlags,
+        lastPreparedStatementId: () => this.tracker.lastPreparedId,
         clientCapabilities: () => this.login.clientCapabilities,
         answerLocally: (msg, build) =>
           this.responses.answer((msg.lastSequenceId + 1) & 0xff, this.relay.clientFrameSeq, build),

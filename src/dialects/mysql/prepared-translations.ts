@@ -1,0 +1,56 @@
+import { Command } from './protocol.ts';
+
+/**
+ * Statements the server prepared for a client session, with the text the
+ * client wrote and the text the proxy sent in its place. The server
+ * re-prepares a statement by itself when a table under it changes (and a
+ * migration's expand does change it), reading the text the proxy sent: a
+ * `SELECT *` prepared before START would then list the shadow columns. So
+ * at each execution after the version map or the session's binding
+ * changed, the client's text is translated again; when that no longer
+ * gives the text the statement was prepared with, the execution is refused
+ * (ER_NEED_REPREPARE) instead of run against the wrong columns.
+ */
+export interface PreparedTranslation {
+  /** The client's text. */
+  readonly original: string;
+  /** What the server prepared. */
+  readonly sent: string;
+  /** The session's binding and the router's map generation it was translated under. */
+  version: string | null;
+  generation: number;
+}
+
+/** MariaDB: statement id -1 names the statement prepared last. */
+const LAST_PREPARED = 0xffffffff;
+
+/** Executions of a prepared statement: checked against the statement's translation. */
+export const EXECUTE_COMMANDS = new Set<number>([Command.StmtExecute, Command.StmtBulkExecute]);
+
+export class PreparedTranslations {
+  private readonly byId = new Map<number, PreparedTranslation>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  record(id: number, entry: PreparedTranslation): void {
+    this.byId.set(id, entry);
+  }
+
+  /** The statement a COM_STMT_* payload names (`lastPrepared` resolves MariaDB's -1). */
+  named(payload: Buffer, lastPrepared: number | null): PreparedTranslation | undefined {
+    if (payload.length < 5) return undefined;
+    const id = payload.readUInt32LE(1);
+    return this.byId.get(id === LAST_PREPARED && lastPrepared !== null ? lastPrepared : id);
+  }
+
+  close(payload: Buffer): void {
+    if (payload.length >= 5) this.byId.delete(payload.readUInt32LE(1));
+  }
+
+  /** The server dropped every prepared statement (COM_CHANGE_USER, COM_RESET_CONNECTION). */
+  forget(): void {
+    this.byId.clear();
+  }
+}

@@ -1,0 +1,83 @@
+import type { SqlTranslator } from '../../../proxy/router.ts';
+import type { SessionInfo } from '../../../proxy/session.ts';
+import { TranslationError, type VersionMap } from '../../../versions/index.ts';
+import { defaultMysqlContext, type MysqlSqlContext } from './context.ts';
+import { mysqlErrorOf } from './error-codes.ts';
+import { MysqlTranslator, type MysqlTranslatorOptions } from './translator.ts';
+
+export interface MysqlSqlTranslatorOptions extends MysqlTranslatorOptions {
+  /**
+   * How the session's server reads its text right now. The default knows
+   * only the session's current database and assumes the server's default
+   * sql_mode: a session that tracks sql_mode (ANSI_QUOTES,
+   * NO_BACKSLASH_ESCAPES) and the server's lower_case_table_names passes
+   * its own.
+   */
+  contextOf?: (session: SessionInfo) => MysqlSqlContext;
+}
+
+/**
+ * How a MySQL session's server reads its text, from what the session
+ * follows: its current database, NO_BACKSLASH_ESCAPES (the server's
+ * status flag, kept as standardConformingStrings) and ANSI_QUOTES when
+ * known. lower_case_table_names is 0 (the Linux default) unless given.
+ */
+export function mysqlSessionContext(
+  session: SessionInfo,
+  lowerCaseTableNames: 0 | 1 | 2 = 0,
+): MysqlSqlContext {
+  return {
+    ...defaultMysqlContext(session.database),
+    ansiQuotes: session.sqlContext.ansiQuotes === true,
+    backslashEscapes: !session.sqlContext.standardConformingStrings,
+    lowerCaseTableNames,
+  };
+}
+
+/**
+ * The MySQL translator behind the router's dialect-neutral interface, the
+ * way the PostgreSQL dialect plugs its own in (`createTranslator`). The
+ * router asks it for every COM_QUERY and COM_STMT_PREPARE text of a
+ * session while some version sees the schema differently; the session
+ * sends the rewritten text upstream in place of the client's.
+ *
+ * @example
+ * export const mysqlDialect: WireDialect = { ..., createTranslator: () => createMysqlSqlTranslator() };
+ */
+export async function createMysqlSqlTranslator(
+  options: MysqlSqlTranslatorOptions = {},
+): Promise<SqlTranslator> {
+  const contextOf = options.contextOf ?? mysqlSessionContext;
+  let translator: MysqlTranslator | null = null;
+  return {
+    translate(version, sql, session) {
+      if (!translator) return null;
+      const context = contextOf(session);
+      const plan = translator.translate(version, sql, context);
+      if (session.sqlContext.ansiQuotes === null && sql.includes('"')) {
+        // The session changed sql_mode to something the proxy did not see: both readings must agree.
+        const other = translator.translate(version, sql, { ...context, ansiQuotes: !context.ansiQuotes });
+        if (other.sql !== plan.sql) {
+          throw new TranslationError(
+            'unsupported',
+            version,
+            'statement',
+            'the session changed sql_mode, so the proxy cannot tell whether "..." quotes an identifier (ANSI_QUOTES) here; use `backquotes` for identifiers and single quotes for strings',
+          );
+        }
+      }
+      return plan.rewritten ? plan : null;
+    },
+    setVersionMap(map: VersionMap) {
+      if (translator) translator.setVersionMap(map);
+      else translator = new MysqlTranslator(map, options);
+    },
+    errorOf(err) {
+      const { code, sqlstate } = mysqlErrorOf(err);
+      return { code, sqlstate };
+    },
+    cacheCounters() {
+      return { hits: translator?.counters.hits ?? 0, misses: translator?.counters.misses ?? 0 };
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The MySQL translator around its rewriter: the fast path that passes
+ * untouched text without parsing, the plan cache keyed by (version,
+ * context, text), plans shared by statements that differ only in their
+ * constants, counters, and the MySQL errors refusals map to. No server
+ * needed: the fixture's version map is built from its physical schema.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  createMysqlSqlTranslator,
+  defaultMysqlContext,
+  MysqlTranslator,
+  mysqlErrorOf,
+  sqlModeFlags,
+} from '../../src/dialects/mysql/translate/index.ts';
+import { mysqlLiteralShape } from '../../src/dialects/mysql/translate/literal-shape.ts';
+import { newSessionInfo } from '../../src/proxy/session.ts';
+import { buildVersionMap, TranslationError } from '../../src/versions/index.ts';
+import { HISTORY } from './fixture.ts';
+import { FIXTURE_PHYSICAL } from './physical.ts';
+
+const map = () => buildVersionMap({ ...FIXTURE_PHYSICAL, schema: 'app' }, HISTORY);
+const V3 = '03_split';
+
+describe('MySQL translator', () => {
+  test('text that names no migrating table passes byte for byte without a parse', () => {
+    const t = new MysqlTranslator(map());
+    const sql = 'SELECT sku /* x */ FROM order_items WHERE order_id = ?';
+    const plan = t.translate(V3, sql);
+    assert.equal(plan.sql, sql);
+    assert.equal(plan.fastPath, true);
+    assert.deepEqual(t.counters, { hits: 0, misses: 0, fastPath: 1, refused: 0 });
+  });
+
+  test('a statement is parsed once per (version, context, text)', () => {
+    const t = new MysqlTranslator(map());
+    const sql = 'SELECT full_name FROM users WHERE id = ?';
+    const first = t.translate(V3, sql);
+    const again = t.translate(V3, sql);
+    assert.equal(first, again);
+    assert.equal(first.sql, 'SELECT `name` AS `full_name` FROM users WHERE id = ?');
+    assert.deepEqual(t.counters, { hits: 1, misses: 1, fastPath: 0, refused: 0 });
+    // Another database for the session: another reading of `users`.
+    const elsewhere = t.translate(V3, sql, { ...defaultMysqlContext('other'), database: 'other' });
+    assert.equal(elsewhere.rewritten, false);
+    assert.equal(t.counters.misses, 2);
+  });
+
+  test('statements that differ only in their constants share one parse', () => {
+    const t = new MysqlTranslator(map());
+    const a = t.translate(V3, "SELECT full_name FROM users WHERE id = 1 AND email = 'a@x'");
+    const b = t.translate(V3, "SELECT full_name FROM users WHERE id = 12345 AND email = 'ßü@x'");
+    assert.equal(a.sql, "SELECT `name` AS `full_name` FROM users WHERE id = 1 AND email = 'a@x'");
+    assert.equal(b.sql, "SELECT `name` AS `full_name` FROM users WHERE id = 12345 AND email = 'ßü@x'");
+    assert.deepEqual(t.counters, { hits: 1, misses: 1, fastPath: 0, refused: 0 });
+    const c = t.translate(V3, 'UPDATE users SET age = 2.5e1 WHERE full_name = "x" LIMIT 3');
+    const d = t.translate(V3, 'UPDATE users SET age = 30 WHERE full_name = "yy" LIMIT 40');
+    assert.equal(c.sql, 'UPDATE users SET `_shiftgate_new_age` = 2.5e1 WHERE `name` = "x" LIMIT 3');
+    assert.equal(d.sql, 'UPDATE users SET `_shiftgate_new_age` = 30 WHERE `name` = "yy" LIMIT 40');
+    assert.equal(t.counters.misses, 2);
+  });
+
+  test('an alias that copies the expression text is not shared across constants', () => {
+    const t = new MysqlTranslator(map());
+    const a = t.translate(V3, 'SELECT age + 1 FROM users');
+    const b = t.translate(V3, 'SELECT age + 22 FROM users');
+    assert.equal(a.sql, 'SELECT `_shiftgate_new_age` + 1 AS `age + 1` FROM users');
+    assert.equal(b.sql, 'SELECT `_shiftgate_new_age` + 22 AS `age + 22` FROM users');
+    assert.equal(t.counters.misses, 2);
+    // The copied text holds no constant: shared.
+    const e = t.translate(V3, 'SELECT CONCAT(full_name, email) FROM users WHERE id = 1');
+    const f = t.translate(V3, 'SELECT CONCAT(full_name, email) FROM users WHERE id = 2');
+    assert.equal(f.sql, e.sql.replace('id = 1', 'id = 2'));
+    assert.equal(t.counters.misses, 3);
+    // Unrewritten, but its output name is its text: the plan's names follow the constant.
+    const g = t.translate(V3, 'SELECT 1 + 1, full_name FROM users');
+    const h = t.translate(V3, 'SELECT 2 + 2, full_name FROM users');
+    assert.deepEqual(g.statements[0]?.outputColumns, ['1 + 1', 'full_name']);
+    assert.deepEqual(h.statements[0]?.outputColumns, ['2 + 2', 'full_name']);
+  });
+
+  test('a refusal is cached and counted, and maps to the MySQL error of the same mistake', () => {
+    const t = new MysqlTranslator(map());
+    for (let i = 0; i < 2; i++) {
+      assert.throws(
+        () => t.translate(V3, 'SELECT legacy FROM users'),
+        (e: unknown) =>
+          e instanceof TranslationError &&
+          mysqlErrorOf(e).code === 1054 &&
+          mysqlErrorOf(e).sqlstate === '42S22',
+      );
+    }
+    assert.deepEqual(t.counters, { hits: 1, misses: 1, fastPath: 0, refused: 2 });
+    assert.throws(
+      () => t.translate(V3, 'SELECT * FROM users NATURAL JOIN tags'),
+      (e: unknown) => {
+        const answer = e instanceof TranslationError ? mysqlErrorOf(e) : null;
+        return (
+          answer?.code === 1235 &&
+          answer.sqlstate === '42000' &&
+          /not supported during migration/.test(answer.message)
+        );
+      },
+    );
+    assert.throws(
+      () => t.translate('99_nope', 'SELECT 1'),
+      (e: unknown) => e instanceof TranslationError && e.kind === 'unknown_version',
+    );
+  });
+
+  test('a new version map drops the cached plans', () => {
+    const t = new MysqlTranslator(map());
+    t.translate(V3, 'SELECT full_name FROM users');
+    assert.equal(t.cached, 1);
+    t.setVersionMap(map());
+    assert.equal(t.cached, 0);
+  });
+
+  test('sql_mode flags: ANSI_QUOTES (also through ANSI) and NO_BACKSLASH_ESCAPES', () => {
+    assert.deepEqual(sqlModeFlags('STRICT_TRANS_TABLES,ANSI_QUOTES'), {
+      ansiQuotes: true,
+      backslashEscapes: true,
+    });
+    assert.deepEqual(sqlModeFlags('ANSI'), { ansiQuotes: true, backslashEscapes: true });
+    assert.deepEqual(sqlModeFlags('NO_BACKSLASH_ESCAPES'), { ansiQuotes: false, backslashEscapes: false });
+    const t = new MysqlTranslator(map());
+    const ansi = { ...defaultMysqlContext('app'), ...sqlModeFlags('ANSI_QUOTES') };
+    assert.equal(
+      t.translate(V3, 'SELECT "full_name" FROM users', ansi).sql,
+      'SELECT `name` AS `full_name` FROM users',
+    );
+    // Without ANSI_QUOTES the same text selects a string: nothing to rename.
+    assert.equal(t.translate(V3, 'SELECT "full_name" FROM users').rewritten, false);
+  });
+
+  test('literal shapes blank strings and numbers, never identifiers', () => {
+    const ctx = defaultMysqlContext('app');
+    const s = mysqlLiteralShape("SELECT t1.c2, `3` FROM t1 WHERE a = 'x\\'y' AND b = 1.5 AND c = 0x1F", ctx);
+    assert.ok(s);
+    assert.equal(s.key, 'SELECT t1.c2, `3` FROM t1 WHERE a = \u0001 AND b = \u0002 AND c = \u0002');
+    assert.equal(mysqlLiteralShape('SELECT a FROM t', ctx), null);
+    const ansi = mysqlLiteralShape('SELECT "a" FROM t WHERE x = 1', { ...ctx, ansiQuotes: true });
+    assert.equal(ansi?.key, 'SELECT "a" FROM t WHERE x = \u0002');
+  });
+});
+
+describe('MySQL translator behind the router interface', () => {
+  const session = (database: string | null) => ({ ...newSessionInfo('mysql', '127.0.0.1:1'), database });
+
+  test('rewrites for the session database, passes what needs no change, refuses with the MySQL error', async () => {
+    const t = await createMysqlSqlTranslator();
+    assert.equal(
+      t.translate(V3, 'SELECT full_name FROM users', session('app')),
+      null,
+      'no map yet: nothing to do',
+    );
+    t.setVersionMap(map());
+    assert.equal(
+      t.translate(V3, 'SELECT full_name FROM users', session('app'))?.sql,
+      'SELECT `name` AS `full_name` FROM users',
+    );
+    assert.equal(t.translate(V3, 'SELECT full_name FROM users', session('other')), null);
+    assert.equal(t.translate(V3, 'SELECT sku FROM order_items', session('app')), null);
+    assert.throws(
+      () => t.translate(V3, 'SELECT legacy FROM users', session('app')),
+      (e: unknown) => e instanceof TranslationError && e.kind === 'undefined_column',
+    );
+    assert.deepEqual(t.cacheCounters(), { hits: 0, misses: 3 });
+  });
+
+  test('a session context with ANSI_QUOTES reads double quotes as identifiers', async () => {
+    const t = await createMysqlSqlTranslator({
+      contextOf: (s) => ({ ...defaultMysqlContext(s.database), ansiQuotes: true }),
+    });
+    t.setVersionMap(map());
+    assert.equal(
+      t.translate(V3, 'SELECT "full_name" FROM "users"', session('app'))?.sql,
+      'SELECT `name` AS `full_name` FROM "users"',
+    );
+  });
+
+  test('after a sql_mode change the proxy did not follow, double quotes that could be read two ways are refused', async () => {
+    const t = await createMysqlSqlTranslator();
+    t.setVersionMap(map());
+    const changed = session('app');
+    changed.sqlContext.ansiQuotes = null;
+    assert.throws(
+      () => t.translate(V3, 'SELECT "full_name" FROM users', changed),
+      (e: unknown) => e instanceof TranslationError && /ANSI_QUOTES/.test(e.message),
+    );
+    // Both readings agree: a string constant in either mode only if nothing names a column with it.
+    assert.equal(
+      t.translate(V3, 'SELECT `full_name` FROM users WHERE email = "x@y"', changed)?.sql,
+      'SELECT `name` AS `full_name` FROM users WHERE email = "x@y"',
+    );
+  });
+});
