@@ -26,10 +26,20 @@ import { log } from '../proxy/log.ts';
 import type { ThrottleController } from '../throttle/controller.ts';
 import type { LatencyReport } from './latency-report.ts';
 
+/** A client session bound to a version a completing migration retires. */
+export interface RetiringSession {
+  /** The fleet id of the proxy it is connected to (null: this proxy, outside any fleet). */
+  proxy: string | null;
+  id: number;
+  user: string | null;
+  address: string;
+  version: string;
+}
+
 /** What the console needs to know about sessions to refuse COMPLETE. */
 export interface RetiringSessions {
-  /** Sessions (other than admin-only ones) bound to a version the completing migration retires. */
-  boundToOtherThan(version: string): { id: number; user: string | null; address: string; version: string }[];
+  /** Sessions (other than admin-only ones) of every live proxy bound to a version the completing migration retires. */
+  boundToOtherThan(version: string): Promise<RetiringSession[]>;
 }
 
 /**
@@ -120,6 +130,11 @@ export class MigrationControl {
       connectReader,
     );
     return control;
+  }
+
+  /** The migration this proxy's runner is carrying out now (it holds the migration lock then), if any. */
+  get runningMigration(): string | null {
+    return this.running?.name ?? null;
   }
 
   /** Replica lag as last polled (the throttle's second signal), null without replicas. */
@@ -414,11 +429,14 @@ export class MigrationControl {
         'wait until SHOW SHIFTGATE STATUS shows it active (backfill and validation done)',
       );
     }
-    const old = sessions.boundToOtherThan(status.name);
-    if (old.length > 0 && !force) {
+    const old = force ? [] : await sessions.boundToOtherThan(status.name);
+    if (old.length > 0) {
       const list = old
         .slice(0, 10)
-        .map((s) => `#${s.id} ${s.user ?? '?'}@${s.address} (version ${s.version})`)
+        .map(
+          (s) =>
+            `#${s.id} ${s.user ?? '?'}@${s.address} (version ${s.version}${s.proxy === null ? '' : `, proxy ${s.proxy}`})`,
+        )
         .join(', ');
       throw clientError(
         'objectInUse',

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { AdminConsole } from '../admin/console.ts';
 import { MigrationControl } from '../admin/migration-control.ts';
 import type { Config } from '../config/schema.ts';
@@ -6,7 +7,11 @@ import { PhaseLog } from '../dashboard/phase-log.ts';
 import { dashboardRoutes } from '../dashboard/routes.ts';
 import { SeriesSampler } from '../dashboard/sampler.ts';
 import { SeriesRing } from '../dashboard/series.ts';
-import { dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
+import { connectFleetStore, dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
+import { FleetMember } from '../fleet/member.ts';
+import { shiftgateVersion } from '../fleet/shiftgate-version.ts';
+import { fleetSessionOf, latencySummaryOf } from '../fleet/snapshot.ts';
+import { registerFleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
@@ -29,6 +34,8 @@ export interface Shiftgate {
   dashboard: DashboardApi;
   router: ShiftgateRouter;
   control: MigrationControl | null;
+  /** This proxy as a member of the fleet (its heartbeat in the state store). */
+  fleet: FleetMember;
   /** Drains the proxy (SIGTERM semantics) and releases everything. */
   stop(): Promise<void>;
 }
@@ -53,6 +60,8 @@ export async function startShiftgate(
   const metrics = new ProxyMetrics();
   const latency = new LatencyRecorder(config.proxy.latency_window_s);
   const registry = new SessionRegistry();
+  const startedAt = new Date();
+  let fleet: FleetMember | null = null;
 
   const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
   if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
@@ -88,6 +97,7 @@ export async function startShiftgate(
     async () => {
       await follower?.refresh().catch(() => {});
     },
+    () => fleet,
   );
   const router = new ShiftgateRouter(config, adminConsole, translator, metrics);
 
@@ -172,6 +182,30 @@ export async function startShiftgate(
   }
 
   const proxy = await startProxy({ config, dialect, upstream, metrics, latency, registry, router });
+  const host = hostname();
+  const listen = `${proxy.address.address}:${proxy.address.port}`;
+  const member = new FleetMember({
+    scope: managedDatabase ?? '',
+    identity: {
+      id: config.fleet.proxy_id ?? `${host}:${proxy.address.port}`,
+      host,
+      listen,
+      shiftgateVersion: shiftgateVersion(),
+      pid: process.pid,
+      startedAt,
+    },
+    connect: () => connectFleetStore(upstreamUrl),
+    snapshot: () => ({
+      sessions: registry.list().map((s) => fleetSessionOf(s.info)),
+      latency: latencySummaryOf(latency, CLIENT_P99_WINDOW_S, MIN_QUANTILE_SAMPLES),
+      running: control?.runningMigration ?? null,
+    }),
+    intervalMs: config.fleet.heartbeat_ms,
+    timeoutMs: config.fleet.heartbeat_timeout_ms,
+  });
+  fleet = member;
+  member.start();
+  registerFleetMetrics(metrics.registry, () => member.lastView);
   // Ten minutes at one point a second: what a freshly opened dashboard shows at once.
   const series = new SeriesRing(600);
   const dashboard = new DashboardApi(
@@ -199,10 +233,13 @@ export async function startShiftgate(
     get control() {
       return control;
     },
+    fleet: member,
     async stop() {
       if (retry) clearTimeout(retry);
       sampler?.stop();
       await proxy.shutdown();
+      // After the drain: sessions still draining are the fleet's to see until they are gone.
+      await member.stop();
       follower?.stop();
       await control?.close();
       await http?.close();
