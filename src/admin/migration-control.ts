@@ -93,6 +93,8 @@ export class MigrationControl {
     onPhase?: (migration: string, phase: Phase) => void;
     /** This proxy's hold around each switch (COMPLETE, ROLLBACK). */
     switchGate?: SwitchGate;
+    /** This proxy's fleet id, recorded with the migration each time this proxy's runner takes it on. */
+    runner?: () => string;
   }): Promise<MigrationControl> {
     let control: MigrationControl | undefined;
     const onEvent = (e: EngineEvent) => {
@@ -115,7 +117,15 @@ export class MigrationControl {
     };
     const { url, dialect } = options;
     const connectRunner = () =>
-      MigrationEngine.connect({ url, dialect, throttle, sizing, onEvent, switchGate: options.switchGate });
+      MigrationEngine.connect({
+        url,
+        dialect,
+        throttle,
+        sizing,
+        onEvent,
+        switchGate: options.switchGate,
+        runner: options.runner,
+      });
     const connectReader = () => MigrationEngine.connect({ url, dialect });
     const runner = await connectRunner();
     const reader = await connectReader();
@@ -161,6 +171,8 @@ export class MigrationControl {
     this.closing = true;
     if (this.lagTimer) clearTimeout(this.lagTimer);
     this.lagTimer = null;
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseTimer = null;
     this.running?.abort.abort();
     await this.running?.done;
     await Promise.all([this.runner.close(), this.reader.close()]);
@@ -169,6 +181,8 @@ export class MigrationControl {
   private onEngineEvent(e: EngineEvent): void {
     if (e.type === 'batch') this.progress.set(`${e.migration}/${e.progress.table}`, e.progress);
     if (e.type === 'phase' && e.state === 'end') this.onChange();
+    if (e.type === 'lease')
+      log.info('this proxy runs the migration', { migration: e.migration, phase: e.phase, runner: e.runner });
     if (e.type === 'error')
       log.error('migration step failed', { migration: e.migration, phase: e.phase, error: e.error.message });
   }
@@ -266,13 +280,27 @@ export class MigrationControl {
     throw clientError('internal', `migration "${name}" did not start; see the proxy log`);
   }
 
-  private launch(name: string, work: (signal: AbortSignal) => Promise<unknown>): void {
+  /**
+   * Runs `work` in the background as this proxy's running migration. A
+   * `takeover` that finds the migration lock held by another runner (a live
+   * leader elsewhere) ends quietly: nothing was done, nothing changed.
+   */
+  private launch(
+    name: string,
+    work: (signal: AbortSignal) => Promise<unknown>,
+    options: { takeover?: boolean } = {},
+  ): void {
     const abort = new AbortController();
+    let lockedOut = false;
     const done = this.runReconnecting(name, work, abort.signal).then(
       () => {
         log.info('migration is active', { migration: name });
       },
       (err: Error) => {
+        if (options.takeover && err instanceof MigrationLockedError) {
+          lockedOut = true;
+          return;
+        }
         if (!abort.signal.aborted) log.error('migration failed', { migration: name, error: err.message });
       },
     );
@@ -281,9 +309,44 @@ export class MigrationControl {
       abort,
       done: done.finally(() => {
         if (this.running?.abort === abort) this.running = null;
-        this.onChange();
+        if (!lockedOut) this.onChange();
       }),
     };
+  }
+
+  private leaseTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Failover of the migration's runner across the fleet. The runner holds
+   * the migration lock (a session-level advisory lock / GET_LOCK) from
+   * START until the migration is active, and for COMPLETE and ROLLBACK;
+   * when its proxy dies (SIGKILL, host gone, connection cut) the database
+   * releases the lock with the session. Every `intervalMs` each proxy that
+   * runs nothing itself looks for a migration left in a runner's phase and
+   * tries the lock: the one that gets it resumes from the stored phase and
+   * checkpoint; while the leader lives the try fails at once.
+   */
+  startLeaseWatch(intervalMs: number): void {
+    const watch = () => {
+      this.takeOverOrphan()
+        .catch((err: Error) => log.debug('migration lease check failed', { error: err.message }))
+        .finally(() => {
+          if (this.leaseTimer) this.leaseTimer = setTimeout(watch, intervalMs).unref();
+        });
+    };
+    this.leaseTimer = setTimeout(watch, intervalMs).unref();
+  }
+
+  private idle(): boolean {
+    // A command in progress may hold the (re-entrant) lock on the runner's connection: never try it then.
+    return !this.running && !this.command && !this.closing;
+  }
+
+  private async takeOverOrphan(): Promise<void> {
+    if (!this.idle()) return;
+    const status = await (await this.read()).status();
+    if (!status || !RUNNER_PHASES.includes(status.phase) || !this.idle()) return;
+    this.launch(status.name, (signal) => this.runner.resume({ signal }), { takeover: true });
   }
 
   /**
@@ -401,7 +464,8 @@ export class MigrationControl {
     log.info('resuming an interrupted migration', { migration: status.name, phase: status.phase });
     this.during = new LatencyHistogram();
     this.latency.taps.add(this.during);
-    this.launch(status.name, (signal) => this.runner.resume({ signal }));
+    // Another proxy of the fleet may be running it: then the lock is taken and this ends quietly.
+    this.launch(status.name, (signal) => this.runner.resume({ signal }), { takeover: true });
   }
 
   pause(): void {
@@ -557,6 +621,16 @@ export class MigrationControl {
     }, 60_000).unref();
   }
 }
+
+/** Phases a runner carries a migration through holding the migration lock; one found there without a holder lost its runner. */
+const RUNNER_PHASES: readonly Phase[] = [
+  'pending',
+  'expanding',
+  'backfilling',
+  'validating',
+  'contracting',
+  'rolling_back',
+];
 
 function isInFlight(status: MigrationStatus): boolean {
   return !['completed', 'rolled_back'].includes(status.phase);

@@ -62,6 +62,9 @@ export async function startShiftgate(
   const registry = new SessionRegistry();
   const startedAt = new Date();
   let fleet: FleetMember | null = null;
+  const host = hostname();
+  // Until the proxy listens (its port is part of the default id), the runner is named by host and pid.
+  const fleetId = () => fleet?.id ?? config.fleet.proxy_id ?? `${host} (pid ${process.pid})`;
 
   const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
   if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
@@ -115,6 +118,7 @@ export async function startShiftgate(
         onBatch: (report) => migrationMetrics.onBatch(report),
         onProgress: (progress) => migrationMetrics.onProgress(progress),
         onPhase: (migration, phase) => phases.observe(migration, phase),
+        runner: fleetId,
         switchGate: new ProxySwitchGate({
           router,
           registry,
@@ -123,6 +127,7 @@ export async function startShiftgate(
       });
       opening = false;
       opened.startReplicaLagPolling();
+      opened.startLeaseWatch(config.fleet.heartbeat_ms);
       // Through the control, which opens the status connection again after a database restart.
       follower = new VersionFollower(
         {
@@ -182,7 +187,6 @@ export async function startShiftgate(
   }
 
   const proxy = await startProxy({ config, dialect, upstream, metrics, latency, registry, router });
-  const host = hostname();
   const listen = `${proxy.address.address}:${proxy.address.port}`;
   const member = new FleetMember({
     scope: managedDatabase ?? '',
