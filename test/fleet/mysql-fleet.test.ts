@@ -63,6 +63,12 @@ describe('proxy fleet (MariaDB, three proxy processes)', () => {
 
   after(async () => {
     await Promise.all([...proxies.values()].map((p) => p.stop()));
+    // The state rows of this database go with it: the shared `shiftgate` database is left to others.
+    const admin = await mysql.createConnection(MYSQL_URL);
+    for (const table of ['migrations', 'events']) {
+      await admin.query(`DELETE FROM shiftgate.${table} WHERE schema_name = ?`, [db.name]).catch(() => {});
+    }
+    await admin.end();
     await db.drop();
   });
 
