@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import type { ControlsChange } from '../fleet/controls.ts';
 import type { FleetView, LiveProxy } from '../fleet/heartbeat.ts';
 import { fleetSessionOf } from '../fleet/snapshot.ts';
 import type { MigrationStatus } from '../migrations/index.ts';
@@ -87,21 +88,34 @@ export class AdminConsole {
       case 'show-proxies':
         return this.proxies();
       case 'start': {
+        // A rollback asked for an earlier run of the same name must not catch this one.
+        await this.fleet()
+          ?.changeControls({ rollback: null })
+          .catch(() => {});
         const s = await control.start(command.name);
         return phaseResult('SHIFTGATE START', s, 'started; the backfill runs in the background');
       }
-      case 'pause':
+      case 'pause': {
         control.pause();
-        return { columns: adminResultColumns(command), rows: [['backfill paused']], tag: 'SHIFTGATE PAUSE' };
-      case 'resume':
-        control.resume();
+        const note = await this.tellFleet({ paused: true });
         return {
           columns: adminResultColumns(command),
-          rows: [['backfill resumed']],
+          rows: [[`backfill paused${note}`]],
+          tag: 'SHIFTGATE PAUSE',
+        };
+      }
+      case 'resume': {
+        control.resume();
+        const note = await this.tellFleet({ paused: false });
+        return {
+          columns: adminResultColumns(command),
+          rows: [[`backfill resumed${note}`]],
           tag: 'SHIFTGATE RESUME',
         };
+      }
       case 'set': {
         control.throttle.knobs = setKnob(control.throttle.knobs, command.knob, command.value);
+        await this.tellFleet({ knobs: { [command.knob]: command.value } });
         const value = control.throttle.knobs[command.knob as keyof Config['throttle']];
         return {
           columns: adminResultColumns(command),
@@ -116,9 +130,30 @@ export class AdminConsole {
         return phaseResult('SHIFTGATE COMPLETE', s, 'completed');
       }
       case 'rollback': {
-        const s = await control.rollback();
+        const fleet = this.fleet();
+        const s = await control.rollback(
+          fleet ? { requestOnFleet: (name) => fleet.changeControls({ rollback: name }) } : {},
+        );
         return phaseResult('SHIFTGATE ROLLBACK', s, 'rolled back');
       }
+    }
+  }
+
+  /**
+   * Records a throttle command for the fleet, so the proxy running the
+   * migration applies it wherever it is (and one taking over inherits it).
+   * Applied here already; when the store cannot be written, the answer says
+   * it holds on this proxy only.
+   */
+  private async tellFleet(change: ControlsChange): Promise<string> {
+    const fleet = this.fleet();
+    if (!fleet) return '';
+    try {
+      await fleet.changeControls(change);
+      return '';
+    } catch (err) {
+      log.warn('throttle command not recorded for the fleet', { error: (err as Error).message });
+      return ' (on this proxy only: the fleet could not be told)';
     }
   }
 

@@ -288,13 +288,13 @@ export class MigrationControl {
   private launch(
     name: string,
     work: (signal: AbortSignal) => Promise<unknown>,
-    options: { takeover?: boolean } = {},
+    options: { takeover?: boolean; finished?: string } = {},
   ): void {
     const abort = new AbortController();
     let lockedOut = false;
     const done = this.runReconnecting(name, work, abort.signal).then(
       () => {
-        log.info('migration is active', { migration: name });
+        log.info(options.finished ?? 'migration is active', { migration: name });
       },
       (err: Error) => {
         if (options.takeover && err instanceof MigrationLockedError) {
@@ -315,6 +315,7 @@ export class MigrationControl {
   }
 
   private leaseTimer: NodeJS.Timeout | null = null;
+  private rollbackRequested: string | null = null;
 
   /**
    * Failover of the migration's runner across the fleet. The runner holds
@@ -346,6 +347,13 @@ export class MigrationControl {
     if (!this.idle()) return;
     const status = await (await this.read()).status();
     if (!status || !RUNNER_PHASES.includes(status.phase) || !this.idle()) return;
+    if (this.rollbackRequested === status.name) {
+      this.launch(status.name, () => this.runner.rollback(), {
+        takeover: true,
+        finished: 'migration rolled back',
+      });
+      return;
+    }
     this.launch(status.name, (signal) => this.runner.resume({ signal }), { takeover: true });
   }
 
@@ -520,12 +528,32 @@ export class MigrationControl {
     return done;
   }
 
-  /** Undoes the migration in flight, stopping its backfill first. */
-  rollback(): Promise<MigrationStatus> {
-    return this.exclusive('SHIFTGATE ROLLBACK', () => this.rollbackExclusive());
+  /**
+   * Undoes the migration in flight, stopping its backfill first. With
+   * `requestOnFleet`, the request is recorded for the fleet first: when
+   * another proxy's runner holds the migration lock, that runner stops and
+   * rolls back at its next heartbeat (or whichever proxy takes the lock
+   * over), and this waits until the record says rolled back.
+   */
+  rollback(options: { requestOnFleet?: (name: string) => Promise<void> } = {}): Promise<MigrationStatus> {
+    return this.exclusive('SHIFTGATE ROLLBACK', () => this.rollbackExclusive(options.requestOnFleet));
   }
 
-  private async rollbackExclusive(): Promise<MigrationStatus> {
+  private async rollbackExclusive(
+    requestOnFleet?: (name: string) => Promise<void>,
+  ): Promise<MigrationStatus> {
+    let requested: string | null = null;
+    if (requestOnFleet) {
+      const inFlight = await this.status();
+      if (inFlight) {
+        await requestOnFleet(inFlight.name).then(
+          () => {
+            requested = inFlight.name;
+          },
+          (err: Error) => log.warn('rollback request not recorded for the fleet', { error: err.message }),
+        );
+      }
+    }
     if (this.running) {
       this.running.abort.abort();
       this.throttle.resume();
@@ -535,7 +563,8 @@ export class MigrationControl {
     try {
       done = await (await this.run()).rollback();
     } catch (err) {
-      throw asClientError(err);
+      if (!(err instanceof MigrationLockedError) || requested === null) throw asClientError(err);
+      done = await this.rolledBackElsewhere(requested);
     }
     // A rolled-back migration keeps its latency report too: what it cost while it ran, and the minute after.
     if (this.during) {
@@ -545,6 +574,43 @@ export class MigrationControl {
     }
     this.onChange();
     return done;
+  }
+
+  /** Waits until another proxy's runner has rolled `name` back (it applies the request at its next heartbeat). */
+  private async rolledBackElsewhere(name: string): Promise<MigrationStatus> {
+    const deadline = Date.now() + ROLLBACK_ELSEWHERE_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const record = (await (await this.read()).history()).find((s) => s.name === name);
+      if (record?.phase === 'rolled_back') return record;
+      if (!record || record.phase === 'completed')
+        throw clientError(
+          'stateConflict',
+          `migration "${name}" is ${record?.phase ?? 'gone'}; nothing to roll back`,
+        );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw clientError(
+      'objectInUse',
+      `the rollback of "${name}" is recorded, but the proxy running it has not carried it out within ${ROLLBACK_ELSEWHERE_TIMEOUT_MS / 1000} s`,
+      'it still will (or the proxy that takes the migration over); SHOW SHIFTGATE STATUS shows the phase',
+    );
+  }
+
+  /**
+   * The migration whose rollback the fleet asked for (null: none), as read
+   * at each heartbeat. The runner carrying it on stops and rolls it back;
+   * a proxy taking an orphaned migration over rolls it back instead of
+   * resuming it.
+   */
+  setRollbackRequest(name: string | null): void {
+    this.rollbackRequested = name;
+    if (name !== null && this.running?.name === name && !this.command) {
+      log.info('rolling back at the request of another proxy', { migration: name });
+      this.rollback().catch((err: Error) =>
+        // Another proxy got the lock in between: it rolls back, as it was asked to.
+        log.warn('rollback requested by the fleet did not run here', { migration: name, error: err.message }),
+      );
+    }
   }
 
   async status(): Promise<MigrationStatus | null> {
@@ -631,6 +697,9 @@ const RUNNER_PHASES: readonly Phase[] = [
   'contracting',
   'rolling_back',
 ];
+
+/** How long a ROLLBACK waits for the proxy running the migration to carry it out. */
+const ROLLBACK_ELSEWHERE_TIMEOUT_MS = 60_000;
 
 function isInFlight(status: MigrationStatus): boolean {
   return !['completed', 'rolled_back'].includes(status.phase);

@@ -8,6 +8,7 @@ import { dashboardRoutes } from '../dashboard/routes.ts';
 import { SeriesSampler } from '../dashboard/sampler.ts';
 import { SeriesRing } from '../dashboard/series.ts';
 import { connectFleetStore, dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
+import type { FleetControls } from '../fleet/controls.ts';
 import { FleetMember } from '../fleet/member.ts';
 import { shiftgateVersion } from '../fleet/shiftgate-version.ts';
 import { fleetSessionOf, latencySummaryOf } from '../fleet/snapshot.ts';
@@ -25,6 +26,7 @@ import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
 import { ProxySwitchGate } from '../proxy/switch-hold.ts';
 import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
+import { setKnob } from '../throttle/knobs.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
 export interface Shiftgate {
@@ -206,7 +208,21 @@ export async function startShiftgate(
     }),
     intervalMs: config.fleet.heartbeat_ms,
     timeoutMs: config.fleet.heartbeat_timeout_ms,
+    onControls: (controls, changed) => {
+      if (changed) applyThrottleControls(throttle, controls);
+      control?.setRollbackRequest(controls.rollback);
+      if (controls.rollback !== null) void settleRollbackRequest(controls.rollback);
+    },
   });
+  /** A rollback request whose migration is no longer in flight has been carried out: it is cleared. */
+  async function settleRollbackRequest(name: string): Promise<void> {
+    try {
+      if (!control || (await control.status())?.name === name) return;
+      await member.changeControls({ rollback: null });
+    } catch (err) {
+      log.debug('rollback request not cleared yet', { error: (err as Error).message });
+    }
+  }
   fleet = member;
   member.start();
   registerFleetMetrics(metrics.registry, () => member.lastView);
@@ -249,6 +265,28 @@ export async function startShiftgate(
       await http?.close();
     },
   };
+}
+
+/** The fleet's PAUSE / RESUME / SET, applied to this proxy's throttle (it matters where the runner is). */
+function applyThrottleControls(throttle: ThrottleController, controls: FleetControls): void {
+  if (controls.paused !== throttle.isPaused) {
+    if (controls.paused) throttle.pause();
+    else throttle.resume();
+  }
+  // Bounds in both orders: min_batch may only fit under the max_batch set after it.
+  let pending = Object.entries(controls.knobs);
+  for (let pass = 0; pass < 2 && pending.length > 0; pass++) {
+    const failed: [string, string][] = [];
+    for (const [knob, value] of pending) {
+      try {
+        throttle.knobs = setKnob(throttle.knobs, knob, value);
+      } catch {
+        failed.push([knob, value]);
+      }
+    }
+    pending = failed;
+  }
+  for (const [knob, value] of pending) log.warn('fleet throttle knob not applied', { knob, value });
 }
 
 function isLoopback(host: string): boolean {

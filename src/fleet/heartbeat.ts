@@ -1,3 +1,5 @@
+import type { ControlsChange, FleetControls } from './controls.ts';
+
 /**
  * What one proxy tells the rest of the fleet through the state store, once
  * a second (DESIGN.md section 7): who it is, its live sessions and its
@@ -71,6 +73,10 @@ export interface FleetStore {
   sweep(olderThanMs: number): Promise<number>;
   /** Deletes one proxy's row (its clean exit). */
   remove(scope: string, id: string): Promise<void>;
+  /** The fleet's controls, or null when none was ever recorded. */
+  controls(scope: string): Promise<FleetControls | null>;
+  /** Records a change to the controls (one statement; concurrent changes of different fields both stay). */
+  changeControls(scope: string, change: ControlsChange): Promise<void>;
   /** The connection is gone: every call fails from now on. */
   readonly lost: boolean;
   close(): Promise<void>;
@@ -82,4 +88,6 @@ export interface FleetView {
   readonly id: string;
   /** The live proxies now, read from the store (this one included once it has written a heartbeat). */
   live(): Promise<LiveProxy[]>;
+  /** Records a command for every proxy (the runner among them) to apply at its next heartbeat. */
+  changeControls(change: ControlsChange): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { log } from '../proxy/log.ts';
+import type { ControlsChange, FleetControls } from './controls.ts';
 import type { FleetStore, FleetView, LiveProxy, ProxyHeartbeat } from './heartbeat.ts';
 
 /** Who this proxy is; fixed for its lifetime. */
@@ -18,6 +19,11 @@ export interface FleetMemberOptions {
   intervalMs: number;
   /** A heartbeat older than this is a proxy gone. */
   timeoutMs: number;
+  /**
+   * The fleet's controls as read at each heartbeat; `changed` when their
+   * revision moved since the last read (the first read counts as a change).
+   */
+  onControls?: (controls: FleetControls, changed: boolean) => void;
 }
 
 /** Gone proxies' rows are deleted this many timeouts after their last heartbeat, every tenth beat. */
@@ -41,6 +47,7 @@ export class FleetMember implements FleetView {
   private stopped = false;
   private failing = false;
   private beats = 0;
+  private controlsRevision: number | null = null;
   /** The live proxies as of the last successful heartbeat (metrics and dashboard read this). */
   lastView: LiveProxy[] = [];
 
@@ -96,6 +103,12 @@ export class FleetMember implements FleetView {
       const store = await this.connected();
       await store.beat(scope, { ...identity, ...this.options.snapshot() });
       this.lastView = await store.live(scope, timeoutMs);
+      const controls = await store.controls(scope);
+      if (controls && this.options.onControls) {
+        const changed = controls.revision !== this.controlsRevision;
+        this.controlsRevision = controls.revision;
+        this.options.onControls(controls, changed);
+      }
       if (++this.beats % SWEEP_EVERY_BEATS === 0) await store.sweep(timeoutMs * SWEEP_AFTER_TIMEOUTS);
       if (this.failing) log.info('fleet heartbeat written again', { proxy: identity.id });
       this.failing = false;
@@ -113,6 +126,11 @@ export class FleetMember implements FleetView {
     const view = await store.live(this.options.scope, this.options.timeoutMs);
     this.lastView = view;
     return view;
+  }
+
+  async changeControls(change: ControlsChange): Promise<void> {
+    const store = await this.connected();
+    await store.changeControls(this.options.scope, change);
   }
 
   /** Stops the heartbeat and removes this proxy's row, so the fleet forgets it at once. */

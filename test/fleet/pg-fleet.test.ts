@@ -79,8 +79,11 @@ describe('proxy fleet (PostgreSQL, three proxy processes)', () => {
 
     const started = await query('proxy-a', "SHIFTGATE START '02_rename'");
     assert.equal(started[0]!.name, '02_rename');
-    await eventually('the migration is active', async () =>
-      (await query('proxy-b', 'SHOW SHIFTGATE STATUS'))[0]?.phase === 'active' ? true : undefined,
+    await eventually(
+      'the migration is active',
+      async () =>
+        (await query('proxy-b', 'SHOW SHIFTGATE STATUS'))[0]?.phase === 'active' ? true : undefined,
+      30_000,
     );
 
     // An old-version client on proxy C, and a new-version one on proxy B.
@@ -133,7 +136,7 @@ describe('proxy fleet (PostgreSQL, three proxy processes)', () => {
           throw err;
         }
       },
-      5000,
+      10_000,
     );
     assert.deepEqual(done[0], { name: '02_rename', phase: 'completed', status: 'completed' });
     await fresh.end();

@@ -5,7 +5,9 @@
  * carry the scope (the database the proxies serve). Ages come from the
  * server's clock, so proxies' clocks never matter.
  */
+
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { ControlsChange, FleetControls } from '../../fleet/controls.ts';
 import type {
   FleetSession,
   FleetStore,
@@ -16,6 +18,7 @@ import type {
 import { STATE_DATABASE } from './state-store.ts';
 
 const TABLE = `\`${STATE_DATABASE}\`.proxies`;
+const CONTROLS = `\`${STATE_DATABASE}\`.fleet_controls`;
 
 const DDL = [
   `CREATE DATABASE IF NOT EXISTS \`${STATE_DATABASE}\``,
@@ -32,6 +35,14 @@ const DDL = [
   sessions          longtext NOT NULL,
   latency           longtext NOT NULL,
   PRIMARY KEY (scope, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  `CREATE TABLE IF NOT EXISTS ${CONTROLS} (
+  scope      varchar(64) NOT NULL PRIMARY KEY,
+  revision   bigint NOT NULL DEFAULT 1,
+  paused     tinyint(1) NOT NULL DEFAULT 0,
+  knobs      longtext NOT NULL,
+  rollback   varchar(191),
+  updated_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 ];
 
@@ -95,10 +106,10 @@ export class MysqlFleetStore implements FleetStore {
 
   async init(): Promise<void> {
     const r = await this.query<Row[]>(
-      `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'proxies'`,
+      `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN ('proxies', 'fleet_controls')`,
       [STATE_DATABASE],
     );
-    if (Number(r[0]!.n) > 0) return;
+    if (Number(r[0]!.n) === 2) return;
     for (const sql of DDL) await this.query(sql);
   }
 
@@ -147,6 +158,44 @@ export class MysqlFleetStore implements FleetStore {
 
   async remove(scope: string, id: string): Promise<void> {
     await this.query(`DELETE FROM ${TABLE} WHERE scope = ? AND id = ?`, [scope, id]);
+  }
+
+  async controls(scope: string): Promise<FleetControls | null> {
+    const rows = await this.query<Row[]>(
+      `SELECT revision, paused, knobs, rollback FROM ${CONTROLS} WHERE scope = ?`,
+      [scope],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      revision: Number(row.revision),
+      paused: Number(row.paused) === 1,
+      knobs: JSON.parse(String(row.knobs)) as Record<string, string>,
+      rollback: row.rollback === null ? null : String(row.rollback),
+    };
+  }
+
+  async changeControls(scope: string, change: ControlsChange): Promise<void> {
+    const knobs = change.knobs ? JSON.stringify(change.knobs) : null;
+    const setsRollback = change.rollback !== undefined ? 1 : 0;
+    await this.query(
+      `INSERT INTO ${CONTROLS} (scope, paused, knobs, rollback)
+       VALUES (?, COALESCE(?, 0), COALESCE(?, '{}'), IF(?, ?, NULL))
+       ON DUPLICATE KEY UPDATE revision = revision + 1, paused = COALESCE(?, paused),
+              knobs = JSON_MERGE_PATCH(knobs, COALESCE(?, '{}')), rollback = IF(?, ?, rollback),
+              updated_at = NOW(6)`,
+      [
+        scope,
+        change.paused ?? null,
+        knobs,
+        setsRollback,
+        change.rollback ?? null,
+        change.paused ?? null,
+        knobs,
+        setsRollback,
+        change.rollback ?? null,
+      ],
+    );
   }
 
   async close(): Promise<void> {
