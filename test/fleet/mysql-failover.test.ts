@@ -86,6 +86,7 @@ describe('backfill runner failover (MariaDB, proxy processes)', () => {
     await Promise.all([...proxies.values()].map((p) => p.stop()));
     await direct.query('DELETE FROM shiftgate.migrations WHERE schema_name = ?', [db.name]).catch(() => {});
     await direct.query('DELETE FROM shiftgate.events WHERE schema_name = ?', [db.name]).catch(() => {});
+    await direct.query('DELETE FROM shiftgate.fleet_controls WHERE scope = ?', [db.name]).catch(() => {});
     await direct.end();
     await db.drop();
   });

@@ -68,6 +68,7 @@ describe('proxy fleet (MariaDB, three proxy processes)', () => {
     for (const table of ['migrations', 'events']) {
       await admin.query(`DELETE FROM shiftgate.${table} WHERE schema_name = ?`, [db.name]).catch(() => {});
     }
+    await admin.query('DELETE FROM shiftgate.fleet_controls WHERE scope = ?', [db.name]).catch(() => {});
     await admin.end();
     await db.drop();
   });
