@@ -347,7 +347,11 @@ export class MigrationControl {
     if (!this.idle()) return;
     const status = await (await this.read()).status();
     if (!status || !RUNNER_PHASES.includes(status.phase) || !this.idle()) return;
-    if (this.rollbackRequested === status.name) {
+    const rollback = this.rollbackRequested === status.name;
+    // A step that failed recorded its error: that migration waits for the operator (START again, or
+    // ROLLBACK), it lost no runner. A runner that died or lost its connection could record none.
+    if (status.error !== null && !rollback) return;
+    if (rollback) {
       this.launch(status.name, () => this.runner.rollback(), {
         takeover: true,
         finished: 'migration rolled back',

@@ -35,6 +35,16 @@ describe('fleet commands reach the runner on another proxy (PostgreSQL)', () => 
     b = await startTestShiftgate(db.url, { ...flags, 'fleet.proxy_id': 'proxy-b' });
     for (const sg of [a, b]) {
       sg.writeMigration(
+        '03_broken',
+        [
+          'operations:',
+          '  - add_column:',
+          '      table: users',
+          '      column: { name: ratio, type: int, nullable: true }',
+          '      up: "1 / (id - id)"',
+        ].join('\n'),
+      );
+      sg.writeMigration(
         '02_email',
         [
           'operations:',
@@ -95,5 +105,26 @@ describe('fleet commands reach the runner on another proxy (PostgreSQL)', () => 
       const r = await direct.query('SELECT rollback FROM shiftgate.fleet_controls');
       return r.rows[0]?.rollback === null ? true : undefined;
     });
+  });
+
+  test('a migration whose step failed waits for the operator: no proxy takes it over', async () => {
+    await a.admin(db.url, "SHIFTGATE START '03_broken'");
+    await eventually('the backfill fails', async () => {
+      const [row] = await b
+        .admin(db.url, 'SHOW SHIFTGATE MIGRATIONS')
+        .then((rows) => rows.filter((r) => r.name === '03_broken'));
+      return row?.error ? row : undefined;
+    });
+    // Several heartbeats of both proxies: neither runs the failed step again.
+    await new Promise((r) => setTimeout(r, 3000));
+    const leases = await direct.query(
+      `SELECT detail->>'runner' AS runner FROM shiftgate.events WHERE migration = '03_broken' AND event = 'lease'`,
+    );
+    assert.deepEqual(
+      leases.rows.map((r) => r.runner),
+      ['proxy-a'],
+    );
+    const [rolledBack] = await b.admin(db.url, 'SHIFTGATE ROLLBACK');
+    assert.equal(rolledBack!.phase, 'rolled_back');
   });
 });
