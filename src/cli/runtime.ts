@@ -8,7 +8,6 @@ import { dashboardRoutes } from '../dashboard/routes.ts';
 import { SeriesSampler } from '../dashboard/sampler.ts';
 import { SeriesRing } from '../dashboard/series.ts';
 import { connectFleetStore, dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
-import type { FleetControls } from '../fleet/controls.ts';
 import { FleetMember } from '../fleet/member.ts';
 import { shiftgateVersion } from '../fleet/shiftgate-version.ts';
 import { fleetSessionOf, latencySummaryOf } from '../fleet/snapshot.ts';
@@ -26,7 +25,7 @@ import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
 import { ProxySwitchGate } from '../proxy/switch-hold.ts';
 import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
-import { setKnob } from '../throttle/knobs.ts';
+import { applyFleetControls } from '../throttle/fleet-controls.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
 export interface Shiftgate {
@@ -209,7 +208,7 @@ export async function startShiftgate(
     intervalMs: config.fleet.heartbeat_ms,
     timeoutMs: config.fleet.heartbeat_timeout_ms,
     onControls: (controls, changed) => {
-      if (changed) applyThrottleControls(throttle, controls);
+      if (changed) applyFleetControls(throttle, controls);
       control?.setRollbackRequest(controls.rollback);
       if (controls.rollback !== null) void settleRollbackRequest(controls.rollback);
     },
@@ -265,28 +264,6 @@ export async function startShiftgate(
       await http?.close();
     },
   };
-}
-
-/** The fleet's PAUSE / RESUME / SET, applied to this proxy's throttle (it matters where the runner is). */
-function applyThrottleControls(throttle: ThrottleController, controls: FleetControls): void {
-  if (controls.paused !== throttle.isPaused) {
-    if (controls.paused) throttle.pause();
-    else throttle.resume();
-  }
-  // Bounds in both orders: min_batch may only fit under the max_batch set after it.
-  let pending = Object.entries(controls.knobs);
-  for (let pass = 0; pass < 2 && pending.length > 0; pass++) {
-    const failed: [string, string][] = [];
-    for (const [knob, value] of pending) {
-      try {
-        throttle.knobs = setKnob(throttle.knobs, knob, value);
-      } catch {
-        failed.push([knob, value]);
-      }
-    }
-    pending = failed;
-  }
-  for (const [knob, value] of pending) log.warn('fleet throttle knob not applied', { knob, value });
 }
 
 function isLoopback(host: string): boolean {

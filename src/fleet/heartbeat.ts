@@ -69,8 +69,8 @@ export interface FleetStore {
   beat(scope: string, heartbeat: ProxyHeartbeat): Promise<void>;
   /** Rows whose heartbeat is at most `timeoutMs` old. */
   live(scope: string, timeoutMs: number): Promise<LiveProxy[]>;
-  /** Deletes rows whose heartbeat is older than `olderThanMs`, of every scope. */
-  sweep(olderThanMs: number): Promise<number>;
+  /** Deletes the scope's rows whose heartbeat is older than `olderThanMs` (each fleet may set its own timeout). */
+  sweep(scope: string, olderThanMs: number): Promise<number>;
   /** Deletes one proxy's row (its clean exit). */
   remove(scope: string, id: string): Promise<void>;
   /** The fleet's controls, or null when none was ever recorded. */

@@ -109,7 +109,7 @@ export class FleetMember implements FleetView {
         this.controlsRevision = controls.revision;
         this.options.onControls(controls, changed);
       }
-      if (++this.beats % SWEEP_EVERY_BEATS === 0) await store.sweep(timeoutMs * SWEEP_AFTER_TIMEOUTS);
+      if (++this.beats % SWEEP_EVERY_BEATS === 0) await store.sweep(scope, timeoutMs * SWEEP_AFTER_TIMEOUTS);
       if (this.failing) log.info('fleet heartbeat written again', { proxy: identity.id });
       this.failing = false;
     } catch (err) {

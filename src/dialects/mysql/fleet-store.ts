@@ -148,10 +148,10 @@ export class MysqlFleetStore implements FleetStore {
     return rows.map(toLiveProxy);
   }
 
-  async sweep(olderThanMs: number): Promise<number> {
+  async sweep(scope: string, olderThanMs: number): Promise<number> {
     const r = await this.query<ResultSetHeader>(
-      `DELETE FROM ${TABLE} WHERE heartbeat_at < NOW(6) - INTERVAL ? MICROSECOND`,
-      [Math.round(olderThanMs * 1000)],
+      `DELETE FROM ${TABLE} WHERE scope = ? AND heartbeat_at < NOW(6) - INTERVAL ? MICROSECOND`,
+      [scope, Math.round(olderThanMs * 1000)],
     );
     return r.affectedRows;
   }

@@ -179,11 +179,11 @@ export class PostgresFleetStore implements FleetStore {
     });
   }
 
-  async sweep(olderThanMs: number): Promise<number> {
+  async sweep(scope: string, olderThanMs: number): Promise<number> {
     return this.serial(async () => {
       const r = await this.client.query(
-        `DELETE FROM ${TABLE} WHERE heartbeat_at < clock_timestamp() - make_interval(secs => $1::float8 / 1000)`,
-        [olderThanMs],
+        `DELETE FROM ${TABLE} WHERE scope = $1 AND heartbeat_at < clock_timestamp() - make_interval(secs => $2::float8 / 1000)`,
+        [scope, olderThanMs],
       );
       return r.rowCount ?? 0;
     });
