@@ -159,9 +159,9 @@ export class AdminConsole {
 
   /**
    * Client sessions (not admin-only) of the managed database bound to a
-   * version other than `version`, on this proxy (as they are now) and on
-   * every other live proxy of the fleet (as of its last heartbeat). When the
-   * fleet cannot be read, COMPLETE cannot know: it is refused.
+   * version other than `version`, on this proxy and on every other live
+   * proxy of the fleet (from a heartbeat written after COMPLETE arrived).
+   * When the fleet cannot be read, COMPLETE cannot know: it is refused.
    */
   private async retiringSessions(version: string): Promise<RetiringSession[]> {
     const fleet = this.fleet();
@@ -170,7 +170,8 @@ export class AdminConsole {
     let others: LiveProxy[] = [];
     if (fleet) {
       try {
-        others = (await fleet.live()).filter((p) => p.id !== fleet.id);
+        // Their sessions as of now: one that ran its first statement a moment ago counts too.
+        others = (await fleet.fresh()).filter((p) => p.id !== fleet.id);
       } catch (err) {
         throw clientError(
           'stateConflict',

@@ -88,6 +88,11 @@ export interface FleetView {
   readonly id: string;
   /** The live proxies now, read from the store (this one included once it has written a heartbeat). */
   live(): Promise<LiveProxy[]>;
+  /**
+   * The live proxies once each other one has written a heartbeat after this
+   * call began: their sessions as they are now, not as of a second ago.
+   */
+  fresh(): Promise<LiveProxy[]>;
   /** Records a command for every proxy (the runner among them) to apply at its next heartbeat. */
   changeControls(change: ControlsChange): Promise<void>;
 }

@@ -29,6 +29,8 @@ export interface FleetMemberOptions {
 /** Gone proxies' rows are deleted this many timeouts after their last heartbeat, every tenth beat. */
 const SWEEP_AFTER_TIMEOUTS = 3;
 const SWEEP_EVERY_BEATS = 10;
+/** How many heartbeat intervals a fresh view waits for the other proxies' next heartbeats. */
+const FRESH_WAIT_INTERVALS = 3;
 /** SIGTERM waits at most this long for the last heartbeat and the removal of the row. */
 const STOP_TIMEOUT_MS = 2000;
 
@@ -125,6 +127,27 @@ export class FleetMember implements FleetView {
     const store = await this.connected();
     const view = await store.live(this.options.scope, this.options.timeoutMs);
     this.lastView = view;
+    return view;
+  }
+
+  /**
+   * Waits (at most a few heartbeat intervals) until every other live proxy
+   * has beaten since the first read, or is gone. A proxy that stays silent
+   * that long keeps its last heartbeat in the answer until it times out.
+   */
+  async fresh(): Promise<LiveProxy[]> {
+    let view = await this.live();
+    const before = new Map(view.filter((p) => p.id !== this.id).map((p) => [p.id, p.heartbeatAt.getTime()]));
+    const deadline = Date.now() + this.options.intervalMs * FRESH_WAIT_INTERVALS;
+    const stale = () =>
+      [...before].some(([id, at]) => {
+        const now = view.find((p) => p.id === id);
+        return now !== undefined && now.heartbeatAt.getTime() <= at;
+      });
+    while (stale() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(100, this.options.intervalMs)));
+      view = await this.live();
+    }
     return view;
   }
 

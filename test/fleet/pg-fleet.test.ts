@@ -125,6 +125,29 @@ describe('proxy fleet (PostgreSQL, three proxy processes)', () => {
       return true;
     });
     await old.end();
+
+    await eventually("the old session is gone from C's heartbeat", async () =>
+      (await query('proxy-a', 'SHOW SHIFTGATE SESSIONS')).some((r) => r.application_name === 'old-app')
+        ? undefined
+        : true,
+    );
+
+    // A session that ran its first statement a moment ago (no heartbeat has carried it yet) blocks too.
+    const late = new pg.Client({
+      connectionString: proxies.get('proxy-c')!.proxyUrl,
+      application_name: 'late-app',
+    });
+    await late.connect();
+    await late.query('SELECT name FROM users WHERE id = 2');
+    const lateId = (await query('proxy-c', 'SHOW SHIFTGATE SESSIONS')).find(
+      (r) => r.application_name === 'late-app',
+    )!.id;
+    await assert.rejects(query('proxy-a', 'SHIFTGATE COMPLETE'), (e: { code?: string; message: string }) => {
+      assert.equal(e.code, '55006');
+      assert.match(e.message, new RegExp(`#${lateId} .*proxy proxy-c`));
+      return true;
+    });
+    await late.end();
     // Proxy C's next heartbeat no longer lists the session.
     const done = await eventually(
       'COMPLETE succeeds once the old session left',
