@@ -5,6 +5,7 @@ export type AdminCommand =
   | { kind: 'show-status' }
   | { kind: 'show-migrations' }
   | { kind: 'show-sessions' }
+  | { kind: 'show-proxies' }
   | { kind: 'start'; name: string }
   | { kind: 'pause' }
   | { kind: 'resume' }
@@ -16,6 +17,7 @@ export const ADMIN_SYNTAX = [
   'SHOW SHIFTGATE STATUS',
   'SHOW SHIFTGATE MIGRATIONS',
   'SHOW SHIFTGATE SESSIONS',
+  'SHOW SHIFTGATE PROXIES',
   "SHIFTGATE START '<migration name>'",
   'SHIFTGATE PAUSE',
   'SHIFTGATE RESUME',
@@ -88,6 +90,7 @@ function matchCommand(text: string): AdminCommand | null {
     if (upper[2] === 'STATUS') return { kind: 'show-status' };
     if (upper[2] === 'MIGRATIONS') return { kind: 'show-migrations' };
     if (upper[2] === 'SESSIONS') return { kind: 'show-sessions' };
+    if (upper[2] === 'PROXIES') return { kind: 'show-proxies' };
     return null;
   }
   if (upper[0] !== 'SHIFTGATE') return null;

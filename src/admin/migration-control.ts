@@ -26,10 +26,20 @@ import { log } from '../proxy/log.ts';
 import type { ThrottleController } from '../throttle/controller.ts';
 import type { LatencyReport } from './latency-report.ts';
 
+/** A client session bound to a version a completing migration retires. */
+export interface RetiringSession {
+  /** The fleet id of the proxy it is connected to (null: this proxy, outside any fleet). */
+  proxy: string | null;
+  id: number;
+  user: string | null;
+  address: string;
+  version: string;
+}
+
 /** What the console needs to know about sessions to refuse COMPLETE. */
 export interface RetiringSessions {
-  /** Sessions (other than admin-only ones) bound to a version the completing migration retires. */
-  boundToOtherThan(version: string): { id: number; user: string | null; address: string; version: string }[];
+  /** Sessions (other than admin-only ones) of every live proxy bound to a version the completing migration retires. */
+  boundToOtherThan(version: string): Promise<RetiringSession[]>;
 }
 
 /**
@@ -83,6 +93,8 @@ export class MigrationControl {
     onPhase?: (migration: string, phase: Phase) => void;
     /** This proxy's hold around each switch (COMPLETE, ROLLBACK). */
     switchGate?: SwitchGate;
+    /** This proxy's fleet id, recorded with the migration each time this proxy's runner takes it on. */
+    runner?: () => string;
   }): Promise<MigrationControl> {
     let control: MigrationControl | undefined;
     const onEvent = (e: EngineEvent) => {
@@ -105,7 +117,15 @@ export class MigrationControl {
     };
     const { url, dialect } = options;
     const connectRunner = () =>
-      MigrationEngine.connect({ url, dialect, throttle, sizing, onEvent, switchGate: options.switchGate });
+      MigrationEngine.connect({
+        url,
+        dialect,
+        throttle,
+        sizing,
+        onEvent,
+        switchGate: options.switchGate,
+        runner: options.runner,
+      });
     const connectReader = () => MigrationEngine.connect({ url, dialect });
     const runner = await connectRunner();
     const reader = await connectReader();
@@ -120,6 +140,11 @@ export class MigrationControl {
       connectReader,
     );
     return control;
+  }
+
+  /** The migration this proxy's runner is carrying out now (it holds the migration lock then), if any. */
+  get runningMigration(): string | null {
+    return this.running?.name ?? null;
   }
 
   /** Replica lag as last polled (the throttle's second signal), null without replicas. */
@@ -146,6 +171,8 @@ export class MigrationControl {
     this.closing = true;
     if (this.lagTimer) clearTimeout(this.lagTimer);
     this.lagTimer = null;
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseTimer = null;
     this.running?.abort.abort();
     await this.running?.done;
     await Promise.all([this.runner.close(), this.reader.close()]);
@@ -154,6 +181,8 @@ export class MigrationControl {
   private onEngineEvent(e: EngineEvent): void {
     if (e.type === 'batch') this.progress.set(`${e.migration}/${e.progress.table}`, e.progress);
     if (e.type === 'phase' && e.state === 'end') this.onChange();
+    if (e.type === 'lease')
+      log.info('this proxy runs the migration', { migration: e.migration, phase: e.phase, runner: e.runner });
     if (e.type === 'error')
       log.error('migration step failed', { migration: e.migration, phase: e.phase, error: e.error.message });
   }
@@ -251,13 +280,27 @@ export class MigrationControl {
     throw clientError('internal', `migration "${name}" did not start; see the proxy log`);
   }
 
-  private launch(name: string, work: (signal: AbortSignal) => Promise<unknown>): void {
+  /**
+   * Runs `work` in the background as this proxy's running migration. A
+   * `takeover` that finds the migration lock held by another runner (a live
+   * leader elsewhere) ends quietly: nothing was done, nothing changed.
+   */
+  private launch(
+    name: string,
+    work: (signal: AbortSignal) => Promise<unknown>,
+    options: { takeover?: boolean; finished?: string } = {},
+  ): void {
     const abort = new AbortController();
+    let lockedOut = false;
     const done = this.runReconnecting(name, work, abort.signal).then(
       () => {
-        log.info('migration is active', { migration: name });
+        log.info(options.finished ?? 'migration is active', { migration: name });
       },
       (err: Error) => {
+        if (options.takeover && err instanceof MigrationLockedError) {
+          lockedOut = true;
+          return;
+        }
         if (!abort.signal.aborted) log.error('migration failed', { migration: name, error: err.message });
       },
     );
@@ -266,9 +309,56 @@ export class MigrationControl {
       abort,
       done: done.finally(() => {
         if (this.running?.abort === abort) this.running = null;
-        this.onChange();
+        if (!lockedOut) this.onChange();
       }),
     };
+  }
+
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private rollbackRequested: string | null = null;
+
+  /**
+   * Failover of the migration's runner across the fleet. The runner holds
+   * the migration lock (a session-level advisory lock / GET_LOCK) from
+   * START until the migration is active, and for COMPLETE and ROLLBACK;
+   * when its proxy dies (SIGKILL, host gone, connection cut) the database
+   * releases the lock with the session. Every `intervalMs` each proxy that
+   * runs nothing itself looks for a migration left in a runner's phase and
+   * tries the lock: the one that gets it resumes from the stored phase and
+   * checkpoint; while the leader lives the try fails at once.
+   */
+  startLeaseWatch(intervalMs: number): void {
+    const watch = () => {
+      this.takeOverOrphan()
+        .catch((err: Error) => log.debug('migration lease check failed', { error: err.message }))
+        .finally(() => {
+          if (this.leaseTimer) this.leaseTimer = setTimeout(watch, intervalMs).unref();
+        });
+    };
+    this.leaseTimer = setTimeout(watch, intervalMs).unref();
+  }
+
+  private idle(): boolean {
+    // A command in progress may hold the (re-entrant) lock on the runner's connection: never try it then.
+    return !this.running && !this.command && !this.closing;
+  }
+
+  private async takeOverOrphan(): Promise<void> {
+    if (!this.idle()) return;
+    const status = await (await this.read()).status();
+    if (!status || !RUNNER_PHASES.includes(status.phase) || !this.idle()) return;
+    const rollback = this.rollbackRequested === status.name;
+    // A step that failed recorded its error: that migration waits for the operator (START again, or
+    // ROLLBACK), it lost no runner. A runner that died or lost its connection could record none.
+    if (status.error !== null && !rollback) return;
+    if (rollback) {
+      this.launch(status.name, () => this.runner.rollback(), {
+        takeover: true,
+        finished: 'migration rolled back',
+      });
+      return;
+    }
+    this.launch(status.name, (signal) => this.runner.resume({ signal }), { takeover: true });
   }
 
   /**
@@ -386,7 +476,8 @@ export class MigrationControl {
     log.info('resuming an interrupted migration', { migration: status.name, phase: status.phase });
     this.during = new LatencyHistogram();
     this.latency.taps.add(this.during);
-    this.launch(status.name, (signal) => this.runner.resume({ signal }));
+    // Another proxy of the fleet may be running it: then the lock is taken and this ends quietly.
+    this.launch(status.name, (signal) => this.runner.resume({ signal }), { takeover: true });
   }
 
   pause(): void {
@@ -414,11 +505,14 @@ export class MigrationControl {
         'wait until SHOW SHIFTGATE STATUS shows it active (backfill and validation done)',
       );
     }
-    const old = sessions.boundToOtherThan(status.name);
-    if (old.length > 0 && !force) {
+    const old = force ? [] : await sessions.boundToOtherThan(status.name);
+    if (old.length > 0) {
       const list = old
         .slice(0, 10)
-        .map((s) => `#${s.id} ${s.user ?? '?'}@${s.address} (version ${s.version})`)
+        .map(
+          (s) =>
+            `#${s.id} ${s.user ?? '?'}@${s.address} (version ${s.version}${s.proxy === null ? '' : `, proxy ${s.proxy}`})`,
+        )
         .join(', ');
       throw clientError(
         'objectInUse',
@@ -438,12 +532,32 @@ export class MigrationControl {
     return done;
   }
 
-  /** Undoes the migration in flight, stopping its backfill first. */
-  rollback(): Promise<MigrationStatus> {
-    return this.exclusive('SHIFTGATE ROLLBACK', () => this.rollbackExclusive());
+  /**
+   * Undoes the migration in flight, stopping its backfill first. With
+   * `requestOnFleet`, the request is recorded for the fleet first: when
+   * another proxy's runner holds the migration lock, that runner stops and
+   * rolls back at its next heartbeat (or whichever proxy takes the lock
+   * over), and this waits until the record says rolled back.
+   */
+  rollback(options: { requestOnFleet?: (name: string) => Promise<void> } = {}): Promise<MigrationStatus> {
+    return this.exclusive('SHIFTGATE ROLLBACK', () => this.rollbackExclusive(options.requestOnFleet));
   }
 
-  private async rollbackExclusive(): Promise<MigrationStatus> {
+  private async rollbackExclusive(
+    requestOnFleet?: (name: string) => Promise<void>,
+  ): Promise<MigrationStatus> {
+    let requested: string | null = null;
+    if (requestOnFleet) {
+      const inFlight = await this.status();
+      if (inFlight) {
+        await requestOnFleet(inFlight.name).then(
+          () => {
+            requested = inFlight.name;
+          },
+          (err: Error) => log.warn('rollback request not recorded for the fleet', { error: err.message }),
+        );
+      }
+    }
     if (this.running) {
       this.running.abort.abort();
       this.throttle.resume();
@@ -453,7 +567,8 @@ export class MigrationControl {
     try {
       done = await (await this.run()).rollback();
     } catch (err) {
-      throw asClientError(err);
+      if (!(err instanceof MigrationLockedError) || requested === null) throw asClientError(err);
+      done = await this.rolledBackElsewhere(requested);
     }
     // A rolled-back migration keeps its latency report too: what it cost while it ran, and the minute after.
     if (this.during) {
@@ -463,6 +578,43 @@ export class MigrationControl {
     }
     this.onChange();
     return done;
+  }
+
+  /** Waits until another proxy's runner has rolled `name` back (it applies the request at its next heartbeat). */
+  private async rolledBackElsewhere(name: string): Promise<MigrationStatus> {
+    const deadline = Date.now() + ROLLBACK_ELSEWHERE_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const record = (await (await this.read()).history()).find((s) => s.name === name);
+      if (record?.phase === 'rolled_back') return record;
+      if (!record || record.phase === 'completed')
+        throw clientError(
+          'stateConflict',
+          `migration "${name}" is ${record?.phase ?? 'gone'}; nothing to roll back`,
+        );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw clientError(
+      'objectInUse',
+      `the rollback of "${name}" is recorded, but the proxy running it has not carried it out within ${ROLLBACK_ELSEWHERE_TIMEOUT_MS / 1000} s`,
+      'it still will (or the proxy that takes the migration over); SHOW SHIFTGATE STATUS shows the phase',
+    );
+  }
+
+  /**
+   * The migration whose rollback the fleet asked for (null: none), as read
+   * at each heartbeat. The runner carrying it on stops and rolls it back;
+   * a proxy taking an orphaned migration over rolls it back instead of
+   * resuming it.
+   */
+  setRollbackRequest(name: string | null): void {
+    this.rollbackRequested = name;
+    if (name !== null && this.running?.name === name && !this.command) {
+      log.info('rolling back at the request of another proxy', { migration: name });
+      this.rollback().catch((err: Error) =>
+        // Another proxy got the lock in between: it rolls back, as it was asked to.
+        log.warn('rollback requested by the fleet did not run here', { migration: name, error: err.message }),
+      );
+    }
   }
 
   async status(): Promise<MigrationStatus | null> {
@@ -539,6 +691,19 @@ export class MigrationControl {
     }, 60_000).unref();
   }
 }
+
+/** Phases a runner carries a migration through holding the migration lock; one found there without a holder lost its runner. */
+const RUNNER_PHASES: readonly Phase[] = [
+  'pending',
+  'expanding',
+  'backfilling',
+  'validating',
+  'contracting',
+  'rolling_back',
+];
+
+/** How long a ROLLBACK waits for the proxy running the migration to carry it out. */
+const ROLLBACK_ELSEWHERE_TIMEOUT_MS = 60_000;
 
 function isInFlight(status: MigrationStatus): boolean {
   return !['completed', 'rolled_back'].includes(status.phase);

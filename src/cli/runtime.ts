@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { AdminConsole } from '../admin/console.ts';
 import { MigrationControl } from '../admin/migration-control.ts';
 import type { Config } from '../config/schema.ts';
@@ -6,7 +7,11 @@ import { PhaseLog } from '../dashboard/phase-log.ts';
 import { dashboardRoutes } from '../dashboard/routes.ts';
 import { SeriesSampler } from '../dashboard/sampler.ts';
 import { SeriesRing } from '../dashboard/series.ts';
-import { dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
+import { connectFleetStore, dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
+import { FleetMember } from '../fleet/member.ts';
+import { shiftgateVersion } from '../fleet/shiftgate-version.ts';
+import { fleetSessionOf, latencySummaryOf } from '../fleet/snapshot.ts';
+import { registerFleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
@@ -20,6 +25,7 @@ import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
 import { ProxySwitchGate } from '../proxy/switch-hold.ts';
 import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
+import { applyFleetControls } from '../throttle/fleet-controls.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
 export interface Shiftgate {
@@ -29,6 +35,8 @@ export interface Shiftgate {
   dashboard: DashboardApi;
   router: ShiftgateRouter;
   control: MigrationControl | null;
+  /** This proxy as a member of the fleet (its heartbeat in the state store). */
+  fleet: FleetMember;
   /** Drains the proxy (SIGTERM semantics) and releases everything. */
   stop(): Promise<void>;
 }
@@ -53,6 +61,11 @@ export async function startShiftgate(
   const metrics = new ProxyMetrics();
   const latency = new LatencyRecorder(config.proxy.latency_window_s);
   const registry = new SessionRegistry();
+  const startedAt = new Date();
+  let fleet: FleetMember | null = null;
+  const host = hostname();
+  // Until the proxy listens (its port is part of the default id), the runner is named by host and pid.
+  const fleetId = () => fleet?.id ?? config.fleet.proxy_id ?? `${host} (pid ${process.pid})`;
 
   const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
   if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
@@ -90,6 +103,7 @@ export async function startShiftgate(
     async () => {
       await follower?.refresh().catch(() => {});
     },
+    () => fleet,
   );
   const router = new ShiftgateRouter(config, adminConsole, translator, metrics);
 
@@ -107,6 +121,7 @@ export async function startShiftgate(
         onBatch: (report) => migrationMetrics.onBatch(report),
         onProgress: (progress) => migrationMetrics.onProgress(progress),
         onPhase: (migration, phase) => phases.observe(migration, phase),
+        runner: fleetId,
         switchGate: new ProxySwitchGate({
           router,
           registry,
@@ -115,6 +130,7 @@ export async function startShiftgate(
       });
       opening = false;
       opened.startReplicaLagPolling();
+      opened.startLeaseWatch(config.fleet.heartbeat_ms);
       // Through the control, which opens the status connection again after a database restart.
       follower = new VersionFollower(
         {
@@ -174,6 +190,43 @@ export async function startShiftgate(
   }
 
   const proxy = await startProxy({ config, dialect, upstream, metrics, latency, registry, router });
+  const listen = `${proxy.address.address}:${proxy.address.port}`;
+  const member = new FleetMember({
+    scope: managedDatabase ?? '',
+    identity: {
+      id: config.fleet.proxy_id ?? `${host}:${proxy.address.port}`,
+      host,
+      listen,
+      shiftgateVersion: shiftgateVersion(),
+      pid: process.pid,
+      startedAt,
+    },
+    connect: () => connectFleetStore(upstreamUrl),
+    snapshot: () => ({
+      sessions: registry.list().map((s) => fleetSessionOf(s.info)),
+      latency: latencySummaryOf(latency, CLIENT_P99_WINDOW_S, MIN_QUANTILE_SAMPLES),
+      running: control?.runningMigration ?? null,
+    }),
+    intervalMs: config.fleet.heartbeat_ms,
+    timeoutMs: config.fleet.heartbeat_timeout_ms,
+    onControls: (controls, changed) => {
+      if (changed) applyFleetControls(throttle, controls);
+      control?.setRollbackRequest(controls.rollback);
+      if (controls.rollback !== null) void settleRollbackRequest(controls.rollback);
+    },
+  });
+  /** A rollback request whose migration is no longer in flight has been carried out: it is cleared. */
+  async function settleRollbackRequest(name: string): Promise<void> {
+    try {
+      if (!control || (await control.status())?.name === name) return;
+      await member.changeControls({ rollback: null });
+    } catch (err) {
+      log.debug('rollback request not cleared yet', { error: (err as Error).message });
+    }
+  }
+  fleet = member;
+  member.start();
+  registerFleetMetrics(metrics.registry, () => member.lastView);
   // Ten minutes at one point a second: what a freshly opened dashboard shows at once.
   const series = new SeriesRing(600);
   const dashboard = new DashboardApi(
@@ -201,10 +254,13 @@ export async function startShiftgate(
     get control() {
       return control;
     },
+    fleet: member,
     async stop() {
       if (retry) clearTimeout(retry);
       sampler?.stop();
       await proxy.shutdown();
+      // After the drain: sessions still draining are the fleet's to see until they are gone.
+      await member.stop();
       follower?.stop();
       await control?.close();
       await http?.close();

@@ -96,6 +96,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    fleet: z
+      .object({
+        /** This proxy's name in the fleet (SHOW SHIFTGATE PROXIES, errors); null: this host's name and listen port. */
+        proxy_id: z.string().min(1).max(191).nullable().default(null),
+        /** How often the proxy writes its heartbeat (sessions, latency) into the state store. */
+        heartbeat_ms: z.number().int().positive().default(1000),
+        /** A proxy whose heartbeat is older than this is gone: its sessions and latency no longer count. */
+        heartbeat_timeout_ms: z.number().int().positive().default(5000),
+      })
+      .strict()
+      .prefault({}),
     embedded: z
       .object({
         /** Data folder of the embedded PostgreSQL that runs when no upstream is configured. */

@@ -1,12 +1,15 @@
+import type { FleetStore } from '../fleet/heartbeat.ts';
 import type { MigrationDialect } from '../migrations/dialect.ts';
 import { type EngineOptions, MigrationEngine } from '../migrations/engine.ts';
 import { MigrationError } from '../migrations/errors.ts';
 import type { AdminClient } from '../proxy/admin-client.ts';
 import type { WireDialect } from '../proxy/dialect.ts';
 import { connectMysqlAdminClient } from './mysql/admin-client.ts';
+import { MysqlFleetStore } from './mysql/fleet-store.ts';
 import { mysqlDialect } from './mysql/index.ts';
 import { mysqlMigrationDialect } from './mysql/migration-driver.ts';
 import { connectPgAdminClient } from './postgres/admin-client.ts';
+import { PostgresFleetStore } from './postgres/fleet-store.ts';
 import { postgresWireDialect } from './postgres/index.ts';
 import { postgresMigrationDialect } from './postgres/migration-driver.ts';
 
@@ -17,6 +20,8 @@ interface DialectEntry {
   connectAdminClient(url: string): Promise<AdminClient>;
   /** The migration driver, or null while the engine has none (the proxy then only relays). */
   migration: MigrationDialect | null;
+  /** The fleet's heartbeat rows in the upstream's state store, on a connection of their own. */
+  connectFleetStore(url: string): Promise<FleetStore>;
 }
 
 /** The one place that maps a URL scheme to an engine. */
@@ -26,12 +31,14 @@ const DIALECTS: readonly DialectEntry[] = [
     wire: postgresWireDialect,
     connectAdminClient: connectPgAdminClient,
     migration: postgresMigrationDialect,
+    connectFleetStore: (url) => PostgresFleetStore.connect(url),
   },
   {
     schemes: ['mysql:', 'mariadb:'],
     wire: mysqlDialect,
     connectAdminClient: connectMysqlAdminClient,
     migration: mysqlMigrationDialect,
+    connectFleetStore: (url) => MysqlFleetStore.connect(url),
   },
 ];
 
@@ -81,4 +88,9 @@ export function migrationDialectFor(url: string): MigrationDialect {
 /** The migration driver for a database URL, or null when migrations are not supported for its engine. */
 export function migrationDialectForUrl(url: URL): MigrationDialect | null {
   return DIALECTS.find((d) => d.schemes.includes(url.protocol))?.migration ?? null;
+}
+
+/** A connection to the fleet's rows in the state store of the upstream `url` names. */
+export function connectFleetStore(url: string): Promise<FleetStore> {
+  return entryFor(new URL(url)).connectFleetStore(url);
 }

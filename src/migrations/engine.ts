@@ -84,6 +84,12 @@ export interface EngineOptions {
   /** The proxies' hold around the switch (contract / rollback transaction); see SwitchGate. */
   switchGate?: SwitchGate;
   /**
+   * Who runs this engine (a proxy's fleet id), asked each time it takes the
+   * migration lock to carry a migration on: recorded as a `lease` event, so
+   * the migration's record shows which runner did what, and every handover.
+   */
+  runner?: () => string;
+  /**
    * Test hook, never set in production: awaited at each point of a phase
    * where a crash leaves a distinct state behind (after an action ran but
    * before its step is recorded, after the last step, after the phase is
@@ -98,7 +104,9 @@ export type EngineEvent =
   | { type: 'action'; migration: string; phase: Phase; op: number; kind: string; sql: string[] }
   | { type: 'retry'; migration: string; phase: Phase; notice: RetryNotice }
   | { type: 'batch'; migration: string; progress: BackfillProgress }
-  | { type: 'error'; migration: string; phase: Phase; error: Error };
+  | { type: 'error'; migration: string; phase: Phase; error: Error }
+  /** This engine took the migration lock to carry `migration` on from `phase`. */
+  | { type: 'lease'; migration: string; phase: Phase; runner: string | null };
 
 export interface MigrationStatus {
   name: string;
@@ -199,6 +207,15 @@ export class MigrationEngine {
     }
   }
 
+  /** Records and announces that this engine now carries `record` on (it holds the migration lock). */
+  private async leased(record: MigrationRecord): Promise<void> {
+    const runner = this.options.runner?.() ?? null;
+    if (runner !== null) {
+      await this.conn.state.event(this.schema, record.name, record.phase, 'lease', { runner });
+    }
+    this.emit({ type: 'lease', migration: record.name, phase: record.phase, runner });
+  }
+
   private plan(migration: Migration, before: SchemaModel): MigrationPlan {
     return planMigration(migration, before, this.dialect.capabilities);
   }
@@ -294,6 +311,7 @@ export class MigrationEngine {
       } else {
         plan = this.replan(record);
       }
+      await this.leased(record);
       await this.forward(record, plan, options.signal);
       return (await this.statusOf(migration.name))!;
     });
@@ -305,6 +323,7 @@ export class MigrationEngine {
     return this.locked(async () => {
       const record = await this.conn.state.inFlight(this.schema);
       if (!record) return null;
+      await this.leased(record);
       if (record.phase === 'contracting') return this.contract();
       if (record.phase === 'rolling_back') return this.undo();
       await this.forward(record, this.replan(record), options.signal);

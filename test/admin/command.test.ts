@@ -10,6 +10,7 @@ describe('admin command parser', () => {
     ['SHOW SHIFTGATE STATUS', { kind: 'show-status' }],
     ['show shiftgate migrations;', { kind: 'show-migrations' }],
     ['  Show  ShiftGate  Sessions  ', { kind: 'show-sessions' }],
+    ['SHOW SHIFTGATE PROXIES', { kind: 'show-proxies' }],
     ["SHIFTGATE START 'add_email'", { kind: 'start', name: 'add_email' }],
     ['shiftgate start 02_rename', { kind: 'start', name: '02_rename' }],
     ['SHIFTGATE START "quoted.name"', { kind: 'start', name: 'quoted.name' }],

@@ -42,6 +42,7 @@ const SESSION_COLUMNS = [
   'statements',
   'p99_ms',
   'admin_only',
+  'proxy',
 ];
 
 /** Every admin command of DESIGN.md section 1. */

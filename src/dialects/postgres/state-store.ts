@@ -28,7 +28,9 @@ type Queryable = Pick<pg.Client, 'query'>;
 const S = STATE_SCHEMA;
 
 /** First key of Shiftgate's two-key advisory locks ('shif'), as in the migration driver. */
-const INIT_LOCK_CLASS = 0x73686966 | 0;
+export const INIT_LOCK_CLASS = 0x73686966 | 0;
+/** Second key of the lock that serialises creating the state schema's tables. */
+export const INIT_LOCK_NAME = `${S} state store`;
 
 const DDL = `
 CREATE SCHEMA IF NOT EXISTS ${S};
@@ -201,7 +203,7 @@ export class PostgresStateStore implements StateStore {
     await this.client.query('BEGIN');
     try {
       await this.client.query(
-        `SELECT pg_advisory_xact_lock(${INIT_LOCK_CLASS}, hashtext('${S} state store'))`,
+        `SELECT pg_advisory_xact_lock(${INIT_LOCK_CLASS}, hashtext('${INIT_LOCK_NAME}'))`,
       );
       if (!(await this.exists())) await this.client.query(DDL);
       await this.client.query(ANNOUNCE_FUNCTION);
