@@ -4,8 +4,9 @@
  * congested reading halves the batch ceiling and doubles the delay, every
  * healthy one grows the ceiling additively and halves the delay.
  */
-import type { ThrottleState } from './controller.ts';
+
 import type { ThrottleKnobs } from './knobs.ts';
+import type { ThrottleState } from './state.ts';
 
 const MAX_DELAY_MS = 3000;
 /** Below this a healthy reading clears the delay altogether. */

@@ -9,8 +9,10 @@ import {
   paceStep,
   rateCeiling,
 } from './pace.ts';
+import type { ThrottleState } from './state.ts';
 
 export { decide, sizeForTarget } from './aimd.ts';
+export type { ThrottleState } from './state.ts';
 
 /** The sliding window (seconds) of the client p99 shown in status and read by the AIMD controller. */
 export const CLIENT_P99_WINDOW_S = 5;
@@ -24,33 +26,6 @@ export interface ThrottleSignals {
   clientP99Ms(windowSeconds?: number): number | null;
   /** Replica lag (ms) as last measured, or null with no replicas. */
   replicaLagMs(): number | null;
-}
-
-/** The controller's state after a decision: visible in SHOW SHIFTGATE STATUS and metrics. */
-export interface ThrottleState {
-  /** Which law runs: `throttle.controller`. */
-  controller: ThrottleKnobs['controller'];
-  /** Largest batch the controller allows now (AIMD: multiplicatively cut on congestion). */
-  ceiling: number;
-  /** Batch size the target batch time asks for (pace: the size of the next batch). */
-  size: number;
-  /** Pause before the next batch. */
-  delayMs: number;
-  throttled: boolean;
-  /** Why, in words: `client p99 41ms > 1.2 x baseline 30ms`; null when running freely. */
-  reason: string | null;
-  /** Short label of the reason for metrics: client_p99, client_p99_ceiling, replica_lag, paused. */
-  reasonLabel: 'client_p99' | 'client_p99_ceiling' | 'replica_lag' | 'paused' | null;
-  /** Client p99 baseline (ms) measured before the backfill started. */
-  baselineP99Ms: number | null;
-  /** The client p99 (ms) the last decision acted on. */
-  clientP99Ms: number | null;
-  /** Pace: the target rate in rows/s; null for the other controllers. */
-  targetRate: number | null;
-  /** The client p99 the last decision acted on over the baseline: what the backfill costs (1.05 = +5%). */
-  latencyCost: number | null;
-  /** Pace: the last change of the rate and why; null before the first change. */
-  lastChange: string | null;
 }
 
 /** Weight of the newest batch in the measured batch throughput. */
