@@ -50,9 +50,10 @@ describe('upstream PostgreSQL restart (private server)', () => {
     await setup.query('CREATE TABLE items (id int PRIMARY KEY, payload text NOT NULL)');
     await setup.query(`INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 120000) g`);
     await setup.end();
-    // Small batches, so the backfill is still running when the server goes down.
+    // Small batches, so the backfill is still running when the server goes down (paced: at most
+    // 1,000 rows per 100 ms interval, about 12 s for the table).
     sg = await startTestShiftgate(direct, {
-      'throttle.max_batch': '100',
+      'throttle.max_batch': '1000',
       'throttle.min_batch': '50',
       'throttle.latency_headroom': '100',
     });
