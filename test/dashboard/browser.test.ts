@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { startSleepLoad } from '../helpers/backfill-under-load.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
 
@@ -86,18 +87,7 @@ describe('dashboard page in headless Chromium (PostgreSQL)', {
   });
 
   test('live progress, chart points and the throttle reason during a backfill; no console errors', async (t) => {
-    let sleepSeconds = 0.002;
-    let running = true;
-    const clients = await Promise.all(
-      [1, 2].map(async () => {
-        const c = new pg.Client({ connectionString: sg.via(db.url) });
-        await c.connect();
-        return c;
-      }),
-    );
-    const load = clients.map(async (c) => {
-      while (running) await c.query(`SELECT pg_sleep(${sleepSeconds})`);
-    });
+    const load = await startSleepLoad(sg.via(db.url), 0.002);
     const text = (selector: string) => page.locator(selector).textContent();
     const attr = (selector: string, name: string) => page.locator(selector).getAttribute(name);
     const percent = async () => Number(await attr('#progress-bar', 'aria-valuenow'));
@@ -140,7 +130,7 @@ describe('dashboard page in headless Chromium (PostgreSQL)', {
 
       // Client latency far above a ceiling set live: the page must show the throttle and its reason.
       await sg.admin(db.url, 'SHIFTGATE SET max_client_p99_ms = 40');
-      sleepSeconds = 0.12;
+      load.set(0.12);
       await page.waitForFunction(
         () => {
           const reason = document.getElementById('throttle-reason');
@@ -161,8 +151,7 @@ describe('dashboard page in headless Chromium (PostgreSQL)', {
       t.diagnostic(`screenshot: ${file}`);
       assert.equal(await page.locator('#mig-phase').textContent(), 'backfilling');
 
-      running = false;
-      await Promise.all(load);
+      await load.stop();
       await sg.admin(db.url, 'SHIFTGATE ROLLBACK');
       await page.waitForFunction(
         () => document.getElementById('mig-phase')?.textContent === 'rolled_back (latest)',
@@ -187,9 +176,7 @@ describe('dashboard page in headless Chromium (PostgreSQL)', {
       assert.equal(await page.locator('button, form, input').count(), 0);
       assert.deepEqual(consoleErrors, []);
     } finally {
-      running = false;
-      await Promise.all(load);
-      await Promise.all(clients.map((c) => c.end()));
+      await load.stop();
     }
   });
 });

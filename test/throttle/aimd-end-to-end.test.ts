@@ -7,9 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
-import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
+import { type EventsBackfill, openEventsBackfill, startSleepLoad } from '../helpers/backfill-under-load.ts';
 
 /**
  * Sized so the backfill cannot end before the checks: the free pace is
@@ -26,62 +24,27 @@ const ROWS = 1_200_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('AIMD backfill throttle (PostgreSQL)', () => {
-  let db: TestDatabase;
-  let sg: TestShiftgate;
+  let fx: EventsBackfill;
 
   before(async () => {
-    db = await createPgDatabase('throttle');
-    const setup = new pg.Client({ connectionString: db.url });
-    await setup.connect();
-    await setup.query('CREATE TABLE events (id int PRIMARY KEY, payload text NOT NULL)');
-    await setup.query(`INSERT INTO events SELECT g, 'event ' || g FROM generate_series(1, ${ROWS}) g`);
-    await setup.end();
     // A headroom of 4 (not the default 1.2): on a busy test machine the
     // backfill's own load alone lifts the p99 of 2 ms statements past 1.2 x
     // baseline, and a free phase that throttles itself has no free rate to
     // compare with. The raised latency (150 ms, or 8 x a slower
     // baseline) is far above 4 x baseline.
-    sg = await startTestShiftgate(db.url, {
+    fx = await openEventsBackfill('throttle', ROWS, {
       'throttle.controller': 'aimd',
       'throttle.max_batch': '500',
       'throttle.min_batch': '50',
       'throttle.latency_headroom': '4',
     });
-    sg.writeMigration(
-      'add_digest',
-      'operations:\n  - add_column:\n      table: events\n      column: { name: digest, type: text }\n      up: "md5(payload)"\n',
-    );
   });
 
-  after(async () => {
-    await sg.stop();
-    await db.drop();
-  });
+  after(() => fx.close());
 
   test('raised client latency slows the backfill with a visible reason; it recovers while the backfill still runs', async (t) => {
-    let sleepSeconds = 0.002;
-    let running = true;
-    const clients = await Promise.all(
-      [1, 2].map(async () => {
-        const c = new pg.Client({ connectionString: sg.via(db.url) });
-        await c.connect();
-        return c;
-      }),
-    );
-    const load = clients.map(async (c) => {
-      while (running) await c.query(`SELECT pg_sleep(${sleepSeconds})`);
-    });
-    const status = async () => (await sg.admin(db.url, 'SHOW SHIFTGATE STATUS'))[0]!;
-    const rowsDone = async () => Number((await status()).rows_done ?? 0);
-    /** Rows the backfill does in one second, checked to be still mid-way at the end of it. */
-    const rate = async () => {
-      const start = await rowsDone();
-      await sleep(1000);
-      const s = await status();
-      assert.equal(s.phase, 'backfilling', 'still backfilling at the end of the measurement');
-      assert.ok(Number(s.rows_done) < Number(s.rows_total), `rows ${s.rows_done} of ${s.rows_total}`);
-      return Number(s.rows_done) - start;
-    };
+    const { db, sg, status, rate } = fx;
+    const load = await startSleepLoad(sg.via(db.url), 0.002);
     try {
       // Baseline: the minute before the backfill (here: two seconds of 2 ms statements).
       await sleep(2000);
@@ -94,7 +57,7 @@ describe('AIMD backfill throttle (PostgreSQL)', () => {
       const freeRate = await rate();
 
       // Latency rises far above the headroom: within seconds the throttle must engage and say why.
-      sleepSeconds = Math.max(0.15, (8 * baseline) / 1000);
+      load.set(Math.max(0.15, (8 * baseline) / 1000));
       let throttled: Record<string, string | null> | undefined;
       const deadline = Date.now() + 8000;
       while (Date.now() < deadline) {
@@ -118,7 +81,7 @@ describe('AIMD backfill throttle (PostgreSQL)', () => {
 
       // Latency back to normal: once the 5 s window clears and the delay has
       // wound down, the throttle releases, and that must happen mid-backfill.
-      sleepSeconds = 0.002;
+      load.set(0.002);
       let released: Record<string, string | null> | undefined;
       const until = Date.now() + 20000;
       while (Date.now() < until) {
@@ -160,9 +123,7 @@ describe('AIMD backfill throttle (PostgreSQL)', () => {
         /shiftgate_throttle_active\{reason="client_p99"\} 0/,
       );
     } finally {
-      running = false;
-      await Promise.all(load);
-      await Promise.all(clients.map((c) => c.end()));
+      await load.stop();
     }
     // The rest of the backfill proves nothing here: undo the migration instead of waiting for it.
     await sg.admin(db.url, 'SHIFTGATE ROLLBACK');

@@ -7,9 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
-import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
+import {
+  assertStillBackfilling,
+  type EventsBackfill,
+  openEventsBackfill,
+  type StatusRow,
+  startSleepLoad,
+} from '../helpers/backfill-under-load.ts';
 
 /**
  * The rate is capped at 5,000 rows/s (500 rows every 100 ms), so even a
@@ -22,66 +26,29 @@ const CEILING = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('pacing backfill throttle (PostgreSQL)', () => {
-  let db: TestDatabase;
-  let sg: TestShiftgate;
+  let fx: EventsBackfill;
 
   before(async () => {
-    db = await createPgDatabase('pace');
-    const setup = new pg.Client({ connectionString: db.url });
-    await setup.connect();
-    await setup.query('CREATE TABLE events (id int PRIMARY KEY, payload text NOT NULL)');
-    await setup.query(`INSERT INTO events SELECT g, 'event ' || g FROM generate_series(1, ${ROWS}) g`);
-    await setup.end();
     // Headroom 4, not 1.2: on a busy test machine the p99 of 2 ms statements moves by more than
     // 20% on its own. The raised latency (150 ms, or 8 x a slower baseline) is far above 4 x.
-    sg = await startTestShiftgate(db.url, {
+    fx = await openEventsBackfill('pace', ROWS, {
       'throttle.max_batch': '500',
       'throttle.min_batch': '50',
       'throttle.latency_headroom': '4',
     });
-    sg.writeMigration(
-      'add_digest',
-      'operations:\n  - add_column:\n      table: events\n      column: { name: digest, type: text }\n      up: "md5(payload)"\n',
-    );
   });
 
-  after(async () => {
-    await sg.stop();
-    await db.drop();
-  });
+  after(() => fx.close());
 
   test('the target rate falls under raised client latency and rises again while the backfill runs', async (t) => {
-    let sleepSeconds = 0.002;
-    let running = true;
-    const clients = await Promise.all(
-      [1, 2].map(async () => {
-        const c = new pg.Client({ connectionString: sg.via(db.url) });
-        await c.connect();
-        return c;
-      }),
-    );
-    const load = clients.map(async (c) => {
-      while (running) await c.query(`SELECT pg_sleep(${sleepSeconds})`);
-    });
-    const status = async () => (await sg.admin(db.url, 'SHOW SHIFTGATE STATUS'))[0]!;
-    const stillRunning = (s: Record<string, string | null>) => {
-      assert.equal(s.phase, 'backfilling', `still backfilling: ${JSON.stringify(s)}`);
-      assert.ok(Number(s.rows_done) < Number(s.rows_total), `rows ${s.rows_done} of ${s.rows_total}`);
-    };
-    /** Rows the backfill does in one second, checked to be still mid-way at the end of it. */
-    const rate = async () => {
-      const start = Number((await status()).rows_done ?? 0);
-      await sleep(1000);
-      const s = await status();
-      stillRunning(s);
-      return Number(s.rows_done) - start;
-    };
+    const { db, sg, status, rate } = fx;
+    const load = await startSleepLoad(sg.via(db.url), 0.002);
     /** Polls STATUS until `ok` holds, for at most `ms`; returns the row that met it. */
-    const until = async (ms: number, ok: (s: Record<string, string | null>) => boolean) => {
+    const until = async (ms: number, ok: (s: StatusRow) => boolean) => {
       const deadline = Date.now() + ms;
       while (Date.now() < deadline) {
         const s = await status();
-        stillRunning(s);
+        assertStillBackfilling(s);
         if (ok(s)) return s;
         await sleep(200);
       }
@@ -103,7 +70,7 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
       assert.ok(freeRate > CEILING / 3, `free rate ${freeRate} rows/s near the 5,000 target`);
 
       // Latency rises far above the headroom: within seconds the rate falls, and says why.
-      sleepSeconds = Math.max(0.15, (8 * baseline) / 1000);
+      load.set(Math.max(0.15, (8 * baseline) / 1000));
       const cut = await until(8_000, (s) => Number(s.target_rate) <= CEILING / 4);
       assert.ok(cut, 'the target rate fell to a quarter within 8 s of the latency rise');
       assert.equal(cut.throttled, 'true');
@@ -123,7 +90,7 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
       );
 
       // Latency back to normal: the rate must climb again while the backfill still has rows.
-      sleepSeconds = 0.002;
+      load.set(0.002);
       const raised = await until(
         25_000,
         (s) => Number(s.target_rate) >= 4 * lowest && s.throttled === 'false',
@@ -144,9 +111,7 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
         /shiftgate_throttle_active\{reason="client_p99"\} 0/,
       );
     } finally {
-      running = false;
-      await Promise.all(load);
-      await Promise.all(clients.map((c) => c.end()));
+      await load.stop();
     }
     await sg.admin(db.url, 'SHIFTGATE ROLLBACK');
   });
