@@ -216,7 +216,27 @@ function applyInFlight(
       }
     }
   }
+  inCompletedOrder(next, tables);
   return next;
+}
+
+/**
+ * Orders the in-flight version's columns as complete will leave them: in
+ * the order of their physical columns. Complete renames the shadow column
+ * into place where it was added, at the end of the table, so the changed
+ * column is last from then on. Showing that order from START (to `SELECT *`,
+ * an INSERT without a column list, COPY and the catalogs alike) means code
+ * written for the new version sees no change of column order at the switch,
+ * and the catalogs' column numbers, which stay physical, agree with it.
+ */
+function inCompletedOrder(schema: WSchema, tables: ReadonlyMap<string, PhysicalTable>): void {
+  for (const t of schema) {
+    const p = t.physical === null ? undefined : tables.get(t.physical);
+    if (!p) continue;
+    const position = new Map(p.columns.map((c, i) => [c.name, i]));
+    const at = (c: WColumn) => (c.physical === null ? Infinity : (position.get(c.physical) ?? Infinity));
+    t.columns.sort((a, b) => at(a) - at(b));
+  }
 }
 
 /** Drops the entry that lists a physical column under its own name (peeling starts from the physical schema). */

@@ -82,7 +82,7 @@ DECLARE r record;
 BEGIN
   FOR r IN
     SELECT c.relname AS tbl, a.attname AS col, pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
-      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
        AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL
   LOOP
@@ -228,8 +228,7 @@ describe('PostgreSQL translation table', () => {
           );
         }
         if (c.values !== false) {
-          if (ordered(c.sql) && c.ordered !== false)
-            assert.deepEqual(got, want, 'the answer of the plain logical schema, in order');
+          if (ordered(c.sql)) assert.deepEqual(got, want, 'the answer of the plain logical schema, in order');
           else assert.deepEqual(unordered(got), unordered(want), 'the answer of the plain logical schema');
         }
         // What the tables hold afterwards, through the writer's version (every column) and through the others.

@@ -28,9 +28,6 @@ const CLASS = /\(SELECT c\.\* FROM pg_catalog\.pg_class c WHERE c\.oid NOT IN/;
 const IS_COLUMNS = /\(SELECT t\.\* FROM information_schema\.columns t WHERE NOT/;
 const IS_TABLES = /\(SELECT t\.\* FROM information_schema\.tables t WHERE NOT/;
 
-const SHADOW_LAST =
-  'catalog column numbers stay physical (pg_attrdef, pg_index, pg_constraint and col_description key on them), so the shadow column of users.age sorts and counts last';
-
 // ---- Rails 7 ---------------------------------------------------------------------------------
 const railsColumns = (table: string) => `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
        pg_get_expr(d.adbin, d.adrelid), a.attnotnull, a.atttypid, a.atttypmod,
@@ -323,7 +320,7 @@ const PRISMA_COLUMNS = `
 
 export const CATALOG_CASES: Case[] = [
   // Rails
-  { v: V3, sql: railsColumns('users'), out: ATTRIBUTE, ordered: false },
+  { v: V3, sql: railsColumns('users'), out: ATTRIBUTE },
   { v: V2, sql: railsColumns('users'), out: ATTRIBUTE },
   { v: V0, sql: railsColumns('users'), out: ATTRIBUTE },
   { v: V3, sql: railsColumns('purchases'), out: ATTRIBUTE },
@@ -371,9 +368,9 @@ export const CATALOG_CASES: Case[] = [
   // pgjdbc (Hibernate)
   { v: V2, sql: pgjdbcColumns('users'), out: ATTRIBUTE },
   { v: V0, sql: pgjdbcColumns('users'), out: ATTRIBUTE },
-  { v: V3, sql: pgjdbcColumns('users'), out: ATTRIBUTE, todo: SHADOW_LAST },
+  { v: V3, sql: pgjdbcColumns('users'), out: ATTRIBUTE },
   // psql \d
-  { v: V3, sql: psqlColumns('users'), out: ATTRIBUTE, ordered: false },
+  { v: V3, sql: psqlColumns('users'), out: ATTRIBUTE },
   { v: V2, sql: psqlColumns('users'), out: ATTRIBUTE },
   { v: V3, sql: psqlIndexes('users'), out: CLASS },
   {
@@ -441,7 +438,6 @@ order by table_schema, table_name, ordinal_position
 `,
     params: ['public'],
     out: /parse_ident/,
-    todo: SHADOW_LAST,
   },
   {
     v: V3,

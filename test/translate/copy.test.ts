@@ -20,7 +20,7 @@ const COPY_OUT: { v: string; sql: string; out: string }[] = [
   {
     v: V3,
     sql: 'COPY users TO STDOUT (FORMAT csv, HEADER)',
-    out: 'COPY (SELECT id, name AS full_name, email, _shiftgate_new_age AS age, "Nick Name", bio FROM users) TO STDOUT (FORMAT csv, HEADER)',
+    out: 'COPY (SELECT id, name AS full_name, email, "Nick Name", bio, _shiftgate_new_age AS age FROM users) TO STDOUT (FORMAT csv, HEADER)',
   },
   {
     v: V3,
@@ -35,7 +35,7 @@ const COPY_OUT: { v: string; sql: string; out: string }[] = [
   {
     v: V3,
     sql: 'COPY users TO STDOUT (FORMAT csv, HEADER false)',
-    out: 'COPY users (id, name, email, _shiftgate_new_age, "Nick Name", bio) TO STDOUT (FORMAT csv, HEADER false)',
+    out: 'COPY users (id, name, email, "Nick Name", bio, _shiftgate_new_age) TO STDOUT (FORMAT csv, HEADER false)',
   },
   {
     v: V2,

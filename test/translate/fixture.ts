@@ -8,7 +8,7 @@
  *   (* dropped by a completed migration: no longer servable)
  * - `01_mail`:   users(id, name, email, age, legacy), order_items without batch, sessions*
  * - `02_nick`:   users(id, name, email, age, legacy, "Nick Name"), orders, order_items, no tags
- * - `03_split`:  users(id, full_name, email, age (shadow bigint), "Nick Name", bio), purchases, order_items, tags
+ * - `03_split`:  users(id, full_name, email, "Nick Name", bio, age (shadow bigint, last as complete leaves it)), purchases, order_items, tags
  */
 import pg from 'pg';
 import {
@@ -163,7 +163,10 @@ CREATE UNIQUE INDEX users_name_key ON users (name);
 INSERT INTO users (name, email, age, "Nick Name") VALUES ${SEED_USERS};
 ${SEED_REST('orders', true)}`,
   '03_split': `
-CREATE TABLE users (id serial PRIMARY KEY, full_name text NOT NULL, email text, age bigint, "Nick Name" text, bio text);
+-- As complete leaves it: the old age and legacy dropped (their column numbers stay taken), the
+-- shadow column renamed into place, last.
+CREATE TABLE users (id serial PRIMARY KEY, full_name text NOT NULL, email text, old_age int, legacy text, "Nick Name" text, bio text, age bigint);
+ALTER TABLE users DROP COLUMN old_age, DROP COLUMN legacy;
 CREATE UNIQUE INDEX users_name_key ON users (full_name);
 INSERT INTO users (full_name, email, age, "Nick Name") VALUES ${SEED_USERS};
 ${SEED_REST('purchases', true)}
@@ -214,9 +217,9 @@ export const MEANINGS: Record<string, Record<string, Record<string, string>>> = 
       id: 'users.id',
       full_name: 'users.name',
       email: 'users.email',
-      age: 'users.age_bigint',
       'Nick Name': 'users.nick',
       bio: 'users.bio',
+      age: 'users.age_bigint',
     },
     purchases: ORDERS,
     order_items: { ...ITEMS, batch: 'items.batch' },

@@ -27,8 +27,8 @@ export interface MysqlCase {
   run?: false;
 }
 
-const NEW_USERS = '`id`, `name` AS `full_name`, `email`, `_shiftgate_new_age` AS `age`, `Nick Name`, `bio`';
-const NEW_USER_NAMES = ['id', 'full_name', 'email', 'age', 'Nick Name', 'bio'];
+const NEW_USERS = '`id`, `name` AS `full_name`, `email`, `Nick Name`, `bio`, `_shiftgate_new_age` AS `age`';
+const NEW_USER_NAMES = ['id', 'full_name', 'email', 'Nick Name', 'bio', 'age'];
 const V2_USERS = '`id`, `name`, `email`, `age`, `legacy`, `Nick Name`';
 /** `a`, `b` AS `c` -> `q`.`a`, `q`.`b` AS `c` */
 const qualified = (q: string, cols: string) =>
@@ -330,8 +330,8 @@ export const MYSQL_CASES: MysqlCase[] = [
   },
   {
     v: V3,
-    sql: "INSERT INTO users VALUES (NULL, 'Zed', 'zed@example.com', 50, 'Z', 'bio')",
-    out: "INSERT INTO users (`id`, `name`, `email`, `_shiftgate_new_age`, `Nick Name`, `bio`) VALUES (NULL, 'Zed', 'zed@example.com', 50, 'Z', 'bio')",
+    sql: "INSERT INTO users VALUES (NULL, 'Zed', 'zed@example.com', 'Z', 'bio', 50)",
+    out: "INSERT INTO users (`id`, `name`, `email`, `Nick Name`, `bio`, `_shiftgate_new_age`) VALUES (NULL, 'Zed', 'zed@example.com', 'Z', 'bio', 50)",
   },
   {
     v: V2,
@@ -398,8 +398,8 @@ export const MYSQL_CASES: MysqlCase[] = [
   },
   {
     v: V3,
-    sql: "INSERT INTO users SELECT NULL, CONCAT(full_name, '2'), email, age, NULL, NULL FROM users WHERE id = 1",
-    out: "INSERT INTO users (`id`, `name`, `email`, `_shiftgate_new_age`, `Nick Name`, `bio`) SELECT NULL, CONCAT(`name`, '2') AS `CONCAT(full_name, '2')`, email, `_shiftgate_new_age` AS `age`, NULL, NULL FROM users WHERE id = 1",
+    sql: "INSERT INTO users SELECT NULL, CONCAT(full_name, '2'), email, NULL, NULL, age FROM users WHERE id = 1",
+    out: "INSERT INTO users (`id`, `name`, `email`, `Nick Name`, `bio`, `_shiftgate_new_age`) SELECT NULL, CONCAT(`name`, '2') AS `CONCAT(full_name, '2')`, email, NULL, NULL, `_shiftgate_new_age` AS `age` FROM users WHERE id = 1",
   },
   { v: V2, sql: "INSERT INTO users (name, bio) VALUES ('x', 'y')", refused: 'undefined_column' },
   { v: V1, sql: "INSERT INTO users (name, `Nick Name`) VALUES ('x', 'y')", refused: 'undefined_column' },

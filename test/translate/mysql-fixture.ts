@@ -73,7 +73,8 @@ CREATE TABLE users (id int AUTO_INCREMENT PRIMARY KEY, name varchar(100) NOT NUL
 INSERT INTO users (name, email, age, \`Nick Name\`) VALUES ${SEED_USERS};
 ${REST('orders', true)}`,
   '03_split': `
-CREATE TABLE users (id int AUTO_INCREMENT PRIMARY KEY, full_name varchar(100) NOT NULL, email varchar(100), age bigint, \`Nick Name\` varchar(50), bio text, UNIQUE KEY users_name_key (full_name));
+-- As complete leaves it: the altered column last, where its shadow column was added.
+CREATE TABLE users (id int AUTO_INCREMENT PRIMARY KEY, full_name varchar(100) NOT NULL, email varchar(100), \`Nick Name\` varchar(50), bio text, age bigint, UNIQUE KEY users_name_key (full_name));
 INSERT INTO users (full_name, email, age, \`Nick Name\`) VALUES ${SEED_USERS};
 ${REST('purchases', true)}
 CREATE TABLE tags (id int AUTO_INCREMENT PRIMARY KEY, user_id int, label varchar(50) NOT NULL);

@@ -66,7 +66,10 @@ const KINDS: Kind[] = [
       'operations:\n  - alter_column: { table: items, column: qty, type: bigint, up: qty, down: "least(qty, 2147483647)::int" }\n',
     old: BASE,
     new: BASE,
-    newReference: 'ALTER TABLE items ALTER COLUMN qty TYPE bigint',
+    // As complete leaves it: the shadow column renamed into place, last in the table.
+    newReference:
+      'ALTER TABLE items ADD COLUMN qty_new bigint; UPDATE items SET qty_new = qty; ALTER TABLE items DROP COLUMN qty; ' +
+      'ALTER TABLE items RENAME COLUMN qty_new TO qty; ALTER TABLE items ALTER COLUMN qty SET NOT NULL',
   },
   {
     kind: 'rename_table',
