@@ -9,4 +9,11 @@ export interface LatencyReport {
   /** Over the minute after it completed. */
   afterP50Ms: number | null;
   afterP99Ms: number | null;
+  /**
+   * The throttle's baseline: the worst client p99 among the live proxies
+   * before START (null without enough statements to measure). Recorded at
+   * START, so a runner that takes the migration over paces against it too;
+   * missing in records written before it was kept.
+   */
+  throttleBaselineP99Ms?: number | null;
 }

@@ -23,7 +23,7 @@ import { clientError } from '../proxy/client-error.ts';
 import { LatencyHistogram } from '../proxy/latency-histogram.ts';
 import { type LatencyRecorder, MIN_QUANTILE_SAMPLES } from '../proxy/latency-recorder.ts';
 import { log } from '../proxy/log.ts';
-import type { ThrottleController } from '../throttle/controller.ts';
+import type { ClientP99, ThrottleController } from '../throttle/controller.ts';
 import type { LatencyReport } from './latency-report.ts';
 
 /** A client session bound to a version a completing migration retires. */
@@ -58,7 +58,21 @@ export class MigrationControl {
   private readonly progress = new Map<string, BackfillProgress>();
   /** Latency of client statements while the migration runs, for its report. */
   private during: LatencyHistogram | null = null;
-  private before: { p50: number | null; p99: number | null } | null = null;
+  /**
+   * Client latency before the migration this proxy runs started, and the
+   * throttle's baseline: measured here at START, or read from the record
+   * when this proxy took the migration over. `recorded` once it is in the
+   * record, where a runner that takes over after this one finds it.
+   */
+  private before: {
+    migration: string;
+    p50: number | null;
+    p99: number | null;
+    baseline: number | null;
+    recorded: boolean;
+  } | null = null;
+  /** Settles once the baseline of the run this proxy just took the lease for is known: batches wait for it. */
+  private baselineKnown: Promise<void> = Promise.resolve();
 
   /** State-change listeners, registered again on each new status connection. */
   private readonly stateListeners: (() => void)[] = [];
@@ -72,6 +86,7 @@ export class MigrationControl {
     private reader: MigrationEngine,
     readonly throttle: ThrottleController,
     private readonly latency: LatencyRecorder,
+    private readonly worstClientP99: (seconds: number) => ClientP99 | null,
     private readonly onChange: () => void,
     private readonly connectRunner: () => Promise<MigrationEngine>,
     private readonly connectReader: () => Promise<MigrationEngine>,
@@ -84,6 +99,8 @@ export class MigrationControl {
     dialect: MigrationDialect;
     throttle: ThrottleController;
     latency: LatencyRecorder;
+    /** The worst client p99 among the live proxies over the last seconds (the throttle's signal). */
+    worstClientP99: (seconds: number) => ClientP99 | null;
     /** Called after every phase change this proxy makes. */
     onChange: () => void;
     /** Every backfill batch: its report (size, duration) and the progress after it, for metrics. */
@@ -104,7 +121,10 @@ export class MigrationControl {
     };
     // The engine reports each batch to the throttle; the same report feeds the batch metrics.
     const throttle: BackfillThrottle = {
-      beforeBatch: (request) => options.throttle.beforeBatch(request),
+      beforeBatch: async (request) => {
+        await control?.baselineKnown;
+        return options.throttle.beforeBatch(request);
+      },
       afterBatch: (report) => {
         options.onBatch?.(report);
         options.throttle.afterBatch(report);
@@ -135,6 +155,7 @@ export class MigrationControl {
       reader,
       options.throttle,
       options.latency,
+      options.worstClientP99,
       options.onChange,
       connectRunner,
       connectReader,
@@ -181,8 +202,15 @@ export class MigrationControl {
   private onEngineEvent(e: EngineEvent): void {
     if (e.type === 'batch') this.progress.set(`${e.migration}/${e.progress.table}`, e.progress);
     if (e.type === 'phase' && e.state === 'end') this.onChange();
-    if (e.type === 'lease')
+    if (e.type === 'lease') {
       log.info('this proxy runs the migration', { migration: e.migration, phase: e.phase, runner: e.runner });
+      this.baselineKnown = this.settleBaseline(e.migration).catch((err: Error) =>
+        log.warn('the latency baseline was not recorded with the migration', {
+          migration: e.migration,
+          error: err.message,
+        }),
+      );
+    }
     if (e.type === 'error')
       log.error('migration step failed', { migration: e.migration, phase: e.phase, error: e.error.message });
   }
@@ -257,12 +285,16 @@ export class MigrationControl {
         'complete or roll it back before starting another',
       );
     }
-    const minute = this.latency.window(60);
+    const minute = this.latency.window(BEFORE_S);
     this.before = {
+      migration: name,
       p50: minute.quantileMs(0.5, MIN_QUANTILE_SAMPLES),
       p99: minute.quantileMs(0.99, MIN_QUANTILE_SAMPLES),
+      // The controller acts on the worst proxy's p99: its baseline is the same measure, taken before.
+      baseline: this.worstClientP99(BEFORE_S)?.ms ?? null,
+      recorded: false,
     };
-    this.throttle.setBaseline(this.before.p99);
+    this.throttle.setBaseline(this.before.baseline);
     this.during = new LatencyHistogram();
     this.latency.taps.add(this.during);
     // A runner whose connection a database restart took is replaced before it is given the work.
@@ -312,6 +344,44 @@ export class MigrationControl {
         if (!lockedOut) this.onChange();
       }),
     };
+  }
+
+  /**
+   * This proxy's runner has just taken the migration lock for `migration`.
+   * After its own START it records the latency before and the baseline
+   * with the migration (the record exists by now). A runner that took the
+   * migration over (failover, restart) adopts the recorded baseline: it
+   * was measured before the backfill began, while a measure taken now
+   * would include the backfill's own cost and let it cost more. A record
+   * written without one (by an older Shiftgate) leaves the fleet's worst
+   * p99 now as the best guess.
+   */
+  private async settleBaseline(migration: string): Promise<void> {
+    const before = this.before;
+    if (before?.migration === migration) {
+      if (before.recorded) return;
+      await (await this.read()).saveLatencyReport(migration, this.reportWith(null));
+      before.recorded = true;
+      return;
+    }
+    const status = await (await this.read()).status();
+    const stored = status?.name === migration ? (status.latencyReport as LatencyReport | null) : null;
+    const baseline =
+      stored?.throttleBaselineP99Ms !== undefined
+        ? stored.throttleBaselineP99Ms
+        : (this.worstClientP99(BEFORE_S)?.ms ?? null);
+    this.before = {
+      migration,
+      p50: stored?.beforeP50Ms ?? null,
+      p99: stored?.beforeP99Ms ?? null,
+      baseline,
+      recorded: stored?.throttleBaselineP99Ms !== undefined,
+    };
+    this.throttle.setBaseline(baseline);
+    if (!this.during) {
+      this.during = new LatencyHistogram();
+      this.latency.taps.add(this.during);
+    }
   }
 
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -634,18 +704,23 @@ export class MigrationControl {
 
   /**
    * The latency report so far of the migration this proxy is running (before
-   * and during; null when it runs none): its stored report is written only
-   * when it completes or rolls back.
+   * and during; null when it runs none): its stored report holds only the
+   * before until it completes or rolls back.
    */
   liveReport(): LatencyReport | null {
-    if (!this.during) return null;
+    return this.during ? this.reportWith(this.during) : null;
+  }
+
+  /** The report of the migration this proxy runs: the before, `during` as given, no after yet. */
+  private reportWith(during: LatencyHistogram | null): LatencyReport {
     return {
       beforeP50Ms: this.before?.p50 ?? null,
       beforeP99Ms: this.before?.p99 ?? null,
-      duringP50Ms: this.during.quantileMs(0.5),
-      duringP99Ms: this.during.quantileMs(0.99),
+      duringP50Ms: during?.quantileMs(0.5) ?? null,
+      duringP99Ms: during?.quantileMs(0.99) ?? null,
       afterP50Ms: null,
       afterP99Ms: null,
+      throttleBaselineP99Ms: this.before?.baseline ?? null,
     };
   }
 
@@ -663,14 +738,7 @@ export class MigrationControl {
     const name = done.name;
     const during = this.during;
     this.stopDuring();
-    const report: LatencyReport = {
-      beforeP50Ms: this.before?.p50 ?? null,
-      beforeP99Ms: this.before?.p99 ?? null,
-      duringP50Ms: during?.quantileMs(0.5) ?? null,
-      duringP99Ms: during?.quantileMs(0.99) ?? null,
-      afterP50Ms: null,
-      afterP99Ms: null,
-    };
+    const report = this.reportWith(during);
     this.before = null;
     await (await this.run()).saveLatencyReport(name, report);
     const after = new LatencyHistogram();
@@ -691,6 +759,9 @@ export class MigrationControl {
     }, 60_000).unref();
   }
 }
+
+/** The window (seconds) the latency before START is measured over. */
+const BEFORE_S = 60;
 
 /** Phases a runner carries a migration through holding the migration lock; one found there without a holder lost its runner. */
 const RUNNER_PHASES: readonly Phase[] = [

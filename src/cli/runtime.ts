@@ -25,6 +25,7 @@ import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
 import { ProxySwitchGate } from '../proxy/switch-hold.ts';
 import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
+import { fleetClientP99 } from '../throttle/fleet-client-p99.ts';
 import { applyFleetControls } from '../throttle/fleet-controls.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
@@ -72,8 +73,13 @@ export async function startShiftgate(
   let control: MigrationControl | null = null;
   const clientP99Ms = (seconds: number = CLIENT_P99_WINDOW_S) =>
     latency.quantileMs(0.99, seconds, MIN_QUANTILE_SAMPLES);
+  // The throttle protects the clients that fare worst anywhere in the fleet, not only this proxy's.
+  const worstClientP99 = fleetClientP99(clientP99Ms, () => fleet, {
+    heartbeatMs: config.fleet.heartbeat_ms,
+    minSamples: MIN_QUANTILE_SAMPLES,
+  });
   const throttle = new ThrottleController(config.throttle, {
-    clientP99Ms,
+    clientP99: (seconds = CLIENT_P99_WINDOW_S) => worstClientP99(seconds),
     replicaLagMs: () => control?.replicaLagMs ?? null,
   });
   const migrationMetrics = new MigrationMetrics(metrics.registry, {
@@ -117,6 +123,7 @@ export async function startShiftgate(
         dialect: migrationDialect,
         throttle,
         latency,
+        worstClientP99,
         onChange: () => void follower?.refresh().catch(() => {}),
         onBatch: (report) => migrationMetrics.onBatch(report),
         onProgress: (progress) => migrationMetrics.onProgress(progress),

@@ -264,7 +264,8 @@ export class DashboardApi {
       unavailable: null,
       migrations: history.map((s) => {
         const stored = (s.latencyReport as LatencyReport | null) ?? null;
-        const r = stored ?? (IN_FLIGHT_DONE.includes(s.phase) ? null : control.liveReport());
+        // In flight, the record holds only the before: the running proxy's report so far has the during too.
+        const r = (IN_FLIGHT_DONE.includes(s.phase) ? null : control.liveReport()) ?? stored;
         return {
           name: s.name,
           phase: s.phase,

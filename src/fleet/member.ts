@@ -50,8 +50,10 @@ export class FleetMember implements FleetView {
   private failing = false;
   private beats = 0;
   private controlsRevision: number | null = null;
-  /** The live proxies as of the last successful heartbeat (metrics and dashboard read this). */
+  /** The live proxies as of the last successful heartbeat (metrics, dashboard and throttle read this). */
   lastView: LiveProxy[] = [];
+  /** When `lastView` was read (performance.now()): its heartbeat ages were measured then. */
+  private viewReadAt = performance.now();
 
   constructor(private readonly options: FleetMemberOptions) {}
 
@@ -104,7 +106,7 @@ export class FleetMember implements FleetView {
     try {
       const store = await this.connected();
       await store.beat(scope, { ...identity, ...this.options.snapshot() });
-      this.lastView = await store.live(scope, timeoutMs);
+      this.see(await store.live(scope, timeoutMs));
       const controls = await store.controls(scope);
       if (controls && this.options.onControls) {
         const changed = controls.revision !== this.controlsRevision;
@@ -126,8 +128,18 @@ export class FleetMember implements FleetView {
   async live(): Promise<LiveProxy[]> {
     const store = await this.connected();
     const view = await store.live(this.options.scope, this.options.timeoutMs);
-    this.lastView = view;
+    this.see(view);
     return view;
+  }
+
+  private see(view: LiveProxy[]): void {
+    this.lastView = view;
+    this.viewReadAt = performance.now();
+  }
+
+  /** Milliseconds since `lastView` was read: add it to a heartbeat's age there for its age now. */
+  viewAgeMs(): number {
+    return performance.now() - this.viewReadAt;
   }
 
   /**

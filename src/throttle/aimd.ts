@@ -6,7 +6,7 @@
  */
 
 import type { ThrottleKnobs } from './knobs.ts';
-import type { ThrottleState } from './state.ts';
+import { clientP99Text, type ThrottleState } from './state.ts';
 
 const MAX_DELAY_MS = 3000;
 /** Below this a healthy reading clears the delay altogether. */
@@ -26,11 +26,18 @@ export const PAUSED_POLL_MS = 250;
 export function decide(
   state: ThrottleState,
   knobs: ThrottleKnobs,
-  signals: { clientP99Ms: number | null; replicaLagMs: number | null; paused: boolean },
+  signals: {
+    clientP99Ms: number | null;
+    /** The proxy whose clients' p99 `clientP99Ms` is, when not this one's (the worst of the fleet). */
+    clientP99Proxy?: string | null;
+    replicaLagMs: number | null;
+    paused: boolean;
+  },
 ): ThrottleState {
   const next: ThrottleState = { ...state, clientP99Ms: signals.clientP99Ms };
   const p99 = signals.clientP99Ms;
   const base = state.baselineP99Ms;
+  const p99Text = (ms: number) => clientP99Text({ ms, proxy: signals.clientP99Proxy ?? null }, fmt);
   let reason: string | null = null;
   let label: ThrottleState['reasonLabel'] = null;
   if (signals.paused) {
@@ -46,10 +53,10 @@ export function decide(
     reason = `replica lag ${fmt(signals.replicaLagMs)}ms > max ${fmt(knobs.max_replica_lag_ms)}ms`;
     label = 'replica_lag';
   } else if (p99 !== null && knobs.max_client_p99_ms !== null && p99 > knobs.max_client_p99_ms) {
-    reason = `client p99 ${fmt(p99)}ms > ceiling ${fmt(knobs.max_client_p99_ms)}ms`;
+    reason = `${p99Text(p99)} > ceiling ${fmt(knobs.max_client_p99_ms)}ms`;
     label = 'client_p99_ceiling';
   } else if (p99 !== null && base !== null && p99 > knobs.latency_headroom * base) {
-    reason = `client p99 ${fmt(p99)}ms > ${knobs.latency_headroom} x baseline ${fmt(base)}ms`;
+    reason = `${p99Text(p99)} > ${knobs.latency_headroom} x baseline ${fmt(base)}ms`;
     label = 'client_p99';
   }
   if (reason) {

@@ -9,10 +9,10 @@ import {
   paceStep,
   rateCeiling,
 } from './pace.ts';
-import type { ThrottleState } from './state.ts';
+import type { ClientP99, ThrottleState } from './state.ts';
 
 export { decide, sizeForTarget } from './aimd.ts';
-export type { ThrottleState } from './state.ts';
+export { type ClientP99, ownClientP99, type ThrottleState } from './state.ts';
 
 /** The sliding window (seconds) of the client p99 shown in status and read by the AIMD controller. */
 export const CLIENT_P99_WINDOW_S = 5;
@@ -20,10 +20,12 @@ export const CLIENT_P99_WINDOW_S = 5;
 /** What the controller reads before every batch. */
 export interface ThrottleSignals {
   /**
-   * Client statement p99 (ms) over the last `windowSeconds` (default
-   * CLIENT_P99_WINDOW_S), or null with too few statements to tell.
+   * Client statement p99 over the last `windowSeconds` (default
+   * CLIENT_P99_WINDOW_S) of the proxy whose clients fare worst (this one's
+   * or, in a fleet, another live proxy's), or null with too few statements
+   * to tell anywhere.
    */
-  clientP99Ms(windowSeconds?: number): number | null;
+  clientP99(windowSeconds?: number): ClientP99 | null;
   /** Replica lag (ms) as last measured, or null with no replicas. */
   replicaLagMs(): number | null;
 }
@@ -42,7 +44,11 @@ const PACE_WAIT_SLICE_MS = 250;
  * sleep after each batch: what operators of other tools run today).
  *
  * @example
- * const throttle = new ThrottleController(config.throttle, { clientP99Ms: (s = 5) => recorder.quantileMs(0.99, s), replicaLagMs: () => null });
+ * const own = (s = 5) => recorder.quantileMs(0.99, s, MIN_QUANTILE_SAMPLES);
+ * const throttle = new ThrottleController(config.throttle, {
+ *   clientP99: (s) => ownClientP99(own(s)),
+ *   replicaLagMs: () => null,
+ * });
  * throttle.setBaseline(recorder.quantileMs(0.99, 60));
  * const engine = await MigrationEngine.connect({ url, throttle });
  */
@@ -196,9 +202,11 @@ export class ThrottleController implements BackfillThrottle {
     if (now - this.lastDecisionAt < DECISION_PERIOD_MS) return;
     this.lastDecisionAt = now;
     const before = this.pace.rate;
+    const p99 = this.recentClientP99();
     this.pace = paceStep(this.pace, this.knobValues, {
       nowMs: now,
-      clientP99Ms: this.recentClientP99Ms(),
+      clientP99Ms: p99?.ms ?? null,
+      clientP99Proxy: p99?.proxy ?? null,
       replicaLagMs: this.signals.replicaLagMs(),
       baselineP99Ms: this.current.baselineP99Ms,
       capacity: this.capacity,
@@ -212,9 +220,9 @@ export class ThrottleController implements BackfillThrottle {
    * statements are few, and a latency rise must not hide behind a short
    * window that has too few of them to measure.
    */
-  private recentClientP99Ms(): number | null {
+  private recentClientP99(): ClientP99 | null {
     for (const seconds of [PACE_P99_WINDOW_S, CLIENT_P99_WINDOW_S, 3 * CLIENT_P99_WINDOW_S]) {
-      const p99 = this.signals.clientP99Ms(seconds);
+      const p99 = this.signals.clientP99(seconds);
       if (p99 !== null) return p99;
     }
     return null;
@@ -247,8 +255,10 @@ export class ThrottleController implements BackfillThrottle {
 
   private async aimdBatch(request: BatchRequest): Promise<BatchGrant> {
     for (;;) {
+      const p99 = this.signals.clientP99();
       this.current = decide(this.current, this.knobValues, {
-        clientP99Ms: this.signals.clientP99Ms(),
+        clientP99Ms: p99?.ms ?? null,
+        clientP99Proxy: p99?.proxy ?? null,
         replicaLagMs: this.signals.replicaLagMs(),
         paused: this.paused,
       });
@@ -265,7 +275,7 @@ export class ThrottleController implements BackfillThrottle {
     const nice = this.knobValues.nice_ratio * this.lastDurationMs;
     this.current = {
       ...this.current,
-      clientP99Ms: this.signals.clientP99Ms(),
+      clientP99Ms: this.signals.clientP99()?.ms ?? null,
       delayMs: Math.round(nice),
       throttled: this.paused,
       reason: this.paused ? 'paused by operator' : null,

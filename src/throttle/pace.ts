@@ -30,6 +30,7 @@
  *   steps of 0.25 while latency stays low, since the load has eased.
  */
 import type { ThrottleKnobs } from './knobs.ts';
+import { type ClientP99, clientP99Text } from './state.ts';
 
 /** How often the law decides, in ms: readings in between see the same second of traffic. */
 export const DECISION_PERIOD_MS = 1000;
@@ -59,10 +60,12 @@ export interface PaceState {
   mode: 'ramp' | 'steady';
   /** The rate at which latency last rose; null before it did or once the rate probed past it. */
   knee: number | null;
-  /** The last readings (ms), oldest first, for the median. */
-  readings: number[];
+  /** The last readings, oldest first, for the median. */
+  readings: ClientP99[];
   /** Median of `readings`, the p99 the law acts on; null without readings. */
   levelMs: number | null;
+  /** The proxy whose clients the median reading is of; null when this proxy's own. */
+  levelProxy: string | null;
   healthyStreak: number;
   /** Raises in a row above the knee: each probes a little harder (x1.25, x1.5, ... up to x2). */
   probes: number;
@@ -84,8 +87,10 @@ export interface PaceState {
 
 export interface PaceReading {
   nowMs: number;
-  /** Client p99 over the last PACE_P99_WINDOW_S, null with too few statements. */
+  /** Client p99 over the last PACE_P99_WINDOW_S (the worst live proxy's), null with too few statements. */
   clientP99Ms: number | null;
+  /** The proxy whose clients `clientP99Ms` is of, when not this one's. */
+  clientP99Proxy?: string | null;
   replicaLagMs: number | null;
   baselineP99Ms: number | null;
   /** The highest rate batches can deliver (rows/s of batch work), null before the first batch. */
@@ -99,6 +104,7 @@ export function initialPace(knobs: ThrottleKnobs): PaceState {
     knee: null,
     readings: [],
     levelMs: null,
+    levelProxy: null,
     healthyStreak: 0,
     probes: 0,
     lastCutAtMs: null,
@@ -124,10 +130,14 @@ function clampRate(rate: number, knobs: ThrottleKnobs, capacity: number | null):
   return Math.min(hi, Math.max(knobs.min_rate, rate));
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+/**
+ * The reading the law acts on: the median of MEDIAN_OF (odd) readings, and
+ * until there are that many the lowest: always one actual reading, so the
+ * proxy it came from can be named.
+ */
+function levelOf(readings: ClientP99[]): ClientP99 | null {
+  const sorted = [...readings].sort((a, b) => a.ms - b.ms);
+  return sorted.length >= MEDIAN_OF ? sorted[Math.floor(sorted.length / 2)]! : (sorted[0] ?? null);
 }
 
 function fmtMs(ms: number): string {
@@ -140,7 +150,7 @@ export function fmtRate(rate: number): string {
 
 /** The latency limit and the healthy mark below which the rate may rise, with the reason text for a breach. */
 function limitsOf(
-  levelMs: number,
+  level: ClientP99,
   knobs: ThrottleKnobs,
   baseline: number | null,
 ): { high: number; low: number; reason: string; label: PaceReasonLabel } | null {
@@ -149,7 +159,7 @@ function limitsOf(
     bounds.push({
       high: knobs.max_client_p99_ms,
       low: 0.85 * knobs.max_client_p99_ms,
-      reason: `client p99 ${fmtMs(levelMs)}ms > ceiling ${fmtMs(knobs.max_client_p99_ms)}ms`,
+      reason: `${clientP99Text(level, fmtMs)} > ceiling ${fmtMs(knobs.max_client_p99_ms)}ms`,
       label: 'client_p99_ceiling',
     });
   }
@@ -157,7 +167,7 @@ function limitsOf(
     bounds.push({
       high: knobs.latency_headroom * baseline,
       low: (1 + (knobs.latency_headroom - 1) / 2) * baseline,
-      reason: `client p99 ${fmtMs(levelMs)}ms > ${knobs.latency_headroom} x baseline ${fmtMs(baseline)}ms`,
+      reason: `${clientP99Text(level, fmtMs)} > ${knobs.latency_headroom} x baseline ${fmtMs(baseline)}ms`,
       label: 'client_p99',
     });
   }
@@ -174,23 +184,26 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
   const readings =
     reading.clientP99Ms === null
       ? state.readings
-      : [...state.readings, reading.clientP99Ms].slice(-MEDIAN_OF);
+      : [...state.readings, { ms: reading.clientP99Ms, proxy: reading.clientP99Proxy ?? null }].slice(
+          -MEDIAN_OF,
+        );
   // Until there are three readings, the lowest one: a rise counts only once two readings show it
   // (the first reading after START also holds the expand's DDL, not the backfill's doing).
-  const levelMs =
-    readings.length >= MEDIAN_OF ? median(readings) : readings.length > 0 ? Math.min(...readings) : null;
+  const level = levelOf(readings);
+  const levelMs = level?.ms ?? null;
   const baseline = reading.baselineP99Ms;
   const next: PaceState = {
     ...state,
     readings,
     levelMs,
+    levelProxy: level?.proxy ?? null,
     latencyCost: levelMs !== null && baseline !== null && baseline > 0 ? levelMs / baseline : null,
   };
   const from = state.rate;
 
   // Congestion: replica lag first (the AIMD controller's order), then client latency.
   let congestion: { reason: string; label: PaceReasonLabel; factor: number; severe: boolean } | null = null;
-  const limits = levelMs === null ? null : limitsOf(levelMs, knobs, baseline);
+  const limits = level === null ? null : limitsOf(level, knobs, baseline);
   if (reading.replicaLagMs !== null && reading.replicaLagMs > knobs.max_replica_lag_ms) {
     congestion = {
       reason: `replica lag ${fmtMs(reading.replicaLagMs)}ms > max ${fmtMs(knobs.max_replica_lag_ms)}ms`,
@@ -257,11 +270,11 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
   }
   next.healthyStreak = state.healthyStreak + 1;
   const why =
-    levelMs === null
+    level === null
       ? 'too few client statements to measure'
       : limits === null
         ? 'no baseline or ceiling to compare with'
-        : `client p99 ${fmtMs(levelMs)}ms < ${fmtMs(limits.low)}ms`;
+        : `${clientP99Text(level, fmtMs)} < ${fmtMs(limits.low)}ms`;
   let factor: number;
   let how: string;
   if (state.mode === 'ramp') {

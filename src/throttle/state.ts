@@ -1,5 +1,25 @@
 import type { ThrottleKnobs } from './knobs.ts';
 
+/**
+ * A client p99 reading and whose clients it is of: the throttle acts on the
+ * worst proxy of the fleet, and its reasons name that proxy.
+ */
+export interface ClientP99 {
+  ms: number;
+  /** The fleet id of the proxy whose clients these are; null for this proxy's own. */
+  proxy: string | null;
+}
+
+/** This proxy's own reading (null with too few statements). */
+export function ownClientP99(ms: number | null): ClientP99 | null {
+  return ms === null ? null : { ms, proxy: null };
+}
+
+/** `client p99 41ms`, naming the proxy when the reading is another proxy's. */
+export function clientP99Text(p99: ClientP99, fmt: (ms: number) => string): string {
+  return `client p99 ${fmt(p99.ms)}ms${p99.proxy === null ? '' : ` on proxy ${p99.proxy}`}`;
+}
+
 /** The controller's state after a decision: visible in SHOW SHIFTGATE STATUS and metrics. */
 export interface ThrottleState {
   /** Which law runs: `throttle.controller`. */
@@ -17,7 +37,7 @@ export interface ThrottleState {
   reasonLabel: 'client_p99' | 'client_p99_ceiling' | 'replica_lag' | 'paused' | null;
   /** Client p99 baseline (ms) measured before the backfill started. */
   baselineP99Ms: number | null;
-  /** The client p99 (ms) the last decision acted on. */
+  /** The client p99 (ms) the last decision acted on: the worst live proxy's. */
   clientP99Ms: number | null;
   /** Pace: the target rate in rows/s; null for the other controllers. */
   targetRate: number | null;

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { ClientError } from '../../src/proxy/client-error.ts';
 import {
   decide,
+  ownClientP99,
   sizeForTarget,
   ThrottleController,
   type ThrottleState,
@@ -123,7 +124,7 @@ describe('ThrottleController (aimd)', () => {
     const slept: number[] = [];
     const controller = new ThrottleController(
       knobs,
-      { clientP99Ms: () => p99, replicaLagMs: () => null },
+      { clientP99: () => ownClientP99(p99), replicaLagMs: () => null },
       async (ms) => {
         slept.push(ms);
       },
@@ -145,7 +146,7 @@ describe('ThrottleController (aimd)', () => {
   });
 
   test('pause holds the batch until resume; the reason says so', async () => {
-    const controller = new ThrottleController(knobs, { clientP99Ms: () => null, replicaLagMs: () => null });
+    const controller = new ThrottleController(knobs, { clientP99: () => null, replicaLagMs: () => null });
     controller.pause();
     let granted = false;
     const pending = controller
@@ -183,7 +184,7 @@ describe('ThrottleController (aimd)', () => {
         `${name} = ${value}`,
       );
     }
-    const controller = new ThrottleController(knobs, { clientP99Ms: () => null, replicaLagMs: () => null });
+    const controller = new ThrottleController(knobs, { clientP99: () => null, replicaLagMs: () => null });
     controller.knobs = changed;
     assert.equal(controller.state.ceiling, 500, 'the ceiling follows a lowered max_batch at once');
   });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { ClientError } from '../../src/proxy/client-error.ts';
-import { ThrottleController } from '../../src/throttle/controller.ts';
+import { ownClientP99, ThrottleController } from '../../src/throttle/controller.ts';
 import { setKnob, type ThrottleKnobs } from '../../src/throttle/knobs.ts';
 import { initialPace, type PaceState, paceStep, rateCeiling } from '../../src/throttle/pace.ts';
 
@@ -290,7 +290,7 @@ describe('ThrottleController (pace)', () => {
     let now = 0;
     const controller = new ThrottleController(
       k,
-      { clientP99Ms: p99, replicaLagMs: () => null },
+      { clientP99: () => ownClientP99(p99()), replicaLagMs: () => null },
       async (ms) => {
         now += ms;
       },
@@ -366,7 +366,7 @@ describe('ThrottleController (pace)', () => {
   });
 
   test('pause holds the paced batch until resume and says so', async () => {
-    const controller = new ThrottleController(knobs, { clientP99Ms: () => null, replicaLagMs: () => null });
+    const controller = new ThrottleController(knobs, { clientP99: () => null, replicaLagMs: () => null });
     controller.pause();
     let granted = false;
     const pending = controller
@@ -395,7 +395,7 @@ describe('ThrottleController (pace)', () => {
       (e) => e instanceof ClientError && /min_rate/.test(e.message),
     );
     assert.equal(setKnob(knobs, 'max_rate', '1500').max_rate, 1500);
-    const controller = new ThrottleController(knobs, { clientP99Ms: () => null, replicaLagMs: () => null });
+    const controller = new ThrottleController(knobs, { clientP99: () => null, replicaLagMs: () => null });
     assert.equal(controller.state.targetRate, 2_000);
     controller.knobs = setKnob(knobs, 'max_rate', '1500');
     assert.equal(controller.state.targetRate, 1_500);
@@ -408,7 +408,7 @@ describe('ThrottleController (pace)', () => {
     const slept: number[] = [];
     const controller = new ThrottleController(
       { ...knobs, controller: 'fixed', nice_ratio: 0.5, min_batch: 1000, max_batch: 1000 },
-      { clientP99Ms: () => 500, replicaLagMs: () => null },
+      { clientP99: () => ownClientP99(500), replicaLagMs: () => null },
       async (ms) => {
         slept.push(ms);
       },
