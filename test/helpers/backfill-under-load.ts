@@ -5,6 +5,7 @@
  * and the reading of STATUS while the backfill runs.
  */
 import assert from 'node:assert/strict';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { createPgDatabase, type TestDatabase } from './databases.ts';
 import { startTestShiftgate, type TestShiftgate } from './shiftgate.ts';
@@ -72,20 +73,36 @@ export interface SleepLoad {
   stop(): Promise<void>;
 }
 
+/** One client of a sleep load: runs a statement that sleeps `seconds`, and ends. */
+interface SleepClient {
+  sleep(seconds: number): Promise<unknown>;
+  end(): Promise<void>;
+}
+
 /** Two clients through `url`, each running `SELECT pg_sleep(<seconds>)` back to back. */
-export async function startSleepLoad(url: string, seconds: number): Promise<SleepLoad> {
+export function startSleepLoad(url: string, seconds: number): Promise<SleepLoad> {
+  return startLoad(seconds, async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    return { sleep: (s) => c.query(`SELECT pg_sleep(${s})`), end: () => c.end() };
+  });
+}
+
+/** Two clients through `url` (MySQL / MariaDB), each running `SELECT SLEEP(<seconds>)` back to back. */
+export function startMysqlSleepLoad(url: string, seconds: number): Promise<SleepLoad> {
+  return startLoad(seconds, async () => {
+    const c = await mysql.createConnection(url);
+    return { sleep: (s) => c.query(`SELECT SLEEP(${s})`), end: () => c.end() };
+  });
+}
+
+async function startLoad(seconds: number, open: () => Promise<SleepClient>): Promise<SleepLoad> {
   let sleepSeconds = seconds;
   let running = true;
   let stopped: Promise<void> | undefined;
-  const clients = await Promise.all(
-    [1, 2].map(async () => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      return c;
-    }),
-  );
+  const clients = await Promise.all([1, 2].map(open));
   const loops = clients.map(async (c) => {
-    while (running) await c.query(`SELECT pg_sleep(${sleepSeconds})`);
+    while (running) await c.sleep(sleepSeconds);
   });
   return {
     set(next: number) {
