@@ -41,6 +41,15 @@ export async function createPgDatabase(prefix: string): Promise<TestDatabase> {
   };
 }
 
+/** The tables of the `shiftgate` database, with the column naming the database each row is of. */
+const MYSQL_STATE_ROWS = [
+  ['migrations', 'schema_name'],
+  ['backfill_checkpoints', 'schema_name'],
+  ['events', 'schema_name'],
+  ['proxies', 'scope'],
+  ['fleet_controls', 'scope'],
+] as const;
+
 export async function createMysqlDatabase(prefix: string): Promise<TestDatabase> {
   const name = uniqueName(prefix);
   const admin = await mysql.createConnection(MYSQL_URL);
@@ -54,6 +63,10 @@ export async function createMysqlDatabase(prefix: string): Promise<TestDatabase>
     async drop() {
       const c = await mysql.createConnection(MYSQL_URL);
       await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      // The shiftgate database is shared by every database of the server: this one's rows go too.
+      for (const [table, column] of MYSQL_STATE_ROWS) {
+        await c.query(`DELETE FROM shiftgate.${table} WHERE ${column} = ?`, [name]).catch(() => {});
+      }
       await c.end();
     },
   };

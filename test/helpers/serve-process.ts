@@ -79,3 +79,22 @@ export async function eventually<T>(
     `${what} did not happen within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`,
   );
 }
+
+/**
+ * One `shiftgate serve` per id in front of `upstream`, each listening on a
+ * loopback port of its own with its admin HTTP endpoint, named by its id
+ * (`fleet.proxy_id`) and started with `flags`.
+ */
+export async function serveFleet(
+  ids: string[],
+  flags: Record<string, string> & { upstream: string },
+): Promise<Map<string, ServedProxy>> {
+  const started = await Promise.all(
+    ids.map((id) =>
+      serveProxy({ listen: '127.0.0.1:0', http: '127.0.0.1:0', ...flags, 'fleet-proxy-id': id }).then(
+        (p) => [id, p] as const,
+      ),
+    ),
+  );
+  return new Map(started);
+}

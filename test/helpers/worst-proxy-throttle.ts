@@ -5,6 +5,10 @@
  * the backfill over, paces against the baseline A measured before START.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import type { SleepLoad } from './backfill-under-load.ts';
 import { eventually, type ServedProxy } from './serve-process.ts';
 
@@ -21,6 +25,16 @@ export const WORST_PROXY_THROTTLE_FLAGS = {
 /** Rows of the table the migration backfills: at the 5,000 rows/s cap a minute's work, still running at every check. */
 export const WORST_PROXY_THROTTLE_ROWS = 300_000;
 
+/** A migrations directory holding `add_digest`: a `digest` column of `events` (of `column` type), computed by `up`. */
+export function addDigestMigrations(column: string, up: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shiftgate-fleet-throttle-'));
+  writeFileSync(
+    join(dir, 'add_digest.yaml'),
+    `operations:\n  - add_column:\n      table: events\n      column: { name: digest, ${column} }\n      up: "${up}"\n`,
+  );
+  return dir;
+}
+
 export interface WorstProxyFleet {
   /** `proxy-a` and `proxy-b`, serving one database holding migration `add_digest`; A is removed once killed. */
   proxies: Map<string, ServedProxy>;
@@ -29,13 +43,29 @@ export interface WorstProxyFleet {
   startLoad(url: string, seconds: number): Promise<SleepLoad>;
   /** Whether the migration's record holds a `lease` event of `runner`. */
   leasedBy(runner: string): Promise<boolean>;
+  /** Stops the proxies still running and drops the database. */
+  close(): Promise<void>;
+}
+
+/** The scenario as a suite of its own, on the fleet `open` sets up (proxies started with WORST_PROXY_THROTTLE_FLAGS). */
+export function describeWorstProxyThrottle(dialect: string, open: () => Promise<WorstProxyFleet>): void {
+  describe(`throttle on the worst proxy (${dialect}, proxy processes)`, () => {
+    let fleet: WorstProxyFleet | undefined;
+    before(async () => {
+      fleet = await open();
+    });
+    after(() => fleet?.close());
+    test("latency raised only for proxy B's clients: the leader on A cuts, naming B; B takes over with A's baseline", async (t) => {
+      t.diagnostic(await throttleOnWorstProxy(fleet!));
+    });
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 /** Runs the scenario; resolves with what A's STATUS said at the cut, and the baseline B took over with. */
-export async function throttleOnWorstProxy(fleet: WorstProxyFleet): Promise<string> {
+async function throttleOnWorstProxy(fleet: WorstProxyFleet): Promise<string> {
   const { proxies, query } = fleet;
   const status = async (name: string) => {
     const row = (await query(name, 'SHOW SHIFTGATE STATUS'))[0];
