@@ -358,30 +358,29 @@ export class MigrationControl {
    */
   private async settleBaseline(migration: string): Promise<void> {
     const before = this.before;
-    if (before?.migration === migration) {
-      if (before.recorded) return;
+    if (before?.migration === migration && !before.recorded) {
       await (await this.read()).saveLatencyReport(migration, this.reportWith(null));
       before.recorded = true;
       return;
     }
     const status = await (await this.read()).status();
     const stored = status?.name === migration ? (status.latencyReport as LatencyReport | null) : null;
-    const baseline =
-      stored?.throttleBaselineP99Ms !== undefined
-        ? stored.throttleBaselineP99Ms
-        : (this.worstClientP99(BEFORE_S)?.ms ?? null);
+    const recorded = stored?.throttleBaselineP99Ms;
+    // This proxy's own run carrying on (its runner reconnected): same baseline, the pace goes on.
+    if (before?.migration === migration && (recorded === undefined || recorded === before.baseline)) return;
+    const baseline = recorded !== undefined ? recorded : (this.worstClientP99(BEFORE_S)?.ms ?? null);
     this.before = {
       migration,
       p50: stored?.beforeP50Ms ?? null,
       p99: stored?.beforeP99Ms ?? null,
       baseline,
-      recorded: stored?.throttleBaselineP99Ms !== undefined,
+      recorded: recorded !== undefined,
     };
     this.throttle.setBaseline(baseline);
-    if (!this.during) {
-      this.during = new LatencyHistogram();
-      this.latency.taps.add(this.during);
-    }
+    // Its report's during: this proxy's clients from the takeover on.
+    this.stopDuring();
+    this.during = new LatencyHistogram();
+    this.latency.taps.add(this.during);
   }
 
   private leaseTimer: NodeJS.Timeout | null = null;
