@@ -67,14 +67,16 @@ describe('cancel across proxies (PostgreSQL, two proxy processes)', () => {
     db = await createPgDatabase('fleet_cancel');
     direct = new pg.Client({ connectionString: db.url });
     await direct.connect();
-    [a, b] = await Promise.all(
-      ['proxy-a', 'proxy-b'].map((id) =>
-        serveProxy(
-          { upstream: db.url, listen: '127.0.0.1:0', http: '127.0.0.1:0', 'fleet-proxy-id': id },
-          id === 'proxy-a' ? { SHIFTGATE_LOG_LEVEL: 'debug' } : {},
-        ),
-      ),
-    );
+    const flags = (id: string) => ({
+      upstream: db.url,
+      listen: '127.0.0.1:0',
+      http: '127.0.0.1:0',
+      'fleet-proxy-id': id,
+    });
+    [a, b] = await Promise.all([
+      serveProxy(flags('proxy-a'), { SHIFTGATE_LOG_LEVEL: 'debug' }),
+      serveProxy(flags('proxy-b')),
+    ]);
     a.child.stderr!.on('data', (d) => {
       aLog += d;
     });

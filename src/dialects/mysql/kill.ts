@@ -20,9 +20,14 @@ import { statementSpans } from './statement-text.ts';
 export const PROXY_CONNECTION_ID_BASE = 0x80000000;
 const PROXY_CONNECTION_ID_SPAN = 0x7fffffff;
 
-/** The connection id a client of proxy session number `sessionNumber` (1, 2, ...) sees. */
-export function proxyConnectionId(sessionNumber: number): number {
-  return PROXY_CONNECTION_ID_BASE + ((sessionNumber - 1) % PROXY_CONNECTION_ID_SPAN) + 1;
+/**
+ * The connection id the client of upstream thread `threadId` sees. Derived
+ * from the server's thread id, so no two live sessions of any proxies in
+ * front of one server share it (a fleet, `proxy.workers`) without the
+ * proxies agreeing on anything.
+ */
+export function proxyConnectionId(threadId: number): number {
+  return PROXY_CONNECTION_ID_BASE + ((threadId - 1) % PROXY_CONNECTION_ID_SPAN) + 1;
 }
 
 /** True for ids the proxy hands out; anything else is a server thread id. */

@@ -1,0 +1,123 @@
+/**
+ * KILL across the fleet on MariaDB: connection ids are unique across
+ * proxies (each is derived from the session's upstream thread id), and
+ * `KILL QUERY <id>` / `KILL <id>` issued through proxy B for a session on
+ * proxy A reach that session's upstream thread (B reads it from A's
+ * heartbeat and sends the KILL on the killer's own connection, so the
+ * server still decides who may kill what).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import mysql from 'mysql2/promise';
+import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
+import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
+
+const PROXY_ID_BASE = 0x80000000;
+
+async function serverIdOf(conn: mysql.Connection): Promise<number> {
+  const [[row]] = (await conn.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: number }]];
+  return Number(row.id);
+}
+
+async function alive(conn: mysql.Connection): Promise<boolean> {
+  try {
+    await conn.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('KILL across proxies (MariaDB, two proxy processes)', () => {
+  let db: TestDatabase;
+  let a: ServedProxy;
+  let b: ServedProxy;
+  let direct: mysql.Connection;
+
+  const connectTo = async (proxy: ServedProxy) => {
+    const conn = await mysql.createConnection(proxy.proxyUrl);
+    conn.on('error', () => undefined);
+    return conn;
+  };
+  /** Resolves once the server runs the SLEEP of upstream thread `thread`. */
+  const sleeping = (thread: number) =>
+    eventually(`thread ${thread} in its SLEEP`, async () => {
+      const [rows] = await direct.query(
+        "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = 'Query' AND INFO LIKE '%SLEEP%'",
+        [thread],
+      );
+      return (rows as unknown[]).length === 1 ? true : undefined;
+    });
+
+  before(async () => {
+    db = await createMysqlDatabase('fleet_kill');
+    direct = await mysql.createConnection(MYSQL_URL);
+    const flags = (id: string) => ({
+      upstream: db.url,
+      listen: '127.0.0.1:0',
+      http: '127.0.0.1:0',
+      'admin-users': 'root',
+      'fleet-proxy-id': id,
+    });
+    [a, b] = await Promise.all([serveProxy(flags('proxy-a')), serveProxy(flags('proxy-b'))]);
+  });
+
+  after(async () => {
+    await Promise.all([a.stop(), b.stop()]);
+    await direct.end();
+    const admin = await mysql.createConnection(MYSQL_URL);
+    await admin.query('DELETE FROM shiftgate.fleet_controls WHERE scope = ?', [db.name]).catch(() => {});
+    await admin.end();
+    await db.drop();
+  });
+
+  test('connection ids are unique across proxies: each is its upstream thread id in the proxy range', async () => {
+    const onA = await connectTo(a);
+    const onB = await connectTo(b);
+    try {
+      assert.notEqual(onA.threadId, onB.threadId);
+      for (const conn of [onA, onB]) {
+        assert.equal(conn.threadId, PROXY_ID_BASE + (await serverIdOf(conn)));
+      }
+    } finally {
+      await onA.end();
+      await onB.end();
+    }
+  });
+
+  test('KILL QUERY through B interrupts the SLEEP of a session on A; KILL through B ends it', async () => {
+    const victim = await connectTo(a);
+    const killer = await connectTo(b);
+    try {
+      const thread = await serverIdOf(victim);
+      const started = Date.now();
+      const running = victim.query('SELECT SLEEP(30) AS s').then(
+        ([rows]) => `rows ${JSON.stringify(rows)}`,
+        (err: { errno?: number }) => `error ${err.errno}`,
+      );
+      await sleeping(thread);
+      await killer.query(`KILL QUERY ${victim.threadId}`);
+      // MariaDB answers an interrupted SLEEP with 1317 (or a row with 1 on some versions).
+      assert.match(await running, /^(error 1317|rows \[\{"s":1\}\])$/);
+      assert.ok(Date.now() - started < 10_000, `interrupted after ${Date.now() - started} ms`);
+      assert.equal(await alive(victim), true, 'KILL QUERY leaves the connection');
+
+      await killer.query(`KILL ${victim.threadId}`);
+      assert.equal(await alive(victim), false, 'KILL ends the session on A');
+      assert.equal(await alive(killer), true, 'the killer on B goes on');
+    } finally {
+      victim.destroy();
+      await killer.end();
+    }
+  });
+
+  test('KILL through B of an id no proxy hands out is 1094, and B keeps serving', async () => {
+    const killer = await connectTo(b);
+    try {
+      await assert.rejects(killer.query(`KILL QUERY ${PROXY_ID_BASE + 0x7ffffff0}`), { errno: 1094 });
+      assert.equal(await alive(killer), true);
+    } finally {
+      await killer.end();
+    }
+  });
+});
