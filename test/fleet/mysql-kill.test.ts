@@ -7,10 +7,12 @@
  * server still decides who may kill what).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
 import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
+import { RawMysqlClient } from '../mysql/raw-client.ts';
 
 const PROXY_ID_BASE = 0x80000000;
 
@@ -33,9 +35,14 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
   let a: ServedProxy;
   let b: ServedProxy;
   let direct: mysql.Connection;
+  const lowUser = `sg_fkill_${randomBytes(4).toString('hex')}`;
+  const lowPassword = randomBytes(8).toString('hex');
 
-  const connectTo = async (proxy: ServedProxy) => {
-    const conn = await mysql.createConnection(proxy.proxyUrl);
+  const connectTo = async (proxy: ServedProxy, user = 'root', password = '') => {
+    const url = new URL(proxy.proxyUrl);
+    url.username = user;
+    url.password = password;
+    const conn = await mysql.createConnection(url.toString());
     conn.on('error', () => undefined);
     return conn;
   };
@@ -52,6 +59,8 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
   before(async () => {
     db = await createMysqlDatabase('fleet_kill');
     direct = await mysql.createConnection(MYSQL_URL);
+    await direct.query('CREATE USER ?@? IDENTIFIED BY ?', [lowUser, '127.0.0.1', lowPassword]);
+    await direct.query(`GRANT SELECT ON \`${db.name}\`.* TO ?@?`, [lowUser, '127.0.0.1']);
     const flags = (id: string) => ({
       upstream: db.url,
       listen: '127.0.0.1:0',
@@ -64,6 +73,7 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
 
   after(async () => {
     await Promise.all([a.stop(), b.stop()]);
+    await direct.query('DROP USER IF EXISTS ?@?', [lowUser, '127.0.0.1']);
     await direct.end();
     const admin = await mysql.createConnection(MYSQL_URL);
     await admin.query('DELETE FROM shiftgate.fleet_controls WHERE scope = ?', [db.name]).catch(() => {});
@@ -108,6 +118,40 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
     } finally {
       victim.destroy();
       await killer.end();
+    }
+  });
+
+  test("the server's privilege check decides for a session on another proxy too", async () => {
+    const rootSession = await connectTo(a);
+    const low = await connectTo(b, lowUser, lowPassword);
+    try {
+      // 1095: You are not owner of thread <id>.
+      await assert.rejects(low.query(`KILL QUERY ${rootSession.threadId}`), { errno: 1095 });
+      await assert.rejects(low.query(`KILL ${rootSession.threadId}`), { errno: 1095 });
+      assert.equal(await alive(rootSession), true);
+      // An account may kill its own session on another proxy.
+      const own = await connectTo(a, lowUser, lowPassword);
+      await low.query(`KILL ${own.threadId}`);
+      assert.equal(await alive(own), false);
+      own.destroy();
+    } finally {
+      await rootSession.end();
+      await low.end();
+    }
+  });
+
+  test('COM_PROCESS_KILL through B ends a session on A', async () => {
+    const victim = await connectTo(a);
+    const killer = await RawMysqlClient.connect(b.port, 'root', db.name);
+    try {
+      const id = Buffer.alloc(4);
+      id.writeUInt32LE(victim.threadId!);
+      killer.send(0, Buffer.concat([Buffer.from([0x0c]), id]));
+      assert.equal((await killer.read()).payload[0], 0x00, 'OK');
+      assert.equal(await alive(victim), false);
+    } finally {
+      victim.destroy();
+      killer.close();
     }
   });
 
