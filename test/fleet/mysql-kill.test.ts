@@ -12,23 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
 import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
+import { alive, serverIdOf } from '../mysql/connection-probes.ts';
 import { RawMysqlClient } from '../mysql/raw-client.ts';
 
 const PROXY_ID_BASE = 0x80000000;
-
-async function serverIdOf(conn: mysql.Connection): Promise<number> {
-  const [[row]] = (await conn.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: number }]];
-  return Number(row.id);
-}
-
-async function alive(conn: mysql.Connection): Promise<boolean> {
-  try {
-    await conn.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('KILL across proxies (MariaDB, two proxy processes)', () => {
   let db: TestDatabase;
