@@ -35,6 +35,15 @@ describe('cancel across proxies (PostgreSQL, two proxy processes)', () => {
   let aLog = '';
   let direct: pg.Client;
 
+  const queryOn = async (proxy: ServedProxy, sql: string) => {
+    const admin = new pg.Client({ connectionString: proxy.proxyUrl });
+    await admin.connect();
+    try {
+      return (await admin.query(sql)).rows as Record<string, string | null>[];
+    } finally {
+      await admin.end();
+    }
+  };
   /** Resolves once the server runs `pid`'s statement (so a cancel cannot land before it starts). */
   const running = (pid: number) =>
     eventually(`backend ${pid} running its statement`, async () => {
@@ -44,18 +53,11 @@ describe('cancel across proxies (PostgreSQL, two proxy processes)', () => {
       );
       return r.rowCount === 1 ? true : undefined;
     });
-  /** Resolves once B lists A's session on backend `pid` (A's heartbeat carries it). */
-  const listedOnB = (pid: number) =>
-    eventually(`B sees A's session on backend ${pid}`, async () => {
-      const admin = new pg.Client({ connectionString: b.proxyUrl });
-      await admin.connect();
-      try {
-        const rows = (await admin.query('SHOW SHIFTGATE SESSIONS')).rows as { proxy: string }[];
-        return rows.some((r) => r.proxy === 'proxy-a') ? true : undefined;
-      } finally {
-        await admin.end();
-      }
-    });
+  /** Resolves once B lists a session of A (A's heartbeat carries it, with its backend pid). */
+  const listedOnB = () =>
+    eventually("B sees A's session", async () =>
+      (await queryOn(b, 'SHOW SHIFTGATE SESSIONS')).some((r) => r.proxy === 'proxy-a') ? true : undefined,
+    );
 
   const connectTo = async (proxy: ServedProxy): Promise<KeyedClient> => {
     const client = new pg.Client({ connectionString: proxy.proxyUrl }) as KeyedClient;
@@ -98,6 +100,10 @@ describe('cancel across proxies (PostgreSQL, two proxy processes)', () => {
       );
       await running(client.processID);
       await sendCancel(b.port, client.processID, client.secretKey);
+      const listed = await queryOn(b, 'SHOW SHIFTGATE PROXIES');
+      const peer = listed.find((r) => r.proxy === 'proxy-a')?.peer;
+      assert.match(String(peer), /^127\.0\.0\.1:\d+$/, 'A advertises its peer port');
+      assert.notEqual(peer, `127.0.0.1:${a.port}`, 'a port of its own, not the client port');
       assert.equal((await sleeping).code, '57014');
       assert.ok(Date.now() - started < 10_000, `cancelled after ${Date.now() - started} ms`);
       assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1, 'the session goes on');
@@ -109,7 +115,7 @@ describe('cancel across proxies (PostgreSQL, two proxy processes)', () => {
   test('a wrong secret for a pid on A and an unknown pid cancel nothing, and B keeps serving', async () => {
     const client = await connectTo(a);
     try {
-      await listedOnB(client.processID);
+      await listedOnB();
       let finished = false;
       const sleeping = client.query('SELECT pg_sleep(4) AS slept').finally(() => {
         finished = true;
