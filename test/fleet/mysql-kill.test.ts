@@ -16,6 +16,8 @@ import { alive, serverIdOf } from '../mysql/connection-probes.ts';
 import { RawMysqlClient } from '../mysql/raw-client.ts';
 
 const PROXY_ID_BASE = 0x80000000;
+/** MariaDB answers an interrupted SLEEP with 1317 (or a row with 1 on some versions). */
+const INTERRUPTED = /^(error 1317|rows \[\{"s":1\}\])$/;
 
 describe('KILL across proxies (MariaDB, two proxy processes)', () => {
   let db: TestDatabase;
@@ -33,15 +35,26 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
     conn.on('error', () => undefined);
     return conn;
   };
-  /** Resolves once the server runs the SLEEP of upstream thread `thread`. */
-  const sleeping = (thread: number) =>
-    eventually(`thread ${thread} in its SLEEP`, async () => {
+  /**
+   * Starts `SELECT SLEEP(30)` on `conn` and resolves once the server runs
+   * it, with the statement's outcome to come (`rows ...` or `error <errno>`).
+   */
+  const sleepOn = async (conn: mysql.Connection) => {
+    const thread = await serverIdOf(conn);
+    const outcome = conn.query('SELECT SLEEP(30) AS s').then(
+      ([rows]) => `rows ${JSON.stringify(rows)}`,
+      (err: { errno?: number }) => `error ${err.errno}`,
+    );
+    await eventually(`thread ${thread} in its SLEEP`, async () => {
       const [rows] = await direct.query(
         "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = 'Query' AND INFO LIKE '%SLEEP%'",
         [thread],
       );
       return (rows as unknown[]).length === 1 ? true : undefined;
     });
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { outcome };
+  };
 
   before(async () => {
     db = await createMysqlDatabase('fleet_kill');
@@ -86,16 +99,10 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
     const victim = await connectTo(a);
     const killer = await connectTo(b);
     try {
-      const thread = await serverIdOf(victim);
       const started = Date.now();
-      const running = victim.query('SELECT SLEEP(30) AS s').then(
-        ([rows]) => `rows ${JSON.stringify(rows)}`,
-        (err: { errno?: number }) => `error ${err.errno}`,
-      );
-      await sleeping(thread);
+      const { outcome: running } = await sleepOn(victim);
       await killer.query(`KILL QUERY ${victim.threadId}`);
-      // MariaDB answers an interrupted SLEEP with 1317 (or a row with 1 on some versions).
-      assert.match(await running, /^(error 1317|rows \[\{"s":1\}\])$/);
+      assert.match(await running, INTERRUPTED);
       assert.ok(Date.now() - started < 10_000, `interrupted after ${Date.now() - started} ms`);
       assert.equal(await alive(victim), true, 'KILL QUERY leaves the connection');
 
@@ -104,6 +111,22 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
       assert.equal(await alive(killer), true, 'the killer on B goes on');
     } finally {
       victim.destroy();
+      await killer.end();
+    }
+  });
+
+  test('a KILL QUERY of a session on A inside a multi-statement text sent to B reaches it', async () => {
+    const victim = await connectTo(a);
+    const url = new URL(b.proxyUrl);
+    url.searchParams.set('multipleStatements', 'true');
+    const killer = await mysql.createConnection(url.toString());
+    try {
+      const { outcome: running } = await sleepOn(victim);
+      await killer.query(`SELECT 1; KILL QUERY ${victim.threadId}`);
+      assert.match(await running, INTERRUPTED);
+      assert.equal(await alive(victim), true);
+    } finally {
+      await victim.end();
       await killer.end();
     }
   });
