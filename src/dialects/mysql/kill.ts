@@ -4,8 +4,11 @@
  * proxy hands out, and the server's thread ids (CONNECTION_ID(), SHOW
  * PROCESSLIST). Proxy ids come from a range the server never reaches, so
  * the number alone says which one is meant: a proxy id is rewritten to its
- * upstream thread id, a server thread id goes upstream unchanged. Either
- * way the server still decides whether the client may kill that thread.
+ * upstream thread id (that of a session on another proxy of the fleet as
+ * that proxy's heartbeat lists it), a server thread id goes upstream
+ * unchanged. Either way the KILL runs on the client's own upstream
+ * connection, so the server still decides whether the client may kill that
+ * thread.
  */
 import { statementSpans } from './statement-text.ts';
 
