@@ -321,6 +321,7 @@ export class AdminConsole {
         p.id,
         p.host,
         p.listen,
+        p.peer,
         p.shiftgateVersion,
         time(p.startedAt),
         text(p.heartbeatAgeMs),

@@ -56,6 +56,7 @@ const COLUMNS: Record<AdminCommand['kind'], readonly string[]> = {
     'proxy',
     'host',
     'listen',
+    'peer',
     'shiftgate_version',
     'started_at',
     'heartbeat_age_ms',

@@ -9,6 +9,7 @@ import { SeriesSampler } from '../dashboard/sampler.ts';
 import { SeriesRing } from '../dashboard/series.ts';
 import { connectFleetStore, dialectForUrl, migrationDialectForUrl } from '../dialects/index.ts';
 import { FleetMember } from '../fleet/member.ts';
+import { FleetMemberSessions } from '../fleet/remote-sessions.ts';
 import { shiftgateVersion } from '../fleet/shiftgate-version.ts';
 import { fleetSessionOf, latencySummaryOf } from '../fleet/snapshot.ts';
 import { registerFleetMetrics } from '../metrics/fleet-metrics.ts';
@@ -196,7 +197,16 @@ export async function startShiftgate(
     });
   }
 
-  const proxy = await startProxy({ config, dialect, upstream, metrics, latency, registry, router });
+  const proxy = await startProxy({
+    config,
+    dialect,
+    upstream,
+    metrics,
+    latency,
+    registry,
+    router,
+    fleet: new FleetMemberSessions(() => fleet, config.proxy.connect_timeout_ms),
+  });
   const listen = `${proxy.address.address}:${proxy.address.port}`;
   const member = new FleetMember({
     scope: managedDatabase ?? '',
@@ -204,6 +214,7 @@ export async function startShiftgate(
       id: config.fleet.proxy_id ?? `${host}:${proxy.address.port}`,
       host,
       listen,
+      peer: proxy.peer,
       shiftgateVersion: shiftgateVersion(),
       pid: process.pid,
       startedAt,

@@ -104,6 +104,18 @@ export const configSchema = z
         heartbeat_ms: z.number().int().positive().default(1000),
         /** A proxy whose heartbeat is older than this is gone: its sessions and latency no longer count. */
         heartbeat_timeout_ms: z.number().int().positive().default(5000),
+        /**
+         * Where this proxy takes the cancel requests other proxies of the fleet
+         * forward to it (a port of its own: workers share the client port);
+         * null: the listen host on a port the system picks.
+         */
+        peer_listen: hostPort.nullable().default(null),
+        /**
+         * The host other proxies reach this one's peer port at; null: the
+         * peer listen host, or this machine's first external address when
+         * that is a wildcard (0.0.0.0, ::).
+         */
+        advertise_host: z.string().min(1).nullable().default(null),
       })
       .strict()
       .prefault({}),

@@ -21,6 +21,12 @@ export interface FleetSession {
   p99Ms: number | null;
   /** The session ran nothing but admin commands: it is no client of a version. */
   adminOnly: boolean;
+  /**
+   * The server's id of its upstream connection (PostgreSQL backend pid,
+   * MySQL thread id), once known: another proxy finds the owner of a cancel
+   * or KILL by it. Absent in heartbeats of older proxies.
+   */
+  backendId?: number | null;
 }
 
 /** A compact summary of the client latency of the last seconds. */
@@ -42,6 +48,11 @@ export interface ProxyHeartbeat {
   host: string;
   /** Where its clients connect (HOST:PORT). */
   listen: string;
+  /**
+   * Where it takes the cancel requests other proxies forward (HOST:PORT,
+   * reachable from them), or null when its dialect forwards none.
+   */
+  peer: string | null;
   shiftgateVersion: string;
   pid: number;
   startedAt: Date;

@@ -5,7 +5,7 @@ import type { FleetStore, FleetView, LiveProxy, ProxyHeartbeat } from './heartbe
 /** Who this proxy is; fixed for its lifetime. */
 export type ProxyIdentity = Pick<
   ProxyHeartbeat,
-  'id' | 'host' | 'listen' | 'shiftgateVersion' | 'pid' | 'startedAt'
+  'id' | 'host' | 'listen' | 'peer' | 'shiftgateVersion' | 'pid' | 'startedAt'
 >;
 
 export interface FleetMemberOptions {

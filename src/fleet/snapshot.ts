@@ -15,6 +15,7 @@ export function fleetSessionOf(i: SessionInfo): FleetSession {
     statements: i.statements,
     p99Ms: i.latency.quantileMs(0.99),
     adminOnly: !i.ranClientStatements,
+    backendId: i.backendId,
   };
 }
 

@@ -5,15 +5,19 @@ import type { Config } from '../config/schema.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
 import type { ProxyContext } from './context.ts';
 import type { WireDialect } from './dialect.ts';
+import type { FleetSessions } from './fleet-sessions.ts';
 import { LatencyRecorder } from './latency-recorder.ts';
 import { parseHostPort } from './listen-address.ts';
 import { log } from './log.ts';
+import { type PeerListener, startPeerListener } from './peer-listener.ts';
 import { SessionRegistry } from './session-registry.ts';
 import type { StatementRouter } from './statement-router.ts';
 
 export interface RunningProxy {
   readonly ctx: ProxyContext;
   readonly address: AddressInfo;
+  /** Where other proxies of the fleet forward cancels to this one (HOST:PORT), or null when it takes none. */
+  readonly peer: string | null;
   /**
    * Stop accepting, let busy sessions finish their statement or transaction
    * for up to `timeoutMs`, then close whatever is left. Resolves when every
@@ -41,6 +45,11 @@ export async function startProxy(options: {
   registry?: SessionRegistry;
   /** Admin commands, version binding, translation; without one every statement passes unchanged. */
   router?: StatementRouter;
+  /**
+   * The other proxies' sessions: with them, cancels of sessions served
+   * elsewhere are forwarded, and a peer port takes the ones forwarded here.
+   */
+  fleet?: FleetSessions;
 }): Promise<RunningProxy> {
   const { config, dialect } = options;
   const clientTls =
@@ -56,6 +65,7 @@ export async function startProxy(options: {
     latency: options.latency ?? new LatencyRecorder(config.proxy.latency_window_s),
     metrics: options.metrics ?? new ProxyMetrics(),
     clientTls,
+    fleet: options.fleet ?? null,
     get draining() {
       return state.draining;
     },
@@ -93,6 +103,15 @@ export async function startProxy(options: {
   });
   const address = server.address() as AddressInfo;
   log.info('proxy listening', { dialect: dialect.name, address: `${address.address}:${address.port}` });
+  let peer: PeerListener | null = null;
+  if (options.fleet && dialect.acceptPeer) {
+    try {
+      peer = await startPeerListener(ctx, dialect.acceptPeer, host);
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+  }
 
   async function shutdown(timeoutMs = config.proxy.shutdown_timeout_ms): Promise<void> {
     state.draining = true;
@@ -113,7 +132,9 @@ export async function startProxy(options: {
     // Sockets that never became sessions (half-open handshakes) go too.
     for (const socket of sockets) socket.destroy();
     await serverClosed;
+    // Last: a statement still running while sessions drained could be cancelled from another proxy.
+    await peer?.close();
   }
 
-  return { ctx, address, shutdown };
+  return { ctx, address, peer: peer?.reachableAt ?? null, shutdown };
 }

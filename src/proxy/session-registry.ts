@@ -6,16 +6,17 @@ import type { ProxySession } from './session.ts';
  * cancel from another connection finds its session and nothing else.
  */
 export class SessionRegistry {
-  private readonly sessions = new Map<number, ProxySession>();
+  /** A set, not a map by id: a MySQL session's id changes once the server's greeting names its thread. */
+  private readonly sessions = new Set<ProxySession>();
   private readonly cancelKeys = new Map<string, ProxySession>();
 
   add(session: ProxySession): void {
-    this.sessions.set(session.info.id, session);
+    this.sessions.add(session);
     session.closed.then(() => this.remove(session));
   }
 
   private remove(session: ProxySession): void {
-    this.sessions.delete(session.info.id);
+    this.sessions.delete(session);
     for (const [key, s] of this.cancelKeys) if (s === session) this.cancelKeys.delete(key);
   }
 
@@ -32,6 +33,6 @@ export class SessionRegistry {
   }
 
   list(): ProxySession[] {
-    return [...this.sessions.values()];
+    return [...this.sessions];
   }
 }

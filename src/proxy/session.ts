@@ -2,7 +2,8 @@ import { LatencyHistogram } from './latency-histogram.ts';
 
 /** What the registry knows about one client session (the data behind SHOW SHIFTGATE SESSIONS). */
 export interface SessionInfo {
-  readonly id: number;
+  /** The proxy's session number; MySQL: the connection id its client sees, from the server's greeting on. */
+  id: number;
   readonly dialect: string;
   readonly clientAddress: string;
   readonly connectedAt: Date;

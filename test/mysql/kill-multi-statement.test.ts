@@ -9,18 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
+import { alive } from './connection-probes.ts';
 import { type MysqlProxy, startMysqlProxy } from './proxy-harness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function alive(conn: mysql.Connection): Promise<boolean> {
-  try {
-    await conn.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('mysql KILL inside multi-statement text through Shiftgate', () => {
   let db: TestDatabase;

@@ -11,24 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { newSessionInfo } from '../../src/proxy/session.ts';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
+import { alive, serverIdOf } from './connection-probes.ts';
 import { type MysqlProxy, startMysqlProxy } from './proxy-harness.ts';
 import { RawMysqlClient } from './raw-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function serverIdOf(conn: mysql.Connection): Promise<number> {
-  const [[row]] = (await conn.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: number }]];
-  return Number(row.id);
-}
-
-async function alive(conn: mysql.Connection): Promise<boolean> {
-  try {
-    await conn.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('mysql KILL through Shiftgate', () => {
   let db: TestDatabase;

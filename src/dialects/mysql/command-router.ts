@@ -83,6 +83,8 @@ export interface CommandRouterHost {
   answerContext(): LocalAnswerContext;
   /** The upstream thread id behind a connection id this proxy handed out, or null. */
   targetOf(connectionId: number): number | null;
+  /** The upstream thread id behind a connection id another live proxy of the fleet handed out, or null. */
+  remoteTargetOf(connectionId: number): Promise<number | null>;
   /** Asks the server for the account again once the current response is through. */
   requestAccountCheck(): void;
   /** The statement id the server gave the last statement it prepared, or null. */
@@ -138,21 +140,20 @@ export class CommandRouter {
           // Proxy ids become upstream thread ids; an id no live session holds stays as written, so the
           // server answers "Unknown thread id" at that statement after running the ones before it.
           // Server thread ids go unchanged. The other statements are routed like any text.
-          const rewritten = kill.rewrite((id) => (isProxyConnectionId(id) ? this.host.targetOf(id) : null));
-          if (rewritten === text) return this.routeStatement(msg, text);
-          const query = encodeQuery(rewritten);
-          return this.routeStatement({ ...msg, payload: query, raw: encodePacket(0, query) }, rewritten);
+          const routeRewritten = (threads: Map<number, number | null>) => {
+            const rewritten = kill.rewrite((id) => threads.get(id) ?? null);
+            if (rewritten === text) return this.routeStatement(msg, text);
+            const query = encodeQuery(rewritten);
+            return this.routeStatement({ ...msg, payload: query, raw: encodePacket(0, query) }, rewritten);
+          };
+          const threads = this.threadsOf(kill.connectionIds);
+          return threads instanceof Promise ? threads.then(routeRewritten) : routeRewritten(threads);
         }
         this.host.info.ranClientStatements = true;
         const id = kill.connectionIds[0]!;
         // A server thread id (CONNECTION_ID(), SHOW PROCESSLIST): the server's own KILL.
         if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
-        const target = this.host.targetOf(id);
-        if (target === null) {
-          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
-          return null;
-        }
-        return { raw: encodePacket(0, encodeQuery(kill.rewrite(() => target))), onSuccess: null };
+        return this.killOf(msg, id, (target) => encodePacket(0, encodeQuery(kill.rewrite(() => target))));
       }
       case Command.StmtPrepare: {
         this.statements.preparedUpstream();
@@ -164,14 +165,11 @@ export class CommandRouter {
       case Command.ProcessKill: {
         const id = decodeProcessKill(payload);
         if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
-        const target = this.host.targetOf(id);
-        if (target === null) {
-          this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
-          return null;
-        }
-        const patched = Buffer.from(payload);
-        patched.writeUInt32LE(target >>> 0, 1);
-        return { raw: encodePacket(0, patched), onSuccess: null };
+        return this.killOf(msg, id, (target) => {
+          const patched = Buffer.from(payload);
+          patched.writeUInt32LE(target >>> 0, 1);
+          return encodePacket(0, patched);
+        });
       }
       case Command.InitDb: {
         const database = decodeInitDb(payload);
@@ -485,6 +483,49 @@ export class CommandRouter {
     };
     const route = this.router!.route(this.host.info, sql);
     return route instanceof Promise ? route.then(answer) : answer(route);
+  }
+
+  /**
+   * The upstream threads behind the proxy connection ids among `ids`: this
+   * proxy's sessions at once, other proxies' through their heartbeats (then
+   * a promise). Ids no live session of the fleet holds map to null.
+   */
+  private threadsOf(ids: number[]): Map<number, number | null> | Promise<Map<number, number | null>> {
+    const threads = new Map<number, number | null>();
+    const elsewhere: number[] = [];
+    for (const id of ids.filter(isProxyConnectionId)) {
+      const local = this.host.targetOf(id);
+      if (local === null) elsewhere.push(id);
+      else threads.set(id, local);
+    }
+    if (elsewhere.length === 0) return threads;
+    return Promise.all(elsewhere.map(async (id) => threads.set(id, await this.host.remoteTargetOf(id)))).then(
+      () => threads,
+    );
+  }
+
+  /**
+   * A KILL of proxy connection id `id`: sent on this session's own upstream
+   * connection as `build` writes it for the session's upstream thread,
+   * whichever proxy serves that session, so the server decides whether this
+   * client may kill it, as for a local one. An id no live session holds is
+   * answered "Unknown thread id", as the server answers one.
+   */
+  private killOf(
+    msg: CommandMessage,
+    id: number,
+    build: (thread: number) => Buffer,
+  ): Forward | Promise<Forward> {
+    const forward = (threads: Map<number, number | null>): Forward => {
+      const thread = threads.get(id) ?? null;
+      if (thread === null) {
+        this.answerError(msg, ErrorCode.NoSuchThread, 'HY000', `Unknown thread id: ${id}`);
+        return null;
+      }
+      return { raw: build(thread), onSuccess: null };
+    };
+    const threads = this.threadsOf([id]);
+    return threads instanceof Promise ? threads.then(forward) : forward(threads);
   }
 
   private answerError(msg: CommandMessage, code: number, sqlState: string, message: string): void {

@@ -27,6 +27,7 @@ const DDL = [
   id                varchar(191) NOT NULL,
   host              varchar(255) NOT NULL,
   listen            varchar(255) NOT NULL,
+  peer              varchar(255),
   shiftgate_version varchar(64) NOT NULL,
   pid               int NOT NULL,
   started_at        datetime(6) NOT NULL,
@@ -48,11 +49,15 @@ const DDL = [
 
 type Row = RowDataPacket & Record<string, unknown>;
 
+/** ER_DUP_FIELDNAME: another proxy added the column first. */
+const DUPLICATE_COLUMN = 1060;
+
 function toLiveProxy(r: Row): LiveProxy {
   return {
     id: String(r.id),
     host: String(r.host),
     listen: String(r.listen),
+    peer: r.peer === null ? null : String(r.peer),
     shiftgateVersion: String(r.shiftgate_version),
     pid: Number(r.pid),
     startedAt: r.started_at as Date,
@@ -106,18 +111,25 @@ export class MysqlFleetStore implements FleetStore {
 
   async init(): Promise<void> {
     const r = await this.query<Row[]>(
-      `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN ('proxies', 'fleet_controls')`,
-      [STATE_DATABASE],
+      `SELECT (SELECT COUNT(*) FROM information_schema.TABLES
+                WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN ('proxies', 'fleet_controls')) AS tables,
+              (SELECT COUNT(*) FROM information_schema.COLUMNS
+                WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'proxies' AND COLUMN_NAME = 'peer') AS peer`,
+      [STATE_DATABASE, STATE_DATABASE],
     );
-    if (Number(r[0]!.n) === 2) return;
+    if (Number(r[0]!.tables) === 2 && Number(r[0]!.peer) === 1) return;
     for (const sql of DDL) await this.query(sql);
+    // A table created before proxies forwarded cancels to each other (MySQL has no ADD COLUMN IF NOT EXISTS).
+    await this.query(`ALTER TABLE ${TABLE} ADD COLUMN peer varchar(255) AFTER listen`).catch((err) => {
+      if ((err as { errno?: number }).errno !== DUPLICATE_COLUMN) throw err;
+    });
   }
 
   async beat(scope: string, h: ProxyHeartbeat): Promise<void> {
     await this.query(
-      `INSERT INTO ${TABLE} (scope, id, host, listen, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency)
-       VALUES (?, ?, ?, ?, ?, ?, ?, NOW(6), ?, ?, ?)
-       ON DUPLICATE KEY UPDATE host = VALUES(host), listen = VALUES(listen),
+      `INSERT INTO ${TABLE} (scope, id, host, listen, peer, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(6), ?, ?, ?)
+       ON DUPLICATE KEY UPDATE host = VALUES(host), listen = VALUES(listen), peer = VALUES(peer),
               shiftgate_version = VALUES(shiftgate_version), pid = VALUES(pid), started_at = VALUES(started_at),
               heartbeat_at = VALUES(heartbeat_at), running = VALUES(running), sessions = VALUES(sessions),
               latency = VALUES(latency)`,
@@ -126,6 +138,7 @@ export class MysqlFleetStore implements FleetStore {
         h.id,
         h.host,
         h.listen,
+        h.peer,
         h.shiftgateVersion,
         h.pid,
         h.startedAt,
@@ -138,7 +151,7 @@ export class MysqlFleetStore implements FleetStore {
 
   async live(scope: string, timeoutMs: number): Promise<LiveProxy[]> {
     const rows = await this.query<Row[]>(
-      `SELECT id, host, listen, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency,
+      `SELECT id, host, listen, peer, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency,
               TIMESTAMPDIFF(MICROSECOND, heartbeat_at, NOW(6)) / 1000 AS age_ms
          FROM ${TABLE}
         WHERE scope = ? AND heartbeat_at > NOW(6) - INTERVAL ? MICROSECOND

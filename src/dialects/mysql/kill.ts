@@ -4,8 +4,11 @@
  * proxy hands out, and the server's thread ids (CONNECTION_ID(), SHOW
  * PROCESSLIST). Proxy ids come from a range the server never reaches, so
  * the number alone says which one is meant: a proxy id is rewritten to its
- * upstream thread id, a server thread id goes upstream unchanged. Either
- * way the server still decides whether the client may kill that thread.
+ * upstream thread id (that of a session on another proxy of the fleet as
+ * that proxy's heartbeat lists it), a server thread id goes upstream
+ * unchanged. Either way the KILL runs on the client's own upstream
+ * connection, so the server still decides whether the client may kill that
+ * thread.
  */
 import { statementSpans } from './statement-text.ts';
 
@@ -20,9 +23,14 @@ import { statementSpans } from './statement-text.ts';
 export const PROXY_CONNECTION_ID_BASE = 0x80000000;
 const PROXY_CONNECTION_ID_SPAN = 0x7fffffff;
 
-/** The connection id a client of proxy session number `sessionNumber` (1, 2, ...) sees. */
-export function proxyConnectionId(sessionNumber: number): number {
-  return PROXY_CONNECTION_ID_BASE + ((sessionNumber - 1) % PROXY_CONNECTION_ID_SPAN) + 1;
+/**
+ * The connection id the client of upstream thread `threadId` sees. Derived
+ * from the server's thread id, so no two live sessions of any proxies in
+ * front of one server share it (a fleet, `proxy.workers`) without the
+ * proxies agreeing on anything.
+ */
+export function proxyConnectionId(threadId: number): number {
+  return PROXY_CONNECTION_ID_BASE + ((threadId - 1) % PROXY_CONNECTION_ID_SPAN) + 1;
 }
 
 /** True for ids the proxy hands out; anything else is a server thread id. */

@@ -51,7 +51,8 @@ export class ResponseFollower {
 
   constructor(
     private readonly sink: ResponseSink,
-    private readonly sessionId: number,
+    /** The session's id for log lines (a MySQL session's is fixed at the server's greeting). */
+    private readonly sessionId: () => number,
   ) {}
 
   /** Responses follow the format agreed with the client (CLIENT_DEPRECATE_EOF or not). */
@@ -121,7 +122,7 @@ export class ResponseFollower {
       } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
         const err = decodeErr(head);
         log.info('mysql server message outside a command', {
-          session: this.sessionId,
+          session: this.sessionId(),
           code: err.code,
           message: err.message,
         });

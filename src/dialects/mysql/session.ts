@@ -85,9 +85,8 @@ export class MysqlSession implements ProxySession {
     socket: Socket,
     private readonly ctx: ProxyContext,
   ) {
-    const info = newSessionInfo(DIALECT, `${socket.remoteAddress}:${socket.remotePort}`);
-    // The id is the connection id the client sees (handshake, SHOW SHIFTGATE SESSIONS), outside the server's thread ids.
-    this.info = { ...info, id: proxyConnectionId(info.id) };
+    // Until the server's greeting names the upstream thread, the id is the proxy's session number.
+    this.info = newSessionInfo(DIALECT, `${socket.remoteAddress}:${socket.remotePort}`);
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -106,7 +105,7 @@ export class MysqlSession implements ProxySession {
         },
         commandDone: (micros) => recordStatementLatency(this.ctx, this.info, micros),
       },
-      this.info.id,
+      () => this.info.id,
     );
     this.login = new Login(
       {
@@ -123,6 +122,10 @@ export class MysqlSession implements ProxySession {
         },
         setUpstreamThreadId: (thread) => {
           this.upstreamThreadId = thread;
+          this.info.backendId = thread;
+          // The connection id the client sees (handshake, SHOW SHIFTGATE SESSIONS), outside the server's
+          // thread ids and derived from this connection's, so it is unique across every proxy of the server.
+          this.info.id = proxyConnectionId(thread);
         },
         register: () => this.ctx.registry.setCancelKey(String(this.info.id), this),
         startClientTls: () => this.startClientTls(),
@@ -144,6 +147,7 @@ export class MysqlSession implements ProxySession {
           this.responses.answer((msg.lastSequenceId + 1) & 0xff, this.relay.clientFrameSeq, build),
         answerContext: () => this.login.answerContext(this.tracker.statusFlags),
         targetOf: (id) => this.targetOf(id),
+        remoteTargetOf: (id) => this.remoteTargetOf(id),
         requestAccountCheck: () => {
           this.accountCheckDue = true;
         },
@@ -523,6 +527,20 @@ export class MysqlSession implements ProxySession {
     return session instanceof MysqlSession && session.upstreamThreadId !== 0
       ? session.upstreamThreadId
       : null;
+  }
+
+  /**
+   * The upstream thread behind a connection id another live proxy of the
+   * fleet handed out, from its heartbeat. Only a session whose id is the one
+   * its thread gives counts (a proxy of an older version numbered its
+   * sessions itself, so its ids may repeat another proxy's).
+   */
+  private async remoteTargetOf(connectionId: number): Promise<number | null> {
+    const [owner] =
+      (await this.ctx.fleet?.find(
+        (s) => s.id === connectionId && s.backendId !== null && proxyConnectionId(s.backendId) === s.id,
+      )) ?? [];
+    return owner?.backendId ?? null;
   }
 
   private relayResponses(chunk: Buffer): void {

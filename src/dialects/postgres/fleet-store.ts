@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   id                text NOT NULL,
   host              text NOT NULL,
   listen            text NOT NULL,
+  peer              text,
   shiftgate_version text NOT NULL,
   pid               integer NOT NULL,
   started_at        timestamptz NOT NULL,
@@ -36,6 +37,8 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   latency           jsonb NOT NULL,
   PRIMARY KEY (scope, id)
 );
+-- A table created before proxies forwarded cancels to each other.
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS peer text;
 CREATE TABLE IF NOT EXISTS ${CONTROLS} (
   scope      text PRIMARY KEY,
   revision   bigint NOT NULL DEFAULT 1,
@@ -50,6 +53,7 @@ interface ProxyRow {
   id: string;
   host: string;
   listen: string;
+  peer: string | null;
   shiftgate_version: string;
   pid: number;
   started_at: Date;
@@ -65,6 +69,7 @@ function toLiveProxy(r: ProxyRow): LiveProxy {
     id: r.id,
     host: r.host,
     listen: r.listen,
+    peer: r.peer,
     shiftgateVersion: r.shiftgate_version,
     pid: r.pid,
     startedAt: r.started_at,
@@ -121,7 +126,9 @@ export class PostgresFleetStore implements FleetStore {
   async init(): Promise<void> {
     return this.serial(async () => {
       const r = await this.client.query<{ ok: boolean }>(
-        `SELECT to_regclass('${TABLE}') IS NOT NULL AND to_regclass('${CONTROLS}') IS NOT NULL AS ok`,
+        `SELECT to_regclass('${CONTROLS}') IS NOT NULL
+                AND EXISTS (SELECT FROM pg_attribute
+                             WHERE attrelid = to_regclass('${TABLE}') AND attname = 'peer' AND NOT attisdropped) AS ok`,
       );
       if (r.rows[0]!.ok) return;
       // The same lock as the migration state store's init: concurrent CREATE ... IF NOT EXISTS collide otherwise.
@@ -143,10 +150,10 @@ export class PostgresFleetStore implements FleetStore {
   async beat(scope: string, h: ProxyHeartbeat): Promise<void> {
     return this.serial(async () => {
       await this.client.query(
-        `INSERT INTO ${TABLE} (scope, id, host, listen, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp(), $8, $9, $10)
+        `INSERT INTO ${TABLE} (scope, id, host, listen, peer, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency)
+         VALUES ($1, $2, $3, $4, $11, $5, $6, $7, clock_timestamp(), $8, $9, $10)
          ON CONFLICT (scope, id) DO UPDATE
-            SET host = EXCLUDED.host, listen = EXCLUDED.listen, shiftgate_version = EXCLUDED.shiftgate_version,
+            SET host = EXCLUDED.host, listen = EXCLUDED.listen, peer = EXCLUDED.peer, shiftgate_version = EXCLUDED.shiftgate_version,
                 pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at,
                 running = EXCLUDED.running, sessions = EXCLUDED.sessions, latency = EXCLUDED.latency`,
         [
@@ -160,6 +167,7 @@ export class PostgresFleetStore implements FleetStore {
           h.running,
           JSON.stringify(h.sessions),
           JSON.stringify(h.latency),
+          h.peer,
         ],
       );
     });
@@ -168,7 +176,7 @@ export class PostgresFleetStore implements FleetStore {
   async live(scope: string, timeoutMs: number): Promise<LiveProxy[]> {
     return this.serial(async () => {
       const r = await this.client.query<ProxyRow>(
-        `SELECT id, host, listen, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency,
+        `SELECT id, host, listen, peer, shiftgate_version, pid, started_at, heartbeat_at, running, sessions, latency,
                 (extract(epoch FROM clock_timestamp() - heartbeat_at) * 1000)::float8 AS age_ms
            FROM ${TABLE}
           WHERE scope = $1 AND heartbeat_at > clock_timestamp() - make_interval(secs => $2::float8 / 1000)

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import pg from 'pg';
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { WireDialect } from '../../proxy/dialect.ts';
+import { acceptPeerCancel } from './peer-cancel.ts';
 import { PgSession } from './session.ts';
 import { createPgSqlTranslator } from './sql-translator.ts';
 
@@ -13,6 +14,7 @@ export const postgresWireDialect: WireDialect = {
   accept(socket: Socket, ctx: ProxyContext) {
     return new PgSession(socket, ctx);
   },
+  acceptPeer: acceptPeerCancel,
   async probeUpstream(ctx: ProxyContext) {
     const client = new pg.Client({
       connectionString: ctx.upstream.toString(),

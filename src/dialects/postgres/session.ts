@@ -12,7 +12,7 @@ import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy
 import { recordStatementLatency } from '../../proxy/statement-latency.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
 import type { CopyHeaderMatch, LocalResult, Route } from '../../proxy/statement-router.ts';
-import { cancelKeyOf, sendCancel } from './cancel.ts';
+import { cancelKeyOf, forwardCancelToOwner, sendCancel } from './cancel.ts';
 import { decodeBackend } from './codec/backend-decoder.ts';
 import {
   type ErrorFields,
@@ -1037,12 +1037,11 @@ export class PgSession implements ProxySession {
   }
 
   private forwardCancel(processId: number, secretKey: number): void {
-    const target = this.ctx.registry.byCancelKey(cancelKeyOf(processId, secretKey));
     // A CancelRequest connection gets no answer either way, as with the server itself.
     this.phase = 'closed';
     this.endClient();
-    if (target instanceof PgSession) target.cancelUpstream();
-    else log.debug('cancel request with an unknown key ignored', { processId });
+    if (!cancelLocalSession(this.ctx, processId, secretKey))
+      void forwardCancelToOwner(this.ctx, processId, secretKey);
   }
 
   /** Sends the server a CancelRequest for this session's backend (best effort, like libpq). */
@@ -1368,4 +1367,12 @@ function parseTextOf(frame: Frame): { start: number; end: number } | null {
   const start = frame.raw.indexOf(0, frame.bodyOffset) + 1;
   const end = start > 0 ? frame.raw.indexOf(0, start) : -1;
   return end > 0 ? { start, end } : null;
+}
+
+/** Cancels the running statement of this proxy's session holding the key; false when none holds it. */
+export function cancelLocalSession(ctx: ProxyContext, processId: number, secretKey: number): boolean {
+  const target = ctx.registry.byCancelKey(cancelKeyOf(processId, secretKey));
+  if (!(target instanceof PgSession)) return false;
+  target.cancelUpstream();
+  return true;
 }
