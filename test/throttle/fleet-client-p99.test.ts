@@ -15,6 +15,7 @@ function proxy(id: string, p99Ms: number | null, count: number, heartbeatAgeMs =
     id,
     host: 'h',
     listen: '127.0.0.1:1',
+    peer: null,
     shiftgateVersion: '0',
     pid: 1,
     startedAt: new Date(0),
