@@ -1,37 +1,62 @@
 /**
  * sysbench oltp_point_select and oltp_read_only with 16 threads, direct to
- * MariaDB / MySQL and through Shiftgate (`shiftgate serve`, its own
- * process), alternating target by target in one run so machine noise hits
- * both alike. Prints QPS, p95 latency and the ratios (median of the rounds).
+ * MariaDB / MySQL, through Shiftgate (`shiftgate serve`, its own process)
+ * and through a bare Node `net` pipe (the floor any Node relay stands on),
+ * alternating target by target in one run so machine noise hits all of
+ * them alike. Each workload runs with server-side prepared statements
+ * (COM_STMT_EXECUTE, sysbench's default) and as text queries (COM_QUERY).
+ * Prints, per target, transactions per second, mean and p99 latency and
+ * the relay process's CPU microseconds per transaction (utime + stime from
+ * /proc over the run), with ratios against direct and the bare pipe
+ * (median of the rounds). Then one client alone, per target: the
+ * microseconds each round trip gains through the relay.
  *
  * Usage: npm run bench:mysql -- [--seconds 10] [--rounds 3] [--threads 16] [--table-size 10000]
+ *          [--latency-seconds 5] [--workloads oltp_point_select,oltp_read_only] [--modes prepared,text]
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
-import { execFile, spawn } from 'node:child_process';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { createMysqlDatabase } from '../test/helpers/databases.ts';
-import { freePort, waitForTcp } from './lib/harness.ts';
+import { median, run, startServe, withPort } from './lib/harness.ts';
+import { processCpuMicros, startBarePipe } from './lib/relay-controls.ts';
 
-const run = promisify(execFile);
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '16' },
     'table-size': { type: 'string', default: '10000' },
+    'latency-seconds': { type: 'string', default: '5' },
+    workloads: { type: 'string', default: 'oltp_point_select,oltp_read_only' },
+    modes: { type: 'string', default: 'prepared,text' },
   },
 });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const threads = Number(values.threads);
-const WORKLOADS = ['oltp_point_select', 'oltp_read_only'] as const;
+const latencySeconds = Number(values['latency-seconds']);
+const workloads = values.workloads.split(',');
+const modes = values.modes.split(',');
+/** sysbench's --db-ps-mode per mode: server-side prepared statements, or the statements sent as text. */
+const PS_MODE: Record<string, string> = { prepared: 'auto', text: 'disable' };
 
 interface Result {
-  qps: number;
-  p95Ms: number;
+  tps: number;
+  /** Mean transaction latency, from sysbench's latency sum (the printed average has 10 us steps). */
+  meanUs: number;
+  p99Ms: number;
+  /** The relay process's CPU per transaction; NaN for direct. */
+  cpuUs: number;
 }
 
-function sysbenchArgs(url: URL, database: string): string[] {
+interface Target {
+  name: string;
+  url: URL;
+  /** The relay's process, whose CPU time is read; null for direct. */
+  pid: number | null;
+}
+
+function connectionArgs(url: URL, database: string): string[] {
   return [
     '--db-driver=mysql',
     `--mysql-host=${url.hostname}`,
@@ -44,98 +69,135 @@ function sysbenchArgs(url: URL, database: string): string[] {
   ];
 }
 
-async function sysbench(workload: string, url: URL, database: string): Promise<Result> {
+async function sysbench(
+  target: Target,
+  database: string,
+  workload: string,
+  mode: string,
+  threadCount: number,
+  time: number,
+): Promise<Result> {
+  const before = target.pid === null ? 0 : processCpuMicros(target.pid);
   const { stdout } = await run(
     'sysbench',
     [
       workload,
-      ...sysbenchArgs(url, database),
-      `--threads=${threads}`,
-      `--time=${seconds}`,
-      '--percentile=95',
+      ...connectionArgs(target.url, database),
+      `--db-ps-mode=${PS_MODE[mode]}`,
+      `--threads=${threadCount}`,
+      `--time=${time}`,
+      '--percentile=99',
       'run',
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
-  const qps = Number(/queries:\s+\d+\s+\(([\d.]+) per sec\.\)/.exec(stdout)?.[1]);
-  const p95Ms = Number(/95th percentile:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const errors = /ignored errors:\s+(\d+)/.exec(stdout)?.[1];
-  if (errors && errors !== '0') throw new Error(`sysbench reported ${errors} errors`);
-  return { qps, p95Ms };
+  const cpu = target.pid === null ? Number.NaN : processCpuMicros(target.pid) - before;
+  const number = (re: RegExp) => Number(re.exec(stdout)?.[1]);
+  const errors = number(/ignored errors:\s+(\d+)/);
+  if (errors > 0) throw new Error(`sysbench reported ${errors} errors`);
+  const transactions = number(/transactions:\s+(\d+)/);
+  return {
+    tps: number(/transactions:\s+\d+\s+\(([\d.]+) per sec\.\)/),
+    meanUs: (number(/sum:\s+([\d.]+)/) * 1000) / transactions,
+    p99Ms: number(/99th percentile:\s+([\d.]+)/),
+    cpuUs: cpu / transactions,
+  };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
+const fixed = (n: number, digits: number, width: number) =>
+  Number.isNaN(n) ? '-'.padStart(width) : n.toFixed(digits).padStart(width);
 
 async function main(): Promise<void> {
   const db = await createMysqlDatabase('bench_mysql');
   const direct = new URL(db.url);
   console.log(`database ${db.name}: sysbench prepare, 4 tables x ${values['table-size']} rows`);
-  await run('sysbench', ['oltp_read_only', ...sysbenchArgs(direct, db.name), 'prepare']);
+  await run('sysbench', ['oltp_read_only', ...connectionArgs(direct, db.name), 'prepare']);
 
-  const port = await freePort();
-  const shiftgate = spawn(
-    process.execPath,
-    [
-      new URL('../bin/shiftgate.js', import.meta.url).pathname,
-      'serve',
-      '--upstream',
-      db.url,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--http',
-      '127.0.0.1:0',
-    ],
-    { stdio: 'ignore', env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'warn' } },
-  );
-  await waitForTcp(port);
-  const viaProxy = new URL(db.url);
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(port);
-  const targets: [string, URL][] = [
-    ['direct', direct],
-    ['shiftgate', viaProxy],
+  const shiftgate = await startServe(db.url);
+  const pipe = await startBarePipe(direct.hostname, Number(direct.port || 3306));
+  const targets: Target[] = [
+    { name: 'direct', url: direct, pid: null },
+    { name: 'shiftgate', url: new URL(withPort(db.url, shiftgate.port)), pid: shiftgate.proc.pid! },
+    { name: 'bare pipe', url: new URL(withPort(db.url, pipe.port)), pid: pipe.pid },
   ];
 
   const results = new Map<string, Result[]>();
+  const oneClient = new Map<string, Result[]>();
+  const add = (map: Map<string, Result[]>, key: string, r: Result) =>
+    map.set(key, [...(map.get(key) ?? []), r]);
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const workload of WORKLOADS) {
-        // Alternate which target goes first so neither always runs on a warmer cache.
-        const order = round % 2 ? targets : [...targets].reverse();
-        for (const [name, url] of order) {
-          const r = await sysbench(workload, url, db.name);
-          const key = `${workload}/${name}`;
-          results.set(key, [...(results.get(key) ?? []), r]);
-          console.log(
-            `round ${round} ${key.padEnd(28)} ${r.qps.toFixed(0).padStart(8)} qps  p95 ${r.p95Ms.toFixed(2)} ms`,
-          );
+      // Alternate the order so no target always runs on a warmer cache.
+      const order = round % 2 ? targets : [...targets].reverse();
+      for (const workload of workloads) {
+        for (const mode of modes) {
+          for (const target of order) {
+            const r = await sysbench(target, db.name, workload, mode, threads, seconds);
+            const key = `${workload}/${mode}/${target.name}`;
+            add(results, key, r);
+            console.log(
+              `round ${round} ${key.padEnd(38)} ${fixed(r.tps, 0, 7)} tps  mean ${fixed(r.meanUs, 0, 5)} us  p99 ${fixed(r.p99Ms, 2, 5)} ms  ${Number.isNaN(r.cpuUs) ? '' : `${r.cpuUs.toFixed(1)} us CPU/tx`}`,
+            );
+          }
         }
+      }
+      for (const target of order) {
+        const r = await sysbench(target, db.name, 'oltp_point_select', 'prepared', 1, latencySeconds);
+        add(oneClient, target.name, r);
+        console.log(
+          `round ${round} 1 client/${target.name.padEnd(10)} ${r.meanUs.toFixed(1)} us per round trip  ${Number.isNaN(r.cpuUs) ? '' : `${r.cpuUs.toFixed(1)} us CPU/tx`}`,
+        );
       }
     }
   } finally {
-    shiftgate.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await shiftgate.stop();
+    await pipe.stop();
     await db.drop();
   }
 
+  const med = (map: Map<string, Result[]>, key: string, pick: (r: Result) => number) =>
+    median(map.get(key)!.map(pick));
   console.log(`\nsysbench, ${threads} threads, ${seconds} s x ${rounds} rounds (median)`);
-  console.log('workload            target          qps   p95 ms   qps vs direct   p95 vs direct');
-  for (const workload of WORKLOADS) {
-    const base = results.get(`${workload}/direct`)!;
-    const baseQps = median(base.map((r) => r.qps));
-    const baseP95 = median(base.map((r) => r.p95Ms));
-    for (const [name] of targets) {
-      const rs = results.get(`${workload}/${name}`)!;
-      const qps = median(rs.map((r) => r.qps));
-      const p95 = median(rs.map((r) => r.p95Ms));
-      console.log(
-        `${workload.padEnd(19)} ${name.padEnd(10)} ${qps.toFixed(0).padStart(8)} ${p95.toFixed(2).padStart(8)}   ${(qps / baseQps).toFixed(2).padStart(12)}x   ${(p95 / baseP95).toFixed(2).padStart(12)}x`,
-      );
+  console.log(
+    'workload          mode      target        tps  mean us  p99 ms  CPU us/tx  tps vs direct  shiftgate tps vs this  shiftgate CPU vs this',
+  );
+  for (const workload of workloads) {
+    for (const mode of modes) {
+      const key = (target: string) => `${workload}/${mode}/${target}`;
+      const directTps = med(results, key('direct'), (r) => r.tps);
+      const sgTps = med(results, key('shiftgate'), (r) => r.tps);
+      const sgCpu = med(results, key('shiftgate'), (r) => r.cpuUs);
+      for (const { name } of targets) {
+        const tps = med(results, key(name), (r) => r.tps);
+        const cpu = med(results, key(name), (r) => r.cpuUs);
+        console.log(
+          `${workload.padEnd(17)} ${mode.padEnd(9)} ${name.padEnd(10)} ${fixed(tps, 0, 7)}  ${fixed(
+            med(results, key(name), (r) => r.meanUs),
+            0,
+            7,
+          )}  ${fixed(
+            med(results, key(name), (r) => r.p99Ms),
+            2,
+            6,
+          )}  ${fixed(cpu, 1, 9)}  ${fixed(tps / directTps, 2, 12)}x  ${fixed(sgTps / tps, 2, 20)}x  ${fixed(sgCpu / cpu, 2, 20)}x`,
+        );
+      }
     }
+  }
+  const directUs = med(oneClient, 'direct', (r) => r.meanUs);
+  const added = (name: string) => med(oneClient, name, (r) => r.meanUs) - directUs;
+  console.log(
+    `\n1 client, sysbench oltp_point_select (prepared), ${latencySeconds} s x ${rounds} rounds (median)`,
+  );
+  console.log(`direct: ${directUs.toFixed(1)} us per round trip`);
+  for (const { name } of targets.filter((t) => t.pid !== null)) {
+    console.log(
+      `${name.padEnd(10)} adds ${added(name).toFixed(1).padStart(6)} us per round trip, ${fixed(
+        med(oneClient, name, (r) => r.cpuUs),
+        1,
+        5,
+      )} us CPU/tx   shiftgate's added vs this: ${(added('shiftgate') / added(name)).toFixed(2)}x`,
+    );
   }
 }
 
