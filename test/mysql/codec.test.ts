@@ -30,6 +30,7 @@ import {
   encodeOk,
   encodePacket,
   patchHandshakeResponseCapabilities,
+  terminatorStatusAt,
 } from '../../src/dialects/mysql/messages.ts';
 import { Capability, MAX_PACKET_PAYLOAD, ServerStatus } from '../../src/dialects/mysql/protocol.ts';
 import { lenencIntBytes, PayloadReader } from '../../src/dialects/mysql/reader.ts';
@@ -108,9 +109,9 @@ function scanAll(
   let from = 0;
   for (const cut of [...cuts, bytes.length]) {
     const chunk = bytes.subarray(from, cut);
-    scanner.feed(chunk, (head, length, seq, cont, end) => {
+    scanner.feed(chunk, (buf, headStart, headLength, length, seq, cont, end) => {
       assert.ok(end >= 0 && end <= chunk.length);
-      out.push({ head: head.toString('hex'), length, seq, cont });
+      out.push({ head: buf.subarray(headStart, headStart + headLength).toString('hex'), length, seq, cont });
     });
     from = cut;
   }
@@ -418,6 +419,24 @@ describe('mysql packet scanner', () => {
   });
 });
 
+describe('mysql terminator status read in place', () => {
+  it('reads OK and EOF status flags where the packet lies, with any length-encoded counts', () => {
+    const ok = encodeOk({ affectedRows: 70000n, lastInsertId: 2n ** 40n, statusFlags: 0x4003 });
+    const eof = Buffer.from([0xfe, 0, 0, 0x22, 0x00]);
+    const chunk = Buffer.concat([Buffer.from([9, 9]), ok, eof, Buffer.from([0xff, 0xff])]);
+    assert.equal(terminatorStatusAt(chunk, 2, 2 + ok.length), 0x4003);
+    assert.equal(terminatorStatusAt(chunk, 2 + ok.length, 2 + ok.length + eof.length), 0x22);
+  });
+
+  it('never reads past the head into the next packet: a truncated OK is refused', () => {
+    // An OK cut short after its counts; the bytes behind it (another packet) would look like status flags.
+    const chunk = Buffer.from([0x00, 0x01, 0x02, 0x03, 0x00, 0x11, 0x22]);
+    assert.throws(() => terminatorStatusAt(chunk, 0, 3), ProtocolError);
+    assert.throws(() => terminatorStatusAt(Buffer.from([0x00, 0xfb, 0, 0, 0, 0]), 0, 6), ProtocolError);
+    assert.throws(() => terminatorStatusAt(Buffer.from([0xfe, 0, 0, 7, 7]), 0, 3), ProtocolError);
+  });
+});
+
 describe('mysql bounded decoders', () => {
   const greeting = MARIADB_GREETING.subarray(4);
   const response = (() => {
@@ -628,8 +647,8 @@ describe('mysql response tracker', () => {
       const scanner = new PacketScanner();
       const outcomes: Outcome[] = [];
       for (const chunk of [bytes.subarray(0, cut), bytes.subarray(cut)]) {
-        scanner.feed(chunk, (head, length, _seq, cont) =>
-          outcomes.push(tracker.onPacket(head, length, cont)),
+        scanner.feed(chunk, (buf, headStart, headLength, length, _seq, cont) =>
+          outcomes.push(tracker.onPacketAt(buf, headStart, headLength, length, cont)),
         );
       }
       assert.equal(outcomes.length, payloads.length);

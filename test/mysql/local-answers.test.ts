@@ -130,8 +130,8 @@ function assertTrackerCompletes(bytes: Buffer, kind: ResponseKind, deprecateEof:
   const tracker = new ResponseTracker<string>(deprecateEof);
   tracker.expect(kind, 'local');
   const outcomes: Outcome[] = [];
-  new PacketScanner().feed(bytes, (head, length, _seq, cont) =>
-    outcomes.push(tracker.onPacket(head, length, cont)),
+  new PacketScanner().feed(bytes, (buf, headStart, headLength, length, _seq, cont) =>
+    outcomes.push(tracker.onPacketAt(buf, headStart, headLength, length, cont)),
   );
   assert.equal(outcomes.at(-1), Outcome.Complete);
   assert.ok(outcomes.slice(0, -1).every((o) => o === Outcome.Continue));

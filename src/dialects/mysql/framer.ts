@@ -160,7 +160,10 @@ export class PacketFramer {
         }
       }
       if (end > data.length) break;
-      sink.packet(this.packet(data.subarray(offset, end), length));
+      // A chunk that is one packet (as most commands come) is its raw bytes as it is.
+      sink.packet(
+        this.packet(offset === 0 && end === data.length ? data : data.subarray(offset, end), length),
+      );
       offset = end;
     }
     if (offset < data.length) {
@@ -227,11 +230,16 @@ export class PacketFramer {
 
 /**
  * Called once per physical packet, when its last byte has been scanned.
- * `head` holds the first `min(length, prefixBytes)` payload bytes and is
- * only valid during the call.
+ * The packet's first `min(length, prefixBytes)` payload bytes are
+ * `buf[headStart, headStart + headLength)`: in place in the chunk when the
+ * whole packet is in it, else in the scanner's own buffer; only valid
+ * during the call. (No Buffer view is made per packet: the relay scans
+ * every packet of every response.)
  */
 export type PacketVisitor = (
-  head: Buffer,
+  buf: Buffer,
+  headStart: number,
+  headLength: number,
   length: number,
   sequenceId: number,
   continuation: boolean,
@@ -253,7 +261,6 @@ export class PacketScanner {
   private readonly prefix: Buffer;
   private prefixWant = 0;
   private prefixHave = 0;
-  private prefixView: Buffer | null = null;
   private remaining = 0;
   private inPayload = false;
   private length = 0;
@@ -296,35 +303,31 @@ export class PacketScanner {
         this.remaining = length;
         this.prefixWant = Math.min(length, this.prefixBytes);
         this.prefixHave = 0;
-        this.prefixView = null;
         if (length === 0) {
-          visit(EMPTY, 0, this.sequenceId, this.continuation, i);
+          visit(EMPTY, 0, 0, 0, this.sequenceId, this.continuation, i);
           continue;
         }
         this.inPayload = true;
       }
       const take = Math.min(this.remaining, n - i);
+      if (this.prefixHave === 0 && take === this.remaining) {
+        // The whole packet is in this chunk: its head is read in place.
+        i += take;
+        this.remaining = 0;
+        this.inPayload = false;
+        visit(chunk, i - take, this.prefixWant, this.length, this.sequenceId, this.continuation, i);
+        continue;
+      }
       if (this.prefixHave < this.prefixWant) {
-        if (this.prefixHave === 0 && take >= this.prefixWant) {
-          this.prefixView = chunk.subarray(i, i + this.prefixWant);
-          this.prefixHave = this.prefixWant;
-        } else {
-          const copy = Math.min(this.prefixWant - this.prefixHave, take);
-          chunk.copy(this.prefix, this.prefixHave, i, i + copy);
-          this.prefixHave += copy;
-        }
+        const copy = Math.min(this.prefixWant - this.prefixHave, take);
+        chunk.copy(this.prefix, this.prefixHave, i, i + copy);
+        this.prefixHave += copy;
       }
       i += take;
       this.remaining -= take;
       if (this.remaining === 0) {
         this.inPayload = false;
-        visit(
-          this.prefixView ?? this.prefix.subarray(0, this.prefixWant),
-          this.length,
-          this.sequenceId,
-          this.continuation,
-          i,
-        );
+        visit(this.prefix, 0, this.prefixWant, this.length, this.sequenceId, this.continuation, i);
       }
     }
   }

@@ -310,9 +310,35 @@ export function decodeEof(payload: Buffer): EofPacket {
  * (under 9 bytes) or an OK with either header.
  */
 export function terminatorStatus(payload: Buffer): number {
-  return payload[0] === ResponseHeader.Eof && payload.length < 9
-    ? decodeEof(payload).statusFlags
-    : decodeOk(payload).statusFlags;
+  return terminatorStatusAt(payload, 0, payload.length);
+}
+
+/**
+ * `terminatorStatus` of the payload (or its head) at `buf[start, end)`, read
+ * in place: the relay reads it at the end of every response, so a
+ * well-formed packet costs no view, reader or decoded packet. A malformed
+ * one is decoded in full for the ProtocolError that says what is wrong.
+ */
+export function terminatorStatusAt(buf: Buffer, start: number, end: number): number {
+  const first = buf[start];
+  const length = end - start;
+  if (first === ResponseHeader.Eof && length < 9) {
+    if (length >= 5) return buf[start + 3]! | (buf[start + 4]! << 8);
+    return decodeEof(buf.subarray(start, end)).statusFlags;
+  }
+  if (first === ResponseHeader.Ok || first === ResponseHeader.Eof) {
+    // Affected rows and last insert id are skipped: length-encoded integers of 1, 3, 4 or 9 bytes.
+    const rows = start + 1 + lenencSize(buf[start + 1]);
+    const status = rows + lenencSize(buf[rows]);
+    if (status + 2 <= end) return buf[status]! | (buf[status + 1]! << 8);
+  }
+  return decodeOk(buf.subarray(start, end)).statusFlags;
+}
+
+/** Bytes a length-encoded integer starting with `first` takes; past any packet when it is no integer. */
+function lenencSize(first: number | undefined): number {
+  if (first === undefined || first === 0xfb || first === 0xff) return MAX_PACKET_PAYLOAD + 1;
+  return first < 0xfb ? 1 : first === 0xfc ? 3 : first === 0xfd ? 4 : 9;
 }
 
 export interface ErrPacket {

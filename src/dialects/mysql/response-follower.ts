@@ -8,10 +8,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { log } from '../../proxy/log.ts';
-import { PacketScanner } from './framer.ts';
+import { PacketScanner, type PacketVisitor } from './framer.ts';
 import { decodeErr } from './messages.ts';
 import { ResponseHeader } from './protocol.ts';
 import { Outcome, ResponseKind, ResponseTracker, responseKindOf } from './response.ts';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Per-command bookkeeping carried through the response tracker. */
 export interface CommandTag {
@@ -101,33 +103,69 @@ export class ResponseFollower {
     last.after.push(write);
   }
 
-  /** A chunk of server bytes in the command phase. */
+  /**
+   * A chunk of server bytes in the command phase: written to the client
+   * whole unless the proxy must put its own answers (or, compressed, a new
+   * compressed sequence) between two responses in it. The packet visitor
+   * is made once per session and the relayed sequence id passed on once
+   * per chunk: this runs for every packet the server sends.
+   */
   relay(chunk: Buffer): void {
-    let from = 0;
-    this.scanner.feed(chunk, (head, length, sequenceId, continuation, endOffset) => {
-      this.sink.relayedSequenceId(sequenceId);
-      const outcome = this.tracker.onPacket(head, length, continuation);
-      if (outcome === Outcome.Complete) {
-        const tag = this.tracker.completedTag!;
-        this.sink.commandDone(Math.round((performance.now() - tag.start) * 1000));
-        if (!this.tracker.completedWithError) tag.onSuccess?.();
-        const next = this.sink.compressed() ? this.tracker.firstTag() : undefined;
-        if (tag.after !== null || next !== undefined) {
-          this.sink.writeClient(chunk.subarray(from, endOffset));
-          from = endOffset;
-          if (tag.after !== null) for (const build of tag.after) this.sink.writeClient(build());
-          // The next pipelined response starts its own run of compressed sequence ids.
-          if (next !== undefined) this.sink.startClientResponse(next.compressedSeq);
-        }
-      } else if (outcome === Outcome.Unsolicited && head[0] === ResponseHeader.Err) {
-        const err = decodeErr(head);
-        log.info('mysql server message outside a command', {
-          session: this.sessionId(),
-          code: err.code,
-          message: err.message,
-        });
-      }
-    });
+    this.chunk = chunk;
+    this.written = 0;
+    this.lastSequenceId = -1;
+    try {
+      this.scanner.feed(chunk, this.visitPacket);
+    } finally {
+      // Also when the response cannot be followed: errors the proxy writes then carry the next id.
+      if (this.lastSequenceId >= 0) this.sink.relayedSequenceId(this.lastSequenceId);
+      this.chunk = EMPTY;
+    }
+    const from = this.written;
     if (from < chunk.length) this.sink.writeClient(from === 0 ? chunk : chunk.subarray(from));
+  }
+
+  /** The chunk being relayed, how much of it is written, and the sequence id of its last packet (-1: none yet). */
+  private chunk: Buffer = EMPTY;
+  private written = 0;
+  private lastSequenceId = -1;
+
+  private readonly visitPacket: PacketVisitor = (
+    buf,
+    headStart,
+    headLength,
+    length,
+    sequenceId,
+    continuation,
+    endOffset,
+  ) => {
+    this.lastSequenceId = sequenceId;
+    const tracker = this.tracker;
+    const outcome = tracker.onPacketAt(buf, headStart, headLength, length, continuation);
+    if (outcome === Outcome.Complete) this.onComplete(endOffset);
+    else if (outcome === Outcome.Unsolicited && length > 0 && buf[headStart] === ResponseHeader.Err) {
+      const err = decodeErr(buf.subarray(headStart, headStart + headLength));
+      log.info('mysql server message outside a command', {
+        session: this.sessionId(),
+        code: err.code,
+        message: err.message,
+      });
+    }
+  };
+
+  /** A command's response ended at `endOffset` in the chunk being relayed. */
+  private onComplete(endOffset: number): void {
+    const tracker = this.tracker;
+    const tag = tracker.completedTag!;
+    this.sink.commandDone(Math.round((performance.now() - tag.start) * 1000));
+    if (!tracker.completedWithError) tag.onSuccess?.();
+    const next = this.sink.compressed() ? tracker.firstTag() : undefined;
+    if (tag.after === null && next === undefined) return;
+    this.sink.relayedSequenceId(this.lastSequenceId);
+    this.sink.writeClient(this.chunk.subarray(this.written, endOffset));
+    this.written = endOffset;
+    if (tag.after !== null) for (const build of tag.after) this.sink.writeClient(build());
+    // The next pipelined response starts its own run of compressed sequence ids.
+    if (next !== undefined) this.sink.startClientResponse(next.compressedSeq);
   }
 }

@@ -6,7 +6,7 @@
  * no sockets, no clocks.
  */
 import { ProtocolError } from '../../proxy/protocol-error.ts';
-import { decodeColumnCount, decodeStmtPrepareOk, terminatorStatus } from './messages.ts';
+import { decodeColumnCount, decodeStmtPrepareOk, terminatorStatusAt } from './messages.ts';
 import { Command, MAX_PACKET_PAYLOAD, ResponseHeader, ServerStatus } from './protocol.ts';
 
 /** The shape of the response a command gets. */
@@ -150,28 +150,43 @@ export class ResponseTracker<T = unknown> {
    * payload), `length` its full payload length.
    */
   onPacket(head: Buffer, length: number, continuation: boolean): Outcome {
+    return this.onPacketAt(head, 0, head.length, length, continuation);
+  }
+
+  /**
+   * `onPacket` with the head at `buf[headStart, headStart + headLength)`,
+   * read in place (the relay calls this for every server packet).
+   */
+  onPacketAt(
+    buf: Buffer,
+    headStart: number,
+    headLength: number,
+    length: number,
+    continuation: boolean,
+  ): Outcome {
     const current = this.queue[0];
     if (current === undefined) return Outcome.Unsolicited;
     // The rest of a >= 16 MB message (a big row) is never a terminator.
     if (continuation) return Outcome.Continue;
-    const first = length === 0 ? -1 : head[0]!;
+    const end = headStart + headLength;
+    const first = length === 0 ? -1 : buf[headStart]!;
     switch (current.kind) {
       case ResponseKind.Single:
         if (first === ResponseHeader.Ok || this.isTerminator(first, length))
-          this.statusFlags = terminatorStatus(head);
+          this.statusFlags = terminatorStatusAt(buf, headStart, end);
         return this.complete(first === ResponseHeader.Err);
       case ResponseKind.Auth:
-        return this.onAuth(head, first);
+        return this.onAuth(buf, headStart, end, first);
       case ResponseKind.FieldList:
         if (first === ResponseHeader.Err) return this.complete(true);
         if (this.isTerminator(first, length)) return this.complete(false);
         return Outcome.Continue;
       case ResponseKind.Rows:
-        return this.onRows(head, first, length, false);
+        return this.onRows(buf, headStart, end, first, length, false);
       case ResponseKind.Prepare:
-        return this.onPrepare(head, first);
+        return this.onPrepare(buf, headStart, end, first);
       default:
-        return this.onResults(head, first, length);
+        return this.onResults(buf, headStart, end, first, length);
     }
   }
 
@@ -189,9 +204,11 @@ export class ResponseTracker<T = unknown> {
     return Outcome.Complete;
   }
 
-  private onAuth(head: Buffer, first: number): Outcome {
+  // The methods below read the packet's head at buf[at, end) in place: no view is made per packet.
+
+  private onAuth(buf: Buffer, at: number, end: number, first: number): Outcome {
     if (first === ResponseHeader.Ok) {
-      this.statusFlags = terminatorStatus(head);
+      this.statusFlags = terminatorStatusAt(buf, at, end);
       return this.complete(false);
     }
     if (first === ResponseHeader.Err) return this.complete(true);
@@ -200,46 +217,54 @@ export class ResponseTracker<T = unknown> {
     return Outcome.Continue;
   }
 
-  private onResults(head: Buffer, first: number, length: number): Outcome {
+  private onResults(buf: Buffer, at: number, end: number, first: number, length: number): Outcome {
     switch (this.phase) {
       case Phase.First:
-        if (first === ResponseHeader.Ok) return this.endOfResult(head);
-        if (first === ResponseHeader.Err) return this.onErr(head);
+        if (first === ResponseHeader.Ok) return this.endOfResult(buf, at, end);
+        if (first === ResponseHeader.Err) return this.onErr(buf, at, end);
         if (first === ResponseHeader.LocalInfile) {
           this.awaiting = AwaitingClient.Infile;
           return Outcome.Continue;
         }
-        this.count = decodeColumnCount(head);
+        // A one-byte column count is the byte itself; longer forms are decoded (and checked).
+        this.count = first < 0xfb ? first : decodeColumnCount(buf.subarray(at, end));
         this.phase = Phase.Columns;
         return Outcome.Continue;
       case Phase.Columns:
         if (--this.count === 0) this.phase = this.deprecateEof ? Phase.Rows : Phase.ColumnsEof;
         return Outcome.Continue;
       case Phase.ColumnsEof:
-        if (first === ResponseHeader.Err) return this.onErr(head);
-        this.statusFlags = terminatorStatus(head);
+        if (first === ResponseHeader.Err) return this.onErr(buf, at, end);
+        this.statusFlags = terminatorStatusAt(buf, at, end);
         // COM_STMT_EXECUTE that opened a cursor: rows come later through COM_STMT_FETCH.
         if (this.statusFlags & ServerStatus.CursorExists) return this.complete(false);
         this.phase = Phase.Rows;
         return Outcome.Continue;
       default:
-        return this.onRows(head, first, length, true);
+        return this.onRows(buf, at, end, first, length, true);
     }
   }
 
-  private onRows(head: Buffer, first: number, length: number, multi: boolean): Outcome {
-    if (first === ResponseHeader.Err) return this.onErr(head);
+  private onRows(
+    buf: Buffer,
+    at: number,
+    end: number,
+    first: number,
+    length: number,
+    multi: boolean,
+  ): Outcome {
+    if (first === ResponseHeader.Err) return this.onErr(buf, at, end);
     if (!this.isTerminator(first, length)) return Outcome.Continue;
     if (!multi) {
-      this.statusFlags = terminatorStatus(head);
+      this.statusFlags = terminatorStatusAt(buf, at, end);
       return this.complete(false);
     }
-    return this.endOfResult(head);
+    return this.endOfResult(buf, at, end);
   }
 
   /** An OK or the terminator of a result set: another result follows when MORE_RESULTS_EXISTS is set. */
-  private endOfResult(head: Buffer): Outcome {
-    this.statusFlags = terminatorStatus(head);
+  private endOfResult(buf: Buffer, at: number, end: number): Outcome {
+    this.statusFlags = terminatorStatusAt(buf, at, end);
     if (this.statusFlags & ServerStatus.MoreResultsExist) {
       this.phase = Phase.First;
       return Outcome.Continue;
@@ -247,14 +272,14 @@ export class ResponseTracker<T = unknown> {
     return this.complete(false);
   }
 
-  private onErr(head: Buffer): Outcome {
+  private onErr(buf: Buffer, at: number, end: number): Outcome {
     // MariaDB progress reports use the ERR header with code 0xFFFF; the proxy clears
     // MARIADB_CLIENT_PROGRESS, but a report is still no terminator.
-    if (head.length >= 3 && head.readUInt16LE(1) === 0xffff) return Outcome.Continue;
+    if (end - at >= 3 && buf[at + 1] === 0xff && buf[at + 2] === 0xff) return Outcome.Continue;
     return this.complete(true);
   }
 
-  private onPrepare(head: Buffer, first: number): Outcome {
+  private onPrepare(buf: Buffer, at: number, end: number, first: number): Outcome {
     switch (this.phase) {
       case Phase.First: {
         if (first === ResponseHeader.Err) return this.complete(true);
@@ -265,7 +290,7 @@ export class ResponseTracker<T = unknown> {
             0,
           );
         }
-        const ok = decodeStmtPrepareOk(head);
+        const ok = decodeStmtPrepareOk(buf.subarray(at, end));
         this.lastPreparedId = ok.statementId;
         this.prepareColumns = ok.numColumns;
         if (ok.numParams > 0) {
