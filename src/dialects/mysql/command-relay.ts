@@ -11,7 +11,7 @@ import type { SessionInfo } from '../../proxy/session.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
 import type { StatementRouter } from '../../proxy/statement-router.ts';
 import type { CommandMessage, CommandRouter, Forward } from './command-router.ts';
-import type { Packet, PacketFramer } from './framer.ts';
+import type { Packet, PacketFramer, PacketSink } from './framer.ts';
 import { mayBeKill } from './kill.ts';
 import type { LocalStatements } from './prepared-statements.ts';
 import { Command, MAX_PACKET_PAYLOAD } from './protocol.ts';
@@ -119,17 +119,27 @@ export class CommandRelay {
     return this.clientStream !== null;
   }
 
-  /** A chunk of client bytes in the command phase: whole packets and pieces of streamed ones. */
+  /**
+   * A chunk of client bytes in the command phase: whole packets and pieces
+   * of streamed ones. The sink and the list of buffers to write are made
+   * once per session, not per chunk.
+   */
   relayChunk(framer: PacketFramer, chunk: Buffer): void {
-    const out: Buffer[] = [];
-    framer.feed(chunk, {
-      packet: (p) => this.relayPacket(p, out),
-      large: (head, length, sequenceId, continuation) =>
-        this.streamDecision(head, length, sequenceId, continuation),
-      piece: (raw, payload, last) => this.relayPiece(raw, payload, last, out),
-    });
-    this.flushUpstream(out);
+    // Whatever a chunk that failed (a malformed packet ends the session) left is not sent.
+    this.out.length = 0;
+    framer.feed(chunk, this.sink);
+    this.flushUpstream(this.out);
   }
+
+  /** What the chunk being relayed sends upstream, in order. */
+  private readonly out: Buffer[] = [];
+
+  private readonly sink: PacketSink = {
+    packet: (p) => this.relayPacket(p, this.out),
+    large: (head, length, sequenceId, continuation) =>
+      this.streamDecision(head, length, sequenceId, continuation),
+    piece: (raw, payload, last) => this.relayPiece(raw, payload, last, this.out),
+  };
 
   relayPackets(packets: Packet[]): void {
     const out: Buffer[] = [];

@@ -9,6 +9,7 @@
  */
 import { mayBeAdminCommand } from '../../admin/command.ts';
 import { ClientError, clientError } from '../../proxy/client-error.ts';
+import { mentions } from '../../proxy/mentions.ts';
 import type { SessionInfo } from '../../proxy/session.ts';
 import type { Route, StatementRouter } from '../../proxy/statement-router.ts';
 import { isProxyConnectionId, matchKill } from './kill.ts';
@@ -52,6 +53,12 @@ const CLIENT_STATEMENT_COMMANDS = new Set<number>([
   Command.FieldList,
   Command.ProcessInfo,
 ]);
+
+/**
+ * What a COM_QUERY text must mention for `matchKill`, `useStatementDatabase`
+ * or `mayChangeSqlMode` to find anything in it.
+ */
+const READ_TEXT_FOR = ['kill', 'use', 'sql_mode'];
 
 /** One whole client command: a single packet, or the packets of a message of 16 MB and more joined. */
 export interface CommandMessage {
@@ -123,6 +130,8 @@ export class CommandRouter {
     }
     switch (command) {
       case Command.Query: {
+        // Nearly every text mentions none of these: it is not decoded for KILL, USE or sql_mode.
+        if (!mentions(payload, 1, payload.length, READ_TEXT_FOR)) return this.routeStatement(msg, null);
         const text = decodeQueryText(payload);
         const backslashEscapes = (this.host.statusFlags() & ServerStatus.NoBackslashEscapes) === 0;
         const kill = matchKill(text, backslashEscapes);

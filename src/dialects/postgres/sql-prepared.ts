@@ -1,4 +1,5 @@
 import { serialize } from 'pg-protocol';
+import { mentions } from '../../proxy/mentions.ts';
 import type { Frame } from './codec/framer.ts';
 import { quoteIdent } from './translate/ident.ts';
 import { sqlPrepareOps } from './translate/sql-prepare.ts';
@@ -74,17 +75,3 @@ export class SqlPreparedStatements {
 const PREPARING = ['prepare'];
 const CHANGING = ['prepare', 'deallocate', 'discard'];
 const EXECUTING = ['execute'];
-
-/** A case-insensitive search for any of `words` (lower case ASCII) in bytes [start, end). */
-function mentions(b: Buffer, start: number, end: number, words: readonly string[]): boolean {
-  for (let i = start; i < end; i++) {
-    const c = b[i]! | 0x20;
-    for (const w of words) {
-      if (c !== w.charCodeAt(0) || i + w.length > end) continue;
-      let k = 1;
-      while (k < w.length && (b[i + k]! | 0x20) === w.charCodeAt(k)) k++;
-      if (k === w.length) return true;
-    }
-  }
-  return false;
-}
