@@ -13,6 +13,9 @@
  *
  * Usage: npm run bench:mysql -- [--seconds 10] [--rounds 3] [--threads 16] [--table-size 10000]
  *          [--latency-seconds 5] [--workloads oltp_point_select,oltp_read_only] [--modes prepared,text]
+ *          [--compare /path/to/other/checkout]
+ * `--compare` adds another built Shiftgate checkout (say, main) as a target of its own, so a
+ * change is measured against it in the same run, under the same machine noise.
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
 import { parseArgs } from 'node:util';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     'latency-seconds': { type: 'string', default: '5' },
     workloads: { type: 'string', default: 'oltp_point_select,oltp_read_only' },
     modes: { type: 'string', default: 'prepared,text' },
+    compare: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -115,11 +119,14 @@ async function main(): Promise<void> {
 
   const shiftgate = await startServe(db.url);
   const pipe = await startBarePipe(direct.hostname, Number(direct.port || 3306));
+  const other = values.compare === undefined ? null : await startServe(db.url, [], values.compare);
   const targets: Target[] = [
     { name: 'direct', url: direct, pid: null },
     { name: 'shiftgate', url: new URL(withPort(db.url, shiftgate.port)), pid: shiftgate.proc.pid! },
     { name: 'bare pipe', url: new URL(withPort(db.url, pipe.port)), pid: pipe.pid },
   ];
+  if (other)
+    targets.push({ name: 'compared', url: new URL(withPort(db.url, other.port)), pid: other.proc.pid! });
 
   const results = new Map<string, Result[]>();
   const oneClient = new Map<string, Result[]>();
@@ -151,12 +158,14 @@ async function main(): Promise<void> {
     }
   } finally {
     await shiftgate.stop();
+    await other?.stop();
     await pipe.stop();
     await db.drop();
   }
 
   const med = (map: Map<string, Result[]>, key: string, pick: (r: Result) => number) =>
     median(map.get(key)!.map(pick));
+  if (other) console.log(`\ncompared: the Shiftgate checkout at ${values.compare}`);
   console.log(`\nsysbench, ${threads} threads, ${seconds} s x ${rounds} rounds (median)`);
   console.log(
     'workload          mode      target        tps  mean us  p99 ms  CPU us/tx  tps vs direct  shiftgate tps vs this  shiftgate CPU vs this',

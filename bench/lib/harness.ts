@@ -86,9 +86,14 @@ export interface ServeProcess {
 /**
  * Spawns `node bin/shiftgate.js serve` against `upstream` (either dialect)
  * and waits until it accepts connections. `args` are extra serve flags (`--migrations DIR`,
- * `--throttle-latency-headroom 1000000`, ...).
+ * `--throttle-latency-headroom 1000000`, ...). `checkout` runs another
+ * built Shiftgate checkout's bin instead of this one (a before / after comparison).
  */
-export async function startServe(upstream: string, args: string[] = []): Promise<ServeProcess> {
+export async function startServe(
+  upstream: string,
+  args: string[] = [],
+  checkout: string | null = null,
+): Promise<ServeProcess> {
   const port = await freePort();
   const httpPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'shiftgate-bench-serve-'));
@@ -97,7 +102,9 @@ export async function startServe(upstream: string, args: string[] = []): Promise
   const proc = spawn(
     process.execPath,
     [
-      new URL('../../bin/shiftgate.js', import.meta.url).pathname,
+      checkout === null
+        ? new URL('../../bin/shiftgate.js', import.meta.url).pathname
+        : join(checkout, 'bin', 'shiftgate.js'),
       'serve',
       '--upstream',
       upstream,
