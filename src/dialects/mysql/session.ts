@@ -31,7 +31,7 @@ import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
-import { recordStatementLatency } from '../../proxy/statement-latency.ts';
+import { statementLatencyRecorder } from '../../proxy/statement-latency.ts';
 import { CommandRelay, STREAM_FROM_BYTES } from './command-relay.ts';
 import { CommandRouter } from './command-router.ts';
 import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
@@ -103,7 +103,7 @@ export class MysqlSession implements ProxySession {
         relayedSequenceId: (sequenceId) => {
           this.nextClientSeq = (sequenceId + 1) & 0xff;
         },
-        commandDone: (micros) => recordStatementLatency(this.ctx, this.info, micros),
+        commandDone: statementLatencyRecorder(ctx, this.info),
       },
       () => this.info.id,
     );

@@ -9,7 +9,7 @@ import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
-import { recordStatementLatency } from '../../proxy/statement-latency.ts';
+import { statementLatencyRecorder } from '../../proxy/statement-latency.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
 import type { CopyHeaderMatch, LocalResult, Route } from '../../proxy/statement-router.ts';
 import { cancelKeyOf, forwardCancelToOwner, sendCancel } from './cancel.ts';
@@ -109,6 +109,8 @@ interface ClientStream {
  */
 export class PgSession implements ProxySession {
   readonly info: SessionInfo;
+  /** Records a client statement's latency (made once the session info exists). */
+  private readonly recordLatency: (micros: number) => void;
   readonly closed: Promise<void>;
 
   private client: Socket;
@@ -217,6 +219,7 @@ export class PgSession implements ProxySession {
   ) {
     this.client = socket;
     this.info = newSessionInfo(DIALECT, `${socket.remoteAddress}:${socket.remotePort}`);
+    this.recordLatency = statementLatencyRecorder(ctx, this.info);
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -1248,7 +1251,7 @@ export class PgSession implements ProxySession {
       this.info.inTransaction = inTransaction;
       const started = this.inFlight.shift();
       if (started !== undefined && !Number.isNaN(started)) {
-        recordStatementLatency(this.ctx, this.info, (performance.now() - started) * 1000);
+        this.recordLatency((performance.now() - started) * 1000);
       }
       this.settleBinding(body[0]!);
       this.wakeInFlightWaiters();
