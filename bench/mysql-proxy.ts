@@ -7,13 +7,14 @@
  * (COM_STMT_EXECUTE, sysbench's default) and as text queries (COM_QUERY).
  * Prints, per target, transactions per second, mean and p99 latency and
  * the relay process's CPU microseconds per transaction (utime + stime from
- * /proc over the run), with ratios against direct and the bare pipe
+ * /proc over the run, and utime alone: the relay's own code, which moves
+ * less with machine load), with ratios against direct and the bare pipe
  * (median of the rounds). Then one client alone, per target: the
  * microseconds each round trip gains through the relay.
  *
  * Usage: npm run bench:mysql -- [--seconds 10] [--rounds 3] [--threads 16] [--table-size 10000]
  *          [--latency-seconds 5] [--workloads oltp_point_select,oltp_read_only] [--modes prepared,text]
- *          [--compare /path/to/other/checkout]
+ *          [--compare /path/to/other/checkout] [--rate 0]
  * `--compare` adds another built Shiftgate checkout (say, main) as a target of its own, so a
  * change is measured against it in the same run, under the same machine noise.
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
@@ -21,7 +22,7 @@
 import { parseArgs } from 'node:util';
 import { createMysqlDatabase } from '../test/helpers/databases.ts';
 import { median, run, startServe, withPort } from './lib/harness.ts';
-import { processCpuMicros, startBarePipe } from './lib/relay-controls.ts';
+import { processCpuTimes, startBarePipe } from './lib/relay-controls.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     workloads: { type: 'string', default: 'oltp_point_select,oltp_read_only' },
     modes: { type: 'string', default: 'prepared,text' },
     compare: { type: 'string' },
+    rate: { type: 'string', default: '0' },
   },
 });
 const seconds = Number(values.seconds);
@@ -41,6 +43,8 @@ const threads = Number(values.threads);
 const latencySeconds = Number(values['latency-seconds']);
 const workloads = values.workloads.split(',');
 const modes = values.modes.split(',');
+/** sysbench --rate for the multi-client runs: 0 runs flat out; a fixed rate gives every target the same load. */
+const rate = Number(values.rate);
 /** sysbench's --db-ps-mode per mode: server-side prepared statements, or the statements sent as text. */
 const PS_MODE: Record<string, string> = { prepared: 'auto', text: 'disable' };
 
@@ -49,8 +53,10 @@ interface Result {
   /** Mean transaction latency, from sysbench's latency sum (the printed average has 10 us steps). */
   meanUs: number;
   p99Ms: number;
-  /** The relay process's CPU per transaction; NaN for direct. */
+  /** The relay process's CPU (user + system) per transaction; NaN for direct. */
   cpuUs: number;
+  /** Its user CPU alone (the relay's own code, less moved by machine load); NaN for direct. */
+  userUs: number;
 }
 
 interface Target {
@@ -81,7 +87,7 @@ async function sysbench(
   threadCount: number,
   time: number,
 ): Promise<Result> {
-  const before = target.pid === null ? 0 : processCpuMicros(target.pid);
+  const before = target.pid === null ? null : processCpuTimes(target.pid);
   const { stdout } = await run(
     'sysbench',
     [
@@ -89,13 +95,16 @@ async function sysbench(
       ...connectionArgs(target.url, database),
       `--db-ps-mode=${PS_MODE[mode]}`,
       `--threads=${threadCount}`,
+      `--rate=${threadCount === 1 ? 0 : rate}`,
       `--time=${time}`,
       '--percentile=99',
       'run',
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
-  const cpu = target.pid === null ? Number.NaN : processCpuMicros(target.pid) - before;
+  const after = target.pid === null ? null : processCpuTimes(target.pid);
+  const user = before && after ? after.user - before.user : Number.NaN;
+  const cpu = before && after ? user + after.system - before.system : Number.NaN;
   const number = (re: RegExp) => Number(re.exec(stdout)?.[1]);
   const errors = number(/ignored errors:\s+(\d+)/);
   if (errors > 0) throw new Error(`sysbench reported ${errors} errors`);
@@ -105,6 +114,7 @@ async function sysbench(
     meanUs: (number(/sum:\s+([\d.]+)/) * 1000) / transactions,
     p99Ms: number(/99th percentile:\s+([\d.]+)/),
     cpuUs: cpu / transactions,
+    userUs: user / transactions,
   };
 }
 
@@ -143,7 +153,7 @@ async function main(): Promise<void> {
             const key = `${workload}/${mode}/${target.name}`;
             add(results, key, r);
             console.log(
-              `round ${round} ${key.padEnd(38)} ${fixed(r.tps, 0, 7)} tps  mean ${fixed(r.meanUs, 0, 5)} us  p99 ${fixed(r.p99Ms, 2, 5)} ms  ${Number.isNaN(r.cpuUs) ? '' : `${r.cpuUs.toFixed(1)} us CPU/tx`}`,
+              `round ${round} ${key.padEnd(38)} ${fixed(r.tps, 0, 7)} tps  mean ${fixed(r.meanUs, 0, 5)} us  p99 ${fixed(r.p99Ms, 2, 5)} ms  ${Number.isNaN(r.cpuUs) ? '' : `${r.cpuUs.toFixed(1)} us CPU/tx (${r.userUs.toFixed(1)} user)`}`,
             );
           }
         }
@@ -152,7 +162,7 @@ async function main(): Promise<void> {
         const r = await sysbench(target, db.name, 'oltp_point_select', 'prepared', 1, latencySeconds);
         add(oneClient, target.name, r);
         console.log(
-          `round ${round} 1 client/${target.name.padEnd(10)} ${r.meanUs.toFixed(1)} us per round trip  ${Number.isNaN(r.cpuUs) ? '' : `${r.cpuUs.toFixed(1)} us CPU/tx`}`,
+          `round ${round} 1 client/${target.name.padEnd(10)} ${r.meanUs.toFixed(1)} us per round trip  ${Number.isNaN(r.cpuUs) ? '' : `${r.cpuUs.toFixed(1)} us CPU/tx (${r.userUs.toFixed(1)} user)`}`,
         );
       }
     }
@@ -168,7 +178,7 @@ async function main(): Promise<void> {
   if (other) console.log(`\ncompared: the Shiftgate checkout at ${values.compare}`);
   console.log(`\nsysbench, ${threads} threads, ${seconds} s x ${rounds} rounds (median)`);
   console.log(
-    'workload          mode      target        tps  mean us  p99 ms  CPU us/tx  tps vs direct  shiftgate tps vs this  shiftgate CPU vs this',
+    'workload          mode      target        tps  mean us  p99 ms  CPU us/tx  user us/tx  tps vs direct  shiftgate tps vs this  shiftgate CPU vs this  shiftgate user vs this',
   );
   for (const workload of workloads) {
     for (const mode of modes) {
@@ -176,9 +186,11 @@ async function main(): Promise<void> {
       const directTps = med(results, key('direct'), (r) => r.tps);
       const sgTps = med(results, key('shiftgate'), (r) => r.tps);
       const sgCpu = med(results, key('shiftgate'), (r) => r.cpuUs);
+      const sgUser = med(results, key('shiftgate'), (r) => r.userUs);
       for (const { name } of targets) {
         const tps = med(results, key(name), (r) => r.tps);
         const cpu = med(results, key(name), (r) => r.cpuUs);
+        const user = med(results, key(name), (r) => r.userUs);
         console.log(
           `${workload.padEnd(17)} ${mode.padEnd(9)} ${name.padEnd(10)} ${fixed(tps, 0, 7)}  ${fixed(
             med(results, key(name), (r) => r.meanUs),
@@ -188,7 +200,7 @@ async function main(): Promise<void> {
             med(results, key(name), (r) => r.p99Ms),
             2,
             6,
-          )}  ${fixed(cpu, 1, 9)}  ${fixed(tps / directTps, 2, 12)}x  ${fixed(sgTps / tps, 2, 20)}x  ${fixed(sgCpu / cpu, 2, 20)}x`,
+          )}  ${fixed(cpu, 1, 9)}  ${fixed(user, 1, 10)}  ${fixed(tps / directTps, 2, 12)}x  ${fixed(sgTps / tps, 2, 20)}x  ${fixed(sgCpu / cpu, 2, 20)}x  ${fixed(sgUser / user, 2, 21)}x`,
         );
       }
     }
@@ -205,7 +217,11 @@ async function main(): Promise<void> {
         med(oneClient, name, (r) => r.cpuUs),
         1,
         5,
-      )} us CPU/tx   shiftgate's added vs this: ${(added('shiftgate') / added(name)).toFixed(2)}x`,
+      )} us CPU/tx (${fixed(
+        med(oneClient, name, (r) => r.userUs),
+        1,
+        4,
+      )} user)   shiftgate's added vs this: ${(added('shiftgate') / added(name)).toFixed(2)}x`,
     );
   }
 }

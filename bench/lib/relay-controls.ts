@@ -14,12 +14,24 @@ const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim(
 
 /** User + system CPU time of process `pid` so far, in microseconds. */
 export function processCpuMicros(pid: number): number {
+  const { user, system } = processCpuTimes(pid);
+  return user + system;
+}
+
+/**
+ * User and system CPU time of process `pid` so far, in microseconds. User
+ * time is the relay's own code; system time also carries loopback TCP work
+ * the kernel charges to whichever process is running, so it moves more with
+ * machine load.
+ */
+export function processCpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1e6) / CLOCK_TICKS;
+  return {
+    user: (Number(fields[11]) * 1e6) / CLOCK_TICKS,
+    system: (Number(fields[12]) * 1e6) / CLOCK_TICKS,
+  };
 }
 
 export interface RelayProcess {
