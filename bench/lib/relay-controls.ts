@@ -6,7 +6,7 @@
  * every proxy in the run.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { freePort, waitForTcp } from './harness.ts';
 
 /** Kernel clock ticks per second, the unit of utime and stime in /proc/PID/stat. */
@@ -20,6 +20,33 @@ export function processCpuMicros(pid: number): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return ((utime + stime) * 1e6) / CLOCK_TICKS;
+}
+
+/** The processes `pid` started (through any of its threads), from /proc; none once it is gone. */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU time of `pid` and of every process below it, in microseconds: a
+ * `shiftgate serve` with `proxy.workers` is its primary and the workers it
+ * forked, and the relay's cost is all of theirs.
+ */
+export function processTreeCpuMicros(pid: number): number {
+  const below = (child: number) => {
+    try {
+      return processTreeCpuMicros(child);
+    } catch {
+      return 0; // exited between the listing and the read
+    }
+  };
+  return childPids(pid).reduce((sum, child) => sum + below(child), processCpuMicros(pid));
 }
 
 export interface RelayProcess {
