@@ -8,12 +8,11 @@
  * drains both and exits 0. A worker that cannot listen stops the start.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { auditCounts, createAuditedUsers, emailMigrationFolder } from '../helpers/audited-users.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
 
@@ -63,26 +62,8 @@ describe('proxy.workers: 2 (PostgreSQL, one serve process)', () => {
     db = await createPgDatabase('workers');
     direct = new pg.Client({ connectionString: db.url });
     await direct.connect();
-    await direct.query('CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL)');
-    await direct.query(`INSERT INTO users SELECT g, 'User ' || g FROM generate_series(1, ${ROWS}) g`);
-    // Every committed update of a row leaves one audit row: a backfill run twice would leave two.
-    await direct.query('CREATE TABLE audit (id int NOT NULL)');
-    await direct.query(`CREATE FUNCTION audit_update() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NULL; END $$`);
-    await direct.query(
-      'CREATE TRIGGER users_audit AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION audit_update()',
-    );
-    const migrations = mkdtempSync(join(tmpdir(), 'shiftgate-workers-'));
-    writeFileSync(
-      join(migrations, '02_email.yaml'),
-      [
-        'operations:',
-        '  - add_column:',
-        '      table: users',
-        '      column: { name: email, type: text, nullable: false }',
-        `      up: "lower(replace(name, ' ', '.')) || '@example.com'"`,
-      ].join('\n'),
-    );
+    await createAuditedUsers(direct, ROWS);
+    const migrations = emailMigrationFolder();
     proxy = await serveProxy({
       upstream: db.url,
       listen: '127.0.0.1:0',
@@ -149,10 +130,11 @@ describe('proxy.workers: 2 (PostgreSQL, one serve process)', () => {
     );
     assert.equal(leases.rows.length, 1, `one run: ${leases.rows.map((r) => r.runner)}`);
     assert.ok(WORKERS.includes(leases.rows[0]!.runner), `run by a worker: ${leases.rows[0]!.runner}`);
-    const audit = await direct.query(
-      'SELECT count(*)::int AS updates, count(DISTINCT id)::int AS rows FROM audit',
+    assert.deepEqual(
+      await auditCounts(direct),
+      { updates: ROWS, rows: ROWS },
+      'each row updated by exactly one batch',
     );
-    assert.deepEqual(audit.rows[0], { updates: ROWS, rows: ROWS }, 'each row updated by exactly one batch');
   });
 
   test('kill -9 of a worker: its clients get an error at once, it is started again, new clients connect', async () => {
