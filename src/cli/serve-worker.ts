@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import { answerWorkerMetrics } from '../metrics/worker-aggregation.ts';
+import { formatHostPort, parseHostPort } from '../proxy/listen-address.ts';
 import { log } from '../proxy/log.ts';
 import { startShiftgate } from './runtime.ts';
 import { stopSignal } from './stop-signal.ts';
@@ -14,7 +15,7 @@ import { type HttpReply, type HttpRequest, isMessage, type WorkerReady } from '.
  */
 export async function runWorker(config: Config, slot: number, upstreamUrl: string): Promise<number> {
   const stopped = stopSignal();
-  const shiftgate = await startShiftgate(config, upstreamUrl, { worker: slot });
+  const shiftgate = await startShiftgate(workerConfig(config, slot), upstreamUrl, { worker: slot });
   const { proxy, adminHttp } = shiftgate;
   answerWorkerMetrics(proxy.ctx.metrics.registry);
   const send = (message: WorkerReady | HttpReply) => process.send?.(message);
@@ -41,4 +42,17 @@ export async function runWorker(config: Config, slot: number, upstreamUrl: strin
   log.info('draining sessions', { signal, worker: shiftgate.fleet.id, sessions: proxy.ctx.registry.size });
   await shiftgate.stop();
   return 0;
+}
+
+/**
+ * Worker `slot`'s config: its own fleet peer port (where other proxies
+ * forward the cancels for its sessions), which no other worker may share.
+ * A `fleet.peer_listen` port names worker 1's, and worker N takes the Nth
+ * port from it; port 0 (and the default) lets each worker's system pick one.
+ */
+export function workerConfig(config: Config, slot: number): Config {
+  if (!config.fleet.peer_listen) return config;
+  const { host, port } = parseHostPort(config.fleet.peer_listen);
+  if (port === 0) return config;
+  return { ...config, fleet: { ...config.fleet, peer_listen: formatHostPort(host, port + slot - 1) } };
 }

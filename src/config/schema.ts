@@ -130,7 +130,8 @@ export const configSchema = z
         /**
          * Where this proxy takes the cancel requests other proxies of the fleet
          * forward to it (a port of its own: workers share the client port);
-         * null: the listen host on a port the system picks.
+         * null: the listen host on a port the system picks. With
+         * `proxy.workers`, worker N takes the Nth port from this one.
          */
         peer_listen: hostPort.nullable().default(null),
         /**

@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { auditCounts, createAuditedUsers, emailMigrationFolder } from '../helpers/audited-users.ts';
+import { type KeyedClient, sendCancel } from '../helpers/cancel-request.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
 
@@ -135,6 +136,32 @@ describe('proxy.workers: 2 (PostgreSQL, one serve process)', () => {
       { updates: ROWS, rows: ROWS },
       'each row updated by exactly one batch',
     );
+  });
+
+  test('a CancelRequest cancels its statement whichever worker the cluster hands it to', async () => {
+    // Six cancels through the shared port: round-robin hands about half of them to the worker
+    // that does not own the session, which forwards them to the owner's peer port.
+    for (let i = 0; i < 6; i++) {
+      const client = (await connect(`cancel-${i}`)) as KeyedClient;
+      const sleeping = client.query('SELECT pg_sleep(30)').then(
+        () => assert.fail('the cancelled statement cannot succeed'),
+        (e: { code?: string }) => e,
+      );
+      await eventually('the statement runs and its backend is in a heartbeat', async () => {
+        const r = await direct.query(
+          `SELECT 1 FROM pg_stat_activity a, shiftgate.proxies p, jsonb_array_elements(p.sessions) s
+            WHERE a.pid = $1 AND a.state = 'active' AND a.query LIKE '%pg_sleep%'
+              AND (s->>'backendId')::int = $1`,
+          [client.processID],
+        );
+        return r.rowCount === 1 ? true : undefined;
+      });
+      const started = Date.now();
+      await sendCancel(proxy.port, client.processID, client.secretKey);
+      assert.equal((await sleeping).code, '57014', `cancel ${i}`);
+      assert.ok(Date.now() - started < 10_000, `cancel ${i} took ${Date.now() - started} ms`);
+      await client.end();
+    }
   });
 
   test('kill -9 of a worker: its clients get an error at once, it is started again, new clients connect', async () => {
