@@ -14,7 +14,9 @@
  *
  * Usage: npm run bench:mysql -- [--seconds 10] [--rounds 3] [--threads 16] [--table-size 10000]
  *          [--latency-seconds 5] [--workloads oltp_point_select,oltp_read_only] [--modes prepared,text]
- *          [--compare /path/to/other/checkout] [--rate 0]
+ *          [--compare /path/to/other/checkout] [--rate 0] [--workers N]
+ * `--workers N` adds a Shiftgate running `proxy.workers: N` beside the single-process one (its
+ * CPU is the primary's and the workers' together).
  * `--compare` adds another built Shiftgate checkout (say, main) as a target of its own, so a
  * change is measured against it in the same run, under the same machine noise.
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
@@ -22,7 +24,7 @@
 import { parseArgs } from 'node:util';
 import { createMysqlDatabase } from '../test/helpers/databases.ts';
 import { median, run, startServe, withPort } from './lib/harness.ts';
-import { processCpuTimes, startBarePipe } from './lib/relay-controls.ts';
+import { processTreeCpuTimes, startBarePipe } from './lib/relay-controls.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'prepared,text' },
     compare: { type: 'string' },
     rate: { type: 'string', default: '0' },
+    workers: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -45,6 +48,7 @@ const workloads = values.workloads.split(',');
 const modes = values.modes.split(',');
 /** sysbench --rate for the multi-client runs: 0 runs flat out; a fixed rate gives every target the same load. */
 const rate = Number(values.rate);
+const workers = values.workers === undefined ? null : Number(values.workers);
 /** sysbench's --db-ps-mode per mode: server-side prepared statements, or the statements sent as text. */
 const PS_MODE: Record<string, string> = { prepared: 'auto', text: 'disable' };
 
@@ -87,7 +91,7 @@ async function sysbench(
   threadCount: number,
   time: number,
 ): Promise<Result> {
-  const before = target.pid === null ? null : processCpuTimes(target.pid);
+  const before = target.pid === null ? null : processTreeCpuTimes(target.pid);
   const { stdout } = await run(
     'sysbench',
     [
@@ -102,7 +106,7 @@ async function sysbench(
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
-  const after = target.pid === null ? null : processCpuTimes(target.pid);
+  const after = target.pid === null ? null : processTreeCpuTimes(target.pid);
   const user = before && after ? after.user - before.user : Number.NaN;
   const cpu = before && after ? user + after.system - before.system : Number.NaN;
   const number = (re: RegExp) => Number(re.exec(stdout)?.[1]);
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
   const shiftgate = await startServe(db.url);
   const pipe = await startBarePipe(direct.hostname, Number(direct.port || 3306));
   const other = values.compare === undefined ? null : await startServe(db.url, [], values.compare);
+  const pool = workers === null ? null : await startServe(db.url, ['--proxy-workers', String(workers)]);
   const targets: Target[] = [
     { name: 'direct', url: direct, pid: null },
     { name: 'shiftgate', url: new URL(withPort(db.url, shiftgate.port)), pid: shiftgate.proc.pid! },
@@ -137,6 +142,12 @@ async function main(): Promise<void> {
   ];
   if (other)
     targets.push({ name: 'compared', url: new URL(withPort(db.url, other.port)), pid: other.proc.pid! });
+  if (pool)
+    targets.push({
+      name: `shiftgate ${workers}w`,
+      url: new URL(withPort(db.url, pool.port)),
+      pid: pool.proc.pid!,
+    });
 
   const results = new Map<string, Result[]>();
   const oneClient = new Map<string, Result[]>();
@@ -169,6 +180,7 @@ async function main(): Promise<void> {
   } finally {
     await shiftgate.stop();
     await other?.stop();
+    await pool?.stop();
     await pipe.stop();
     await db.drop();
   }

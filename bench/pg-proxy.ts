@@ -8,8 +8,10 @@
  * + stime from /proc over the run), with ratios against direct, PgBouncer
  * and the bare pipe (median of the rounds). Then one client alone, per
  * target: the microseconds each round trip gains through the relay.
+ * With `--workers N`, a second Shiftgate runs with `proxy.workers: N` beside
+ * the single-process one (its CPU is the primary's and the workers' together).
  *
- * Usage: npm run bench:pg -- [--seconds 10] [--rounds 3] [--clients 16] [--scale 10] [--latency-seconds 5]
+ * Usage: npm run bench:pg -- [--seconds 10] [--rounds 3] [--clients 16] [--scale 10] [--latency-seconds 5] [--workers N]
  * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -27,7 +29,7 @@ import {
   waitForPort,
   withPort,
 } from './lib/harness.ts';
-import { ensurePgBouncer, processCpuMicros, startBarePipe } from './lib/relay-controls.ts';
+import { ensurePgBouncer, processTreeCpuMicros, startBarePipe } from './lib/relay-controls.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,12 +38,14 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '16' },
     scale: { type: 'string', default: '10' },
     'latency-seconds': { type: 'string', default: '5' },
+    workers: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const clients = Number(values.clients);
 const latencySeconds = Number(values['latency-seconds']);
+const workers = values.workers === undefined ? null : Number(values.workers);
 
 interface Result {
   tps: number;
@@ -58,7 +62,7 @@ interface Target {
 }
 
 async function pgbench(target: Target, mode: string, clientCount: number, time: number): Promise<Result> {
-  const before = target.pid === null ? 0 : processCpuMicros(target.pid);
+  const before = target.pid === null ? 0 : processTreeCpuMicros(target.pid);
   const { tps, latencyMs, transactions } = await runPgbench([
     '-S',
     '-n',
@@ -72,7 +76,7 @@ async function pgbench(target: Target, mode: string, clientCount: number, time: 
     String(time),
     target.url,
   ]);
-  const cpuUs = target.pid === null ? Number.NaN : (processCpuMicros(target.pid) - before) / transactions;
+  const cpuUs = target.pid === null ? Number.NaN : (processTreeCpuMicros(target.pid) - before) / transactions;
   return { tps, latencyMs, cpuUs };
 }
 
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
 
   const upstream = new URL(db.url);
   const shiftgate = await startServe(db.url);
+  const pool = workers === null ? null : await startServe(db.url, ['--proxy-workers', String(workers)]);
   const pipe = await startBarePipe(upstream.hostname, Number(upstream.port || 5432));
   const bouncer = ensurePgBouncer() ? await startPgBouncer(upstream, db.name) : null;
   if (!bouncer)
@@ -129,6 +134,8 @@ async function main(): Promise<void> {
     { name: 'shiftgate', url: withPort(db.url, shiftgate.port), pid: shiftgate.proc.pid! },
     { name: 'bare pipe', url: withPort(db.url, pipe.port), pid: pipe.pid },
   ];
+  if (pool)
+    targets.push({ name: `shiftgate ${workers}w`, url: withPort(db.url, pool.port), pid: pool.proc.pid! });
   if (bouncer)
     targets.push({ name: 'pgbouncer', url: withPort(db.url, bouncer.port), pid: bouncer.proc.pid! });
 
@@ -152,12 +159,13 @@ async function main(): Promise<void> {
         const r = await pgbench(target, 'prepared', 1, latencySeconds);
         oneClient.set(target.name, [...(oneClient.get(target.name) ?? []), r]);
         console.log(
-          `round ${round} 1 client/${target.name.padEnd(10)} ${(r.latencyMs * 1000).toFixed(1)} us per round trip`,
+          `round ${round} 1 client/${target.name.padEnd(12)} ${(r.latencyMs * 1000).toFixed(1)} us per round trip`,
         );
       }
     }
   } finally {
     await shiftgate.stop();
+    await pool?.stop();
     await pipe.stop();
     bouncer?.proc.kill('SIGTERM');
     if (bouncer) rmSync(bouncer.dir, { recursive: true, force: true });
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
   const med = (key: string, pick: (r: Result) => number) => median(results.get(key)!.map(pick));
   console.log(`\npgbench -S, ${clients} clients, ${seconds} s x ${rounds} rounds (median)`);
   console.log(
-    'mode      target       tps   avg latency ms   CPU us/tx   tps vs direct   shiftgate tps vs this   shiftgate CPU vs this',
+    'mode      target         tps   avg latency ms   CPU us/tx   tps vs direct   shiftgate tps vs this   shiftgate CPU vs this',
   );
   for (const mode of ['simple', 'prepared']) {
     const direct = med(`${mode}/direct`, (r) => r.tps);
@@ -179,7 +187,7 @@ async function main(): Promise<void> {
       const tps = med(key, (r) => r.tps);
       const cpu = med(key, (r) => r.cpuUs);
       console.log(
-        `${mode.padEnd(9)} ${name.padEnd(10)} ${tps.toFixed(0).padStart(7)}   ${med(key, (r) => r.latencyMs)
+        `${mode.padEnd(9)} ${name.padEnd(12)} ${tps.toFixed(0).padStart(7)}   ${med(key, (r) => r.latencyMs)
           .toFixed(3)
           .padStart(
             14,
@@ -193,7 +201,7 @@ async function main(): Promise<void> {
   console.log(`direct: ${directUs.toFixed(1)} us per round trip`);
   for (const { name } of targets.filter((t) => t.pid !== null)) {
     console.log(
-      `${name.padEnd(10)} adds ${added(name).toFixed(1).padStart(6)} us per round trip   shiftgate's added vs this: ${(added('shiftgate') / added(name)).toFixed(2)}x`,
+      `${name.padEnd(12)} adds ${added(name).toFixed(1).padStart(6)} us per round trip   shiftgate's added vs this: ${(added('shiftgate') / added(name)).toFixed(2)}x`,
     );
   }
 }

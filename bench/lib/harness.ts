@@ -72,6 +72,19 @@ export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[rank]!;
 }
 
+/** Waits until the admin endpoint on `port` serves /metrics. */
+async function waitForMetrics(port: number, attempts = 200): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/metrics`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no admin endpoint on port ${port}`);
+}
+
 export interface ServeProcess {
   /** Client port of the proxy. */
   port: number;
@@ -127,6 +140,9 @@ export async function startServe(
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   try {
     await waitForTcp(port);
+    // With `--proxy-workers` the port answers once the first worker listens; the admin endpoint
+    // only once every worker does.
+    await waitForMetrics(httpPort);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`shiftgate serve did not start: ${(err as Error).message}\n${log()}`);

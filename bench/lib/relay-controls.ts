@@ -6,7 +6,7 @@
  * every proxy in the run.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { freePort, waitForTcp } from './harness.ts';
 
 /** Kernel clock ticks per second, the unit of utime and stime in /proc/PID/stat. */
@@ -32,6 +32,42 @@ export function processCpuTimes(pid: number): { user: number; system: number } {
     user: (Number(fields[11]) * 1e6) / CLOCK_TICKS,
     system: (Number(fields[12]) * 1e6) / CLOCK_TICKS,
   };
+}
+
+/** The processes `pid` started (through any of its threads), from /proc; none once it is gone. */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU time of `pid` and of every process below it, in microseconds: a
+ * `shiftgate serve` with `proxy.workers` is its primary and the workers it
+ * forked, and the relay's cost is all of theirs.
+ */
+export function processTreeCpuMicros(pid: number): number {
+  const { user, system } = processTreeCpuTimes(pid);
+  return user + system;
+}
+
+/** `processCpuTimes` summed over `pid` and every process below it. */
+export function processTreeCpuTimes(pid: number): { user: number; system: number } {
+  const total = processCpuTimes(pid);
+  for (const child of childPids(pid)) {
+    try {
+      const below = processTreeCpuTimes(child);
+      total.user += below.user;
+      total.system += below.system;
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return total;
 }
 
 export interface RelayProcess {

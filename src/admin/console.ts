@@ -322,6 +322,7 @@ export class AdminConsole {
         p.host,
         p.listen,
         p.peer,
+        String(p.pid),
         p.shiftgateVersion,
         time(p.startedAt),
         text(p.heartbeatAgeMs),

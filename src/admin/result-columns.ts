@@ -57,6 +57,7 @@ const COLUMNS: Record<AdminCommand['kind'], readonly string[]> = {
     'host',
     'listen',
     'peer',
+    'pid',
     'shiftgate_version',
     'started_at',
     'heartbeat_age_ms',

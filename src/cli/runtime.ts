@@ -13,7 +13,7 @@ import { FleetMemberSessions } from '../fleet/remote-sessions.ts';
 import { shiftgateVersion } from '../fleet/shiftgate-version.ts';
 import { fleetSessionOf, latencySummaryOf } from '../fleet/snapshot.ts';
 import { registerFleetMetrics } from '../metrics/fleet-metrics.ts';
-import { type AdminHttp, startAdminHttp } from '../metrics/http.ts';
+import { type AdminHttp, type HttpRoutes, startAdminHttp } from '../metrics/http.ts';
 import { MigrationMetrics } from '../metrics/migration-metrics.ts';
 import { ProxyMetrics } from '../metrics/registry.ts';
 import type { MigrationDialect } from '../migrations/dialect.ts';
@@ -39,6 +39,8 @@ export interface Shiftgate {
   control: MigrationControl | null;
   /** This proxy as a member of the fleet (its heartbeat in the state store). */
   fleet: FleetMember;
+  /** What the admin HTTP endpoint answers besides /metrics; a worker answers them for the primary's endpoint. */
+  adminHttp: { probe: () => Promise<void>; routes: HttpRoutes };
   /** Drains the proxy (SIGTERM semantics) and releases everything. */
   stop(): Promise<void>;
 }
@@ -56,7 +58,14 @@ export interface Shiftgate {
 export async function startShiftgate(
   config: Config,
   upstreamUrl: string,
-  options: { http?: boolean } = {},
+  options: {
+    http?: boolean;
+    /**
+     * This process is worker N of `proxy.workers`: its fleet id ends in `/wN`,
+     * and it opens no HTTP endpoint (the primary's answers for the group).
+     */
+    worker?: number;
+  } = {},
 ): Promise<Shiftgate> {
   const upstream = new URL(upstreamUrl);
   const dialect = dialectForUrl(upstream);
@@ -66,8 +75,11 @@ export async function startShiftgate(
   const startedAt = new Date();
   let fleet: FleetMember | null = null;
   const host = hostname();
+  const workerSuffix = options.worker === undefined ? '' : `/w${options.worker}`;
   // Until the proxy listens (its port is part of the default id), the runner is named by host and pid.
-  const fleetId = () => fleet?.id ?? config.fleet.proxy_id ?? `${host} (pid ${process.pid})`;
+  const fleetId = () =>
+    fleet?.id ??
+    (config.fleet.proxy_id ? `${config.fleet.proxy_id}${workerSuffix}` : `${host} (pid ${process.pid})`);
 
   const translator = dialect.createTranslator ? await dialect.createTranslator() : null;
   if (translator) metrics.translationCacheCounts = () => translator.cacheCounters();
@@ -211,7 +223,7 @@ export async function startShiftgate(
   const member = new FleetMember({
     scope: managedDatabase ?? '',
     identity: {
-      id: config.fleet.proxy_id ?? `${host}:${proxy.address.port}`,
+      id: `${config.fleet.proxy_id ?? `${host}:${proxy.address.port}`}${workerSuffix}`,
       host,
       listen,
       peer: proxy.peer,
@@ -252,17 +264,20 @@ export async function startShiftgate(
     series,
     phases,
   );
-  const sampler = options.http === false ? null : new SeriesSampler(dashboard.sources, dashboard, series);
+  const adminHttp = {
+    probe: () => dialect.probeUpstream(proxy.ctx),
+    routes: dashboardRoutes(dashboard, { loopbackOnly: isLoopback(parseHostPort(config.http).host) }),
+  };
+  const listensHttp = options.http !== false && options.worker === undefined;
+  // A worker samples too: the primary's dashboard shows a worker's series.
+  const sampler =
+    options.http !== false || options.worker !== undefined
+      ? new SeriesSampler(dashboard.sources, dashboard, series)
+      : null;
   sampler?.start();
-  const http =
-    options.http === false
-      ? null
-      : await startAdminHttp(
-          config.http,
-          metrics.registry,
-          () => dialect.probeUpstream(proxy.ctx),
-          dashboardRoutes(dashboard, { loopbackOnly: isLoopback(parseHostPort(config.http).host) }),
-        );
+  const http = listensHttp
+    ? await startAdminHttp(config.http, metrics.registry, adminHttp.probe, adminHttp.routes)
+    : null;
 
   return {
     proxy,
@@ -273,6 +288,7 @@ export async function startShiftgate(
       return control;
     },
     fleet: member,
+    adminHttp,
     async stop() {
       if (retry) clearTimeout(retry);
       sampler?.stop();

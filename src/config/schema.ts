@@ -1,14 +1,32 @@
 import { z } from 'zod';
 
+/** More relay processes than this on one host is a typo, not a plan. */
+const MAX_WORKERS = 256;
+
+/**
+ * `proxy.workers`: a count or `auto`. From the file it is a YAML number; from
+ * the environment or a flag it arrives as text, so digits are read as one.
+ */
+const workerCount = z.union([z.number(), z.string()]).transform((raw, ctx): number | 'auto' => {
+  if (raw === 'auto') return 'auto';
+  const n = typeof raw === 'number' ? raw : /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  if (Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS) return n;
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a number of worker processes from 1 to ${MAX_WORKERS}, or 'auto' (one per core), got '${raw}'`,
+  });
+  return z.NEVER;
+});
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:6432');
+
 /**
  * The one schema of `config/shiftgate.yaml`. Every key has a default; the
  * environment variable and the CLI flag of a key are derived from its path
  * (see `load.ts`), so adding a key here is all it takes to expose it.
  */
-const hostPort = z
-  .string()
-  .regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:6432');
-
 export const configSchema = z
   .object({
     /** `postgres://...` or `mysql://...`; null starts an embedded PostgreSQL. */
@@ -60,6 +78,11 @@ export const configSchema = z
       .prefault({}),
     proxy: z
       .object({
+        /**
+         * Relay processes on the listen address (`auto`: one per core), each a
+         * member of the fleet; 1 runs the proxy in the `serve` process itself.
+         */
+        workers: workerCount.default(1),
         /** SIGTERM waits this long for in-flight statements and transactions before closing sessions. */
         shutdown_timeout_ms: z.number().int().nonnegative().default(10000),
         /** A client message larger than this is refused (08P01 / malformed packet) and the session closed. */
@@ -107,7 +130,8 @@ export const configSchema = z
         /**
          * Where this proxy takes the cancel requests other proxies of the fleet
          * forward to it (a port of its own: workers share the client port);
-         * null: the listen host on a port the system picks.
+         * null: the listen host on a port the system picks. With
+         * `proxy.workers`, worker N takes the Nth port from this one.
          */
         peer_listen: hostPort.nullable().default(null),
         /**

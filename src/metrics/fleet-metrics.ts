@@ -1,16 +1,19 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { LiveProxy } from '../fleet/heartbeat.ts';
+import { SHARED_STATE } from './worker-aggregation.ts';
 
 /**
  * The fleet as this proxy last read it (its heartbeat reads the live
  * proxies every beat): every proxy's sessions by version and its client
- * p99, so one scrape of any proxy shows the whole fleet.
+ * p99, so one scrape of any proxy shows the whole fleet (with workers,
+ * every worker reads the same heartbeats: not added up).
  */
 export function registerFleetMetrics(registry: Registry, view: () => readonly LiveProxy[]): void {
   new Gauge({
     name: 'shiftgate_fleet_proxies',
     help: 'Live proxies of the fleet (heartbeat younger than fleet.heartbeat_timeout_ms)',
     registers: [registry],
+    aggregator: SHARED_STATE,
     collect() {
       this.set(view().length);
     },
@@ -20,6 +23,7 @@ export function registerFleetMetrics(registry: Registry, view: () => readonly Li
     help: 'Client sessions of every live proxy, by proxy and by the schema version they are bound to',
     labelNames: ['proxy', 'version'] as const,
     registers: [registry],
+    aggregator: SHARED_STATE,
     collect() {
       this.reset();
       for (const p of view()) {
@@ -32,6 +36,7 @@ export function registerFleetMetrics(registry: Registry, view: () => readonly Li
     help: "Client statement p99 of each live proxy over its heartbeat's latency window",
     labelNames: ['proxy'] as const,
     registers: [registry],
+    aggregator: SHARED_STATE,
     collect() {
       this.reset();
       for (const p of view()) {
@@ -45,6 +50,7 @@ export function registerFleetMetrics(registry: Registry, view: () => readonly Li
     help: "Age of each live proxy's last heartbeat when this proxy last read the fleet",
     labelNames: ['proxy'] as const,
     registers: [registry],
+    aggregator: SHARED_STATE,
     collect() {
       this.reset();
       for (const p of view()) this.labels(p.id).set(p.heartbeatAgeMs / 1000);

@@ -11,12 +11,18 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** Extra GET routes (the dashboard): an answer for `path`, or null when the path is not theirs. */
+/**
+ * Extra GET routes (the dashboard): an answer for `path`, or null when the
+ * path is not theirs (known at once, or once asked, when another process answers).
+ */
 export type HttpRoutes = (
   path: string,
   query: URLSearchParams,
   host: string | undefined,
-) => Promise<HttpAnswer> | null;
+) => Promise<HttpAnswer | null> | null;
+
+/** Where /metrics reads its text: one registry, or the aggregate of a process group's. */
+export type MetricsSource = Pick<Registry, 'metrics' | 'contentType'>;
 
 export interface AdminHttp {
   readonly address: AddressInfo;
@@ -57,7 +63,7 @@ export function cachedProbe(probe: () => Promise<void>, ttlMs = PROBE_TTL_MS): (
  */
 export async function startAdminHttp(
   listen: string,
-  registry: Registry,
+  registry: MetricsSource,
   probe: () => Promise<void>,
   routes?: HttpRoutes,
 ): Promise<AdminHttp> {
@@ -83,17 +89,19 @@ export async function startAdminHttp(
       );
       return;
     }
+    const notFound = () =>
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(`not found: try /metrics or /healthz${routes ? ', / or /api/status' : ''}\n`);
     const answer = routes?.(path, new URLSearchParams(query), req.headers.host);
-    if (answer) {
-      answer.then(
-        (a) => res.writeHead(a.status, a.headers).end(a.body),
-        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
-      );
+    if (!answer) {
+      notFound();
       return;
     }
-    res
-      .writeHead(404, { 'content-type': 'text/plain' })
-      .end(`not found: try /metrics or /healthz${routes ? ', / or /api/status' : ''}\n`);
+    answer.then(
+      (a) => (a ? res.writeHead(a.status, a.headers).end(a.body) : notFound()),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
+    );
   });
   const { host, port } = parseHostPort(listen);
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@ import { PHASES } from '../migrations/state.ts';
 import type { BatchReport } from '../migrations/throttle.ts';
 import type { SessionRegistry } from '../proxy/session-registry.ts';
 import type { ThrottleState } from '../throttle/controller.ts';
+import { SHARED_STATE } from './worker-aggregation.ts';
 
 /** Where the migration metrics read their values at scrape time. */
 export interface MigrationMetricSources {
@@ -23,6 +24,8 @@ const THROTTLE_REASONS = ['client_p99', 'client_p99_ceiling', 'replica_lag', 'pa
  * Migration and throttle metrics (issue names, Prometheus conventions: base
  * units, `_total` counters). Gauges are read at scrape time; the backfill
  * counters and the batch histogram are fed by `onBatch` / `onProgress`.
+ * Under `proxy.workers` the migration, throttle and p99 gauges (the same
+ * shared state in every worker) count once: the highest value a worker knows.
  */
 export class MigrationMetrics {
   private readonly rowsTotal: Counter<'migration' | 'table'>;
@@ -37,6 +40,7 @@ export class MigrationMetrics {
       help: 'Phase of the migration in flight: 1 for its current phase, 0 for the others',
       labelNames: ['migration', 'phase'] as const,
       registers: [registry],
+      aggregator: SHARED_STATE,
       async collect() {
         this.reset();
         const m = await sources.inFlight().catch(() => null);
@@ -73,6 +77,7 @@ export class MigrationMetrics {
       help: 'Whether the backfill throttle holds back, by reason',
       labelNames: ['reason'] as const,
       registers: [registry],
+      aggregator: SHARED_STATE,
       collect() {
         const t = sources.throttle();
         for (const reason of THROTTLE_REASONS) {
@@ -85,6 +90,7 @@ export class MigrationMetrics {
       name: 'shiftgate_throttle_target_rate_rows_per_second',
       help: 'Backfill rate the pacing controller aims at (NaN for the other controllers)',
       registers: [registry],
+      aggregator: SHARED_STATE,
       collect() {
         const rate = sources.throttle().targetRate;
         this.set(rate === null ? Number.NaN : rate);
@@ -94,6 +100,7 @@ export class MigrationMetrics {
       name: 'shiftgate_throttle_latency_cost_ratio',
       help: 'Client p99 the throttle last acted on over the baseline p99 (1.05: the backfill costs 5%)',
       registers: [registry],
+      aggregator: SHARED_STATE,
       collect() {
         const cost = sources.throttle().latencyCost;
         this.set(cost === null ? Number.NaN : cost);
@@ -104,6 +111,7 @@ export class MigrationMetrics {
       help: 'Rate changes of the pacing controller since START, by direction and reason (the reason of the last change is the one that moved)',
       labelNames: ['direction', 'reason'] as const,
       registers: [registry],
+      aggregator: SHARED_STATE,
       collect() {
         this.reset();
         for (const [key, n] of sources.throttleChanges?.() ?? []) {
@@ -116,6 +124,7 @@ export class MigrationMetrics {
       name: 'shiftgate_client_p99_seconds',
       help: 'Client statement p99 over the throttle window',
       registers: [registry],
+      aggregator: SHARED_STATE,
       collect() {
         const p99 = sources.clientP99Ms();
         this.set(p99 === null ? Number.NaN : p99 / 1000);
@@ -125,6 +134,7 @@ export class MigrationMetrics {
       name: 'shiftgate_client_p99_baseline_seconds',
       help: 'Client statement p99 measured before the backfill started',
       registers: [registry],
+      aggregator: SHARED_STATE,
       collect() {
         const base = sources.throttle().baselineP99Ms;
         this.set(base === null ? Number.NaN : base / 1000);

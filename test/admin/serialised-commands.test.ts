@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { EMAIL_MIGRATION } from '../helpers/audited-users.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
 
@@ -30,16 +31,7 @@ describe('migration commands from concurrent admin sessions', () => {
     await plain.query('CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL)');
     await plain.query("INSERT INTO users SELECT g, 'User ' || g FROM generate_series(1, 5000) g");
     sg = await startTestShiftgate(db.url);
-    sg.writeMigration(
-      '02_email',
-      [
-        'operations:',
-        '  - add_column:',
-        '      table: users',
-        '      column: { name: email, type: text, nullable: false }',
-        `      up: "lower(replace(name, ' ', '.')) || '@example.com'"`,
-      ].join('\n'),
-    );
+    sg.writeMigration('02_email', EMAIL_MIGRATION);
   });
 
   after(async () => {

@@ -58,6 +58,13 @@ describe('config', () => {
     assert.equal(fromFlag.listen, '127.0.0.1:7002');
   });
 
+  test("proxy.workers: a count from the file, the environment or a flag, or 'auto'", () => {
+    assert.equal(loadConfig({ env: {} }).proxy.workers, 1);
+    assert.equal(loadConfig({ file: yamlFile('proxy: { workers: 3 }\n'), env: {} }).proxy.workers, 3);
+    assert.equal(loadConfig({ env: { SHIFTGATE_PROXY_WORKERS: '2' } }).proxy.workers, 2);
+    assert.equal(loadConfig({ env: {}, flags: { 'proxy.workers': 'auto' } }).proxy.workers, 'auto');
+  });
+
   const invalid: [string, () => unknown, string][] = [
     [
       'a wrong type in the file',
@@ -75,6 +82,12 @@ describe('config', () => {
       'a non-numeric environment value',
       () => loadConfig({ env: { SHIFTGATE_THROTTLE_MAX_BATCH: 'many' } }),
       'throttle.max_batch',
+    ],
+    ['no workers', () => loadConfig({ env: { SHIFTGATE_PROXY_WORKERS: '0' } }), 'proxy.workers'],
+    [
+      'a worker count that is no number',
+      () => loadConfig({ file: yamlFile('proxy: { workers: two }\n'), env: {} }),
+      'proxy.workers',
     ],
     ['a bad listen address flag', () => loadConfig({ env: {}, flags: { listen: 'localhost' } }), 'listen'],
     [

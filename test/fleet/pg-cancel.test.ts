@@ -7,25 +7,11 @@
  * keeps serving.
  */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { serialize } from 'pg-protocol';
+import { type KeyedClient, sendCancel } from '../helpers/cancel-request.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
-
-/** The BackendKeyData a pg client received (the proxy's key: the server's pid, the proxy's secret). */
-type KeyedClient = pg.Client & { processID: number; secretKey: number };
-
-/** Writes the 16-byte CancelRequest to `port` and resolves once the proxy closes the connection. */
-function sendCancel(port: number, processId: number, secretKey: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(serialize.cancel(processId, secretKey)));
-    socket.on('error', reject);
-    socket.on('close', () => resolve());
-    socket.resume();
-  });
-}
 
 describe('cancel across proxies (PostgreSQL, two proxy processes)', () => {
   let db: TestDatabase;

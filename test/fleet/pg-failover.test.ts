@@ -7,11 +7,9 @@
  * uninterrupted run computes; the migration's events show the handover.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { auditCounts, createAuditedUsers, emailMigrationFolder } from '../helpers/audited-users.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
 
@@ -42,26 +40,8 @@ describe('backfill runner failover (PostgreSQL, proxy processes)', () => {
     db = await createPgDatabase('failover');
     direct = new pg.Client({ connectionString: db.url });
     await direct.connect();
-    await direct.query('CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL)');
-    await direct.query(`INSERT INTO users SELECT g, 'User ' || g FROM generate_series(1, ${ROWS}) g`);
-    // Every committed update of a row leaves one audit row; a rolled-back batch leaves none.
-    await direct.query('CREATE TABLE audit (id int NOT NULL)');
-    await direct.query(`CREATE FUNCTION audit_update() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NULL; END $$`);
-    await direct.query(
-      'CREATE TRIGGER users_audit AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION audit_update()',
-    );
-    const migrations = mkdtempSync(join(tmpdir(), 'shiftgate-failover-'));
-    writeFileSync(
-      join(migrations, '02_email.yaml'),
-      [
-        'operations:',
-        '  - add_column:',
-        '      table: users',
-        '      column: { name: email, type: text, nullable: false }',
-        `      up: "lower(replace(name, ' ', '.')) || '@example.com'"`,
-      ].join('\n'),
-    );
+    await createAuditedUsers(direct, ROWS);
+    const migrations = emailMigrationFolder();
     const started = await Promise.all(
       ['proxy-a', 'proxy-b'].map((id) =>
         serveProxy({
@@ -123,10 +103,11 @@ describe('backfill runner failover (PostgreSQL, proxy processes)', () => {
         (await query('proxy-b', 'SHOW SHIFTGATE STATUS'))[0]?.phase === 'active' ? true : undefined,
       120_000,
     );
-    const audit = await direct.query(
-      'SELECT count(*)::int AS updates, count(DISTINCT id)::int AS rows FROM audit',
+    assert.deepEqual(
+      await auditCounts(direct),
+      { updates: ROWS, rows: ROWS },
+      'each row updated by exactly one batch',
     );
-    assert.deepEqual(audit.rows[0], { updates: ROWS, rows: ROWS }, 'each row updated by exactly one batch');
 
     await query('proxy-b', 'SHIFTGATE COMPLETE');
     const wrong = await direct.query(

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { EMAIL_MIGRATION } from '../helpers/audited-users.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
 
@@ -109,13 +110,7 @@ const scenarios: Scenario[] = [
       'CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL)',
       "INSERT INTO users VALUES (1, 'Ada Lovelace')",
     ],
-    migration: [
-      'operations:',
-      '  - add_column:',
-      '      table: users',
-      '      column: { name: email, type: text, nullable: false }',
-      `      up: "lower(replace(name, ' ', '.')) || '@example.com'"`,
-    ].join('\n'),
+    migration: EMAIL_MIGRATION,
     during: [
       { as: 'old', sql: 'SELECT * FROM users', rows: [{ id: 1, name: 'Ada Lovelace' }] },
       {
