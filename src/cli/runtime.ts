@@ -26,7 +26,7 @@ import { type RunningProxy, startProxy } from '../proxy/server.ts';
 import { SessionRegistry } from '../proxy/session-registry.ts';
 import { ProxySwitchGate } from '../proxy/switch-hold.ts';
 import { CLIENT_P99_WINDOW_S, ThrottleController } from '../throttle/controller.ts';
-import { fleetClientP99 } from '../throttle/fleet-client-p99.ts';
+import { fleetClientP99, heartbeatLatencyWindowS } from '../throttle/fleet-client-p99.ts';
 import { applyFleetControls } from '../throttle/fleet-controls.ts';
 import { VersionFollower } from '../versions/follower.ts';
 
@@ -220,6 +220,7 @@ export async function startShiftgate(
     fleet: new FleetMemberSessions(() => fleet, config.proxy.connect_timeout_ms),
   });
   const listen = `${proxy.address.address}:${proxy.address.port}`;
+  const heartbeatWindowS = heartbeatLatencyWindowS(config.fleet.heartbeat_ms, config.proxy.latency_window_s);
   const member = new FleetMember({
     scope: managedDatabase ?? '',
     identity: {
@@ -234,7 +235,7 @@ export async function startShiftgate(
     connect: () => connectFleetStore(upstreamUrl),
     snapshot: () => ({
       sessions: registry.list().map((s) => fleetSessionOf(s.info)),
-      latency: latencySummaryOf(latency, CLIENT_P99_WINDOW_S, MIN_QUANTILE_SAMPLES),
+      latency: latencySummaryOf(latency, heartbeatWindowS, MIN_QUANTILE_SAMPLES),
       running: control?.runningMigration ?? null,
     }),
     intervalMs: config.fleet.heartbeat_ms,

@@ -1,4 +1,5 @@
 import type { LiveProxy } from '../fleet/heartbeat.ts';
+import { CLIENT_P99_WINDOW_S } from './controller.ts';
 import { type ClientP99, ownClientP99 } from './state.ts';
 
 /**
@@ -7,7 +8,8 @@ import { type ClientP99, ownClientP99 } from './state.ts';
  * connect, not only on its own.
  *
  * Each other proxy's latency is the summary in its heartbeat, which covers
- * the `windowSeconds` (5 s) before it was written, while the controller
+ * the `windowSeconds` before it was written (5 s, longer with a slow
+ * heartbeat: heartbeatLatencyWindowS), while the controller
  * asks for 2 s, 5 s or 15 s. The heartbeat's window is used for every ask:
  * for a shorter one it is a superset that shows a rise as soon as 1% of its
  * statements are slow, and a fall a few seconds late (the rate comes back a
@@ -33,6 +35,18 @@ export interface FleetLatencyView {
  * without the proxy's clients dropping out of the reading.
  */
 export const LATENCY_HEARTBEAT_INTERVALS = 3;
+
+/**
+ * The window (seconds) of the latency summary a proxy puts in its
+ * heartbeat: at least the controller's 5 s, and long enough to cover the
+ * LATENCY_HEARTBEAT_INTERVALS a heartbeat counts for, so that with a slow
+ * `fleet.heartbeat_ms` no stretch of a proxy's statements goes unseen
+ * between two heartbeats; at most what the recorder keeps.
+ */
+export function heartbeatLatencyWindowS(heartbeatMs: number, recorderWindowS: number): number {
+  const cover = Math.ceil((LATENCY_HEARTBEAT_INTERVALS * heartbeatMs) / 1000);
+  return Math.min(recorderWindowS, Math.max(CLIENT_P99_WINDOW_S, cover));
+}
 
 export interface WorstClientP99Input {
   /** This proxy's own p99 over the window asked, from its recorder (null with too few statements). */

@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import type { LiveProxy } from '../../src/fleet/heartbeat.ts';
-import { type WorstClientP99Input, worstClientP99 } from '../../src/throttle/fleet-client-p99.ts';
+import {
+  heartbeatLatencyWindowS,
+  type WorstClientP99Input,
+  worstClientP99,
+} from '../../src/throttle/fleet-client-p99.ts';
 import { initialPace, paceStep } from '../../src/throttle/pace.ts';
 
 function proxy(id: string, p99Ms: number | null, count: number, heartbeatAgeMs = 200): LiveProxy {
@@ -94,4 +98,17 @@ describe('pace law with fleet readings', () => {
     assert.match(state.reason ?? '', /^client p99 200ms on proxy proxy-b > 1\.2 x baseline 10ms$/);
     assert.match(state.lastChange ?? '', /^cut .* rows\/s: client p99 200ms on proxy proxy-b > /);
   });
+});
+
+test('the heartbeat latency window covers the intervals a heartbeat counts for, within what the recorder keeps', () => {
+  assert.equal(heartbeatLatencyWindowS(1000, 60), 5);
+  assert.equal(heartbeatLatencyWindowS(1600, 60), 5);
+  // A 3 s heartbeat counts for up to 9 s: a 5 s summary would leave 4 s of statements unseen.
+  assert.equal(heartbeatLatencyWindowS(3000, 60), 9);
+  assert.equal(heartbeatLatencyWindowS(3000, 6), 6);
+  // The window is what decides staleness too: a 3 s heartbeat 8 s old still counts.
+  const fiveSeconds = proxy('b', 300, 100, 8000);
+  const nineSeconds = { ...fiveSeconds, latency: { ...fiveSeconds.latency, windowSeconds: 9 } };
+  assert.equal(worstClientP99(input({ view: [fiveSeconds], heartbeatMs: 3000 }))?.proxy, null);
+  assert.equal(worstClientP99(input({ view: [nineSeconds], heartbeatMs: 3000 }))?.proxy, 'b');
 });
