@@ -87,10 +87,6 @@ describe('fleet commands reach the runner on another proxy (MariaDB)', () => {
   after(async () => {
     await a.stop();
     await b.stop();
-    for (const table of ['migrations', 'events', 'fleet_controls']) {
-      const column = table === 'fleet_controls' ? 'scope' : 'schema_name';
-      await direct.query(`DELETE FROM shiftgate.${table} WHERE ${column} = ?`, [db.name]).catch(() => {});
-    }
     await direct.end();
     await db.drop();
   });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
+import { eventually, type ServedProxy, serveFleet } from '../helpers/serve-process.ts';
 
 const ROWS = 200_000;
 
@@ -65,28 +65,18 @@ describe('backfill runner failover (MariaDB, proxy processes)', () => {
         '      up: "email_of(id, name)"',
       ].join('\n'),
     );
-    const started = await Promise.all(
-      ['proxy-a', 'proxy-b'].map((id) =>
-        serveProxy({
-          upstream: db.url,
-          listen: '127.0.0.1:0',
-          http: '127.0.0.1:0',
-          migrations,
-          'admin-users': 'root',
-          'fleet-proxy-id': id,
-          'throttle-min-batch': '500',
-          'throttle-max-batch': '1000',
-        }).then((p) => [id, p] as const),
-      ),
-    );
+    const started = await serveFleet(['proxy-a', 'proxy-b'], {
+      upstream: db.url,
+      migrations,
+      'admin-users': 'root',
+      'throttle-min-batch': '500',
+      'throttle-max-batch': '1000',
+    });
     for (const [id, p] of started) proxies.set(id, p);
   });
 
   after(async () => {
     await Promise.all([...proxies.values()].map((p) => p.stop()));
-    await direct.query('DELETE FROM shiftgate.migrations WHERE schema_name = ?', [db.name]).catch(() => {});
-    await direct.query('DELETE FROM shiftgate.events WHERE schema_name = ?', [db.name]).catch(() => {});
-    await direct.query('DELETE FROM shiftgate.fleet_controls WHERE scope = ?', [db.name]).catch(() => {});
     await direct.end();
     await db.drop();
   });

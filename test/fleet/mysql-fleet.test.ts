@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
-import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
+import { eventually, type ServedProxy, serveFleet } from '../helpers/serve-process.ts';
 
 const TIMEOUT_MS = 3000;
 
@@ -45,31 +45,17 @@ describe('proxy fleet (MariaDB, three proxy processes)', () => {
       join(migrations, '02_rename.yaml'),
       'operations:\n  - rename_column: { table: users, from: name, to: full_name }\n',
     );
-    const started = await Promise.all(
-      ['proxy-a', 'proxy-b', 'proxy-c'].map((id) =>
-        serveProxy({
-          upstream: db.url,
-          listen: '127.0.0.1:0',
-          http: '127.0.0.1:0',
-          migrations,
-          'admin-users': 'root',
-          'fleet-proxy-id': id,
-          'fleet-heartbeat-timeout-ms': String(TIMEOUT_MS),
-        }).then((p) => [id, p] as const),
-      ),
-    );
+    const started = await serveFleet(['proxy-a', 'proxy-b', 'proxy-c'], {
+      upstream: db.url,
+      migrations,
+      'admin-users': 'root',
+      'fleet-heartbeat-timeout-ms': String(TIMEOUT_MS),
+    });
     for (const [id, p] of started) proxies.set(id, p);
   });
 
   after(async () => {
     await Promise.all([...proxies.values()].map((p) => p.stop()));
-    // The state rows of this database go with it: the shared `shiftgate` database is left to others.
-    const admin = await mysql.createConnection(MYSQL_URL);
-    for (const table of ['migrations', 'events']) {
-      await admin.query(`DELETE FROM shiftgate.${table} WHERE schema_name = ?`, [db.name]).catch(() => {});
-    }
-    await admin.query('DELETE FROM shiftgate.fleet_controls WHERE scope = ?', [db.name]).catch(() => {});
-    await admin.end();
     await db.drop();
   });
 

@@ -75,9 +75,6 @@ describe('KILL across proxies (MariaDB, two proxy processes)', () => {
     await Promise.all([a.stop(), b.stop()]);
     await direct.query('DROP USER IF EXISTS ?@?', [lowUser, '127.0.0.1']);
     await direct.end();
-    const admin = await mysql.createConnection(MYSQL_URL);
-    await admin.query('DELETE FROM shiftgate.fleet_controls WHERE scope = ?', [db.name]).catch(() => {});
-    await admin.end();
     await db.drop();
   });
 

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { auditCounts, createAuditedUsers, emailMigrationFolder } from '../helpers/audited-users.ts';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
+import { eventually, type ServedProxy, serveFleet } from '../helpers/serve-process.ts';
 
 const ROWS = 200_000;
 
@@ -42,20 +42,13 @@ describe('backfill runner failover (PostgreSQL, proxy processes)', () => {
     await direct.connect();
     await createAuditedUsers(direct, ROWS);
     const migrations = emailMigrationFolder();
-    const started = await Promise.all(
-      ['proxy-a', 'proxy-b'].map((id) =>
-        serveProxy({
-          upstream: db.url,
-          listen: '127.0.0.1:0',
-          http: '127.0.0.1:0',
-          migrations,
-          'fleet-proxy-id': id,
-          // Small batches: the backfill takes long enough to be interrupted in the middle.
-          'throttle-min-batch': '500',
-          'throttle-max-batch': '1000',
-        }).then((p) => [id, p] as const),
-      ),
-    );
+    const started = await serveFleet(['proxy-a', 'proxy-b'], {
+      upstream: db.url,
+      migrations,
+      // Small batches: the backfill takes long enough to be interrupted in the middle.
+      'throttle-min-batch': '500',
+      'throttle-max-batch': '1000',
+    });
     for (const [id, p] of started) proxies.set(id, p);
   });
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
-import { eventually, type ServedProxy, serveProxy } from '../helpers/serve-process.ts';
+import { eventually, type ServedProxy, serveFleet } from '../helpers/serve-process.ts';
 
 const TIMEOUT_MS = 3000;
 
@@ -47,18 +47,11 @@ describe('proxy fleet (PostgreSQL, three proxy processes)', () => {
       join(migrations, '02_rename.yaml'),
       'operations:\n  - rename_column: { table: users, from: name, to: full_name }\n',
     );
-    const started = await Promise.all(
-      ['proxy-a', 'proxy-b', 'proxy-c'].map((id) =>
-        serveProxy({
-          upstream: db.url,
-          listen: '127.0.0.1:0',
-          http: '127.0.0.1:0',
-          migrations,
-          'fleet-proxy-id': id,
-          'fleet-heartbeat-timeout-ms': String(TIMEOUT_MS),
-        }).then((p) => [id, p] as const),
-      ),
-    );
+    const started = await serveFleet(['proxy-a', 'proxy-b', 'proxy-c'], {
+      upstream: db.url,
+      migrations,
+      'fleet-heartbeat-timeout-ms': String(TIMEOUT_MS),
+    });
     for (const [id, p] of started) proxies.set(id, p);
   });
 

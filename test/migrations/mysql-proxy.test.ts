@@ -53,8 +53,6 @@ describe('migrations through the MySQL proxy', () => {
 
   after(async () => {
     await sg.stop();
-    await direct.query('DELETE FROM shiftgate.migrations WHERE schema_name = ?', [db.name]).catch(() => {});
-    await direct.query('DELETE FROM shiftgate.events WHERE schema_name = ?', [db.name]).catch(() => {});
     await direct.end();
     await db.drop();
   });

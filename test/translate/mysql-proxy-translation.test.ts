@@ -61,8 +61,6 @@ describe('MySQL translation through the proxy', () => {
 
   after(async () => {
     await sg?.stop();
-    await direct?.query('DELETE FROM shiftgate.migrations WHERE schema_name = ?', [db.name]).catch(() => {});
-    await direct?.query('DELETE FROM shiftgate.events WHERE schema_name = ?', [db.name]).catch(() => {});
     await direct?.end();
     await db?.drop();
   });
