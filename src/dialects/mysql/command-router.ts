@@ -122,7 +122,7 @@ export class CommandRouter {
     }
     if (this.prepared.size > 0) {
       if (EXECUTE_COMMANDS.has(command)) {
-        const entry = this.prepared.named(payload, this.host.lastPreparedStatementId());
+        const entry = this.prepared.named(payload);
         if (entry) return this.checkPrepared(msg, entry);
       } else if (command === Command.StmtClose) {
         this.prepared.close(payload);
@@ -340,18 +340,24 @@ export class CommandRouter {
   private followPrepare(msg: CommandMessage, forward: Forward): Forward {
     const router = this.router;
     // Texts too long for one packet are not followed (they could not be compared cheaply either).
-    if (forward === null || router === null || forward.raw.length >= 0xffffff) return forward;
-    const original = decodeQueryText(msg.payload);
-    const sent = forward.raw.subarray(5).toString('utf8');
-    const version = this.host.info.boundVersion;
-    const generation = router.generation;
+    if (forward === null || router === null || forward.raw.length >= 0xffffff) {
+      this.prepared.sent(undefined);
+      return forward;
+    }
+    const entry: PreparedTranslation = {
+      original: decodeQueryText(msg.payload),
+      sent: forward.raw.subarray(5).toString('utf8'),
+      version: this.host.info.boundVersion,
+      generation: router.generation,
+    };
+    this.prepared.sent(entry);
     const prior = forward.onSuccess;
     return {
       raw: forward.raw,
       onSuccess: () => {
         prior?.();
         const id = this.host.lastPreparedStatementId();
-        if (id !== null) this.prepared.record(id, { original, sent, version, generation });
+        if (id !== null) this.prepared.record(id, entry);
       },
     };
   }

@@ -29,20 +29,33 @@ export const EXECUTE_COMMANDS = new Set<number>([Command.StmtExecute, Command.St
 
 export class PreparedTranslations {
   private readonly byId = new Map<number, PreparedTranslation>();
+  /**
+   * What statement id -1 names: the latest COM_STMT_PREPARE sent upstream,
+   * undefined when it is not followed. Known when the prepare is sent, not
+   * when its answer comes: the MariaDB connector pipelines PREPARE and
+   * EXECUTE(-1), so the execution arrives before the prepare's id does.
+   */
+  private last: PreparedTranslation | undefined;
 
   get size(): number {
     return this.byId.size;
   }
 
+  /** A COM_STMT_PREPARE goes upstream: `entry` when its translation is followed, else undefined. */
+  sent(entry: PreparedTranslation | undefined): void {
+    this.last = entry;
+  }
+
+  /** The server prepared the statement last sent, under `id`. */
   record(id: number, entry: PreparedTranslation): void {
     this.byId.set(id, entry);
   }
 
-  /** The statement a COM_STMT_* payload names (`lastPrepared` resolves MariaDB's -1). */
-  named(payload: Buffer, lastPrepared: number | null): PreparedTranslation | undefined {
+  /** The statement a COM_STMT_* payload names (MariaDB's -1: the one prepared last). */
+  named(payload: Buffer): PreparedTranslation | undefined {
     if (payload.length < 5) return undefined;
     const id = payload.readUInt32LE(1);
-    return this.byId.get(id === LAST_PREPARED && lastPrepared !== null ? lastPrepared : id);
+    return id === LAST_PREPARED ? this.last : this.byId.get(id);
   }
 
   close(payload: Buffer): void {
@@ -52,5 +65,6 @@ export class PreparedTranslations {
   /** The server dropped every prepared statement (COM_CHANGE_USER, COM_RESET_CONNECTION). */
   forget(): void {
     this.byId.clear();
+    this.last = undefined;
   }
 }
