@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { createMysqlDatabase } from '../test/helpers/databases.ts';
 import { median, run, startServe, withPort } from './lib/harness.ts';
 import { processTreeCpuTimes, startBarePipe } from './lib/relay-controls.ts';
+import { SYSBENCH_PS_MODE, sysbenchConnectionArgs, sysbenchRun } from './lib/sysbench.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,8 +50,6 @@ const modes = values.modes.split(',');
 /** sysbench --rate for the multi-client runs: 0 runs flat out; a fixed rate gives every target the same load. */
 const rate = Number(values.rate);
 const workers = values.workers === undefined ? null : Number(values.workers);
-/** sysbench's --db-ps-mode per mode: server-side prepared statements, or the statements sent as text. */
-const PS_MODE: Record<string, string> = { prepared: 'auto', text: 'disable' };
 
 interface Result {
   tps: number;
@@ -71,16 +70,7 @@ interface Target {
 }
 
 function connectionArgs(url: URL, database: string): string[] {
-  return [
-    '--db-driver=mysql',
-    `--mysql-host=${url.hostname}`,
-    `--mysql-port=${url.port || 3306}`,
-    `--mysql-user=${decodeURIComponent(url.username) || 'root'}`,
-    ...(url.password ? [`--mysql-password=${decodeURIComponent(url.password)}`] : []),
-    `--mysql-db=${database}`,
-    '--tables=4',
-    `--table-size=${values['table-size']}`,
-  ];
+  return [...sysbenchConnectionArgs(url, database), '--tables=4', `--table-size=${values['table-size']}`];
 }
 
 async function sysbench(
@@ -92,33 +82,23 @@ async function sysbench(
   time: number,
 ): Promise<Result> {
   const before = target.pid === null ? null : processTreeCpuTimes(target.pid);
-  const { stdout } = await run(
-    'sysbench',
-    [
-      workload,
-      ...connectionArgs(target.url, database),
-      `--db-ps-mode=${PS_MODE[mode]}`,
-      `--threads=${threadCount}`,
-      `--rate=${threadCount === 1 ? 0 : rate}`,
-      `--time=${time}`,
-      '--percentile=99',
-      'run',
-    ],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
+  const r = await sysbenchRun([
+    workload,
+    ...connectionArgs(target.url, database),
+    `--db-ps-mode=${SYSBENCH_PS_MODE[mode]}`,
+    `--threads=${threadCount}`,
+    `--rate=${threadCount === 1 ? 0 : rate}`,
+    `--time=${time}`,
+  ]);
   const after = target.pid === null ? null : processTreeCpuTimes(target.pid);
   const user = before && after ? after.user - before.user : Number.NaN;
   const cpu = before && after ? user + after.system - before.system : Number.NaN;
-  const number = (re: RegExp) => Number(re.exec(stdout)?.[1]);
-  const errors = number(/ignored errors:\s+(\d+)/);
-  if (errors > 0) throw new Error(`sysbench reported ${errors} errors`);
-  const transactions = number(/transactions:\s+(\d+)/);
   return {
-    tps: number(/transactions:\s+\d+\s+\(([\d.]+) per sec\.\)/),
-    meanUs: (number(/sum:\s+([\d.]+)/) * 1000) / transactions,
-    p99Ms: number(/99th percentile:\s+([\d.]+)/),
-    cpuUs: cpu / transactions,
-    userUs: user / transactions,
+    tps: r.tps,
+    meanUs: r.meanUs,
+    p99Ms: r.p99Ms,
+    cpuUs: cpu / r.transactions,
+    userUs: user / r.transactions,
   };
 }
 

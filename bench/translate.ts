@@ -19,8 +19,12 @@
  * statements, measured in this process against the live version map
  * (goal < 50 us).
  *
- * Usage: npm run bench:translate -- [--seconds 10] [--rounds 3] [--clients 8] [--rows 100000]
- * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+ * `--dialect mysql` runs the same comparison on MariaDB with sysbench
+ * (bench/translate-mysql.ts).
+ *
+ * Usage: npm run bench:translate -- [--dialect postgres|mysql] [--seconds 10] [--rounds 3] [--clients 8] [--rows 100000]
+ * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+ *   SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '8' },
     rows: { type: 'string', default: '100000' },
     iterations: { type: 'string', default: '20000' },
+    dialect: { type: 'string', default: 'postgres' },
   },
 });
 const seconds = Number(values.seconds);
@@ -313,4 +318,11 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (values.dialect === 'mysql' || values.dialect === 'mariadb') {
+  const { runMysqlTranslateBench } = await import('./translate-mysql.ts');
+  await runMysqlTranslateBench({ seconds, rounds, clients, rows, iterations });
+} else if (values.dialect === 'postgres' || values.dialect === 'pg') {
+  await main();
+} else {
+  throw new Error(`unknown dialect ${values.dialect} (postgres or mysql)`);
+}

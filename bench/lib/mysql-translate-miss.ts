@@ -16,6 +16,7 @@ import { rewriteMysqlStatements } from '../../src/dialects/mysql/translate/rewri
 import { buildVersionMap } from '../../src/versions/index.ts';
 import { HISTORY } from '../../test/translate/fixture.ts';
 import { FIXTURE_PHYSICAL } from '../../test/translate/physical.ts';
+import { microsPerCall as timePerCall } from './harness.ts';
 
 const VERSION = '03_split';
 export const MYSQL_MISS_STATEMENTS = [
@@ -30,18 +31,7 @@ export const MYSQL_MISS_STATEMENTS = [
 ];
 
 export function runMysqlMissBench(iterations: number): void {
-  // The best of five batches: on a shared machine the other processes only ever add time.
-  const microsPerCall = (fn: () => void): number => {
-    for (let i = 0; i < Math.min(2000, iterations); i++) fn();
-    const batch = Math.max(1, Math.floor(iterations / 5));
-    let best = Number.POSITIVE_INFINITY;
-    for (let b = 0; b < 5; b++) {
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < batch; i++) fn();
-      best = Math.min(best, Number(process.hrtime.bigint() - start) / 1000 / batch);
-    }
-    return best;
-  };
+  const microsPerCall = (fn: () => void) => timePerCall(fn, iterations);
   const map = buildVersionMap({ ...FIXTURE_PHYSICAL, schema: 'app' }, HISTORY);
   const schema = map.version(VERSION)!;
   const translator = new MysqlTranslator(map);
