@@ -20,22 +20,24 @@
  * statements, measured in this process against the live version map
  * (goal < 50 us).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { connectMigrationEngine } from '../src/dialects/index.ts';
 import { MysqlTranslator, translateMysqlUncached } from '../src/dialects/mysql/translate/index.ts';
-import { migrationRecordsOf, physicalSchemaOf } from '../src/versions/from-engine.ts';
-import { buildVersionMap } from '../src/versions/index.ts';
 import { createMysqlDatabase } from '../test/helpers/databases.ts';
-import { median, microsPerCall, scrapeMetric, startServe, withPort } from './lib/harness.ts';
+import { startServe, withPort } from './lib/harness.ts';
+import { SYSBENCH_PS_MODE, sysbenchConnectionArgs, sysbenchRun } from './lib/sysbench.ts';
 import {
-  SYSBENCH_PS_MODE,
-  type SysbenchSummary,
-  sysbenchConnectionArgs,
-  sysbenchRun,
-} from './lib/sysbench.ts';
+  liveVersionMap,
+  TRANSLATE_MIGRATION as MIGRATION,
+  measureTranslateRound,
+  printTranslateReport,
+  TRANSLATE_TARGETS as TARGETS,
+  type TranslateRound,
+  translationCosts,
+  writeTranslateMigration,
+} from './lib/translate-bench.ts';
 
 export interface MysqlTranslateBenchOptions {
   seconds: number;
@@ -45,12 +47,7 @@ export interface MysqlTranslateBenchOptions {
   iterations: number;
 }
 
-const MIGRATION = 'bench_accounts_add_cents';
 const MODES = ['prepared', 'text'] as const;
-const TARGETS = [
-  ['migrating', 'accounts'],
-  ['untouched', 'ledger'],
-] as const;
 const SCRIPT = new URL('./lib/point-select-update.lua', import.meta.url).pathname;
 /** Point selects per transaction in the script (its --selects), plus its one UPDATE. */
 const SELECTS = 4;
@@ -62,18 +59,11 @@ const statements = (table: string, form: 'prepared' | 'text') =>
     ? [`SELECT * FROM ${table} WHERE id = ?`, `UPDATE ${table} SET balance = ? WHERE id = ?`]
     : [`SELECT * FROM ${table} WHERE id = 73421`, `UPDATE ${table} SET balance = 4711 WHERE id = 1234`];
 
-interface Round extends SysbenchSummary {
-  rewritten: number;
-  passthrough: number;
-  hits: number;
-  misses: number;
-}
-
 export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Promise<void> {
   const db = await createMysqlDatabase('bench_translate');
   const dir = mkdtempSync(join(tmpdir(), 'shiftgate-bench-translate-mysql-'));
   let serve: Awaited<ReturnType<typeof startServe>> | null = null;
-  const results = new Map<string, Round[]>();
+  const results = new Map<string, TranslateRound[]>();
   try {
     const setup = await mysql.createConnection({ uri: db.url });
     for (const [, table] of TARGETS) {
@@ -89,17 +79,7 @@ export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Pro
     await setup.end();
     console.log(`database ${db.name}: accounts and ledger, ${o.rows.toLocaleString('en-US')} rows each`);
 
-    writeFileSync(
-      join(dir, `${MIGRATION}.yaml`),
-      [
-        'operations:',
-        '  - add_column:',
-        '      table: accounts',
-        '      column: { name: balance_cents, type: bigint, nullable: true }',
-        '      up: "balance * 100"',
-        '',
-      ].join('\n'),
-    );
+    writeTranslateMigration(dir, 'balance * 100');
     // The default admin is postgres; MariaDB's is root.
     serve = await startServe(db.url, ['--migrations', dir, '--admin-users', 'root']);
     const proxyUrl = new URL(withPort(db.url, serve.port));
@@ -118,13 +98,6 @@ export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Pro
       `sysbench ${SELECTS} point selects + 1 update, ${o.clients} threads, ${o.seconds} s x ${o.rounds} rounds, sessions bound to the old version\n`,
     );
 
-    const httpPort = serve.httpPort;
-    const counters = async () => ({
-      rewritten: await scrapeMetric(httpPort, 'shiftgate_translations_total', { result: 'rewritten' }),
-      passthrough: await scrapeMetric(httpPort, 'shiftgate_translations_total', { result: 'passthrough' }),
-      hits: await scrapeMetric(httpPort, 'shiftgate_translation_cache_total', { result: 'hit' }),
-      misses: await scrapeMetric(httpPort, 'shiftgate_translation_cache_total', { result: 'miss' }),
-    });
     const sysbench = (url: URL, table: string, mode: string, seconds: number) =>
       sysbenchRun([
         SCRIPT,
@@ -150,23 +123,13 @@ export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Pro
           ['direct', direct],
         ] as const) {
           for (const [name, table] of targets) {
-            const before = await counters();
-            const r = await sysbench(url, table, mode, o.seconds);
-            const after = await counters();
-            const measured: Round = {
-              ...r,
-              rewritten: after.rewritten - before.rewritten,
-              passthrough: after.passthrough - before.passthrough,
-              hits: after.hits - before.hits,
-              misses: after.misses - before.misses,
-            };
-            const key = `${mode}/${via}/${name}`;
-            results.set(key, [...(results.get(key) ?? []), measured]);
-            console.log(
-              `round ${round} ${key.padEnd(28)} ${r.tps.toFixed(0).padStart(7)} tps  ${(r.meanUs / 1000).toFixed(3)} ms  ` +
-                (via === 'direct'
-                  ? ''
-                  : `rewritten ${measured.rewritten}  passthrough ${measured.passthrough}  cache hit ${measured.hits} miss ${measured.misses}`),
+            await measureTranslateRound(
+              results,
+              { round, mode, via, name, httpPort: serve.httpPort },
+              async () => {
+                const r = await sysbench(url, table, mode, o.seconds);
+                return { tps: r.tps, latencyMs: r.meanUs / 1000, transactions: r.transactions };
+              },
             );
           }
         }
@@ -174,83 +137,30 @@ export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Pro
     }
 
     // The cost of a miss for this run's own statements, against the live version map.
-    const engine = await connectMigrationEngine({ url: db.url });
-    let map: ReturnType<typeof buildVersionMap>;
-    try {
-      map = buildVersionMap(
-        physicalSchemaOf(await engine.introspect()),
-        migrationRecordsOf(await engine.versions()),
-      );
-    } finally {
-      await engine.close();
-    }
+    const map = await liveVersionMap(db.url);
     const old = map.version(map.latestCompleted)!;
-    const missRows = MODES.flatMap((form) =>
-      statements('accounts', form).map((sql) => ({
-        form,
-        sql,
-        miss: microsPerCall(() => translateMysqlUncached(old, sql), o.iterations),
-        rewritten: translateMysqlUncached(old, sql).rewritten,
-      })),
-    );
     const translator = new MysqlTranslator(map);
-    const hitSql = statements('accounts', 'prepared')[0]!;
-    translator.translate(old.name, hitSql);
-    const hit = microsPerCall(() => translator.translate(old.name, hitSql), o.iterations);
-    const fastSql = statements('ledger', 'prepared')[0]!;
-    const fast = microsPerCall(() => translator.translate(old.name, fastSql), o.iterations);
+    const costs = translationCosts({
+      uncached: (sql) => translateMysqlUncached(old, sql),
+      cached: (sql) => translator.translate(old.name, sql),
+      missSqls: MODES.flatMap((form) => statements('accounts', form)),
+      hitSql: statements('accounts', 'prepared')[0]!,
+      fastSql: statements('ledger', 'prepared')[0]!,
+      iterations: o.iterations,
+    });
 
-    console.log(`\nsysbench script through Shiftgate, ${o.clients} threads, median of ${o.rounds} rounds`);
-    console.log(
-      'mode      migrating tps  untouched tps   ratio   latency ms (mig / untouched)   translator per statement (migrating)',
-    );
-    for (const mode of MODES) {
-      const mig = results.get(`${mode}/shiftgate/migrating`)!;
-      const plain = results.get(`${mode}/shiftgate/untouched`)!;
-      const migTps = median(mig.map((r) => r.tps));
-      const plainTps = median(plain.map((r) => r.tps));
-      const stmts = mig.reduce((a, r) => a + r.transactions * STATEMENTS_PER_TRANSACTION, 0);
-      const rewritten = mig.reduce((a, r) => a + r.rewritten, 0);
-      const hits = mig.reduce((a, r) => a + r.hits, 0);
-      const lookups = hits + mig.reduce((a, r) => a + r.misses, 0);
-      console.log(
-        `${mode.padEnd(9)} ${migTps.toFixed(0).padStart(13)}  ${plainTps.toFixed(0).padStart(13)}  ${(migTps / plainTps).toFixed(2).padStart(5)}x` +
-          `   ${(median(mig.map((r) => r.meanUs)) / 1000).toFixed(3)} / ${(median(plain.map((r) => r.meanUs)) / 1000).toFixed(3)}`.padEnd(
-            33,
-          ) +
-          `rewritten ${(rewritten / stmts).toFixed(3)}/stmt, cache hit rate ${lookups ? ((100 * hits) / lookups).toFixed(1) : '-'}% of ${lookups} lookups`,
-      );
-    }
-    console.log('goal: migrating >= 0.9x untouched');
-    console.log(
-      '\ncontrol: the same script straight to MariaDB (no proxy): what the migration itself costs (sync trigger, wider rows)',
-    );
-    console.log(
-      'mode      migrating tps  untouched tps   ratio   proxy ratio / direct ratio (translation alone)',
-    );
-    for (const mode of MODES) {
-      const tps = (via: string, name: string) =>
-        median(results.get(`${mode}/${via}/${name}`)!.map((r) => r.tps));
-      const directRatio = tps('direct', 'migrating') / tps('direct', 'untouched');
-      const proxied = tps('shiftgate', 'migrating') / tps('shiftgate', 'untouched');
-      console.log(
-        `${mode.padEnd(9)} ${tps('direct', 'migrating').toFixed(0).padStart(13)}  ${tps('direct', 'untouched').toFixed(0).padStart(13)}  ${directRatio.toFixed(2).padStart(5)}x   ${(proxied / directRatio).toFixed(2)}x`,
-      );
-    }
-
-    console.log(`\ncache miss (parse + rewrite), version "${old.name}", ${o.iterations} iterations each`);
-    for (const r of missRows) {
-      console.log(
-        `${r.miss.toFixed(1).padStart(7)} us  ${r.rewritten ? 'rewritten' : 'unchanged'}  (${r.form}) ${r.sql}`,
-      );
-    }
-    const avgMiss = missRows.reduce((a, r) => a + r.miss, 0) / missRows.length;
-    console.log(
-      `miss mean ${avgMiss.toFixed(1)} us/statement, max ${Math.max(...missRows.map((r) => r.miss)).toFixed(1)} us (goal < 50 us: ${avgMiss < 50 ? 'met' : 'NOT met'})`,
-    );
-    console.log(
-      `cache hit ${hit.toFixed(2)} us/statement, fast path (untouched table) ${fast.toFixed(2)} us/statement`,
-    );
+    printTranslateReport({
+      load: `sysbench script (${SELECTS} point selects + 1 update)`,
+      server: 'MariaDB',
+      clients: o.clients,
+      rounds: o.rounds,
+      modes: MODES,
+      statementsPerTransaction: STATEMENTS_PER_TRANSACTION,
+      results,
+      version: old.name,
+      iterations: o.iterations,
+      costs,
+    });
   } catch (err) {
     if (serve) process.stderr.write(`\nshiftgate serve log:\n${serve.log()}\n`);
     throw err;

@@ -31,12 +31,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { connectMigrationEngine } from '../src/dialects/index.ts';
 import { loadPgParser, PgTranslator, translateUncached } from '../src/dialects/postgres/translate/index.ts';
-import { migrationRecordsOf, physicalSchemaOf } from '../src/versions/from-engine.ts';
-import { buildVersionMap } from '../src/versions/index.ts';
 import { createPgDatabase } from '../test/helpers/databases.ts';
-import { median, pgbench, scrapeMetric, startServe, withPort } from './lib/harness.ts';
+import { pgbench, startServe, withPort } from './lib/harness.ts';
+import {
+  liveVersionMap,
+  TRANSLATE_MIGRATION as MIGRATION,
+  measureTranslateRound,
+  printTranslateReport,
+  TRANSLATE_TARGETS as TARGETS,
+  type TranslateRound,
+  translationCosts,
+  writeTranslateMigration,
+} from './lib/translate-bench.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,12 +61,7 @@ const clients = Number(values.clients);
 const rows = Number(values.rows);
 const iterations = Number(values.iterations);
 
-const MIGRATION = 'bench_accounts_add_cents';
 const MODES = ['simple', 'extended', 'prepared'] as const;
-const TARGETS = [
-  ['migrating', 'accounts'],
-  ['untouched', 'ledger'],
-] as const;
 
 /** The script's statements with pgbench variables; `T` is the table. */
 const statements = (table: string) => [
@@ -78,28 +80,11 @@ function script(table: string): string {
   ].join('\n');
 }
 
-function microsPerCall(fn: () => void): number {
-  for (let i = 0; i < Math.min(2000, iterations); i++) fn();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) fn();
-  return Number(process.hrtime.bigint() - start) / 1000 / iterations;
-}
-
-interface Round {
-  tps: number;
-  latencyMs: number;
-  transactions: number;
-  rewritten: number;
-  passthrough: number;
-  hits: number;
-  misses: number;
-}
-
 async function main(): Promise<void> {
   const db = await createPgDatabase('bench_translate');
   const dir = mkdtempSync(join(tmpdir(), 'shiftgate-bench-translate-'));
   let serve: Awaited<ReturnType<typeof startServe>> | null = null;
-  const results = new Map<string, Round[]>();
+  const results = new Map<string, TranslateRound[]>();
   try {
     const setup = new pg.Client({ connectionString: db.url });
     await setup.connect();
@@ -115,17 +100,7 @@ async function main(): Promise<void> {
     await setup.end();
     console.log(`database ${db.name}: accounts and ledger, ${rows.toLocaleString('en-US')} rows each`);
 
-    writeFileSync(
-      join(dir, `${MIGRATION}.yaml`),
-      [
-        'operations:',
-        '  - add_column:',
-        '      table: accounts',
-        '      column: { name: balance_cents, type: bigint, nullable: true }',
-        '      up: "balance::bigint * 100"',
-        '',
-      ].join('\n'),
-    );
+    writeTranslateMigration(dir, 'balance::bigint * 100');
     for (const [, table] of TARGETS) writeFileSync(join(dir, `${table}.sql`), script(table));
 
     serve = await startServe(db.url, ['--migrations', dir]);
@@ -144,14 +119,6 @@ async function main(): Promise<void> {
     console.log(
       `pgbench -f <3 statements>, ${clients} clients, ${seconds} s x ${rounds} rounds, sessions bound to the old version\n`,
     );
-
-    const httpPort = serve.httpPort;
-    const counters = async () => ({
-      rewritten: await scrapeMetric(httpPort, 'shiftgate_translations_total', { result: 'rewritten' }),
-      passthrough: await scrapeMetric(httpPort, 'shiftgate_translations_total', { result: 'passthrough' }),
-      hits: await scrapeMetric(httpPort, 'shiftgate_translation_cache_total', { result: 'hit' }),
-      misses: await scrapeMetric(httpPort, 'shiftgate_translation_cache_total', { result: 'miss' }),
-    });
 
     // Warm-up: every connection's first statements and the plan cache.
     for (const [, table] of TARGETS) {
@@ -176,38 +143,21 @@ async function main(): Promise<void> {
           ['direct', db.url],
         ] as const) {
           for (const [name, table] of TARGETS) {
-            const before = await counters();
-            const r = await pgbench([
-              '-n',
-              '-M',
-              mode,
-              '-f',
-              join(dir, `${table}.sql`),
-              '-c',
-              String(clients),
-              '-j',
-              '2',
-              '-T',
-              String(seconds),
-              url,
-            ]);
-            const after = await counters();
-            const measured: Round = {
-              tps: r.tps,
-              latencyMs: r.latencyMs,
-              transactions: r.transactions,
-              rewritten: after.rewritten - before.rewritten,
-              passthrough: after.passthrough - before.passthrough,
-              hits: after.hits - before.hits,
-              misses: after.misses - before.misses,
-            };
-            const key = `${mode}/${via}/${name}`;
-            results.set(key, [...(results.get(key) ?? []), measured]);
-            console.log(
-              `round ${round} ${key.padEnd(28)} ${r.tps.toFixed(0).padStart(7)} tps  ${r.latencyMs.toFixed(3)} ms  ` +
-                (via === 'direct'
-                  ? ''
-                  : `rewritten ${measured.rewritten}  passthrough ${measured.passthrough}  cache hit ${measured.hits} miss ${measured.misses}`),
+            await measureTranslateRound(results, { round, mode, via, name, httpPort: serve.httpPort }, () =>
+              pgbench([
+                '-n',
+                '-M',
+                mode,
+                '-f',
+                join(dir, `${table}.sql`),
+                '-c',
+                String(clients),
+                '-j',
+                '2',
+                '-T',
+                String(seconds),
+                url,
+              ]),
             );
           }
         }
@@ -216,16 +166,7 @@ async function main(): Promise<void> {
 
     // The cost of a miss for this run's own statements, against the live version map.
     await loadPgParser();
-    const engine = await connectMigrationEngine({ url: db.url });
-    let map: ReturnType<typeof buildVersionMap>;
-    try {
-      map = buildVersionMap(
-        physicalSchemaOf(await engine.introspect()),
-        migrationRecordsOf(await engine.versions()),
-      );
-    } finally {
-      await engine.close();
-    }
+    const map = await liveVersionMap(db.url);
     const old = map.version(map.latestCompleted)!;
     const translator = new PgTranslator(map);
     const forms = {
@@ -238,76 +179,27 @@ async function main(): Promise<void> {
         return s.replace(/:(\w+)/g, () => `$${++n}`);
       }),
     };
-    const missRows: { form: string; sql: string; miss: number; rewritten: boolean }[] = [];
-    for (const [form, sqls] of Object.entries(forms)) {
-      for (const sql of sqls) {
-        const plan = translateUncached(old, sql);
-        missRows.push({
-          form,
-          sql,
-          miss: microsPerCall(() => translateUncached(old, sql)),
-          rewritten: plan.rewritten,
-        });
-      }
-    }
-    const hitSql = forms['as -M extended/prepared sends it ($n)'][0]!;
-    translator.translate(old.name, hitSql);
-    const hit = microsPerCall(() => translator.translate(old.name, hitSql));
-    const fastSql = statements('ledger')[0]!.replace(':id', '$1');
-    const fast = microsPerCall(() => translator.translate(old.name, fastSql));
+    const costs = translationCosts({
+      uncached: (sql) => translateUncached(old, sql),
+      cached: (sql) => translator.translate(old.name, sql),
+      missSqls: Object.values(forms).flat(),
+      hitSql: forms['as -M extended/prepared sends it ($n)'][0]!,
+      fastSql: statements('ledger')[0]!.replace(':id', '$1'),
+      iterations,
+    });
 
-    console.log(`\npgbench custom script through Shiftgate, ${clients} clients, median of ${rounds} rounds`);
-    console.log(
-      'mode      migrating tps  untouched tps   ratio   latency ms (mig / untouched)   translator per statement (migrating)',
-    );
-    for (const mode of MODES) {
-      const mig = results.get(`${mode}/shiftgate/migrating`)!;
-      const plain = results.get(`${mode}/shiftgate/untouched`)!;
-      const migTps = median(mig.map((r) => r.tps));
-      const plainTps = median(plain.map((r) => r.tps));
-      const stmts = mig.reduce((a, r) => a + r.transactions * 3, 0);
-      const rewritten = mig.reduce((a, r) => a + r.rewritten, 0);
-      const hits = mig.reduce((a, r) => a + r.hits, 0);
-      const misses = mig.reduce((a, r) => a + r.misses, 0);
-      const lookups = hits + misses;
-      console.log(
-        `${mode.padEnd(9)} ${migTps.toFixed(0).padStart(13)}  ${plainTps.toFixed(0).padStart(13)}  ${(migTps / plainTps).toFixed(2).padStart(5)}x` +
-          `   ${median(mig.map((r) => r.latencyMs)).toFixed(3)} / ${median(plain.map((r) => r.latencyMs)).toFixed(3)}`.padEnd(
-            33,
-          ) +
-          `rewritten ${(rewritten / stmts).toFixed(3)}/stmt, cache hit rate ${lookups ? ((100 * hits) / lookups).toFixed(1) : '-'}% of ${lookups} lookups`,
-      );
-    }
-    console.log('goal: migrating >= 0.9x untouched');
-    console.log(
-      '\ncontrol: the same script straight to PostgreSQL (no proxy): what the migration itself costs (sync trigger, wider rows)',
-    );
-    console.log(
-      'mode      migrating tps  untouched tps   ratio   proxy ratio / direct ratio (translation alone)',
-    );
-    for (const mode of MODES) {
-      const tps = (via: string, name: string) =>
-        median(results.get(`${mode}/${via}/${name}`)!.map((r) => r.tps));
-      const direct = tps('direct', 'migrating') / tps('direct', 'untouched');
-      const proxied = tps('shiftgate', 'migrating') / tps('shiftgate', 'untouched');
-      console.log(
-        `${mode.padEnd(9)} ${tps('direct', 'migrating').toFixed(0).padStart(13)}  ${tps('direct', 'untouched').toFixed(0).padStart(13)}  ${direct.toFixed(2).padStart(5)}x   ${(proxied / direct).toFixed(2)}x`,
-      );
-    }
-
-    console.log(`\ncache miss (parse + rewrite), version "${old.name}", ${iterations} iterations each`);
-    for (const r of missRows) {
-      console.log(
-        `${r.miss.toFixed(1).padStart(7)} us  ${r.rewritten ? 'rewritten' : 'unchanged'}  ${r.sql}`,
-      );
-    }
-    const avgMiss = missRows.reduce((a, r) => a + r.miss, 0) / missRows.length;
-    console.log(
-      `miss mean ${avgMiss.toFixed(1)} us/statement, max ${Math.max(...missRows.map((r) => r.miss)).toFixed(1)} us (goal < 50 us: ${avgMiss < 50 ? 'met' : 'NOT met'})`,
-    );
-    console.log(
-      `cache hit ${hit.toFixed(2)} us/statement, fast path (untouched table) ${fast.toFixed(2)} us/statement`,
-    );
+    printTranslateReport({
+      load: 'pgbench custom script',
+      server: 'PostgreSQL',
+      clients,
+      rounds,
+      modes: MODES,
+      statementsPerTransaction: statements('accounts').length,
+      results,
+      version: old.name,
+      iterations,
+      costs,
+    });
   } catch (err) {
     if (serve) process.stderr.write(`\nshiftgate serve log:\n${serve.log()}\n`);
     throw err;
