@@ -198,7 +198,15 @@ describe('MariaDB clients through the MySQL translator', () => {
 
     // The old name is unknown to the new version: MySQL's own error, and the connection goes on.
     await assert.rejects(neu.query('SELECT name FROM users'), { errno: 1054, sqlState: '42S22' });
-    await assert.rejects(neu.execute('SELECT name FROM users WHERE id = ?', [1n]), { errno: 1054 });
+    // The connector pipelines PREPARE with an EXECUTE naming statement -1: when the proxy refuses
+    // the prepare, the execution must not reach the server, to which -1 still names the UPDATE
+    // prepared before it (it would run it with these parameters).
+    await neu.execute('UPDATE users SET balance = balance + ? WHERE id = ?', [0, 2n]);
+    await assert.rejects(neu.execute('SELECT name FROM users WHERE balance = ? AND id = ?', [1000, 2n]), {
+      errno: 1054,
+    });
+    const untouched = await old.query('SELECT balance FROM users WHERE id = 2');
+    assert.deepEqual([...untouched], [{ balance: 20n }], 'nothing ran for the refused statement');
     await assert.rejects(old.query('SELECT full_name FROM users'), { errno: 1054 });
     const still = await neu.query('SELECT count(*) AS n FROM users');
     assert.equal(still[0].n, 3n);

@@ -30,7 +30,12 @@ import {
   encodeQuery,
 } from './messages.ts';
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
-import { EXECUTE_COMMANDS, type PreparedTranslation, PreparedTranslations } from './prepared-translations.ts';
+import {
+  EXECUTE_COMMANDS,
+  type PreparedTranslation,
+  PreparedTranslations,
+  REFUSED_PREPARE,
+} from './prepared-translations.ts';
 import { Command, ErrorCode, ServerStatus } from './protocol.ts';
 import { reservedVariableUse } from './reserved-variables.ts';
 import { mayChangeSqlMode, useStatementDatabase } from './session-sql-state.ts';
@@ -120,9 +125,18 @@ export class CommandRouter {
       const sql = this.statements.get(id);
       if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
     }
-    if (this.prepared.size > 0) {
+    if (this.prepared.watching) {
       if (EXECUTE_COMMANDS.has(command)) {
         const entry = this.prepared.named(payload);
+        if (entry === REFUSED_PREPARE) {
+          this.answerError(
+            msg,
+            ErrorCode.UnknownStmtHandler,
+            'HY000',
+            'Unknown prepared statement handler (4294967295): the statement prepared last was refused by Shiftgate (see its error), so nothing was executed',
+          );
+          return null;
+        }
         if (entry) return this.checkPrepared(msg, entry);
       } else if (command === Command.StmtClose) {
         this.prepared.close(payload);
@@ -340,7 +354,12 @@ export class CommandRouter {
   private followPrepare(msg: CommandMessage, forward: Forward): Forward {
     const router = this.router;
     // Texts too long for one packet are not followed (they could not be compared cheaply either).
-    if (forward === null || router === null || forward.raw.length >= 0xffffff) {
+    if (forward === null) {
+      // Answered by the proxy (a refusal; admin commands' -1 is resolved by LocalStatements first).
+      this.prepared.sent(REFUSED_PREPARE);
+      return forward;
+    }
+    if (router === null || forward.raw.length >= 0xffffff) {
       this.prepared.sent(undefined);
       return forward;
     }

@@ -24,6 +24,14 @@ export interface PreparedTranslation {
 /** MariaDB: statement id -1 names the statement prepared last. */
 const LAST_PREPARED = 0xffffffff;
 
+/**
+ * What -1 names after a COM_STMT_PREPARE the proxy answered itself with an
+ * error: no statement. The server never saw that prepare, so to it -1
+ * still names the statement prepared before, which it would run with the
+ * new parameters.
+ */
+export const REFUSED_PREPARE = 'refused';
+
 /** Executions of a prepared statement: checked against the statement's translation. */
 export const EXECUTE_COMMANDS = new Set<number>([Command.StmtExecute, Command.StmtBulkExecute]);
 
@@ -31,18 +39,23 @@ export class PreparedTranslations {
   private readonly byId = new Map<number, PreparedTranslation>();
   /**
    * What statement id -1 names: the latest COM_STMT_PREPARE sent upstream,
-   * undefined when it is not followed. Known when the prepare is sent, not
-   * when its answer comes: the MariaDB connector pipelines PREPARE and
-   * EXECUTE(-1), so the execution arrives before the prepare's id does.
+   * undefined when it is not followed, REFUSED_PREPARE when it never went
+   * upstream. Known when the prepare is sent, not when its answer comes:
+   * the MariaDB connector pipelines PREPARE and EXECUTE(-1), so the
+   * execution arrives before the prepare's id does.
    */
-  private last: PreparedTranslation | undefined;
+  private last: PreparedTranslation | typeof REFUSED_PREPARE | undefined;
 
-  get size(): number {
-    return this.byId.size;
+  /** Whether executions need looking at: statements are followed, or -1 names a refused prepare. */
+  get watching(): boolean {
+    return this.byId.size > 0 || this.last === REFUSED_PREPARE;
   }
 
-  /** A COM_STMT_PREPARE goes upstream: `entry` when its translation is followed, else undefined. */
-  sent(entry: PreparedTranslation | undefined): void {
+  /**
+   * A COM_STMT_PREPARE went upstream (`entry` when its translation is
+   * followed, else undefined) or was refused by the proxy (REFUSED_PREPARE).
+   */
+  sent(entry: PreparedTranslation | typeof REFUSED_PREPARE | undefined): void {
     this.last = entry;
   }
 
@@ -52,7 +65,7 @@ export class PreparedTranslations {
   }
 
   /** The statement a COM_STMT_* payload names (MariaDB's -1: the one prepared last). */
-  named(payload: Buffer): PreparedTranslation | undefined {
+  named(payload: Buffer): PreparedTranslation | typeof REFUSED_PREPARE | undefined {
     if (payload.length < 5) return undefined;
     const id = payload.readUInt32LE(1);
     return id === LAST_PREPARED ? this.last : this.byId.get(id);

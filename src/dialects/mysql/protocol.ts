@@ -143,6 +143,7 @@ export enum ErrorCode {
   NoSuchThread = 1094, // ER_NO_SUCH_THREAD
   UnknownError = 1105, // ER_UNKNOWN_ERROR
   NotSupportedYet = 1235, // ER_NOT_SUPPORTED_YET
+  UnknownStmtHandler = 1243, // ER_UNKNOWN_STMT_HANDLER
   NeedReprepare = 1615, // ER_NEED_REPREPARE
   MalformedPacket = 1835, // ER_MALFORMED_PACKET
   ConnHostError = 2003, // CR_CONN_HOST_ERROR: cannot reach the server
