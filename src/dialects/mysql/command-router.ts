@@ -30,12 +30,7 @@ import {
   encodeQuery,
 } from './messages.ts';
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
-import {
-  EXECUTE_COMMANDS,
-  type PreparedTranslation,
-  PreparedTranslations,
-  REFUSED_PREPARE,
-} from './prepared-translations.ts';
+import { EXECUTE_COMMANDS, type PreparedTranslation, PreparedTranslations } from './prepared-translations.ts';
 import { Command, ErrorCode, ServerStatus } from './protocol.ts';
 import { reservedVariableUse } from './reserved-variables.ts';
 import { mayChangeSqlMode, useStatementDatabase } from './session-sql-state.ts';
@@ -126,17 +121,11 @@ export class CommandRouter {
       if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
     }
     if (this.prepared.watching) {
+      if (STATEMENT_ID_COMMANDS.has(command) && this.prepared.namesRefused(payload)) {
+        return this.onRefusedStatementCommand(msg);
+      }
       if (EXECUTE_COMMANDS.has(command)) {
         const entry = this.prepared.named(payload);
-        if (entry === REFUSED_PREPARE) {
-          this.answerError(
-            msg,
-            ErrorCode.UnknownStmtHandler,
-            'HY000',
-            'Unknown prepared statement handler (4294967295): the statement prepared last was refused by Shiftgate (see its error), so nothing was executed',
-          );
-          return null;
-        }
         if (entry) return this.checkPrepared(msg, entry);
       } else if (command === Command.StmtClose) {
         this.prepared.close(payload);
@@ -356,7 +345,7 @@ export class CommandRouter {
     // Texts too long for one packet are not followed (they could not be compared cheaply either).
     if (forward === null) {
       // Answered by the proxy (a refusal; admin commands' -1 is resolved by LocalStatements first).
-      this.prepared.sent(REFUSED_PREPARE);
+      this.prepared.refused();
       return forward;
     }
     if (router === null || forward.raw.length >= 0xffffff) {
@@ -458,6 +447,24 @@ export class CommandRouter {
   }
 
   /** COM_STMT_* naming a statement the proxy prepared itself (an admin command). */
+  /**
+   * A COM_STMT_* naming -1 right after the proxy refused a prepare (the
+   * MariaDB connector pipelines them). The server never saw that prepare:
+   * to it -1 names the statement prepared before, so nothing of this goes
+   * upstream.
+   */
+  private onRefusedStatementCommand(msg: CommandMessage): Forward {
+    // These two have no answer: nothing to close, nothing to fill.
+    if (msg.command === Command.StmtClose || msg.command === Command.StmtSendLongData) return null;
+    this.answerError(
+      msg,
+      ErrorCode.UnknownStmtHandler,
+      'HY000',
+      'Unknown prepared statement handler (4294967295): the statement prepared last was refused by Shiftgate (see its error), so nothing was executed',
+    );
+    return null;
+  }
+
   private onLocalStatementCommand(msg: CommandMessage, id: number, sql: string): Forward | Promise<Forward> {
     switch (msg.command) {
       case Command.StmtClose:

@@ -30,7 +30,7 @@ const LAST_PREPARED = 0xffffffff;
  * still names the statement prepared before, which it would run with the
  * new parameters.
  */
-export const REFUSED_PREPARE = 'refused';
+const REFUSED_PREPARE = 'refused';
 
 /** Executions of a prepared statement: checked against the statement's translation. */
 export const EXECUTE_COMMANDS = new Set<number>([Command.StmtExecute, Command.StmtBulkExecute]);
@@ -52,11 +52,16 @@ export class PreparedTranslations {
   }
 
   /**
-   * A COM_STMT_PREPARE went upstream (`entry` when its translation is
-   * followed, else undefined) or was refused by the proxy (REFUSED_PREPARE).
+   * A COM_STMT_PREPARE went upstream: `entry` when its translation is
+   * followed, else undefined.
    */
-  sent(entry: PreparedTranslation | typeof REFUSED_PREPARE | undefined): void {
+  sent(entry: PreparedTranslation | undefined): void {
     this.last = entry;
+  }
+
+  /** The proxy answered a COM_STMT_PREPARE itself with an error: -1 names no statement now. */
+  refused(): void {
+    this.last = REFUSED_PREPARE;
   }
 
   /** The server prepared the statement last sent, under `id`. */
@@ -65,10 +70,16 @@ export class PreparedTranslations {
   }
 
   /** The statement a COM_STMT_* payload names (MariaDB's -1: the one prepared last). */
-  named(payload: Buffer): PreparedTranslation | typeof REFUSED_PREPARE | undefined {
+  named(payload: Buffer): PreparedTranslation | undefined {
     if (payload.length < 5) return undefined;
     const id = payload.readUInt32LE(1);
-    return id === LAST_PREPARED ? this.last : this.byId.get(id);
+    const entry = id === LAST_PREPARED ? this.last : this.byId.get(id);
+    return entry === REFUSED_PREPARE ? undefined : entry;
+  }
+
+  /** Whether a COM_STMT_* payload names -1 while that is a prepare the proxy refused. */
+  namesRefused(payload: Buffer): boolean {
+    return this.last === REFUSED_PREPARE && payload.length >= 5 && payload.readUInt32LE(1) === LAST_PREPARED;
   }
 
   close(payload: Buffer): void {
