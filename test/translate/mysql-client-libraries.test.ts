@@ -79,8 +79,6 @@ describe('MariaDB clients through the MySQL translator', () => {
   after(async () => {
     for (const c of [old, neu]) await c?.end().catch(() => {});
     await sg?.stop();
-    await direct?.query('DELETE FROM shiftgate.migrations WHERE schema_name = ?', [db.name]).catch(() => {});
-    await direct?.query('DELETE FROM shiftgate.events WHERE schema_name = ?', [db.name]).catch(() => {});
     await direct?.end();
     await db?.drop();
   });
