@@ -157,21 +157,26 @@ describe('upstream PostgreSQL restart (private server)', () => {
       (e: { code?: string }) => e,
     );
     await sleep(300);
-    // SIGKILL for the postmaster and every backend it started: no process gets to say anything.
+    // SIGKILL for every backend and the postmaster: no process gets to say anything.
     const postmaster = Number(readFileSync(join(workDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
     const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)])
       .toString()
       .split('\n')
       .map(Number)
       .filter((pid) => pid > 0);
-    const killed = Date.now();
-    for (const pid of [postmaster, ...children]) {
+    const signal = (pid: number, name: NodeJS.Signals) => {
       try {
-        process.kill(pid, 'SIGKILL');
+        process.kill(pid, name);
       } catch {
         // Already gone.
       }
-    }
+    };
+    const killed = Date.now();
+    // The postmaster is frozen first: a backend that saw it die before its own SIGKILL would still
+    // send "unexpected postmaster exit" (57P01), and a postmaster that saw a child die would stop the rest.
+    signal(postmaster, 'SIGSTOP');
+    for (const pid of children) signal(pid, 'SIGKILL');
+    signal(postmaster, 'SIGKILL');
     const midQuery = await within('the mid-query error', sleeping, 5000);
     const idleError = await within('the idle client error', idle.firstError, 5000);
     t.diagnostic(
