@@ -30,9 +30,9 @@ import { startServe, withPort } from './lib/harness.ts';
 import { SYSBENCH_PS_MODE, sysbenchConnectionArgs, sysbenchRun } from './lib/sysbench.ts';
 import {
   liveVersionMap,
-  TRANSLATE_MIGRATION as MIGRATION,
   measureTranslateRound,
   printTranslateReport,
+  startTranslateMigration,
   TRANSLATE_TARGETS as TARGETS,
   type TranslateRound,
   translationCosts,
@@ -84,16 +84,11 @@ export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Pro
     serve = await startServe(db.url, ['--migrations', dir, '--admin-users', 'root']);
     const proxyUrl = new URL(withPort(db.url, serve.port));
     const admin = await mysql.createConnection({ uri: proxyUrl.href });
-    await admin.query(`SHIFTGATE START '${MIGRATION}'`);
-    for (let i = 0; ; i++) {
-      const [status] = (await admin.query('SHOW SHIFTGATE STATUS')) as unknown as [{ phase: string }[]];
-      const phase = status[0]?.phase;
-      if (phase === 'active') break;
-      if (i > 1200) throw new Error(`migration stuck in ${phase}\n${serve.log()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await startTranslateMigration(
+      async (sql) => ((await admin.query(sql)) as unknown as [{ phase?: string }[]])[0],
+      serve.log,
+    );
     await admin.end();
-    console.log(`migration ${MIGRATION} is active (add_column accounts.balance_cents with up)`);
     console.log(
       `sysbench ${SELECTS} point selects + 1 update, ${o.clients} threads, ${o.seconds} s x ${o.rounds} rounds, sessions bound to the old version\n`,
     );

@@ -36,9 +36,9 @@ import { createPgDatabase } from '../test/helpers/databases.ts';
 import { pgbench, startServe, withPort } from './lib/harness.ts';
 import {
   liveVersionMap,
-  TRANSLATE_MIGRATION as MIGRATION,
   measureTranslateRound,
   printTranslateReport,
+  startTranslateMigration,
   TRANSLATE_TARGETS as TARGETS,
   type TranslateRound,
   translationCosts,
@@ -107,15 +107,8 @@ async function main(): Promise<void> {
     const proxyUrl = withPort(db.url, serve.port);
     const admin = new pg.Client({ connectionString: proxyUrl });
     await admin.connect();
-    await admin.query(`SHIFTGATE START '${MIGRATION}'`);
-    for (let i = 0; ; i++) {
-      const phase = (await admin.query('SHOW SHIFTGATE STATUS')).rows[0]?.phase;
-      if (phase === 'active') break;
-      if (i > 1200) throw new Error(`migration stuck in ${phase}\n${serve.log()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await startTranslateMigration(async (sql) => (await admin.query(sql)).rows, serve.log);
     await admin.end();
-    console.log(`migration ${MIGRATION} is active (add_column accounts.balance_cents with up)`);
     console.log(
       `pgbench -f <3 statements>, ${clients} clients, ${seconds} s x ${rounds} rounds, sessions bound to the old version\n`,
     );

@@ -41,6 +41,25 @@ interface TranslatorCounters {
   misses: number;
 }
 
+/**
+ * Starts the bench's migration through an admin session of the proxy and
+ * waits until it is active (backfill done): `run` sends one admin
+ * statement and returns its rows.
+ */
+export async function startTranslateMigration(
+  run: (sql: string) => Promise<{ phase?: string }[]>,
+  serveLog: () => string,
+): Promise<void> {
+  await run(`SHIFTGATE START '${TRANSLATE_MIGRATION}'`);
+  for (let i = 0; ; i++) {
+    const phase = (await run('SHOW SHIFTGATE STATUS'))[0]?.phase;
+    if (phase === 'active') break;
+    if (i > 1200) throw new Error(`migration stuck in ${phase}\n${serveLog()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(`migration ${TRANSLATE_MIGRATION} is active (add_column accounts.balance_cents with up)`);
+}
+
 /** One load run against one target: the load tool's figures and what the translator did meanwhile. */
 export interface TranslateRound extends TranslatorCounters {
   tps: number;
