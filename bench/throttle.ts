@@ -91,6 +91,24 @@ const SETTINGS: Record<string, { flags: Record<string, string>; describe: string
   },
 };
 
+/**
+ * A setting's serve flags: a named one, optionally followed by knob overrides,
+ * `pace+min-rate=50000+max-rate=50000` (a pinned rate) or
+ * `pace+pace-interval-ms=20`, to place single points on the frontier.
+ */
+function settingFlags(setting: string): Record<string, string> {
+  const [name, ...overrides] = setting.split('+');
+  const base = SETTINGS[name!];
+  if (!base) throw new Error(`unknown setting "${name}" (one of ${Object.keys(SETTINGS).join(', ')})`);
+  const flags = { ...base.flags };
+  for (const o of overrides) {
+    const [k, v] = o.split('=');
+    if (!k || v === undefined) throw new Error(`setting "${setting}": "${o}" is not knob=value`);
+    flags[k] = v;
+  }
+  return flags;
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const num = (v: unknown) => (v === null || v === undefined || v === '' ? null : Number(v));
@@ -204,7 +222,7 @@ async function runOnce(
   setting: string,
   index: number,
 ): Promise<RunResult> {
-  const migration = `bench_${index}_${setting}_${load}`;
+  const migration = `bench_${index}_${load}_${setting.replace(/[^a-z0-9]+/gi, '_').slice(0, 40)}`;
   writeFileSync(
     join(dir, `${migration}.yaml`),
     [
@@ -216,7 +234,7 @@ async function runOnce(
       '',
     ].join('\n'),
   );
-  const flags = Object.entries(SETTINGS[setting]!.flags).flatMap(([k, v]) => [`--throttle-${k}`, v]);
+  const flags = Object.entries(settingFlags(setting)).flatMap(([k, v]) => [`--throttle-${k}`, v]);
   const serve = await startServe(dbUrl, ['--migrations', dir, ...flags]);
   const proxyUrl = withPort(dbUrl, serve.port);
   const admin = new pg.Client({ connectionString: proxyUrl });
@@ -356,6 +374,8 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   try {
     const setup = new pg.Client({ connectionString: db.url });
+    // Dropping the database on a failed run ends this session too: that must not hide the failure.
+    setup.on('error', () => {});
     await setup.connect();
     const t0 = Date.now();
     await setup.query(
@@ -365,10 +385,12 @@ async function main(): Promise<void> {
       `INSERT INTO orders SELECT g, g % 50000, g % 100000, md5(g::text) FROM generate_series(1, ${rows}) g`,
     );
     await setup.query('VACUUM ANALYZE orders');
+    // The build's dirty pages flushed now, not by a checkpoint during the first run's "before".
+    await setup.query('CHECKPOINT');
     console.log(`database ${db.name}: ${fmt(rows)} rows built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     writeFileSync(join(dir, 'load.sql'), loadScript());
     const settings = values.settings!.split(',').map((s) => s.trim());
-    for (const s of settings) if (!SETTINGS[s]) throw new Error(`unknown setting "${s}"`);
+    for (const s of settings) settingFlags(s);
     const asked = values.loads!.split(',').map((s) => s.trim());
     const limit = asked.includes('max') ? await nearLimitLoad(db.url, dir) : null;
     // A fixed load above the near-limit one is past what this machine serves: pgbench would only queue.
@@ -382,13 +404,19 @@ async function main(): Promise<void> {
     console.log(
       `load: pgbench -M ${protocol}, ${clients} clients, -R <load> (SELECT + UPDATE by key on the migrating table), through Shiftgate`,
     );
-    for (const s of settings) console.log(`  ${s.padEnd(6)} ${SETTINGS[s]!.describe}`);
+    for (const s of settings) {
+      const [name, ...overrides] = s.split('+');
+      console.log(
+        `  ${s.padEnd(6)} ${SETTINGS[name!]!.describe}${overrides.length ? `, ${overrides.join(', ')}` : ''}`,
+      );
+    }
     let index = 0;
     for (const load of loads) {
       for (const setting of settings) {
         results.push(await runOnce(db.url, dir, load, setting, index++));
         // Dead tuples of the rolled-back backfill would slow the next one: clear them.
         await setup.query('VACUUM orders');
+        await setup.query('CHECKPOINT');
       }
     }
     await setup.end();

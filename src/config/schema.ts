@@ -64,7 +64,7 @@ export const configSchema = z
         /** `pace`: the rate never exceeds this (null: only `max_batch` per interval bounds it). */
         max_rate: z.number().positive().nullable().default(null),
         /** `pace`: time between the starts of two batches at a steady rate. */
-        pace_interval_ms: z.number().positive().default(100),
+        pace_interval_ms: z.number().positive().default(10),
         /** `fixed`: sleep after each batch, as a multiple of the batch's duration (gh-ost's nice-ratio). */
         nice_ratio: z.number().min(0).default(0),
         target_batch_ms: z.number().positive().default(100),

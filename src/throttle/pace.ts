@@ -6,8 +6,11 @@
  *
  * Why it is shaped this way:
  * - A single p99 reading over a second or two is noisy; the law acts on the
- *   median of the last three readings (the lower of the first two), so one
- *   slow second moves nothing.
+ *   median of the last five readings (the lowest until there are five), so
+ *   a slow second, which shows in the two overlapping readings that cover
+ *   it, moves nothing: a rise counts once it lasts about three seconds.
+ *   While the rate still doubles every second (the ramp) it acts on the
+ *   median of three, so the ramp stops before it overshoots fourfold.
  * - Hysteresis: it cuts above the limit (headroom x baseline, or the
  *   ceiling) and raises only below a lower mark (half the headroom), and
  *   holds in between, so a p99 that sits near the limit does not make the
@@ -15,12 +18,13 @@
  * - Bounded steps: a cut is proportional to how far the p99 is above the
  *   limit but between x0.5 and x0.8; after a cut the next one waits until
  *   the readings can reflect it (the p99 window lags), unless the p99 is
- *   far above the limit.
- * - Gradient check: once the rate is down to a quarter of where a
- *   congestion episode began and the p99 has not come down from the worst
- *   level it cut at, the
- *   latency is not the backfill's doing; cutting further would only starve
- *   the backfill, so the rate holds there (a p99 rising further still cuts).
+ *   far above the limit and the rate still above half of where the
+ *   congestion began.
+ * - Gradient check: once the rate is down to half of where a congestion
+ *   episode began and the p99 has not come down from the worst level it
+ *   cut at, the latency is not the backfill's doing (what the backfill
+ *   costs falls with its rate); cutting further would only starve the
+ *   backfill, so the rate holds there (a p99 rising further still cuts).
  * - Ramp-up: the rate starts small and doubles on each healthy reading
  *   until latency first rises, so the first seconds after START never see
  *   a full-speed burst before any reading exists.
@@ -34,14 +38,18 @@ import { type ClientP99, clientP99Text } from './state.ts';
 
 /** How often the law decides, in ms: readings in between see the same second of traffic. */
 export const DECISION_PERIOD_MS = 1000;
-/** The p99 window (seconds) each reading covers: short, because the median of three smooths it. */
+/** The p99 window (seconds) each reading covers: short, because the median of five smooths it. */
 export const PACE_P99_WINDOW_S = 2;
-/** Readings the median is taken over. */
-const MEDIAN_OF = 3;
+/** Readings the median is taken over (odd): five in steady state, three while ramping. */
+const MEDIAN_OF = 5;
+const RAMP_MEDIAN_OF = 3;
 /** Healthy readings in a row needed before a raise after a cut. */
 const HEALTHY_TO_RAISE = 2;
-/** After a cut, the readings still hold the old rate's latency for this long: no second cut before it. */
-const CUT_COOLDOWN_MS = 3000;
+/**
+ * After a cut, the readings still hold the old rate's latency for this
+ * long (the median of five 2 s readings): no second cut before it.
+ */
+const CUT_COOLDOWN_MS = 4000;
 /** A p99 this many times the limit cuts again even within the cooldown. */
 const SEVERE = 2;
 /**
@@ -49,7 +57,7 @@ const SEVERE = 2;
  * level it cut at (within -20%..+50%), the latency is not following the
  * backfill's rate: cuts stop there.
  */
-const NOT_FOLLOWING_AT = 4;
+const NOT_FOLLOWING_AT = 2;
 
 export type PaceReasonLabel = 'client_p99' | 'client_p99_ceiling' | 'replica_lag';
 
@@ -131,13 +139,13 @@ function clampRate(rate: number, knobs: ThrottleKnobs, capacity: number | null):
 }
 
 /**
- * The reading the law acts on: the median of MEDIAN_OF (odd) readings, and
- * until there are that many the lowest: always one actual reading, so the
- * proxy it came from can be named.
+ * The reading the law acts on: the median of the last `of` (odd) readings,
+ * and until there are that many the lowest: always one actual reading, so
+ * the proxy it came from can be named.
  */
-function levelOf(readings: ClientP99[]): ClientP99 | null {
-  const sorted = [...readings].sort((a, b) => a.ms - b.ms);
-  return sorted.length >= MEDIAN_OF ? sorted[Math.floor(sorted.length / 2)]! : (sorted[0] ?? null);
+function levelOf(readings: ClientP99[], of: number): ClientP99 | null {
+  const sorted = readings.slice(-of).sort((a, b) => a.ms - b.ms);
+  return sorted.length >= of ? sorted[Math.floor(sorted.length / 2)]! : (sorted[0] ?? null);
 }
 
 function fmtMs(ms: number): string {
@@ -187,9 +195,9 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
       : [...state.readings, { ms: reading.clientP99Ms, proxy: reading.clientP99Proxy ?? null }].slice(
           -MEDIAN_OF,
         );
-  // Until there are three readings, the lowest one: a rise counts only once two readings show it
-  // (the first reading after START also holds the expand's DDL, not the backfill's doing).
-  const level = levelOf(readings);
+  // Until there are five (three while ramping) readings, the lowest one: a rise counts only once
+  // every reading shows it (the first readings after START also hold the expand's DDL).
+  const level = levelOf(readings, state.mode === 'ramp' ? RAMP_MEDIAN_OF : MEDIAN_OF);
   const levelMs = level?.ms ?? null;
   const baseline = reading.baselineP99Ms;
   const next: PaceState = {
@@ -228,19 +236,16 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     next.throttled = true;
     next.reason = congestion.reason;
     next.reasonLabel = congestion.label;
-    if (cooling && !congestion.severe) return next;
-    // Gradient check: the rate is down to a quarter of where the episode began, and the p99 has
-    // not followed it down. What holds latency up is not the backfill (another job, a slow
-    // disk): cutting further would only starve the backfill, so the rate holds while it lasts.
-    if (
-      state.throttled &&
-      state.knee !== null &&
-      state.episodeLevelMs !== null &&
-      levelMs !== null &&
-      from <= state.knee / NOT_FOLLOWING_AT &&
-      levelMs >= 0.8 * state.episodeLevelMs &&
-      levelMs <= 1.5 * state.episodeLevelMs
-    )
+    // Down to half of where the episode began, a severe p99 cuts within the cooldown only while it
+    // still climbs (above 1.5 x the worst level cut at); a steady one waits for the readings.
+    const deep = state.throttled && state.knee !== null && from <= state.knee / NOT_FOLLOWING_AT;
+    const episodeLevel = state.throttled ? state.episodeLevelMs : null;
+    const climbing = episodeLevel !== null && levelMs !== null && levelMs > 1.5 * episodeLevel;
+    if (cooling && !(congestion.severe && (!deep || climbing))) return next;
+    // Gradient check: the rate is down to half of where the episode began, and the p99 has not
+    // followed it down. What holds latency up is not the backfill (another job, a slow disk):
+    // cutting further would only starve the backfill, so the rate holds while it lasts.
+    if (deep && !climbing && episodeLevel !== null && levelMs !== null && levelMs >= 0.8 * episodeLevel)
       return next;
     // Leaving the ramp, the readings lag the doubling: halve, as a slow start does.
     const factor = state.mode === 'ramp' ? 0.5 : congestion.factor;

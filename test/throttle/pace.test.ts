@@ -12,7 +12,7 @@ import { ownClientP99, ThrottleController } from '../../src/throttle/controller.
 import { setKnob, type ThrottleKnobs } from '../../src/throttle/knobs.ts';
 import { initialPace, type PaceState, paceStep, rateCeiling } from '../../src/throttle/pace.ts';
 
-/** Default knobs: pace, start 2,000 rows/s, 100..10,000 rows a batch every 100 ms, headroom 1.2. */
+/** Default knobs: pace, start 2,000 rows/s, 100..10,000 rows a batch every 10 ms, headroom 1.2. */
 const knobs: ThrottleKnobs = loadConfig({ env: {} }).throttle;
 
 /** A seeded generator (mulberry32) so every run sees the same noise. */
@@ -70,6 +70,15 @@ describe('pace law: synthetic series', () => {
     assert.equal(states.at(-1)!.lastChange, null);
   });
 
+  test('a slow second, seen by the two overlapping readings that cover it, does not cut', () => {
+    // Each reading covers 2 s, so one slow second shows twice in a row; a median of three cut on it.
+    const series = Array.from({ length: 60 }, (_, i) => (i % 8 === 4 || i % 8 === 5 ? 40 : 11.5));
+    const states = feed(steady(30_000), series, 10);
+    assert.equal(cuts(states, 30_000), 0, `rates: ${rates(states).join(' ')}`);
+    // Three slow readings in a row (a rise lasting two seconds or more) do cut.
+    assert.ok(cuts(feed(steady(30_000), [11.5, 11.5, 40, 40, 40], 10), 30_000) === 1);
+  });
+
   test('noise below the raise mark with isolated spikes only ever raises the rate', () => {
     const rnd = random(11);
     const series = Array.from({ length: 60 }, (_, i) => (i % 5 === 2 ? 60 : 8 + rnd() * 2.5));
@@ -80,17 +89,18 @@ describe('pace law: synthetic series', () => {
   });
 
   test('probing above the last congested rate steps harder while latency stays low, gently again after a hold', () => {
-    const states = feed(steady(1_000), [8, 8, 8, 8, 8, 8, 11.5, 11.5, 11.5, 8, 8, 8, 8], 10);
+    const states = feed(steady(1_000), [8, 8, 8, 8, 8, 8, 11.5, 11.5, 11.5, 11.5, 11.5, 8, 8, 8, 8, 8], 10);
     assert.deepEqual(
       rates(states).slice(0, 6),
       [1_000, 1_250, 1_875, 3_281.25, 6_562.5, 13_125],
       'x1.25, x1.5, x1.75, then x2 at most',
     );
-    // The median lags a reading: the first in-band reading still raised (x2), the next ones hold.
-    assert.deepEqual(rates(states).slice(6, 11), Array(5).fill(26_250), 'held in the hysteresis band');
+    // The median of five lags two readings: the first two in-band readings still raised (x2).
+    assert.deepEqual(rates(states).slice(6, 8), [26_250, 52_500]);
+    assert.deepEqual(rates(states).slice(8, 14), Array(6).fill(52_500), 'held in the hysteresis band');
     assert.deepEqual(
-      rates(states).slice(11),
-      [26_250 * 1.25, 26_250 * 1.25 * 1.5],
+      rates(states).slice(14),
+      [52_500 * 1.25, 52_500 * 1.25 * 1.5],
       'gentle again after the hold',
     );
   });
@@ -100,18 +110,20 @@ describe('pace law: synthetic series', () => {
     const base = Array(10).fill(11.5);
     const states = feed(steady(40_000), [...base, ...Array(10).fill(20)], 10);
     const risen = states.slice(10);
-    // The median of three needs two slow readings: the cut comes on the second.
-    assert.equal(risen[0]!.rate, 40_000);
-    assert.equal(risen[1]!.rate, 24_000, 'x0.6: 12 ms limit over the 20 ms level, within x0.5..x0.8');
-    assert.equal(risen[1]!.lastChange, 'cut 40,000 -> 24,000 rows/s: client p99 20ms > 1.2 x baseline 10ms');
-    assert.equal(risen[1]!.reason, 'client p99 20ms > 1.2 x baseline 10ms');
-    assert.equal(risen[1]!.reasonLabel, 'client_p99');
-    assert.equal(risen[1]!.lastChangeKey, 'cut/client_p99');
-    assert.ok(risen[1]!.throttled);
-    assert.equal(risen[1]!.latencyCost, 2);
-    // The next cut waits until the readings can show the first one (3 s), then cuts again.
-    assert.deepEqual(rates(risen.slice(2, 4)), [24_000, 24_000]);
-    assert.equal(risen[4]!.rate, 14_400);
+    // The median of five needs three slow readings: the cut comes on the third.
+    assert.deepEqual(rates(risen.slice(0, 2)), [40_000, 40_000]);
+    assert.equal(risen[2]!.rate, 24_000, 'x0.6: 12 ms limit over the 20 ms level, within x0.5..x0.8');
+    assert.equal(risen[2]!.lastChange, 'cut 40,000 -> 24,000 rows/s: client p99 20ms > 1.2 x baseline 10ms');
+    assert.equal(risen[2]!.reason, 'client p99 20ms > 1.2 x baseline 10ms');
+    assert.equal(risen[2]!.reasonLabel, 'client_p99');
+    assert.equal(risen[2]!.lastChangeKey, 'cut/client_p99');
+    assert.ok(risen[2]!.throttled);
+    assert.equal(risen[2]!.latencyCost, 2);
+    // The next cut waits until the readings can show the first one (4 s), then cuts again.
+    assert.deepEqual(rates(risen.slice(3, 6)), [24_000, 24_000, 24_000]);
+    assert.equal(risen[6]!.rate, 14_400);
+    // Down to under half of where the episode began with the p99 where it was: not the backfill's.
+    assert.deepEqual(rates(risen.slice(7)), Array(3).fill(14_400), 'held, not starved');
     assert.ok(
       risen.every((s, i) => i === 0 || s.rate >= 0.5 * risen[i - 1]!.rate),
       'never more than halved',
@@ -121,16 +133,20 @@ describe('pace law: synthetic series', () => {
   test('a latency far above the limit cuts every second; once it does not follow the rate the cuts stop, unless it climbs further', () => {
     const states = feed(steady(40_000), [...Array(8).fill(200), ...Array(20).fill(500)], 10);
     assert.equal(states[0]!.rate, 40_000, 'one reading is not a sustained rise');
-    assert.deepEqual(rates(states).slice(1, 3), [20_000, 10_000]);
-    // Cut 4x and the p99 still at 200 ms: not the backfill's doing, so it holds instead of starving.
-    assert.deepEqual(rates(states).slice(3, 8), Array(5).fill(10_000));
+    assert.equal(states[1]!.rate, 20_000);
+    // Halved and the p99 still at 200 ms: not the backfill's doing, so it holds instead of starving.
+    assert.deepEqual(rates(states).slice(2, 8), Array(6).fill(20_000));
     assert.ok(states[7]!.throttled);
     assert.equal(states[7]!.reason, 'client p99 200ms > 1.2 x baseline 10ms');
     // The p99 rising on (500 ms, 2.5 x the level cut at) cuts once more, then holds again.
-    assert.equal(states[9]!.rate, 5_000);
-    assert.equal(states.at(-1)!.rate, 5_000);
+    assert.equal(states[10]!.rate, 10_000);
+    assert.equal(states.at(-1)!.rate, 10_000);
     // A p99 that keeps climbing keeps cutting, down to min_rate and never below.
-    const climbing = feed(steady(40_000), [100, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600], 10);
+    const climbing = feed(
+      steady(40_000),
+      Array.from({ length: 12 }, (_, i) => 100 * 2 ** Math.max(0, i - 1)),
+      10,
+    );
     assert.equal(climbing.at(-1)!.rate, knobs.min_rate);
   });
 
@@ -141,7 +157,7 @@ describe('pace law: synthetic series', () => {
       10,
     );
     const low = Math.min(...rates(states));
-    assert.equal(low, 10_000, 'cut to a quarter, then held: the 60 ms did not follow the rate');
+    assert.equal(low, 20_000, 'halved, then held: the 60 ms did not follow the rate');
     const recovery = states.slice(states.findIndex((s) => s.rate === low));
     const after = recovery.slice(recovery.findIndex((_, i) => i > 0 && recovery[i]!.levelMs! <= 10));
     for (let i = 1; i < after.length; i++)
@@ -152,7 +168,7 @@ describe('pace law: synthetic series', () => {
     assert.equal(after[back]!.reason, null);
     assert.match(
       states.find((s) => s.lastChange?.includes('recovering'))!.lastChange!,
-      /^raised .* \(recovering\)/,
+      /^raised .* \(recovering/,
     );
   });
 
@@ -192,7 +208,7 @@ describe('pace law: synthetic series', () => {
   test('ramp-up: starts at start_rate, doubles on each healthy reading, halves at the first rise', () => {
     const states = feed(initialPace(knobs), [10, 10, 10, 10, 30, 30, 10], 10);
     assert.equal(initialPace(knobs).rate, 2_000);
-    // The fifth reading is slow but the median of three is not: still ramping.
+    // The fifth reading is slow but the median of three (while ramping) is not: still ramping.
     assert.deepEqual(rates(states).slice(0, 5), [4_000, 8_000, 16_000, 32_000, 64_000]);
     assert.equal(states[3]!.lastChange, 'raised 16,000 -> 32,000 rows/s (ramp-up): client p99 10ms < 11ms');
     assert.equal(states[5]!.rate, 32_000, 'the first sustained rise ends the ramp with a halving');
@@ -205,7 +221,7 @@ describe('pace law: synthetic series', () => {
   });
 
   test('bounds: rate ceiling from max_batch per interval or max_rate, measured capacity, min_rate', () => {
-    assert.equal(rateCeiling(knobs), 100_000);
+    assert.equal(rateCeiling(knobs), 1_000_000, '10,000 rows every 10 ms');
     assert.equal(rateCeiling({ ...knobs, max_rate: 5_000 }), 5_000);
     const capped = paceStep({ ...initialPace(knobs), rate: 30_000 }, knobs, {
       nowMs: 1000,
@@ -233,8 +249,8 @@ describe('pace law: synthetic series', () => {
     assert.equal(lag.rate, 5_000);
     assert.equal(lag.reason, 'replica lag 1500ms > max 1000ms');
     assert.equal(lag.reasonLabel, 'replica_lag');
-    const free = feed(initialPace(knobs), [null, null, null, null, null, null], null);
-    assert.equal(free.at(-1)!.rate, 100_000);
+    const free = feed(initialPace(knobs), Array(9).fill(null), null);
+    assert.equal(free.at(-1)!.rate, 1_000_000);
     assert.match(free[0]!.lastChange!, /too few client statements to measure$/);
   });
 });
@@ -316,7 +332,7 @@ describe('ThrottleController (pace)', () => {
   }
 
   test('delivers the target rate as rate x interval batches at a regular interval', async () => {
-    const k = { ...knobs, start_rate: 5_000, latency_headroom: 1_000 };
+    const k = { ...knobs, start_rate: 5_000, latency_headroom: 1_000, pace_interval_ms: 100 };
     const { controller, batch } = paced(k, () => 10);
     const b: { start: number; size: number }[] = [];
     for (let i = 0; i < 10; i++) b.push(await batch(5));
@@ -338,9 +354,23 @@ describe('ThrottleController (pace)', () => {
     assert.equal(controller.state.controller, 'pace');
   });
 
+  test('default knobs: small batches every 10 ms', async () => {
+    const { batch } = paced({ ...knobs, start_rate: 50_000, latency_headroom: 1_000 });
+    const b: { start: number; size: number }[] = [];
+    for (let i = 0; i < 5; i++) b.push(await batch(2));
+    assert.deepEqual(
+      b.map((x) => x.size),
+      Array(5).fill(500),
+    );
+    assert.deepEqual(
+      b.slice(1).map((x, i) => x.start - b[i]!.start),
+      Array(4).fill(10),
+    );
+  });
+
   test('a slow batch is not followed by a catch-up burst', async () => {
     // A long target batch time, so the slow batch does not also shrink the next ones.
-    const { batch } = paced({ ...knobs, start_rate: 5_000, target_batch_ms: 1000 });
+    const { batch } = paced({ ...knobs, start_rate: 5_000, target_batch_ms: 1000, pace_interval_ms: 100 });
     const a = await batch(400);
     const b = await batch(5);
     const c = await batch(5);
@@ -357,7 +387,12 @@ describe('ThrottleController (pace)', () => {
   });
 
   test('batches stay under target_batch_ms once their speed is known', async () => {
-    const { controller, batch } = paced({ ...knobs, start_rate: 200_000, max_batch: 20_000 });
+    const { controller, batch } = paced({
+      ...knobs,
+      start_rate: 200_000,
+      max_batch: 20_000,
+      pace_interval_ms: 100,
+    });
     assert.equal((await batch(200)).size, 20_000, '200,000 rows/s in 100 ms steps');
     // 100,000 rows/s of batch work: 10,000 rows take the 100 ms target.
     assert.equal((await batch(250)).size, 10_000);
