@@ -21,10 +21,12 @@
  *   far above the limit and the rate still above half of where the
  *   congestion began.
  * - Gradient check: once the rate is down to half of where a congestion
- *   episode began and the p99 has not come down from the worst level it
- *   cut at, the latency is not the backfill's doing (what the backfill
- *   costs falls with its rate); cutting further would only starve the
- *   backfill, so the rate holds there (a p99 rising further still cuts).
+ *   episode began, a further cut must follow one that worked: if the p99
+ *   has not fallen by a tenth since the last cut (once the readings can
+ *   show it), the latency is not the backfill's doing (what the backfill
+ *   costs falls with its rate: a checkpoint, the sync trigger's own cost,
+ *   another job); cutting further would only starve the backfill, so the
+ *   rate holds there (a p99 climbing past 1.5 x still cuts).
  * - Ramp-up: the rate starts small and doubles on each healthy reading
  *   until latency first rises, so the first seconds after START never see
  *   a full-speed burst before any reading exists.
@@ -53,11 +55,13 @@ const CUT_COOLDOWN_MS = 4000;
 /** A p99 this many times the limit cuts again even within the cooldown. */
 const SEVERE = 2;
 /**
- * Cut by this factor within one episode with the p99 still near the worst
- * level it cut at (within -20%..+50%), the latency is not following the
- * backfill's rate: cuts stop there.
+ * Cut by this factor within one episode, a further cut needs the last one
+ * to have lowered the p99 by at least FOLLOWED (it stays above the limit
+ * but follows the rate) or the p99 to climb past CLIMBING x its level then.
  */
 const NOT_FOLLOWING_AT = 2;
+const FOLLOWED = 0.9;
+const CLIMBING = 1.5;
 
 export type PaceReasonLabel = 'client_p99' | 'client_p99_ceiling' | 'replica_lag';
 
@@ -78,8 +82,8 @@ export interface PaceState {
   /** Raises in a row above the knee: each probes a little harder (x1.25, x1.5, ... up to x2). */
   probes: number;
   lastCutAtMs: number | null;
-  /** The highest p99 level the congestion episode in force has cut at. */
-  episodeLevelMs: number | null;
+  /** The p99 level the last cut of the congestion in force was made at. */
+  cutLevelMs: number | null;
   /** A congestion signal is in force: set by a cut, cleared once the rate is back at the knee. */
   throttled: boolean;
   /** The congestion behind `throttled`, in the AIMD controller's words. */
@@ -116,7 +120,7 @@ export function initialPace(knobs: ThrottleKnobs): PaceState {
     healthyStreak: 0,
     probes: 0,
     lastCutAtMs: null,
-    episodeLevelMs: null,
+    cutLevelMs: null,
     throttled: false,
     reason: null,
     reasonLabel: null,
@@ -237,15 +241,14 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     next.reason = congestion.reason;
     next.reasonLabel = congestion.label;
     // Down to half of where the episode began, a severe p99 cuts within the cooldown only while it
-    // still climbs (above 1.5 x the worst level cut at); a steady one waits for the readings.
+    // still climbs (past CLIMBING x the level of the last cut); a steady one waits for the readings.
     const deep = state.throttled && state.knee !== null && from <= state.knee / NOT_FOLLOWING_AT;
-    const episodeLevel = state.throttled ? state.episodeLevelMs : null;
-    const climbing = episodeLevel !== null && levelMs !== null && levelMs > 1.5 * episodeLevel;
+    const cutLevel = state.throttled ? state.cutLevelMs : null;
+    const climbing = cutLevel !== null && levelMs !== null && levelMs > CLIMBING * cutLevel;
     if (cooling && !(congestion.severe && (!deep || climbing))) return next;
-    // Gradient check: the rate is down to half of where the episode began, and the p99 has not
-    // followed it down. What holds latency up is not the backfill (another job, a slow disk):
-    // cutting further would only starve the backfill, so the rate holds while it lasts.
-    if (deep && !climbing && episodeLevel !== null && levelMs !== null && levelMs >= 0.8 * episodeLevel)
+    // Gradient check: down to half of where the episode began, the last cut did not lower the p99.
+    // What holds latency up is not the backfill's rate: cutting further would only starve it.
+    if (deep && !climbing && cutLevel !== null && levelMs !== null && levelMs > FOLLOWED * cutLevel)
       return next;
     // Leaving the ramp, the readings lag the doubling: halve, as a slow start does.
     const factor = state.mode === 'ramp' ? 0.5 : congestion.factor;
@@ -254,11 +257,7 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     // The knee is the rate the episode began at: cuts that follow within it do not lower it.
     next.knee = state.mode === 'ramp' ? from / 2 : state.throttled && state.knee !== null ? state.knee : from;
     next.lastCutAtMs = reading.nowMs;
-    // The worst level the episode has cut at: a burst that grows after its first cut is measured at its height.
-    next.episodeLevelMs =
-      state.throttled && state.episodeLevelMs !== null && levelMs !== null
-        ? Math.max(state.episodeLevelMs, levelMs)
-        : levelMs;
+    next.cutLevelMs = levelMs;
     if (next.rate !== from) {
       next.lastChange = `cut ${fmtRate(from)} -> ${fmtRate(next.rate)} rows/s: ${congestion.reason}`;
       next.lastChangeKey = `cut/${congestion.label}`;

@@ -150,6 +150,17 @@ describe('pace law: synthetic series', () => {
     assert.equal(climbing.at(-1)!.rate, knobs.min_rate);
   });
 
+  test('a p99 that stays up after a spike (a checkpoint, the sync trigger) is not cut down to nothing', () => {
+    // Baseline 1 ms; a severe spike, then the p99 settles at 1.6 ms whatever the rate.
+    const series = [...Array(5).fill(1.15), 1.8, 1.8, 2.6, 2.6, 2.6, ...Array(60).fill(1.6)];
+    const states = feed(steady(60_000), series, 1);
+    assert.equal(Math.round(states.at(-1)!.rate), 15_000, `rates: ${rates(states).join(' ')}`);
+    // The last cut that lowered the p99 (2.6 -> 1.6 ms) is the last one: 1.6 ms does not follow.
+    const last = states.reduce((at, x, i) => (i > 0 && x.rate < states[i - 1]!.rate ? i : at), -1);
+    assert.ok(last < 20, `held from second ${last + 1} on`);
+    assert.ok(states.at(-1)!.throttled, 'still throttled: the p99 is above the limit');
+  });
+
   test('recovery raises the rate back to where latency rose, without a cut on the way', () => {
     const states = feed(
       steady(40_000),
