@@ -15,6 +15,9 @@
  *   ptosc  pt-online-schema-change's shape: chunks sized to take 0.5 s (--chunk-time), no sleep
  *   ghost  gh-ost's shape: fixed 1,000-row chunks, each followed by a sleep of
  *          --nice-ratio (1) x its own time
+ *   pace@ghost  pace's small batches pinned (min_rate = max_rate) at the rate
+ *          ghost reached at the same load: the client p99 each costs at one rate
+ * A setting may add knob overrides: `pace+min-rate=50000+max-rate=50000`.
  * Each run: load alone for --before seconds, SHIFTGATE START, load until the
  * migration is active (or --max-backfill seconds), --after seconds more.
  * The highest load, `max`, is 75% of the throughput pgbench reaches
@@ -30,7 +33,7 @@
  * --timeline-load), throttle-frontier-<ts>.svg and throttle-<ts>.json.
  *
  * Usage: npm run bench:throttle -- [--rows 1000000] [--loads 100,200,400,800,max]
- *          [--settings none,pace,aimd,ptosc,ghost] [--clients 4] [--before 30]
+ *          [--settings none,pace,aimd,ptosc,ghost,pace@ghost] [--clients 4] [--before 30]
  *          [--after 5] [--max-backfill 300] [--protocol extended] [--timeline-load 200]
  * Environment: SHIFTGATE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  */
@@ -53,7 +56,7 @@ const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     loads: { type: 'string', default: '100,200,400,800,max' },
-    settings: { type: 'string', default: 'none,pace,aimd,ptosc,ghost' },
+    settings: { type: 'string', default: 'none,pace,aimd,ptosc,ghost,pace@ghost' },
     clients: { type: 'string', default: '4' },
     before: { type: 'string', default: '30' },
     after: { type: 'string', default: '5' },
@@ -95,9 +98,13 @@ const SETTINGS: Record<string, { flags: Record<string, string>; describe: string
  * A setting's serve flags: a named one, optionally followed by knob overrides,
  * `pace+min-rate=50000+max-rate=50000` (a pinned rate) or
  * `pace+pace-interval-ms=20`, to place single points on the frontier.
+ * `pace@ghost` is pace pinned at the rate `ghost` reached at the same load
+ * (run before it): the latency each way of delivering rows costs at one rate.
  */
-function settingFlags(setting: string): Record<string, string> {
-  const [name, ...overrides] = setting.split('+');
+function settingFlags(setting: string, pinAt: number | null = null): Record<string, string> {
+  const [named, ...overrides] = setting.split('+');
+  const [name, pinOf] = named!.split('@');
+  if (pinOf !== undefined && !SETTINGS[pinOf]) throw new Error(`setting "${setting}": no setting "${pinOf}"`);
   const base = SETTINGS[name!];
   if (!base) throw new Error(`unknown setting "${name}" (one of ${Object.keys(SETTINGS).join(', ')})`);
   const flags = { ...base.flags };
@@ -105,6 +112,10 @@ function settingFlags(setting: string): Record<string, string> {
     const [k, v] = o.split('=');
     if (!k || v === undefined) throw new Error(`setting "${setting}": "${o}" is not knob=value`);
     flags[k] = v;
+  }
+  if (pinAt !== null) {
+    const rate = String(Math.max(1, Math.round(pinAt)));
+    Object.assign(flags, { 'start-rate': rate, 'min-rate': rate, 'max-rate': rate });
   }
   return flags;
 }
@@ -221,6 +232,7 @@ async function runOnce(
   load: number,
   setting: string,
   index: number,
+  pinAt: number | null,
 ): Promise<RunResult> {
   const migration = `bench_${index}_${load}_${setting.replace(/[^a-z0-9]+/gi, '_').slice(0, 40)}`;
   writeFileSync(
@@ -234,7 +246,7 @@ async function runOnce(
       '',
     ].join('\n'),
   );
-  const flags = Object.entries(settingFlags(setting)).flatMap(([k, v]) => [`--throttle-${k}`, v]);
+  const flags = Object.entries(settingFlags(setting, pinAt)).flatMap(([k, v]) => [`--throttle-${k}`, v]);
   const serve = await startServe(dbUrl, ['--migrations', dir, ...flags]);
   const proxyUrl = withPort(dbUrl, serve.port);
   const admin = new pg.Client({ connectionString: proxyUrl });
@@ -391,6 +403,12 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'load.sql'), loadScript());
     const settings = values.settings!.split(',').map((s) => s.trim());
     for (const s of settings) settingFlags(s);
+    for (const s of settings) {
+      const pinOf = s.split('+')[0]!.split('@')[1];
+      const at = pinOf === undefined ? -1 : settings.indexOf(pinOf);
+      if (pinOf !== undefined && (at === -1 || at > settings.indexOf(s)))
+        throw new Error(`setting "${s}" must come after "${pinOf}"`);
+    }
     const asked = values.loads!.split(',').map((s) => s.trim());
     const limit = asked.includes('max') ? await nearLimitLoad(db.url, dir) : null;
     // A fixed load above the near-limit one is past what this machine serves: pgbench would only queue.
@@ -405,15 +423,21 @@ async function main(): Promise<void> {
       `load: pgbench -M ${protocol}, ${clients} clients, -R <load> (SELECT + UPDATE by key on the migrating table), through Shiftgate`,
     );
     for (const s of settings) {
-      const [name, ...overrides] = s.split('+');
+      const [named, ...overrides] = s.split('+');
+      const [name, pinOf] = named!.split('@');
       console.log(
-        `  ${s.padEnd(6)} ${SETTINGS[name!]!.describe}${overrides.length ? `, ${overrides.join(', ')}` : ''}`,
+        `  ${s.padEnd(6)} ${SETTINGS[name!]!.describe}${pinOf ? `, pinned at the rate ${pinOf} reached` : ''}${overrides.length ? `, ${overrides.join(', ')}` : ''}`,
       );
     }
     let index = 0;
     for (const load of loads) {
       for (const setting of settings) {
-        results.push(await runOnce(db.url, dir, load, setting, index++));
+        const pinOf = setting.split('+')[0]!.split('@')[1];
+        const pinAt =
+          pinOf === undefined
+            ? null
+            : (results.find((r) => r.load === load && r.setting === pinOf)?.rowsPerS ?? null);
+        results.push(await runOnce(db.url, dir, load, setting, index++, pinAt));
         // Dead tuples of the rolled-back backfill would slow the next one: clear them.
         await setup.query('VACUUM orders');
         await setup.query('CHECKPOINT');
@@ -455,6 +479,16 @@ async function main(): Promise<void> {
             return `${p.setting}: ${better ? 'pace dominates' : worse ? 'pace dominated' : pace.p99Ratio < p.p99Ratio ? 'trade-off (pace: lower p99)' : 'trade-off (pace: faster)'}`;
           });
         console.log(`        ${verdicts.join('; ')}`);
+      }
+      // pace pinned at a baseline's rate against that baseline: the p99 each costs at one rate.
+      for (const pinned of points.filter((p) => p.load === load && p.setting.startsWith('pace@'))) {
+        const of = points.find((p) => p.load === load && p.setting === pinned.setting.slice('pace@'.length));
+        if (!of) continue;
+        console.log(
+          `        at ${pinned.setting.slice(5)}'s rate: pace ${pinned.p99Ratio.toFixed(2)}x p99 at ${(pinned.fraction * 100).toFixed(1)}%, ` +
+            `${of.setting} ${of.p99Ratio.toFixed(2)}x at ${(of.fraction * 100).toFixed(1)}%: ` +
+            `${pinned.p99Ratio <= of.p99Ratio && pinned.fraction >= 0.9 * of.fraction ? 'pace better' : 'pace not better'}`,
+        );
       }
     }
     console.log('  * not finished within --max-backfill: rate over the rows done');
