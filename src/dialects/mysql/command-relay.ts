@@ -119,6 +119,11 @@ export class CommandRelay {
     return this.clientStream !== null;
   }
 
+  /** Client packets or pieces of them are kept for later: backlog, an assembled statement, held pieces. */
+  get holdsPackets(): boolean {
+    return this.backlog !== null || this.assembling !== null || this.clientStream !== null;
+  }
+
   /**
    * A chunk of client bytes in the command phase: whole packets and pieces
    * of streamed ones. The sink and the list of buffers to write are made

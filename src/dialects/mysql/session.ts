@@ -30,6 +30,7 @@ import type { Counter } from 'prom-client';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
+import { readInPlace } from '../../proxy/read-in-place.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { statementLatencyRecorder } from '../../proxy/statement-latency.ts';
 import { CommandRelay, STREAM_FROM_BYTES } from './command-relay.ts';
@@ -235,7 +236,7 @@ export class MysqlSession implements ProxySession {
   // Sockets
 
   private attachClient(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('data', this.onClientData);
     socket.on('error', (err) =>
       log.debug('mysql client socket error', { session: this.info.id, error: err.message }),
     );
@@ -279,7 +280,7 @@ export class MysqlSession implements ProxySession {
   }
 
   private attachUpstream(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    socket.on('data', this.onUpstreamData);
     socket.on('error', (err) => {
       if (this.phase === Phase.Connecting) {
         this.ctx.metrics.upstreamConnectErrors.labels(DIALECT).inc();
@@ -312,10 +313,10 @@ export class MysqlSession implements ProxySession {
   // -------------------------------------------------------------------------
   // Client -> proxy
 
-  private onClientData(chunk: Buffer): void {
+  private readonly onClientData = (chunk: Buffer): void => {
     this.bytesIn.inc(chunk.length);
     this.onClientWire(chunk);
-  }
+  };
 
   /** Bytes as the client sent them: compressed packets from the login OK on, when agreed. */
   private onClientWire(chunk: Buffer): void {
@@ -427,7 +428,7 @@ export class MysqlSession implements ProxySession {
   // -------------------------------------------------------------------------
   // Upstream -> proxy
 
-  private onUpstreamData(chunk: Buffer): void {
+  private readonly onUpstreamData = (chunk: Buffer): void => {
     try {
       if (this.phase === Phase.Command) {
         this.relayResponses(chunk);
@@ -450,7 +451,7 @@ export class MysqlSession implements ProxySession {
     } catch (err) {
       this.onUpstreamProtocolError(err);
     }
-  }
+  };
 
   private onUpstreamProtocolError(err: unknown): void {
     log.error('mysql upstream protocol error', {
@@ -473,6 +474,7 @@ export class MysqlSession implements ProxySession {
       this.login.auth.sendClient(loginOk);
       if ((this.login.clientCapabilities & Capability.Compress) !== 0) this.startClientCompression();
     }
+    this.readInPlace();
     log.debug('mysql session authenticated', {
       session: this.info.id,
       user: this.info.user,
@@ -507,6 +509,32 @@ export class MysqlSession implements ProxySession {
     this.clientLink = new CompressedLink(Math.min(MAX_COMPRESSED_FIELD, this.clientFramer.maxMessageBytes));
     // Bytes the client sent behind its login (it cannot have compressed them before seeing the OK).
     if (this.clientFramer.buffered > 0) this.onClientWire(this.clientFramer.takeBuffered());
+  }
+
+  /**
+   * From the command phase on, both sockets (when plain TCP) read into
+   * buffers they reuse (`readInPlace`). A read buffer is reused only when
+   * nothing refers to it past its chunk: packets are relayed as they are, so
+   * anything that holds bytes for later (a partial packet, packets behind a
+   * routing decision, a streamed or assembled statement, compressed frames,
+   * a write still queued on either socket, a login step) gives the next read
+   * a fresh buffer instead. A COM_CHANGE_USER switches nothing back: its
+   * phases simply keep every buffer.
+   */
+  private readInPlace(): void {
+    const client = this.client;
+    const upstream = this.upstreamSocket;
+    if (upstream === null || this.phase !== Phase.Command) return;
+    const queued = () => client.writableLength > 0 || upstream.writableLength > 0;
+    const clientKeeps = () =>
+      this.phase !== Phase.Command ||
+      this.clientLink !== null ||
+      this.relay.holdsPackets ||
+      this.clientFramer.buffered > 0 ||
+      queued();
+    const upstreamKeeps = () => this.phase !== Phase.Command || this.upstreamFramer.buffered > 0 || queued();
+    if (readInPlace(client, this.onClientData, clientKeeps)) client.off('data', this.onClientData);
+    if (readInPlace(upstream, this.onUpstreamData, upstreamKeeps)) upstream.off('data', this.onUpstreamData);
   }
 
   // -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { ClientError, clientError } from '../../proxy/client-error.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import { log } from '../../proxy/log.ts';
 import { ProtocolError } from '../../proxy/protocol-error.ts';
+import { readInPlace } from '../../proxy/read-in-place.ts';
 import { newSessionInfo, type ProxySession, type SessionInfo } from '../../proxy/session.ts';
 import { statementLatencyRecorder } from '../../proxy/statement-latency.ts';
 import { PiecewisePrefilter } from '../../proxy/statement-prefilter.ts';
@@ -276,7 +277,7 @@ export class PgSession implements ProxySession {
 
   private attachClient(socket: Socket): void {
     this.client = socket;
-    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('data', this.onClientData);
     socket.on('drain', () => this.upstream?.resume());
     socket.on('error', (err) =>
       log.debug('client socket error', { session: this.info.id, error: err.message }),
@@ -284,7 +285,7 @@ export class PgSession implements ProxySession {
     socket.on('close', () => this.onClientClosed());
   }
 
-  private onClientData(chunk: Buffer): void {
+  private readonly onClientData = (chunk: Buffer): void => {
     this.labels.received.inc(chunk.length);
     // Once the session ended (a protocol error, the upstream gone) late bytes go nowhere and count for nothing.
     if (this.phase === 'closed') return;
@@ -300,7 +301,7 @@ export class PgSession implements ProxySession {
       if (!(err instanceof ProtocolError)) throw err;
       this.onClientProtocolError(err);
     }
-  }
+  };
 
   private onClientProtocolError(err: ProtocolError): void {
     if (this.phase === 'closed') return;
@@ -1125,7 +1126,7 @@ export class PgSession implements ProxySession {
     this.upstreamGone = false;
     this.phase = 'authenticating';
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    socket.on('data', this.onUpstreamData);
     socket.on('drain', () => this.resumeClient());
     socket.on('error', (err) =>
       log.debug('upstream socket error', { session: this.info.id, error: err.message }),
@@ -1140,7 +1141,7 @@ export class PgSession implements ProxySession {
     this.resumeClient();
   }
 
-  private onUpstreamData(chunk: Buffer): void {
+  private readonly onUpstreamData = (chunk: Buffer): void => {
     try {
       if (this.phase === 'ready') {
         // Errors of a session whose version sees the schema differently are held and put in its words.
@@ -1176,6 +1177,32 @@ export class PgSession implements ProxySession {
         message: `the upstream server sent an invalid message: ${err.message}`,
       });
     }
+  };
+
+  /**
+   * Once the session is ready, both sockets (when plain TCP) read into
+   * buffers they reuse (`readInPlace`). A read buffer is reused only when
+   * nothing refers to it past its chunk: the session relays frames as they
+   * are, so anything that holds bytes for later (a partial frame, a frame
+   * waiting for a routing decision or a COPY header, a streamed statement
+   * held for the router, a write still queued on either socket) gives the
+   * next read a fresh buffer instead.
+   */
+  private readInPlace(): void {
+    const client = this.client;
+    const upstream = this.upstream!;
+    const queued = () => client.writableLength > 0 || upstream.writableLength > 0;
+    const clientKeeps = () =>
+      this.phase !== 'ready' ||
+      this.backlog !== null ||
+      this.clientStream !== null ||
+      this.clientFramer.buffered > 0 ||
+      this.copyHeader !== null ||
+      this.pendingBinding !== null ||
+      queued();
+    const upstreamKeeps = () => this.phase !== 'ready' || this.scanner.keepsViews || queued();
+    if (readInPlace(client, this.onClientData, clientKeeps)) client.off('data', this.onClientData);
+    if (readInPlace(upstream, this.onUpstreamData, upstreamKeeps)) upstream.off('data', this.onUpstreamData);
   }
 
   private writeClient(data: Buffer): void {
@@ -1225,6 +1252,7 @@ export class PgSession implements ProxySession {
         break;
       case BackendCode.ReadyForQuery:
         this.phase = 'ready';
+        this.readInPlace();
         this.transactionStatus = frame.raw[5]!;
         this.writeClient(frame.raw);
         this.heldBytes = 0;

@@ -74,6 +74,14 @@ export class BackendScanner {
   }
 
   /**
+   * Views of chunks fed before are kept for later (the pieces of a watched
+   * message or of a held one): those chunks must not be overwritten.
+   */
+  get keepsViews(): boolean {
+    return this.collected !== null || this.held !== null;
+  }
+
+  /**
    * True when `scanFiltering` is inside a message it holds back (part of a
    * header, a held message, the body of a dropped one): the next chunk
    * must be filtered too.
