@@ -1,6 +1,8 @@
 /**
  * MariaDB: the migration runner is killed with SIGKILL five times, each
- * at a random moment of its backfill; each restart resumes from the checkpoint. `up` calls a
+ * at a random moment of its backfill, or (every other kill) while the
+ * server runs a batch's UPDATE, the checkpoint write and COMMIT queued
+ * behind it in the same query; each restart resumes from the checkpoint. `up` calls a
  * stored function that logs every row it computes (in the batch's own
  * transaction), so a redone or skipped row shows up; the final table must
  * equal the one an uninterrupted run produces. Same runner as crash.test.ts.
@@ -52,6 +54,16 @@ async function progress(db: MysqlMigrationDb): Promise<{ phase: string | null; d
   return { phase: r[0]?.phase ?? null, done: Number(r[0]?.done ?? 0) };
 }
 
+/** Whether the server is running a backfill batch's UPDATE of `items` in this database right now. */
+async function batchInFlight(db: MysqlMigrationDb): Promise<boolean> {
+  const r = await mysqlRows<{ n: number }>(
+    db.sql,
+    `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+      WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND INFO LIKE 'UPDATE %items%SET%score%'`,
+  );
+  return Number(r[0]!.n) > 0;
+}
+
 async function tableDigest(db: MysqlMigrationDb): Promise<string> {
   const r = await mysqlRows<{ d: string; n: number }>(
     db.sql,
@@ -79,6 +91,7 @@ describe('MySQL crash and resume', () => {
 
     // Five kills, each once the runner has made progress of its own in the backfill.
     const kills: { phase: string | null; done: number }[] = [];
+    let midQuery = 0;
     for (let k = 0; k < KILLS; k++) {
       const runner = spawnRunner(crashed.url);
       const seen = (await progress(crashed)).done;
@@ -93,18 +106,22 @@ describe('MySQL crash and resume', () => {
         if (now.phase === 'backfilling' && now.done > seen + 200) break;
         await sleep(5);
       }
-      await sleep(Math.random() * 100);
-      const at = await progress(crashed);
+      if (k % 2 === 1) {
+        const until = Date.now() + 10_000;
+        while (!exited && Date.now() < until && !(await batchInFlight(crashed)));
+        if (!exited && Date.now() < until) midQuery++;
+      } else await sleep(Math.random() * 100);
       if (exited) break;
       runner.proc.kill('SIGKILL');
       await runner.exited;
-      kills.push(at);
+      kills.push(await progress(crashed));
     }
     const last = spawnRunner(crashed.url);
     assert.equal(await last.exited, 0, last.stderr());
 
     const midBackfill = kills.filter((k) => k.phase === 'backfilling' && k.done > 0 && k.done < ROWS);
     assert.equal(midBackfill.length, KILLS, `kills: ${JSON.stringify(kills)}`);
+    assert.equal(midQuery, Math.floor(KILLS / 2), 'every other kill landed while a batch was running');
 
     const calls = await mysqlRows<{ n: number; d: number }>(
       crashed.sql,

@@ -28,7 +28,13 @@ import { boundedName } from '../../migrations/names.ts';
 import { refuseMysqlAction, renderMysqlAction } from './ddl.ts';
 import { introspectMysql } from './introspect.ts';
 import { ident, MYSQL_MAX_IDENTIFIER, qualified } from './quote.ts';
-import { CHECKPOINT_TABLE, MIGRATIONS_TABLE, MysqlStateStore } from './state-store.ts';
+import {
+  CHECKPOINT_SELECT,
+  CHECKPOINT_TABLE,
+  checkpointOf,
+  MIGRATIONS_TABLE,
+  MysqlStateStore,
+} from './state-store.ts';
 import { BACKFILL_VARIABLE, notNullColumnOf, triggerName } from './triggers.ts';
 
 type Row = RowDataPacket & Record<string, unknown>;
@@ -177,10 +183,18 @@ export function batchUpdateStatement(
   };
 }
 
-const CHECKPOINT_UPDATE = `UPDATE ${CHECKPOINT_TABLE}
-   SET last_key = COALESCE(?, last_key), rows_done = rows_done + ?, done = ?, batch_size = ?,
+/*
+ * The checkpoint write of a batch, right after its UPDATE in the same
+ * query: ROW_COUNT() is that UPDATE's count of rows, as the client would
+ * have been told it.
+ */
+const CHECKPOINT_UPDATE_ROWS = `UPDATE ${CHECKPOINT_TABLE}
+   SET last_key = COALESCE(?, last_key), rows_done = rows_done + ROW_COUNT(), done = ?, batch_size = ?,
        rows_per_second = ?, throttle_reason = ?, updated_at = UTC_TIMESTAMP(6)
  WHERE schema_name = ? AND migration = ? AND table_name = ?`;
+
+/** The session as it is outside batches (see `openConnection`): triggers on, default waits, UTC. */
+const BATCH_RESET = `SET ${BACKFILL_VARIABLE} = NULL, SESSION innodb_lock_wait_timeout = DEFAULT, SESSION lock_wait_timeout = DEFAULT, SESSION time_zone = '+00:00'`;
 
 /**
  * A change the server would only make by copying the table or blocking
@@ -466,6 +480,16 @@ export class MysqlMigrationConnection implements MigrationConnection {
     return { rows: Number(count[0]!.n), maxKey: max[0] ? keyOfRow(max[0], keys.length) : null };
   }
 
+  /**
+   * One batch in two round trips, each a multi-statement query: the
+   * session settings, START TRANSACTION and the bound of the batch; then
+   * the UPDATE, the checkpoint write and its read-back, COMMIT and the
+   * settings reset (seven round trips before). The server runs a query's
+   * statements in order and stops at the first error, so COMMIT only ever
+   * follows the whole batch and its checkpoint: whether the client fails,
+   * or is killed and the server finishes the query without it, the rows
+   * and the checkpoint commit together or not at all.
+   */
   async batch(
     scope: BackfillScope,
     request: BatchRequestSpec,
@@ -477,17 +501,16 @@ export class MysqlMigrationConnection implements MigrationConnection {
     const zone = await this.backfillZone();
     const bound = batchBoundStatement(schema, task, request, binary);
     const seconds = lockTimeoutSeconds(policy);
+    // Sync triggers step aside for this session's batches only: the batch writes what they would.
+    const settings = `SET SESSION innodb_lock_wait_timeout = ${seconds}, SESSION lock_wait_timeout = ${seconds}, SESSION time_zone = ?, ${BACKFILL_VARIABLE} = CONNECTION_ID()`;
     let sql = bound.sql;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.exec(
-          `SET SESSION innodb_lock_wait_timeout = ${seconds}, lock_wait_timeout = ${seconds}, time_zone = ?`,
-          [zone],
-        );
-        // Sync triggers step aside for this session's batches only: the batch writes what they would.
-        await this.exec(`SET ${BACKFILL_VARIABLE} = CONNECTION_ID()`);
-        await this.exec('START TRANSACTION');
-        const found = (await this.rows(bound.sql, bound.params))[0];
+        const [begun] = await this.conn.query<Row[][]>(`${settings}; START TRANSACTION; ${bound.sql}`, [
+          zone,
+          ...bound.params,
+        ]);
+        const found = begun[2]![0];
         const foundKey = found ? keyOfRow(found, task.key.length) : null;
         const upper = foundKey ?? request.upTo;
         const done =
@@ -495,33 +518,35 @@ export class MysqlMigrationConnection implements MigrationConnection {
           (request.upTo !== null && foundKey.join('\u0000') === request.upTo.join('\u0000'));
         const update = batchUpdateStatement(schema, task, { lastKey: request.lastKey, upper }, binary);
         sql = update.sql;
-        const updated = await this.exec(update.sql, update.params);
-        await this.exec(CHECKPOINT_UPDATE, [
-          upper === null ? null : JSON.stringify(upper),
-          updated.affectedRows,
-          done ? 1 : 0,
-          request.limit,
-          request.rowsPerSecond,
-          request.throttleReason,
-          schema,
-          migration,
-          task.table,
-        ]);
-        const checkpoint = await this.state.checkpoint(schema, migration, task.table);
-        await this.exec('COMMIT');
-        return { rows: updated.affectedRows, checkpoint };
+        const [results] = (await this.conn.query(
+          `${update.sql}; ${CHECKPOINT_UPDATE_ROWS}; ${CHECKPOINT_SELECT}; COMMIT; ${BATCH_RESET}`,
+          [
+            ...update.params,
+            upper === null ? null : JSON.stringify(upper),
+            done ? 1 : 0,
+            request.limit,
+            request.rowsPerSecond,
+            request.throttleReason,
+            schema,
+            migration,
+            task.table,
+            schema,
+            migration,
+            task.table,
+          ],
+        )) as unknown as [[ResultSetHeader, ResultSetHeader, Row[]]];
+        return {
+          rows: results[0].affectedRows,
+          checkpoint: checkpointOf(results[2], migration, task.table),
+        };
       } catch (err) {
-        await this.exec('ROLLBACK').catch(() => {});
+        await this.exec(`ROLLBACK; ${BATCH_RESET}`).catch(() => {});
         const code = errno(err);
         if (code === undefined || !RETRYABLE.has(code)) throw err;
         if (attempt >= policy.maxAttempts) throw new LockTimeoutError(sql, attempt, policy.lockTimeoutMs);
         const delayMs = backoffDelay(attempt, policy);
         onRetry?.({ sql: `backfill ${task.table}`, attempt, delayMs, code: String(code) });
         await sleep(delayMs);
-      } finally {
-        await this.exec(
-          `SET ${BACKFILL_VARIABLE} = NULL, SESSION innodb_lock_wait_timeout = DEFAULT, SESSION lock_wait_timeout = DEFAULT, SESSION time_zone = '+00:00'`,
-        ).catch(() => {});
       }
     }
   }
@@ -588,6 +613,8 @@ async function openConnection(url: string): Promise<Connection> {
   const conn = await mysql.createConnection({
     uri: url,
     timezone: 'Z',
+    // A backfill batch is two multi-statement round trips (see `batch`); every value is a bound parameter.
+    multipleStatements: true,
     supportBigNumbers: true,
     bigNumberStrings: true,
     connectAttributes: { program_name: 'shiftgate-migrate' },
@@ -633,7 +660,7 @@ export const mysqlMigrationDialect: MigrationDialect = {
     const sample = task.key.map(() => '<key>');
     const bound = batchBoundStatement(schema, task, { limit: 1000, lastKey: sample, upTo: sample });
     const update = batchUpdateStatement(schema, task, { lastKey: sample, upper: sample });
-    return `${bound.sql};\n${update.sql};\n${CHECKPOINT_UPDATE}`;
+    return `${bound.sql};\n${update.sql};\n${CHECKPOINT_UPDATE_ROWS}`;
   },
   defaultSchema: databaseOf,
   async connect(url: string): Promise<MigrationConnection> {

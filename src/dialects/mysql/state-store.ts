@@ -121,6 +121,15 @@ export function toCheckpoint(r: Row): CheckpointRecord {
   };
 }
 
+/** One table's checkpoint; parameters schema, migration, table. */
+export const CHECKPOINT_SELECT = `SELECT * FROM ${CHECKPOINT_TABLE} WHERE schema_name = ? AND migration = ? AND table_name = ?`;
+
+/** The checkpoint in the rows CHECKPOINT_SELECT answered. */
+export function checkpointOf(rows: Row[], name: string, table: string): CheckpointRecord {
+  if (!rows[0]) throw new Error(`backfill checkpoint of ${name}/${table} is missing`);
+  return toCheckpoint(rows[0]);
+}
+
 export class MysqlStateStore implements StateStore {
   constructor(private readonly conn: Connection) {}
 
@@ -262,12 +271,7 @@ export class MysqlStateStore implements StateStore {
   }
 
   async checkpoint(schema: string, name: string, table: string): Promise<CheckpointRecord> {
-    const r = await this.rows(
-      `SELECT * FROM ${CHECKPOINT_TABLE} WHERE schema_name = ? AND migration = ? AND table_name = ?`,
-      [schema, name, table],
-    );
-    if (!r[0]) throw new Error(`backfill checkpoint of ${name}/${table} is missing`);
-    return toCheckpoint(r[0]);
+    return checkpointOf(await this.rows(CHECKPOINT_SELECT, [schema, name, table]), name, table);
   }
 
   async initCheckpoint(
