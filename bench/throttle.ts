@@ -94,14 +94,22 @@ const SETTINGS: Record<string, { flags: Record<string, string>; describe: string
   },
 };
 
+interface ParsedSetting {
+  /** Serve flags: the named setting's, then the overrides. */
+  flags: Record<string, string>;
+  /** The setting whose rate at the same load this one is pinned at (`pace@ghost`), if any. */
+  pinOf: string | null;
+  describe: string;
+}
+
 /**
- * A setting's serve flags: a named one, optionally followed by knob overrides,
+ * A setting: a named one, optionally followed by knob overrides,
  * `pace+min-rate=50000+max-rate=50000` (a pinned rate) or
  * `pace+pace-interval-ms=20`, to place single points on the frontier.
  * `pace@ghost` is pace pinned at the rate `ghost` reached at the same load
  * (run before it): the latency each way of delivering rows costs at one rate.
  */
-function settingFlags(setting: string, pinAt: number | null = null): Record<string, string> {
+function parseSetting(setting: string): ParsedSetting {
   const [named, ...overrides] = setting.split('+');
   const [name, pinOf] = named!.split('@');
   if (pinOf !== undefined && !SETTINGS[pinOf]) throw new Error(`setting "${setting}": no setting "${pinOf}"`);
@@ -113,6 +121,13 @@ function settingFlags(setting: string, pinAt: number | null = null): Record<stri
     if (!k || v === undefined) throw new Error(`setting "${setting}": "${o}" is not knob=value`);
     flags[k] = v;
   }
+  const describe = `${base.describe}${pinOf ? `, pinned at the rate ${pinOf} reached` : ''}${overrides.length ? `, ${overrides.join(', ')}` : ''}`;
+  return { flags, pinOf: pinOf ?? null, describe };
+}
+
+/** Serve flags of a setting, pinned (start, min and max rate) at `pinAt` rows/s when given. */
+function settingFlags(setting: string, pinAt: number | null): Record<string, string> {
+  const flags = parseSetting(setting).flags;
   if (pinAt !== null) {
     const rate = String(Math.max(1, Math.round(pinAt)));
     Object.assign(flags, { 'start-rate': rate, 'min-rate': rate, 'max-rate': rate });
@@ -402,11 +417,10 @@ async function main(): Promise<void> {
     console.log(`database ${db.name}: ${fmt(rows)} rows built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     writeFileSync(join(dir, 'load.sql'), loadScript());
     const settings = values.settings!.split(',').map((s) => s.trim());
-    for (const s of settings) settingFlags(s);
-    for (const s of settings) {
-      const pinOf = s.split('+')[0]!.split('@')[1];
-      const at = pinOf === undefined ? -1 : settings.indexOf(pinOf);
-      if (pinOf !== undefined && (at === -1 || at > settings.indexOf(s)))
+    const parsed = new Map(settings.map((s) => [s, parseSetting(s)]));
+    for (const [s, { pinOf }] of parsed) {
+      const at = pinOf === null ? -1 : settings.indexOf(pinOf);
+      if (pinOf !== null && (at === -1 || at > settings.indexOf(s)))
         throw new Error(`setting "${s}" must come after "${pinOf}"`);
     }
     const asked = values.loads!.split(',').map((s) => s.trim());
@@ -422,19 +436,13 @@ async function main(): Promise<void> {
     console.log(
       `load: pgbench -M ${protocol}, ${clients} clients, -R <load> (SELECT + UPDATE by key on the migrating table), through Shiftgate`,
     );
-    for (const s of settings) {
-      const [named, ...overrides] = s.split('+');
-      const [name, pinOf] = named!.split('@');
-      console.log(
-        `  ${s.padEnd(6)} ${SETTINGS[name!]!.describe}${pinOf ? `, pinned at the rate ${pinOf} reached` : ''}${overrides.length ? `, ${overrides.join(', ')}` : ''}`,
-      );
-    }
+    for (const [s, { describe }] of parsed) console.log(`  ${s.padEnd(6)} ${describe}`);
     let index = 0;
     for (const load of loads) {
       for (const setting of settings) {
-        const pinOf = setting.split('+')[0]!.split('@')[1];
+        const { pinOf } = parsed.get(setting)!;
         const pinAt =
-          pinOf === undefined
+          pinOf === null
             ? null
             : (results.find((r) => r.load === load && r.setting === pinOf)?.rowsPerS ?? null);
         results.push(await runOnce(db.url, dir, load, setting, index++, pinAt));

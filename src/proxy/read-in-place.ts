@@ -42,8 +42,8 @@ function keysOf(socket: Socket): typeof onreadKeys {
  * the socket as it was, when it cannot be switched: a TLS socket (its
  * bytes are the TLS layer's), bytes already buffered in the stream (they
  * would come after newer ones), a socket already switched, or a Node
- * that keeps `onread` otherwise.
- * The caller removes its 'data' listener when it returns true.
+ * that keeps `onread` otherwise. `onChunk` is the socket's 'data'
+ * listener, if it has one: a switched socket no longer calls it that way.
  */
 export function readInPlace(socket: Socket, onChunk: (chunk: Buffer) => void, keeps: () => boolean): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } })
@@ -70,5 +70,6 @@ export function readInPlace(socket: Socket, onChunk: (chunk: Buffer) => void, ke
     return buffer;
   };
   handle.useUserBuffer(buffer);
+  socket.off('data', onChunk);
   return true;
 }

@@ -533,8 +533,8 @@ export class MysqlSession implements ProxySession {
       this.clientFramer.buffered > 0 ||
       queued();
     const upstreamKeeps = () => this.phase !== Phase.Command || this.upstreamFramer.buffered > 0 || queued();
-    if (readInPlace(client, this.onClientData, clientKeeps)) client.off('data', this.onClientData);
-    if (readInPlace(upstream, this.onUpstreamData, upstreamKeeps)) upstream.off('data', this.onUpstreamData);
+    readInPlace(client, this.onClientData, clientKeeps);
+    readInPlace(upstream, this.onUpstreamData, upstreamKeeps);
   }
 
   // -------------------------------------------------------------------------

@@ -117,6 +117,8 @@ export class PgSession implements ProxySession {
   private client: Socket;
   private upstream: Socket | null = null;
   private phase: Phase = 'startup';
+  /** Which sockets read into reused buffers (see `readInPlace`). */
+  private readonly readsInPlace = { client: false, upstream: false };
   private readonly clientFramer: PgFramer;
   /** Whole-frame reader of the server's startup messages; replaced by the scanner once ready. */
   private readonly upstreamFramer: PgFramer;
@@ -1186,9 +1188,13 @@ export class PgSession implements ProxySession {
    * are, so anything that holds bytes for later (a partial frame, a frame
    * waiting for a routing decision or a COPY header, a streamed statement
    * held for the router, a write still queued on either socket) gives the
-   * next read a fresh buffer instead.
+   * next read a fresh buffer instead. Tried at each ReadyForQuery for a
+   * socket that does not read in place yet (one with bytes still buffered
+   * waits for the next; a TLS socket never does); once both do, nothing is
+   * done per statement.
    */
   private readInPlace(): void {
+    if (this.readsInPlace.client && this.readsInPlace.upstream) return;
     const client = this.client;
     const upstream = this.upstream!;
     const queued = () => client.writableLength > 0 || upstream.writableLength > 0;
@@ -1201,8 +1207,8 @@ export class PgSession implements ProxySession {
       this.pendingBinding !== null ||
       queued();
     const upstreamKeeps = () => this.phase !== 'ready' || this.scanner.keepsViews || queued();
-    if (readInPlace(client, this.onClientData, clientKeeps)) client.off('data', this.onClientData);
-    if (readInPlace(upstream, this.onUpstreamData, upstreamKeeps)) upstream.off('data', this.onUpstreamData);
+    this.readsInPlace.client ||= readInPlace(client, this.onClientData, clientKeeps);
+    this.readsInPlace.upstream ||= readInPlace(upstream, this.onUpstreamData, upstreamKeeps);
   }
 
   private writeClient(data: Buffer): void {
