@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
+import { stringify } from 'yaml';
 import { connectMigrationEngine } from '../src/dialects/index.ts';
 import type { EngineEvent } from '../src/migrations/engine.ts';
 import { parseMigration } from '../src/migrations/parse.ts';
@@ -163,15 +164,11 @@ await admin.query(`CREATE DATABASE ${dbName}`);
 const url = new URL(ADMIN_URL);
 url.pathname = `/${dbName}`;
 const db = await connect(url.toString());
-const migration = (table: string) =>
-  parseMigration(
-    {
-      operations: [
-        { alter_column: { table, column: 'amount', type: 'bigint', up: UP, down: 'amount DIV 100' } },
-      ],
-    },
-    `01_${table}_amount_cents.yaml`,
-  );
+/** The change every step measures, as a migration file's content. */
+const migrationFile = (table: string) => ({
+  operations: [{ alter_column: { table, column: 'amount', type: 'bigint', up: UP, down: 'amount DIV 100' } }],
+});
+const migration = (table: string) => parseMigration(migrationFile(table), `01_${table}_amount_cents.yaml`);
 
 /** The physical limit on `table`: one statement, same new column, same expression. */
 async function singleUpdate(table: string): Promise<{ seconds: number; rate: number }> {
@@ -197,19 +194,7 @@ const PROXIED_WINDOW_S = Number(process.env.BENCH_PROXIED_SECONDS ?? 60);
  */
 async function throughProxy() {
   const dir = mkdtempSync(join(tmpdir(), 'shiftgate-bench-backfill-mysql-'));
-  writeFileSync(
-    join(dir, '01_migrated_amount_cents.yaml'),
-    [
-      'operations:',
-      '  - alter_column:',
-      '      table: migrated',
-      '      column: amount',
-      '      type: bigint',
-      `      up: ${JSON.stringify(UP)}`,
-      `      down: ${JSON.stringify('amount DIV 100')}`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(join(dir, '01_migrated_amount_cents.yaml'), stringify(migrationFile('migrated')));
   // MariaDB's administrator is root (the default admin is postgres).
   const serve = await startServe(url.toString(), ['--migrations', dir, '--admin-users', 'root']);
   const proxyUrl = withPort(url.toString(), serve.port);
