@@ -224,6 +224,7 @@ export class AdminConsole {
         throttle.controller,
         backfilling ? text(throttle.targetRate) : null,
         backfilling ? text(throttle.latencyCost, 2) : null,
+        backfilling ? text(throttle.floorP99Ms, 2) : null,
         backfilling ? throttle.lastChange : null,
       ];
     });

@@ -22,6 +22,7 @@ const COLUMNS: Record<AdminCommand['kind'], readonly string[]> = {
     'controller',
     'target_rate',
     'latency_cost',
+    'floor_p99_ms',
     'last_change',
   ],
   'show-migrations': [

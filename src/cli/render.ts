@@ -43,13 +43,14 @@ export function renderProgress(result: Result): string {
     const reason = col(row, 'throttle_reason');
     const target = num(col(row, 'target_rate'));
     const cost = num(col(row, 'latency_cost'));
+    const floor = num(col(row, 'floor_p99_ms'));
     const change = col(row, 'last_change');
     // The pacing controller explains itself: its target, what the backfill costs, its last move.
     const pace =
       target === null
         ? []
         : [
-            `  target ${target.toFixed(0)} rows/s${cost !== null ? `  latency cost ${cost.toFixed(2)}x baseline` : ''}${change ? `  last change: ${change}` : ''}`,
+            `  target ${target.toFixed(0)} rows/s${cost !== null ? `  latency cost ${cost.toFixed(2)}x baseline` : ''}${floor !== null ? `  floor ${floor.toFixed(2)} ms` : ''}${change ? `  last change: ${change}` : ''}`,
           ];
     return [
       `${col(row, 'name')}  ${col(row, 'phase')}  ${col(row, 'table') ?? ''}`,

@@ -67,6 +67,8 @@ export interface StatusAnswer {
     targetRate: number | null;
     /** Client p99 the last decision acted on over the baseline (1.05 = +5%). */
     latencyCost: number | null;
+    /** Pace: client p99 (ms) with the migration in place and the backfill paused, from the last floor probe. */
+    floorP99Ms: number | null;
     /** Pace: the last change of the rate and why. */
     lastChange: string | null;
     knobs: Record<string, number | string | null>;
@@ -171,6 +173,7 @@ export class DashboardApi {
         controller: throttle.state.controller,
         targetRate: backfilling ? throttle.state.targetRate : null,
         latencyCost: backfilling ? throttle.state.latencyCost : null,
+        floorP99Ms: backfilling ? throttle.state.floorP99Ms : null,
         lastChange: backfilling ? throttle.state.lastChange : null,
         knobs: { ...throttle.knobs },
       },

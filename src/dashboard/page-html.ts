@@ -41,6 +41,7 @@ export const PAGE_HTML = `<!doctype html>
       <div><dt>throttle</dt><dd id="throttle-state" data-state="idle">idle</dd></div>
       <div><dt>target rows/s</dt><dd id="target-rate">–</dd></div>
       <div><dt>latency cost</dt><dd id="latency-cost">–</dd></div>
+      <div><dt>p99 floor</dt><dd id="floor-p99">–</dd></div>
     </dl>
     <p id="throttle-reason" class="reason" hidden></p>
     <p id="last-change" class="muted" hidden></p>

@@ -104,6 +104,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     setText('target-rate', t.targetRate !== null ? int(t.targetRate) : '–');
     // The cost is the p99 the controller acts on over the baseline: +5% reads better than 1.05x.
     setText('latency-cost', t.latencyCost !== null ? (t.latencyCost >= 1 ? '+' : '') + Math.round((t.latencyCost - 1) * 100) + '% p99' : '–');
+    setText('floor-p99', ms(t.floorP99Ms));
     var change = $('last-change');
     change.hidden = !t.lastChange;
     change.textContent = t.lastChange ? 'last change: ' + t.lastChange : '';

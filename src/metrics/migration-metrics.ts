@@ -107,6 +107,16 @@ export class MigrationMetrics {
       },
     });
     new Gauge({
+      name: 'shiftgate_throttle_floor_p99_seconds',
+      help: "Client p99 with the migration in place and the backfill paused (the pacing controller's last floor probe): its limit is headroom x the higher of this and the baseline",
+      registers: [registry],
+      aggregator: SHARED_STATE,
+      collect() {
+        const floor = sources.throttle().floorP99Ms;
+        this.set(floor === null ? Number.NaN : floor / 1000);
+      },
+    });
+    new Gauge({
       name: 'shiftgate_throttle_rate_changes',
       help: 'Rate changes of the pacing controller since START, by direction and reason (the reason of the last change is the one that moved)',
       labelNames: ['direction', 'reason'] as const,

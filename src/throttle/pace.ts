@@ -27,6 +27,19 @@
  *   costs falls with its rate: a checkpoint, the sync trigger's own cost,
  *   another job); cutting further would only starve the backfill, so the
  *   rate holds there (a p99 climbing past 1.5 x still cuts).
+ * - Floor: with the migration in place, client latency can sit above the
+ *   pre-START baseline whatever the backfill's rate (the sync trigger runs
+ *   on every client write, rows are wider, the WAL grows). Cutting cannot
+ *   lower that part, and judged against the baseline it keeps the rate at
+ *   the bottom for the whole backfill. So when the rate is deep in a
+ *   congestion the cuts did not relieve, the law pauses the backfill for
+ *   FLOOR_QUIET_MS and reads the p99 without it: the floor. From then on
+ *   the limit is headroom x the higher of baseline and floor, which is the
+ *   backfill's own cost, the one thing the rate controls. A floor counts
+ *   for FLOOR_STALE_MS; it is measured again then if the p99 is still
+ *   above the baseline's limit (a pause of 3 s a minute at most), and it
+ *   follows the level down at once (the p99 without the backfill is never
+ *   above the p99 with it), so a floor an easing load left does not last.
  * - Ramp-up: the rate starts small and doubles on each healthy reading
  *   until latency first rises, so the first seconds after START never see
  *   a full-speed burst before any reading exists.
@@ -62,6 +75,13 @@ const SEVERE = 2;
 const NOT_FOLLOWING_AT = 2;
 const FOLLOWED = 0.9;
 const CLIMBING = 1.5;
+/**
+ * A floor probe pauses the backfill this long: the reading at its end
+ * covers its last PACE_P99_WINDOW_S, a second after the last batch ended.
+ */
+export const FLOOR_QUIET_MS = 3000;
+/** A floor counts this long; it is measured again then while the p99 stays above the baseline's limit. */
+export const FLOOR_STALE_MS = 60_000;
 
 export type PaceReasonLabel = 'client_p99' | 'client_p99_ceiling' | 'replica_lag';
 
@@ -93,8 +113,16 @@ export interface PaceState {
   lastChange: string | null;
   /** The last change as metric labels: `cut/client_p99`, `raised/ramp_up`, `raised/recovering`, `raised/probing`. */
   lastChangeKey: string | null;
-  /** Latency the backfill costs the clients: the p99 level over the baseline (1.05 = 5% above). */
+  /** Latency the migration costs the clients: the p99 level over the baseline (1.05 = 5% above). */
   latencyCost: number | null;
+  /** Client p99 with the migration in place and the backfill paused (the last floor probe); null before one. */
+  floorMs: number | null;
+  /** When the last floor probe ended (its reading may have been null). */
+  floorAtMs: number | null;
+  /** A floor probe runs until then: no batch starts. */
+  quietUntilMs: number | null;
+  /** Readings until then overlap the probe's quiet and are left out of the median. */
+  skipReadingsUntilMs: number | null;
 }
 
 export interface PaceReading {
@@ -127,6 +155,10 @@ export function initialPace(knobs: ThrottleKnobs): PaceState {
     lastChange: null,
     lastChangeKey: null,
     latencyCost: null,
+    floorMs: null,
+    floorAtMs: null,
+    quietUntilMs: null,
+    skipReadingsUntilMs: null,
   };
 }
 
@@ -160,11 +192,20 @@ export function fmtRate(rate: number): string {
   return Math.round(rate).toLocaleString('en-US');
 }
 
+/**
+ * What the backfill's latency is judged against: the baseline before START,
+ * or the floor measured with the migration in place when that is higher.
+ */
+function referenceOf(baseline: number | null, floor: number | null): { ms: number; what: string } | null {
+  if (floor !== null && (baseline === null || floor > baseline)) return { ms: floor, what: 'floor' };
+  return baseline === null ? null : { ms: baseline, what: 'baseline' };
+}
+
 /** The latency limit and the healthy mark below which the rate may rise, with the reason text for a breach. */
 function limitsOf(
   level: ClientP99,
   knobs: ThrottleKnobs,
-  baseline: number | null,
+  reference: { ms: number; what: string } | null,
 ): { high: number; low: number; reason: string; label: PaceReasonLabel } | null {
   const bounds: { high: number; low: number; reason: string; label: PaceReasonLabel }[] = [];
   if (knobs.max_client_p99_ms !== null) {
@@ -175,11 +216,11 @@ function limitsOf(
       label: 'client_p99_ceiling',
     });
   }
-  if (baseline !== null) {
+  if (reference !== null) {
     bounds.push({
-      high: knobs.latency_headroom * baseline,
-      low: (1 + (knobs.latency_headroom - 1) / 2) * baseline,
-      reason: `${clientP99Text(level, fmtMs)} > ${knobs.latency_headroom} x baseline ${fmtMs(baseline)}ms`,
+      high: knobs.latency_headroom * reference.ms,
+      low: (1 + (knobs.latency_headroom - 1) / 2) * reference.ms,
+      reason: `${clientP99Text(level, fmtMs)} > ${knobs.latency_headroom} x ${reference.what} ${fmtMs(reference.ms)}ms`,
       label: 'client_p99',
     });
   }
@@ -189,12 +230,52 @@ function limitsOf(
 }
 
 /**
+ * The end of a floor probe: the reading covers the quiet alone. A floor
+ * above the level the probe began at says the backfill was not the cause
+ * at all; it is capped there, so a slow second in the quiet does not open
+ * the limit wider than the latency the backfill ran at.
+ */
+function endFloorProbe(state: PaceState, reading: PaceReading): PaceState {
+  const quiet = reading.clientP99Ms;
+  const floorMs = quiet === null ? state.floorMs : Math.min(quiet, state.levelMs ?? quiet);
+  return {
+    ...state,
+    floorMs,
+    floorAtMs: reading.nowMs,
+    quietUntilMs: null,
+    skipReadingsUntilMs: reading.nowMs + PACE_P99_WINDOW_S * 1000,
+  };
+}
+
+/**
+ * Whether to pause the backfill now and read the floor: the p99 is above
+ * the baseline's limit and the floor is unknown or stale, and either a
+ * congestion the cuts did not relieve (`deepCongestion`) or an earlier
+ * floor is what lets that p99 stand.
+ */
+function floorProbeDue(
+  state: PaceState,
+  knobs: ThrottleKnobs,
+  reading: PaceReading,
+  levelMs: number | null,
+  deepCongestion: boolean,
+): boolean {
+  const baseline = reading.baselineP99Ms;
+  if (baseline === null || levelMs === null || levelMs <= knobs.latency_headroom * baseline) return false;
+  const stale = state.floorAtMs === null || reading.nowMs - state.floorAtMs >= FLOOR_STALE_MS;
+  return stale && (deepCongestion || (state.floorMs !== null && state.floorMs > baseline));
+}
+
+/**
  * One decision: the state after reading the signals once. Called once per
  * DECISION_PERIOD_MS by the controller; tests call it with series.
  */
 export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceReading): PaceState {
+  if (state.quietUntilMs !== null)
+    return reading.nowMs < state.quietUntilMs ? state : endFloorProbe(state, reading);
+  const overlapsQuiet = state.skipReadingsUntilMs !== null && reading.nowMs < state.skipReadingsUntilMs;
   const readings =
-    reading.clientP99Ms === null
+    reading.clientP99Ms === null || overlapsQuiet
       ? state.readings
       : [...state.readings, { ms: reading.clientP99Ms, proxy: reading.clientP99Proxy ?? null }].slice(
           -MEDIAN_OF,
@@ -210,12 +291,17 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     levelMs,
     levelProxy: level?.proxy ?? null,
     latencyCost: levelMs !== null && baseline !== null && baseline > 0 ? levelMs / baseline : null,
+    // The p99 without the backfill is never above the p99 with it: a level under the floor says
+    // the load that raised it has eased.
+    floorMs: state.floorMs !== null && levelMs !== null ? Math.min(state.floorMs, levelMs) : state.floorMs,
   };
   const from = state.rate;
 
   // Congestion: replica lag first (the AIMD controller's order), then client latency.
   let congestion: { reason: string; label: PaceReasonLabel; factor: number; severe: boolean } | null = null;
-  const limits = level === null ? null : limitsOf(level, knobs, baseline);
+  const floorFresh = state.floorAtMs !== null && reading.nowMs - state.floorAtMs < FLOOR_STALE_MS;
+  const limits =
+    level === null ? null : limitsOf(level, knobs, referenceOf(baseline, floorFresh ? next.floorMs : null));
   if (reading.replicaLagMs !== null && reading.replicaLagMs > knobs.max_replica_lag_ms) {
     congestion = {
       reason: `replica lag ${fmtMs(reading.replicaLagMs)}ms > max ${fmtMs(knobs.max_replica_lag_ms)}ms`,
@@ -233,6 +319,16 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     };
   }
 
+  // Down to half of where the episode began: the cuts so far did not relieve the latency.
+  const deep = state.throttled && state.knee !== null && from <= state.knee / NOT_FOLLOWING_AT;
+  if (
+    state.mode === 'steady' &&
+    floorProbeDue(state, knobs, reading, levelMs, deep && congestion?.label === 'client_p99')
+  ) {
+    next.quietUntilMs = reading.nowMs + FLOOR_QUIET_MS;
+    return next;
+  }
+
   if (congestion) {
     next.healthyStreak = 0;
     next.probes = 0;
@@ -242,7 +338,6 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     next.reasonLabel = congestion.label;
     // Down to half of where the episode began, a severe p99 cuts within the cooldown only while it
     // still climbs (past CLIMBING x the level of the last cut); a steady one waits for the readings.
-    const deep = state.throttled && state.knee !== null && from <= state.knee / NOT_FOLLOWING_AT;
     const cutLevel = state.throttled ? state.cutLevelMs : null;
     const climbing = cutLevel !== null && levelMs !== null && levelMs > CLIMBING * cutLevel;
     if (cooling && !(congestion.severe && (!deep || climbing))) return next;
@@ -250,12 +345,14 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     // What holds latency up is not the backfill's rate: cutting further would only starve it.
     if (deep && !climbing && cutLevel !== null && levelMs !== null && levelMs > FOLLOWED * cutLevel)
       return next;
-    // Leaving the ramp, the readings lag the doubling: halve, as a slow start does.
-    const factor = state.mode === 'ramp' ? 0.5 : congestion.factor;
+    // Leaving the ramp, the readings lag the doubling: halve, as a slow start does. A ramp held at
+    // the rate ceiling has not doubled lately: it is cut as a steady rate is.
+    const doubled = state.mode === 'ramp' && from < rateCeiling(knobs);
+    const factor = doubled ? 0.5 : congestion.factor;
     next.rate = clampRate(from * factor, knobs, null);
     next.mode = 'steady';
     // The knee is the rate the episode began at: cuts that follow within it do not lower it.
-    next.knee = state.mode === 'ramp' ? from / 2 : state.throttled && state.knee !== null ? state.knee : from;
+    next.knee = doubled ? from / 2 : state.throttled && state.knee !== null ? state.knee : from;
     next.lastCutAtMs = reading.nowMs;
     next.cutLevelMs = levelMs;
     if (next.rate !== from) {

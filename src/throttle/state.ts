@@ -41,8 +41,15 @@ export interface ThrottleState {
   clientP99Ms: number | null;
   /** Pace: the target rate in rows/s; null for the other controllers. */
   targetRate: number | null;
-  /** The client p99 the last decision acted on over the baseline: what the backfill costs (1.05 = +5%). */
+  /** The client p99 the last decision acted on over the baseline: what the migration costs (1.05 = +5%). */
   latencyCost: number | null;
+  /**
+   * Pace: the client p99 (ms) measured with the migration in place and the
+   * backfill paused for a moment; the limit is headroom x the higher of it
+   * and the baseline. Null before the first floor probe and for the other
+   * controllers.
+   */
+  floorP99Ms: number | null;
   /** Pace: the last change of the rate and why; null before the first change. */
   lastChange: string | null;
 }

@@ -169,6 +169,7 @@ describe('admin console (PostgreSQL)', () => {
         'controller',
         'target_rate',
         'latency_cost',
+        'floor_p99_ms',
         'last_change',
       ],
     );

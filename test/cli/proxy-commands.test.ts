@@ -111,7 +111,7 @@ describe('proxy commands of the CLI', () => {
     );
     assert.doesNotMatch(text, /target/, 'no pace line without a target rate');
     const paced = renderProgress({
-      columns: [...columns, 'controller', 'target_rate', 'latency_cost', 'last_change'],
+      columns: [...columns, 'controller', 'target_rate', 'latency_cost', 'floor_p99_ms', 'last_change'],
       rows: [
         [
           'add_email',
@@ -129,13 +129,14 @@ describe('proxy commands of the CLI', () => {
           'pace',
           '8000',
           '1.03',
+          '2.90',
           'raised 4,000 -> 8,000 rows/s (ramp-up): client p99 3.1ms < 3.3ms',
         ],
       ],
     });
     assert.match(
       paced,
-      /target 8000 rows\/s {2}latency cost 1\.03x baseline {2}last change: raised 4,000 -> 8,000 rows\/s \(ramp-up\)/,
+      /target 8000 rows\/s {2}latency cost 1\.03x baseline {2}floor 2\.90 ms {2}last change: raised 4,000 -> 8,000 rows\/s \(ramp-up\)/,
     );
     assert.match(renderProgress({ columns, rows: [] }), /no active migration/);
     assert.equal(renderTable({ columns: ['a', 'bb'], rows: [['x', null]] }), 'a | bb\n--+---\nx |\n(1 row)');

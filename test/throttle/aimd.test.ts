@@ -20,6 +20,7 @@ function initial(baseline: number | null): ThrottleState {
     controller: 'aimd',
     targetRate: null,
     latencyCost: null,
+    floorP99Ms: null,
     lastChange: null,
     ceiling: knobs.max_batch,
     size: 1000,

@@ -2,8 +2,10 @@
  * The pacing throttle (the default `throttle.controller: pace`) end to end:
  * the backfill ramps up to its ceiling, client latency through the proxy
  * rises and the target rate falls within seconds, with the reason and the
- * last change in SHOW SHIFTGATE STATUS and the metrics; once latency
- * recovers the rate rises again, all while the backfill still runs.
+ * last change in SHOW SHIFTGATE STATUS and the metrics; a latency the
+ * backfill does not cause is found by a floor probe and the rate climbs back
+ * while it lasts; once latency recovers the rate rises again, all while the
+ * backfill still runs.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -70,8 +72,7 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
       const freeRate = await rate();
       assert.ok(freeRate > CEILING / 3, `free rate ${freeRate} rows/s near the 5,000 target`);
 
-      // Latency rises far above the headroom: within seconds the rate falls, and says why. The
-      // load's own sleep does not follow the backfill's rate, so the law holds at about half.
+      // Latency rises far above the headroom: within seconds the rate falls, and says why.
       load.set(Math.max(0.15, (8 * baseline) / 1000));
       const cut = await until(8_000, (s) => Number(s.target_rate) <= CEILING / 2);
       assert.ok(cut, 'the target rate fell to half within 8 s of the latency rise');
@@ -89,6 +90,24 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
       assert.ok(
         slowRate < 0.75 * freeRate,
         `throttled rate ${slowRate} rows/s is well below the free ${freeRate}`,
+      );
+
+      // The load's own sleep does not follow the backfill's rate: the cut did not relieve it, so a
+      // floor probe pauses the backfill, reads the p99 without it, and the rate climbs back under
+      // a limit of 4 x that floor while the latency stays up.
+      const floored = await until(
+        20_000,
+        (s) => s.floor_p99_ms !== null && Number(s.target_rate) >= Math.min(CEILING, 1.4 * lowest),
+      );
+      assert.ok(floored, `the rate rose again over the floor within 20 s (lowest ${lowest} rows/s)`);
+      assert.ok(
+        Number(floored.floor_p99_ms) > 4 * baseline,
+        `floor ${floored.floor_p99_ms} ms is the load's latency, above 4 x baseline ${baseline} ms`,
+      );
+      assert.match(floored.last_change!, /^raised [\d,]+ -> [\d,]+ rows\/s \(recovering/);
+      assert.match(
+        await sg.sg.proxy.ctx.metrics.registry.metrics(),
+        /shiftgate_throttle_floor_p99_seconds 0\.\d+/,
       );
 
       // Latency back to normal: the rate must climb again while the backfill still has rows.
