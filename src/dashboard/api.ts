@@ -67,7 +67,7 @@ export interface StatusAnswer {
     targetRate: number | null;
     /** Client p99 the last decision acted on over the baseline (1.05 = +5%). */
     latencyCost: number | null;
-    /** Pace: client p99 (ms) with the migration in place and the backfill paused, from the last floor probe. */
+    /** Pace: the client p99 (ms) a doubled rate did not raise: the limit is headroom x the higher of it and the baseline. */
     floorP99Ms: number | null;
     /** Pace: the last change of the rate and why. */
     lastChange: string | null;

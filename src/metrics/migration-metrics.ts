@@ -108,7 +108,7 @@ export class MigrationMetrics {
     });
     new Gauge({
       name: 'shiftgate_throttle_floor_p99_seconds',
-      help: "Client p99 with the migration in place and the backfill paused (the pacing controller's last floor probe): its limit is headroom x the higher of this and the baseline",
+      help: "Client p99 that a doubled backfill rate did not raise (the pacing controller's floor): its limit is headroom x the higher of this and the baseline",
       registers: [registry],
       aggregator: SHARED_STATE,
       collect() {

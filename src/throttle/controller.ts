@@ -3,7 +3,6 @@ import { decide, PAUSED_POLL_MS, sizeForTarget } from './aimd.ts';
 import type { ThrottleKnobs } from './knobs.ts';
 import {
   DECISION_PERIOD_MS,
-  FLOOR_QUIET_MS,
   initialPace,
   PACE_P99_WINDOW_S,
   type PaceState,
@@ -125,12 +124,8 @@ export class ThrottleController implements BackfillThrottle {
       ceiling: size,
       size,
       delayMs: Math.round((size / this.pace.rate) * 1000),
-      throttled: this.paused || this.pace.throttled || this.pace.quietUntilMs !== null,
-      reason: this.paused
-        ? 'paused by operator'
-        : this.pace.quietUntilMs !== null
-          ? `measuring the client p99 floor: backfill paused for ${FLOOR_QUIET_MS / 1000} s`
-          : this.pace.reason,
+      throttled: this.paused || this.pace.throttled,
+      reason: this.paused ? 'paused by operator' : this.pace.reason,
       reasonLabel: this.paused ? 'paused' : this.pace.reasonLabel,
       clientP99Ms: this.pace.levelMs,
       targetRate: this.pace.rate,
@@ -247,14 +242,6 @@ export class ThrottleController implements BackfillThrottle {
       if (request.signal?.aborted) break;
       if (this.paused) {
         await this.wait(PAUSED_POLL_MS, request.signal);
-        continue;
-      }
-      if (this.pace.quietUntilMs !== null) {
-        // A floor probe: no batch until the law has read the p99 without one.
-        await this.wait(
-          Math.min(PACE_WAIT_SLICE_MS, Math.max(1, this.pace.quietUntilMs - this.now())),
-          request.signal,
-        );
         continue;
       }
       const due = this.lastStart === null ? 0 : this.lastStart + (this.lastSize / this.pace.rate) * 1000;

@@ -27,19 +27,19 @@
  *   costs falls with its rate: a checkpoint, the sync trigger's own cost,
  *   another job); cutting further would only starve the backfill, so the
  *   rate holds there (a p99 climbing past 1.5 x still cuts).
- * - Floor: with the migration in place, client latency can sit above the
- *   pre-START baseline whatever the backfill's rate (the sync trigger runs
- *   on every client write, rows are wider, the WAL grows). Cutting cannot
- *   lower that part, and judged against the baseline it keeps the rate at
- *   the bottom for the whole backfill. So when the rate is deep in a
- *   congestion the cuts did not relieve, the law pauses the backfill for
- *   FLOOR_QUIET_MS and reads the p99 without it: the floor. From then on
- *   the limit is headroom x the higher of baseline and floor, which is the
- *   backfill's own cost, the one thing the rate controls. A floor counts
- *   for FLOOR_STALE_MS; it is measured again then if the p99 is still
- *   above the baseline's limit (a pause of 3 s a minute at most), and it
- *   follows the level down at once (the p99 without the backfill is never
- *   above the p99 with it), so a floor an easing load left does not last.
+ * - Floor, by trial: with the migration in place, client latency can sit
+ *   above the pre-START baseline whatever the backfill's rate: the sync
+ *   trigger runs on every client write, and any backfill at all (batches
+ *   overlapping 1% of client statements) lifts a p99 by a step that does
+ *   not shrink with the rate. Judged against the baseline, that keeps the
+ *   rate at the bottom for the whole backfill. So when the gradient check
+ *   holds, the law tries once: it doubles the rate for TRIAL_MS. If the
+ *   p99 does not rise past the hysteresis band, it does not follow the
+ *   rate: it becomes the floor, the limit is headroom x the higher of
+ *   baseline and floor from then on (the backfill's cost the rate does
+ *   control), and the rate climbs on. If it rises, the rate goes back and
+ *   the law holds, trying again after TRIAL_SPACING_MS. The floor follows
+ *   the level down once the level is clearly under it (an easing load).
  * - Ramp-up: the rate starts small and doubles on each healthy reading
  *   until latency first rises, so the first seconds after START never see
  *   a full-speed burst before any reading exists.
@@ -75,14 +75,10 @@ const SEVERE = 2;
 const NOT_FOLLOWING_AT = 2;
 const FOLLOWED = 0.9;
 const CLIMBING = 1.5;
-/**
- * A floor probe pauses the backfill this long: the reading at its end
- * covers its last PACE_P99_WINDOW_S, a second after the last batch ended.
- */
-export const FLOOR_QUIET_MS = 3000;
-/** A floor counts this long; it is measured again then while the p99 stays above the baseline's limit. */
-export const FLOOR_STALE_MS = 60_000;
-
+/** A trial doubles the rate this long: the median of five readings then shows the doubled rate. */
+const TRIAL_MS = 5000;
+/** After a trial the p99 followed, the next one waits this long. */
+const TRIAL_SPACING_MS = 60_000;
 export type PaceReasonLabel = 'client_p99' | 'client_p99_ceiling' | 'replica_lag';
 
 export interface PaceState {
@@ -115,14 +111,12 @@ export interface PaceState {
   lastChangeKey: string | null;
   /** Latency the migration costs the clients: the p99 level over the baseline (1.05 = 5% above). */
   latencyCost: number | null;
-  /** Client p99 with the migration in place and the backfill paused (the last floor probe); null before one. */
+  /** The client p99 a doubled rate did not raise (see the file comment); null before a trial found one. */
   floorMs: number | null;
-  /** When the last floor probe ended (its reading may have been null). */
-  floorAtMs: number | null;
-  /** A floor probe runs until then: no batch starts. */
-  quietUntilMs: number | null;
-  /** Readings until then overlap the probe's quiet and are left out of the median. */
-  skipReadingsUntilMs: number | null;
+  /** A trial in progress: the rate it doubled and the level before; null otherwise. */
+  trial: { fromRate: number; levelMs: number; untilMs: number } | null;
+  /** No trial before then: the last one found the p99 following the rate. */
+  trialAfterMs: number | null;
 }
 
 export interface PaceReading {
@@ -156,9 +150,8 @@ export function initialPace(knobs: ThrottleKnobs): PaceState {
     lastChangeKey: null,
     latencyCost: null,
     floorMs: null,
-    floorAtMs: null,
-    quietUntilMs: null,
-    skipReadingsUntilMs: null,
+    trial: null,
+    trialAfterMs: null,
   };
 }
 
@@ -194,7 +187,7 @@ export function fmtRate(rate: number): string {
 
 /**
  * What the backfill's latency is judged against: the baseline before START,
- * or the floor measured with the migration in place when that is higher.
+ * or the floor a trial found when that is higher.
  */
 function referenceOf(baseline: number | null, floor: number | null): { ms: number; what: string } | null {
   if (floor !== null && (baseline === null || floor > baseline)) return { ms: floor, what: 'floor' };
@@ -229,41 +222,52 @@ function limitsOf(
   return bounds.reduce((a, b) => (b.high < a.high ? b : a));
 }
 
-/**
- * The end of a floor probe: the reading covers the quiet alone. A floor
- * above the level the probe began at says the backfill was not the cause
- * at all; it is capped there, so a slow second in the quiet does not open
- * the limit wider than the latency the backfill ran at.
- */
-function endFloorProbe(state: PaceState, reading: PaceReading): PaceState {
-  const quiet = reading.clientP99Ms;
-  const floorMs = quiet === null ? state.floorMs : Math.min(quiet, state.levelMs ?? quiet);
-  return {
-    ...state,
-    floorMs,
-    floorAtMs: reading.nowMs,
-    quietUntilMs: null,
-    skipReadingsUntilMs: reading.nowMs + PACE_P99_WINDOW_S * 1000,
-  };
+/** The gradient check held: double the rate for TRIAL_MS to see whether the p99 follows it. */
+function startTrial(next: PaceState, knobs: ThrottleKnobs, reading: PaceReading, levelMs: number): PaceState {
+  const from = next.rate;
+  const up = clampRate(from * 2, knobs, reading.capacity);
+  if (up <= from) return next;
+  next.rate = up;
+  next.trial = { fromRate: from, levelMs, untilMs: reading.nowMs + TRIAL_MS };
+  next.lastChange = `raised ${fmtRate(from)} -> ${fmtRate(up)} rows/s (trial: cuts did not lower client p99 ${fmtMs(levelMs)}ms; does it follow the rate?)`;
+  next.lastChangeKey = 'raised/trial';
+  return next;
 }
 
 /**
- * Whether to pause the backfill now and read the floor: the p99 is above
- * the baseline's limit and the floor is unknown or stale, and either a
- * congestion the cuts did not relieve (`deepCongestion`) or an earlier
- * floor is what lets that p99 stand.
+ * The end of a trial: a p99 that did not rise past the hysteresis band
+ * with the rate doubled is the floor, and the rate stays; one that rose is
+ * the backfill's, and the rate goes back.
  */
-function floorProbeDue(
-  state: PaceState,
+function endTrial(
+  next: PaceState,
+  trial: NonNullable<PaceState['trial']>,
   knobs: ThrottleKnobs,
   reading: PaceReading,
-  levelMs: number | null,
-  deepCongestion: boolean,
-): boolean {
-  const baseline = reading.baselineP99Ms;
-  if (baseline === null || levelMs === null || levelMs <= knobs.latency_headroom * baseline) return false;
-  const stale = state.floorAtMs === null || reading.nowMs - state.floorAtMs >= FLOOR_STALE_MS;
-  return stale && (deepCongestion || (state.floorMs !== null && state.floorMs > baseline));
+  levelMs: number,
+): PaceState {
+  next.trial = null;
+  if (levelMs <= (1 + (knobs.latency_headroom - 1) / 2) * trial.levelMs) {
+    next.floorMs = Math.max(next.floorMs ?? 0, levelMs);
+    return next;
+  }
+  next.trialAfterMs = reading.nowMs + TRIAL_SPACING_MS;
+  next.lastCutAtMs = reading.nowMs;
+  next.rate = trial.fromRate;
+  next.lastChange = `cut ${fmtRate(trial.fromRate * 2)} -> ${fmtRate(trial.fromRate)} rows/s (trial: client p99 rose ${fmtMs(trial.levelMs)} -> ${fmtMs(levelMs)}ms with the rate)`;
+  next.lastChangeKey = 'cut/trial';
+  return next;
+}
+
+/**
+ * The floor after a reading: it follows the level down once the level is
+ * clearly (past the hysteresis band) under it, since the p99 at any rate
+ * is never below the p99 the rate could not lower; noise within the band
+ * leaves it.
+ */
+function floorAfter(floorMs: number | null, levelMs: number | null, knobs: ThrottleKnobs): number | null {
+  if (floorMs === null || levelMs === null) return floorMs;
+  return levelMs * (1 + (knobs.latency_headroom - 1) / 2) < floorMs ? levelMs : floorMs;
 }
 
 /**
@@ -271,11 +275,8 @@ function floorProbeDue(
  * DECISION_PERIOD_MS by the controller; tests call it with series.
  */
 export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceReading): PaceState {
-  if (state.quietUntilMs !== null)
-    return reading.nowMs < state.quietUntilMs ? state : endFloorProbe(state, reading);
-  const overlapsQuiet = state.skipReadingsUntilMs !== null && reading.nowMs < state.skipReadingsUntilMs;
   const readings =
-    reading.clientP99Ms === null || overlapsQuiet
+    reading.clientP99Ms === null
       ? state.readings
       : [...state.readings, { ms: reading.clientP99Ms, proxy: reading.clientP99Proxy ?? null }].slice(
           -MEDIAN_OF,
@@ -291,17 +292,13 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     levelMs,
     levelProxy: level?.proxy ?? null,
     latencyCost: levelMs !== null && baseline !== null && baseline > 0 ? levelMs / baseline : null,
-    // The p99 without the backfill is never above the p99 with it: a level under the floor says
-    // the load that raised it has eased.
-    floorMs: state.floorMs !== null && levelMs !== null ? Math.min(state.floorMs, levelMs) : state.floorMs,
+    floorMs: floorAfter(state.floorMs, levelMs, knobs),
   };
   const from = state.rate;
 
   // Congestion: replica lag first (the AIMD controller's order), then client latency.
   let congestion: { reason: string; label: PaceReasonLabel; factor: number; severe: boolean } | null = null;
-  const floorFresh = state.floorAtMs !== null && reading.nowMs - state.floorAtMs < FLOOR_STALE_MS;
-  const limits =
-    level === null ? null : limitsOf(level, knobs, referenceOf(baseline, floorFresh ? next.floorMs : null));
+  const limits = level === null ? null : limitsOf(level, knobs, referenceOf(baseline, next.floorMs));
   if (reading.replicaLagMs !== null && reading.replicaLagMs > knobs.max_replica_lag_ms) {
     congestion = {
       reason: `replica lag ${fmtMs(reading.replicaLagMs)}ms > max ${fmtMs(knobs.max_replica_lag_ms)}ms`,
@@ -319,14 +316,11 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     };
   }
 
-  // Down to half of where the episode began: the cuts so far did not relieve the latency.
-  const deep = state.throttled && state.knee !== null && from <= state.knee / NOT_FOLLOWING_AT;
-  if (
-    state.mode === 'steady' &&
-    floorProbeDue(state, knobs, reading, levelMs, deep && congestion?.label === 'client_p99')
-  ) {
-    next.quietUntilMs = reading.nowMs + FLOOR_QUIET_MS;
-    return next;
+  if (state.trial !== null && levelMs !== null) {
+    // A p99 that climbs with the doubled rate ends the trial at once.
+    const climbs = levelMs > CLIMBING * state.trial.levelMs;
+    if (reading.nowMs < state.trial.untilMs && !climbs) return next;
+    return endTrial(next, state.trial, knobs, reading, levelMs);
   }
 
   if (congestion) {
@@ -338,13 +332,18 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     next.reasonLabel = congestion.label;
     // Down to half of where the episode began, a severe p99 cuts within the cooldown only while it
     // still climbs (past CLIMBING x the level of the last cut); a steady one waits for the readings.
+    const deep = state.throttled && state.knee !== null && from <= state.knee / NOT_FOLLOWING_AT;
     const cutLevel = state.throttled ? state.cutLevelMs : null;
     const climbing = cutLevel !== null && levelMs !== null && levelMs > CLIMBING * cutLevel;
     if (cooling && !(congestion.severe && (!deep || climbing))) return next;
     // Gradient check: down to half of where the episode began, the last cut did not lower the p99.
-    // What holds latency up is not the backfill's rate: cutting further would only starve it.
-    if (deep && !climbing && cutLevel !== null && levelMs !== null && levelMs > FOLLOWED * cutLevel)
+    // What holds latency up is not the backfill's rate: cutting further would only starve it. That
+    // p99 is the floor the backfill is judged against from now on, and the rate may climb back.
+    if (deep && !climbing && cutLevel !== null && levelMs !== null && levelMs > FOLLOWED * cutLevel) {
+      const trialDue = state.trialAfterMs === null || reading.nowMs >= state.trialAfterMs;
+      if (congestion.label === 'client_p99' && trialDue) return startTrial(next, knobs, reading, levelMs);
       return next;
+    }
     // Leaving the ramp, the readings lag the doubling: halve, as a slow start does. A ramp held at
     // the rate ceiling has not doubled lately: it is cut as a steady rate is.
     const doubled = state.mode === 'ramp' && from < rateCeiling(knobs);

@@ -44,9 +44,9 @@ export interface ThrottleState {
   /** The client p99 the last decision acted on over the baseline: what the migration costs (1.05 = +5%). */
   latencyCost: number | null;
   /**
-   * Pace: the client p99 (ms) measured with the migration in place and the
-   * backfill paused for a moment; the limit is headroom x the higher of it
-   * and the baseline. Null before the first floor probe and for the other
+   * Pace: the client p99 (ms) that cuts deep in a congestion did not lower
+   * (the migration's own cost, another load); the limit is headroom x the
+   * higher of it and the baseline. Null until then and for the other
    * controllers.
    */
   floorP99Ms: number | null;

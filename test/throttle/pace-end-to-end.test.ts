@@ -3,8 +3,8 @@
  * the backfill ramps up to its ceiling, client latency through the proxy
  * rises and the target rate falls within seconds, with the reason and the
  * last change in SHOW SHIFTGATE STATUS and the metrics; a latency the
- * backfill does not cause is found by a floor probe and the rate climbs back
- * while it lasts; once latency recovers the rate rises again, all while the
+ * backfill does not cause is found by a trial at double the rate and the
+ * rate climbs back while it lasts; once latency recovers the rate rises again, all while the
  * backfill still runs.
  */
 import assert from 'node:assert/strict';
@@ -92,9 +92,9 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
         `throttled rate ${slowRate} rows/s is well below the free ${freeRate}`,
       );
 
-      // The load's own sleep does not follow the backfill's rate: the cut did not relieve it, so a
-      // floor probe pauses the backfill, reads the p99 without it, and the rate climbs back under
-      // a limit of 4 x that floor while the latency stays up.
+      // The load's own sleep does not follow the backfill's rate: the cuts did not relieve it, so a
+      // trial doubles the rate, the p99 stays where it was, and it becomes the floor: the rate
+      // climbs back under a limit of 4 x that floor while the latency stays up.
       const floored = await until(
         20_000,
         (s) => s.floor_p99_ms !== null && Number(s.target_rate) >= Math.min(CEILING, 1.4 * lowest),
@@ -104,7 +104,7 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
         Number(floored.floor_p99_ms) > 4 * baseline,
         `floor ${floored.floor_p99_ms} ms is the load's latency, above 4 x baseline ${baseline} ms`,
       );
-      assert.match(floored.last_change!, /^raised [\d,]+ -> [\d,]+ rows\/s \(recovering/);
+      assert.match(floored.last_change!, /^raised [\d,]+ -> [\d,]+ rows\/s \((trial|recovering|probing)/);
       assert.match(
         await sg.sg.proxy.ctx.metrics.registry.metrics(),
         /shiftgate_throttle_floor_p99_seconds 0\.\d+/,
@@ -117,7 +117,7 @@ describe('pacing backfill throttle (PostgreSQL)', () => {
         (s) => Number(s.target_rate) >= Math.min(CEILING, 4 * lowest) && s.throttled === 'false',
       );
       assert.ok(raised, `the rate rose again within 25 s of latency recovering (lowest ${lowest} rows/s)`);
-      assert.match(raised.last_change!, /^raised [\d,]+ -> [\d,]+ rows\/s \(recovering|probing/);
+      assert.match(raised.last_change!, /^raised [\d,]+ -> [\d,]+ rows\/s \((recovering|probing|trial)/);
       assert.equal(raised.throttle_reason, null);
       const recoveredRate = await rate();
       assert.ok(
