@@ -190,11 +190,26 @@ export type Action =
       upBindings: SyncBinding[];
       down: SyncAssignment[];
       downBindings: SyncBinding[];
+      /** The NOT NULL checks of the same operation (see `SyncNotNull`). */
+      notNull?: SyncNotNull[];
     }
-  | { kind: 'remove_sync'; table: string; name: string }
+  /** `notNull`: the same checks as the `install_sync` it undoes. */
+  | { kind: 'remove_sync'; table: string; name: string; notNull?: SyncNotNull[] }
   | { kind: 'raw_sql'; sql: string };
 
 export type ActionKind = Action['kind'];
+
+/**
+ * A NOT NULL check (`add_not_null_check` `name` on `column`) that the
+ * operation adds right after its sync: an engine whose checks are row
+ * triggers may enforce it inside the sync trigger from `install_sync` on
+ * (one trigger a row instead of two), and then keeps it enforced past
+ * `remove_sync` until `drop_constraint` drops it. Other engines ignore it.
+ */
+export interface SyncNotNull {
+  column: string;
+  name: string;
+}
 
 /**
  * A batch copy the backfill runs over every existing row of `table`: each

@@ -15,7 +15,7 @@
  * Constraints and indexes that already cover a shadowed column are carried
  * over to the shadow under temporary names, so the column keeps them.
  */
-import type { Action, BackfillTask, SyncAssignment } from './actions.ts';
+import type { Action, BackfillTask, SyncAssignment, SyncNotNull } from './actions.ts';
 import type { SchemaChange } from './changes.ts';
 import { BackfillKeyError } from './errors.ts';
 import {
@@ -199,6 +199,13 @@ export function validateShadow(
   for (const i of table.indexes) if (involves(i, renames)) claim(ctx, `index:${i.name}`, 'shadow', 'table');
 }
 
+/** The NOT NULL checks standing in for the shadows' NOT NULL until complete, with their names. */
+function notNullChecks(d: Design, ctx: PlanContext): SyncNotNull[] {
+  return d.columns
+    .filter((c) => c.needsCheck)
+    .map((c) => ({ column: c.shadow, name: notNullCheckName(ctx.caps, c.shadow) }));
+}
+
 function upAssignment(c: Shadowed): SyncAssignment {
   return c.spec.up
     ? { target: c.shadow, expression: c.spec.up }
@@ -208,6 +215,7 @@ function upAssignment(c: Shadowed): SyncAssignment {
 export function shadowStart(spec: ShadowSpec, ctx: PlanContext): Action[] {
   const d = design(spec, ctx);
   const t = d.table.physical;
+  const checks = notNullChecks(d, ctx);
   const out: Action[] = [];
   for (const c of d.columns) {
     out.push({
@@ -237,15 +245,9 @@ export function shadowStart(spec: ShadowSpec, ctx: PlanContext): Action[] {
         : { target: c.model.physical, copyFrom: c.model.name },
     ),
     downBindings: d.table.columns.map((c) => ({ variable: c.name, column: d.newPhysical[c.name]! })),
+    notNull: checks,
   });
-  for (const c of d.columns)
-    if (c.needsCheck)
-      out.push({
-        kind: 'add_not_null_check',
-        table: t,
-        name: notNullCheckName(ctx.caps, c.shadow),
-        column: c.shadow,
-      });
+  for (const c of checks) out.push({ kind: 'add_not_null_check', table: t, name: c.name, column: c.column });
   for (const k of d.carriedConstraints)
     out.push({
       kind: 'copy_constraint',
@@ -331,7 +333,7 @@ export function shadowVerify(spec: ShadowSpec, ctx: PlanContext): Action[] {
 export function shadowComplete(spec: ShadowSpec, ctx: PlanContext): Action[] {
   const d = design(spec, ctx);
   const t = d.table.physical;
-  const out: Action[] = [{ kind: 'remove_sync', table: t, name: d.sync }];
+  const out: Action[] = [{ kind: 'remove_sync', table: t, name: d.sync, notNull: notNullChecks(d, ctx) }];
   for (const c of d.columns) {
     if (c.notNull) out.push({ kind: 'set_not_null', table: t, column: c.shadow, notNull: true });
     if (c.needsCheck)
@@ -377,7 +379,7 @@ export function shadowRollback(spec: ShadowSpec, ctx: PlanContext): Action[] {
   const d = design(spec, ctx);
   const t = d.table.physical;
   return [
-    { kind: 'remove_sync', table: t, name: d.sync },
+    { kind: 'remove_sync', table: t, name: d.sync, notNull: notNullChecks(d, ctx) },
     ...d.columns.map((c): Action => ({ kind: 'drop_column', table: t, column: c.shadow })),
   ];
 }

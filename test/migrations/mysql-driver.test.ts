@@ -9,10 +9,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BlockingDdlError, mysqlMigrationDialect } from '../../src/dialects/mysql/migration-driver.ts';
+import type { Action } from '../../src/migrations/actions.ts';
 import { DEFAULT_LOCK_POLICY, type MigrationConnection } from '../../src/migrations/dialect.ts';
 import { MigrationError } from '../../src/migrations/errors.ts';
 import { migration } from './helpers/db.ts';
-import { type MysqlMigrationDb, mysqlFingerprint, mysqlMigrationDb } from './helpers/mysql-db.ts';
+import { type MysqlMigrationDb, mysqlFingerprint, mysqlMigrationDb, mysqlRows } from './helpers/mysql-db.ts';
 
 describe('MySQL migration driver', () => {
   let db: MysqlMigrationDb;
@@ -75,6 +76,105 @@ describe('MySQL migration driver', () => {
       ),
       DEFAULT_LOCK_POLICY,
     );
+  });
+
+  it('enforces a NOT NULL check from the sync trigger of its operation, skipped by the backfill, until drop_constraint', async () => {
+    const schema = db.database.name;
+    const run = (action: Action) =>
+      conn.runAction(mysqlMigrationDialect.render(action, schema), DEFAULT_LOCK_POLICY);
+    const triggers = async () =>
+      (
+        await mysqlRows<{ t: string }>(
+          db.sql,
+          `SELECT TRIGGER_NAME AS t FROM information_schema.TRIGGERS
+            WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 'nn' ORDER BY 1`,
+        )
+      ).map((r) => r.t);
+    const refused = (e: unknown) =>
+      (e as { sqlState?: string }).sqlState === '23000' && /must not be NULL/.test(String(e));
+    await db.sql.query(`CREATE TABLE nn (id int PRIMARY KEY, a int NOT NULL, s int NULL);
+                        INSERT INTO nn VALUES (1, 1, 1), (2, 2, 2);`);
+    const check = { column: 's', name: '_shiftgate_nn_s' };
+    const install: Action = {
+      kind: 'install_sync',
+      table: 'nn',
+      name: '_shiftgate_sync_s',
+      version: 'v2',
+      columns: ['id', 'a', 's'],
+      // An old-version writer setting a = 0 writes a NULL into s.
+      up: [{ target: 's', expression: 'NULLIF(a, 0)' }],
+      upBindings: [
+        { variable: 'id', column: 'id' },
+        { variable: 'a', column: 'a' },
+      ],
+      down: [],
+      downBindings: [],
+      notNull: [check],
+    };
+    const add: Action = { kind: 'add_not_null_check', table: 'nn', name: check.name, column: 's' };
+    const validate: Action = { kind: 'validate_constraint', table: 'nn', name: check.name };
+    const remove: Action = { kind: 'remove_sync', table: 'nn', name: '_shiftgate_sync_s', notNull: [check] };
+    const drop: Action = { kind: 'drop_constraint', table: 'nn', name: check.name };
+    const sync = ['_shiftgate_sync_s__nn_bi', '_shiftgate_sync_s__nn_bu'];
+    const own = ['_shiftgate_nn_s__nn_bi', '_shiftgate_nn_s__nn_bu'];
+
+    // As start runs it, and again as a replay after a crash would: one trigger per event, no more.
+    for (let i = 0; i < 2; i++) {
+      await run(install);
+      await run(add);
+    }
+    assert.deepEqual(await triggers(), sync);
+    await assert.rejects(db.sql.query('UPDATE nn SET a = 0 WHERE id = 1'), refused);
+    await assert.rejects(db.sql.query('INSERT INTO nn (id, a) VALUES (3, 0)'), refused);
+    await assert.rejects((await db.session('v2')).query('INSERT INTO nn (id, a) VALUES (3, 3)'), refused);
+    // The backfill's own batches skip the check with the assignments; the validation's read finds their NULL.
+    const backfill = await db.session();
+    await backfill.query(
+      'SET @shiftgate_backfill = CONNECTION_ID(); UPDATE nn SET s = NULL WHERE id = 2; SET @shiftgate_backfill = NULL',
+    );
+    await assert.rejects(
+      run(validate),
+      /"_shiftgate_nn_s" of table "nn" is violated by existing rows \(first: key 2\)/,
+    );
+    await db.sql.query('UPDATE nn SET a = 5 WHERE id = 2');
+    await run(validate);
+    // Complete sets NOT NULL between remove_sync and drop_constraint: the check stays enforced until the end.
+    for (let i = 0; i < 2; i++) await run(remove);
+    assert.deepEqual(await triggers(), own);
+    await assert.rejects(db.sql.query('INSERT INTO nn (id, a, s) VALUES (3, 3, NULL)'), refused);
+    await run(drop);
+    assert.deepEqual(await triggers(), []);
+
+    // A migration started before the check rode on the sync trigger: the check in triggers of its own.
+    await run({ ...install, notNull: undefined });
+    await backfill.query(
+      'SET @shiftgate_backfill = CONNECTION_ID(); UPDATE nn SET s = NULL WHERE id = 2; SET @shiftgate_backfill = NULL',
+    );
+    for (const [event, suffix] of [
+      ['INSERT', 'bi'],
+      ['UPDATE', 'bu'],
+    ])
+      await db.sql.query(`CREATE TRIGGER _shiftgate_nn_s__nn_${suffix} BEFORE ${event} ON nn FOR EACH ROW
+                          BEGIN
+                            IF NEW.\`s\` IS NULL THEN
+                              SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = 'Shiftgate: column s of nn must not be NULL (_shiftgate_nn_s)';
+                            END IF;
+                          END`);
+    await run(add);
+    assert.deepEqual(await triggers(), [...own, ...sync]);
+    await assert.rejects(
+      run(validate),
+      /"_shiftgate_nn_s" of table "nn" is violated by existing rows \(first: key 2\)/,
+    );
+    await db.sql.query('UPDATE nn SET a = 6 WHERE id = 2');
+    await run(validate);
+    await run(remove);
+    assert.deepEqual(await triggers(), own);
+    await assert.rejects(db.sql.query('UPDATE nn SET s = NULL WHERE id = 1'), refused);
+    // Rollback's drop of the column takes the checks with it.
+    await run({ kind: 'drop_column', table: 'nn', column: 's' });
+    assert.deepEqual(await triggers(), []);
+    await db.sql.query('DROP TABLE nn');
   });
 
   it('tells followers of state changes by polling, and reports no replica lag without replication', async () => {

@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mysqlColumns, mysqlRows, runMysqlLifecycle } from './helpers/mysql-db.ts';
+import { migration } from './helpers/db.ts';
+import {
+  mysqlColumns,
+  mysqlFingerprint,
+  mysqlLeftovers,
+  mysqlMigrationDb,
+  mysqlRows,
+  runMysqlLifecycle,
+} from './helpers/mysql-db.ts';
 
 const SHADOW = '_shiftgate_new_amount';
 
@@ -601,6 +609,53 @@ describe('MySQL lifecycle', () => {
       },
     }));
 
+  it("NOT NULL through the sync trigger: a writer's NULL is refused, the backfill's is found by validation", async () => {
+    const db = await mysqlMigrationDb('my_nn_sync');
+    try {
+      await db.sql.query(`CREATE TABLE orders (id int PRIMARY KEY, amount int NOT NULL);
+                          ${seed('orders', 20, (i) => `(${i}, ${i})`)}`);
+      const before = await mysqlFingerprint(db.sql);
+      const engine = await db.engine();
+      const cents = (up: string) =>
+        migration('01_cents', [
+          { alter_column: { table: 'orders', column: 'amount', type: 'bigint', up, down: 'amount DIV 100' } },
+        ]);
+      // `up` is NULL for one existing row: the backfill writes it, the validation's read of every row refuses it.
+      await assert.rejects(
+        engine.start(cents('NULLIF(amount, 3) * 100')),
+        /"_shiftgate_nn__shiftgate_new_amount" of table "orders" is violated by existing rows \(first: key 3\)/,
+      );
+      await engine.rollback();
+      assert.deepEqual(await mysqlFingerprint(db.sql), before);
+
+      await engine.start(cents('amount * 100'));
+      const triggers = await mysqlRows(
+        db.sql,
+        `SELECT EVENT_MANIPULATION AS e, TRIGGER_NAME AS t FROM information_schema.TRIGGERS
+          WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 1`,
+      );
+      assert.deepEqual(triggers, [
+        { e: 'INSERT', t: '_shiftgate_sync_amount__orders_bi' },
+        { e: 'UPDATE', t: '_shiftgate_sync_amount__orders_bu' },
+      ]);
+      const next = await db.session('01_cents');
+      for (const write of [
+        `UPDATE orders SET ${SHADOW} = NULL WHERE id = 1`,
+        'INSERT INTO orders (id) VALUES (100)',
+      ])
+        await assert.rejects(next.query(write), (e: { sqlState?: string; message?: string }) => {
+          assert.equal(e.sqlState, '23000');
+          assert.match(String(e.message), /must not be NULL/);
+          return true;
+        });
+      await engine.complete();
+      assert.deepEqual(await mysqlLeftovers(db.sql), []);
+      await assert.rejects(db.sql.query('UPDATE orders SET amount = NULL WHERE id = 1'), /cannot be null/i);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("coexists with the user's own BEFORE triggers: they run first, ours see their result, theirs survive", () =>
     runMysqlLifecycle('my_user_trigger', {
       setup: `CREATE TABLE docs (id int PRIMARY KEY, title varchar(20) NOT NULL, edits int NOT NULL DEFAULT 0);
@@ -620,6 +675,18 @@ describe('MySQL lifecycle', () => {
         },
       ],
       async afterStart({ db, round }) {
+        // Ours after theirs, for each event; the NOT NULL check of the shadow rides on the sync trigger.
+        const order = await mysqlRows(
+          db.sql,
+          `SELECT EVENT_MANIPULATION AS e, ACTION_ORDER AS n, TRIGGER_NAME AS t FROM information_schema.TRIGGERS
+            WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 1, 2`,
+        );
+        assert.deepEqual(order, [
+          { e: 'INSERT', n: 1, t: 'docs_title_bi' },
+          { e: 'INSERT', n: 2, t: '_shiftgate_sync_title__docs_bi' },
+          { e: 'UPDATE', n: 1, t: 'docs_edits_bu' },
+          { e: 'UPDATE', n: 2, t: '_shiftgate_sync_title__docs_bu' },
+        ]);
         const old = await db.session();
         await old.query("INSERT INTO docs (id, title) VALUES (?, 'new')", [10 + round]);
         await old.query("UPDATE docs SET title = 'renamed' WHERE id = 1");

@@ -152,7 +152,7 @@ describe('migrations through the MySQL proxy', () => {
     }
   });
 
-  it('refuses client statements that set @shiftgate_version, in any spelling, and the session goes on', async () => {
+  it('refuses client statements that set @shiftgate_version or @shiftgate_backfill, in any spelling, and the session goes on', async () => {
     const conn = await connect({ multipleStatements: true });
     try {
       for (const sql of [
@@ -166,6 +166,17 @@ describe('migrations through the MySQL proxy', () => {
         await assert.rejects(conn.query(sql), (e: { errno?: number; message: string }) => {
           assert.equal(e.errno, 1227, sql);
           assert.match(e.message, /@shiftgate_version is Shiftgate's own variable/);
+          return true;
+        });
+      }
+      // The backfill's mark: a client setting it would skip the sync triggers' assignments and NOT NULL checks.
+      for (const sql of [
+        'SET @shiftgate_backfill = CONNECTION_ID()',
+        'SELECT CONNECTION_ID() INTO @`Shiftgate_Backfill`',
+      ]) {
+        await assert.rejects(conn.query(sql), (e: { errno?: number; message: string }) => {
+          assert.equal(e.errno, 1227, sql);
+          assert.match(e.message, /@shiftgate_backfill is Shiftgate's own variable/);
           return true;
         });
       }

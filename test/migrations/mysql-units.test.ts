@@ -53,11 +53,72 @@ describe('MySQL driver units', () => {
 
   it('renders NOT NULL check triggers whose column can be read back', () => {
     const [insert] = renderMysqlAction(
-      { kind: 'add_not_null_check', table: 'orders', name: '_shiftgate_nn_x', column: 'we`ird' },
+      { kind: 'add_not_null_check', table: 'orders', name: "_shiftgate_nn_it's", column: 'we`ird' },
       'db',
     );
     assert.match(insert!.sql, /BEFORE INSERT ON `db`.`orders`/);
-    assert.equal(notNullColumnOf(insert!.sql), 'we`ird');
+    assert.equal(notNullColumnOf(insert!.sql, "_shiftgate_nn_it's"), 'we`ird');
+    assert.equal(notNullColumnOf(insert!.sql, '_shiftgate_nn_other'), null);
+    // The shape of the check triggers created before checks named themselves: one check, its trigger's.
+    const earlier =
+      "BEGIN\n  IF NEW.`a``b` IS NULL THEN\n    SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = 'Shiftgate: it''s \\\\ (x)';\n  END IF;\nEND";
+    assert.equal(notNullColumnOf(earlier, '_shiftgate_nn_x'), 'a`b');
+  });
+
+  it('carries the NOT NULL checks of an operation in its sync trigger, and hands them over at remove_sync', () => {
+    const notNull = [
+      { column: '_shiftgate_new_a', name: '_shiftgate_nn__shiftgate_new_a' },
+      { column: '_shiftgate_new_b', name: '_shiftgate_nn__shiftgate_new_b' },
+    ];
+    const [insert, update] = renderMysqlAction(
+      {
+        kind: 'install_sync',
+        table: 't',
+        name: '_shiftgate_sync_a_b',
+        version: 'v2',
+        columns: ['a', 'b'],
+        up: [
+          { target: '_shiftgate_new_a', copyFrom: 'a' },
+          { target: '_shiftgate_new_b', copyFrom: 'b' },
+        ],
+        upBindings: [
+          { variable: 'a', column: 'a' },
+          { variable: 'b', column: 'b' },
+        ],
+        down: [],
+        downBindings: [],
+        notNull,
+      },
+      'db',
+    ).map((s) => s.sql);
+    for (const sql of [insert!, update!]) {
+      // The checks follow the assignments, inside the branch the backfill's own batches skip.
+      const guard = sql.indexOf('@shiftgate_backfill');
+      const assignment = sql.lastIndexOf('SET NEW.`_shiftgate_new_b`');
+      const checkA = sql.indexOf('IF NEW.`_shiftgate_new_a` IS NULL THEN SIGNAL');
+      assert.ok(guard >= 0 && guard < assignment && assignment < checkA, sql);
+      assert.equal(notNullColumnOf(sql, notNull[0]!.name), '_shiftgate_new_a');
+      assert.equal(notNullColumnOf(sql, notNull[1]!.name), '_shiftgate_new_b');
+    }
+    const remove = renderMysqlAction(
+      { kind: 'remove_sync', table: 't', name: '_shiftgate_sync_a_b', notNull },
+      'db',
+    );
+    assert.deepEqual(
+      remove.map((s) => s.sql.split('\n')[0]),
+      [
+        'CREATE TRIGGER `db`.`_shiftgate_nn__shiftgate_new_a__t_bi` BEFORE INSERT ON `db`.`t` FOR EACH ROW',
+        'CREATE TRIGGER `db`.`_shiftgate_nn__shiftgate_new_a__t_bu` BEFORE UPDATE ON `db`.`t` FOR EACH ROW',
+        'CREATE TRIGGER `db`.`_shiftgate_nn__shiftgate_new_b__t_bi` BEFORE INSERT ON `db`.`t` FOR EACH ROW',
+        'CREATE TRIGGER `db`.`_shiftgate_nn__shiftgate_new_b__t_bu` BEFORE UPDATE ON `db`.`t` FOR EACH ROW',
+        'DROP TRIGGER IF EXISTS `db`.`_shiftgate_sync_a_b__t_bi`',
+        'DROP TRIGGER IF EXISTS `db`.`_shiftgate_sync_a_b__t_bu`',
+      ],
+    );
+    assert.ok(
+      remove.slice(0, 4).every((s) => s.skipIf),
+      'each hand-over is skipped when done or not needed',
+    );
   });
 
   it('every ALTER TABLE names an online algorithm', () => {

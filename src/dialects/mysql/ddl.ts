@@ -13,8 +13,8 @@
  * Constraints: foreign keys go in with foreign_key_checks off for the one
  * statement (no scan, enforced for new writes: PostgreSQL's NOT VALID) and
  * are validated by key-range reads; NOT NULL is enforced on new writes by
- * a check trigger until complete, then set by an online rebuild; unique
- * indexes are built online.
+ * a check in a trigger (triggers.ts) until complete, then set by an online
+ * rebuild; unique indexes are built online.
  */
 import type { Action, ColumnSpec, ForeignKeySpec, TableConstraintSpec } from '../../migrations/actions.ts';
 import type { ActionRefusal, Statement } from '../../migrations/dialect.ts';

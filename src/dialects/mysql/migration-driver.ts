@@ -35,7 +35,7 @@ import {
   MIGRATIONS_TABLE,
   MysqlStateStore,
 } from './state-store.ts';
-import { BACKFILL_VARIABLE, notNullColumnOf, triggerName } from './triggers.ts';
+import { BACKFILL_VARIABLE, checkEnforcers, notNullColumnOf } from './triggers.ts';
 
 type Row = RowDataPacket & Record<string, unknown>;
 
@@ -361,12 +361,13 @@ export class MysqlMigrationConnection implements MigrationConnection {
       [schema, table, constraint],
     );
     if (check[0]) return `NOT (${String(check[0].clause)})`;
-    const trigger = await this.rows(
-      `SELECT ACTION_STATEMENT AS body FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?`,
-      [schema, triggerName(table, constraint, 'insert')],
-    );
-    const column = trigger[0] ? notNullColumnOf(String(trigger[0].body)) : null;
-    return column === null ? null : `t.${ident(column)} IS NULL`;
+    // A NOT NULL check: in a trigger of its own or carried by the sync trigger of its operation.
+    const enforcers = checkEnforcers(schema, table, constraint, 'insert');
+    for (const trigger of await this.rows(enforcers.sql, enforcers.params)) {
+      const column = notNullColumnOf(String(trigger.body), constraint);
+      if (column !== null) return `t.${ident(column)} IS NULL`;
+    }
+    return null;
   }
 
   /**

@@ -7,7 +7,7 @@
  * same add-now, validate-later path. The old version does not see the column
  * (the proxy hides it); rollback drops it.
  */
-import type { Action, BackfillTask } from '../actions.ts';
+import type { Action, BackfillTask, SyncNotNull } from '../actions.ts';
 import { BackfillKeyError } from '../errors.ts';
 import type { AddColumnOp } from '../format.ts';
 import { backfillKey, findColumn, relationNameTaken } from '../model.ts';
@@ -45,6 +45,12 @@ function names(op: AddColumnOp, ctx: PlanContext) {
     unique,
     uniqueIndex: temporaryName(ctx.caps, unique),
   };
+}
+
+/** The check standing in for the column's NOT NULL until complete, when the sync trigger fills it. */
+function notNullChecks(op: AddColumnOp, ctx: PlanContext): SyncNotNull[] {
+  if (isNullable(op.column) || fresh(op, ctx)) return [];
+  return [{ column: op.column.name, name: names(op, ctx).notNull }];
 }
 
 export const addColumn: OperationDefinition<'add_column'> = {
@@ -100,6 +106,7 @@ export const addColumn: OperationDefinition<'add_column'> = {
         })),
         down: [],
         downBindings: [],
+        notNull: notNullChecks(op, ctx),
       });
     if (!isFresh && !isNullable(op.column))
       out.push({ kind: 'add_not_null_check', table: n.table, name: n.notNull, column: op.column.name });
@@ -153,7 +160,8 @@ export const addColumn: OperationDefinition<'add_column'> = {
     const n = names(op, ctx);
     const isFresh = fresh(op, ctx);
     const out: Action[] = [];
-    if (op.up && !isFresh) out.push({ kind: 'remove_sync', table: n.table, name: n.sync });
+    if (op.up && !isFresh)
+      out.push({ kind: 'remove_sync', table: n.table, name: n.sync, notNull: notNullChecks(op, ctx) });
     if (!isFresh && !isNullable(op.column)) {
       out.push({ kind: 'set_not_null', table: n.table, column: op.column.name, notNull: true });
       out.push({ kind: 'drop_constraint', table: n.table, name: n.notNull });
@@ -173,7 +181,8 @@ export const addColumn: OperationDefinition<'add_column'> = {
   rollback(op, ctx) {
     const n = names(op, ctx);
     const out: Action[] = [];
-    if (op.up && !fresh(op, ctx)) out.push({ kind: 'remove_sync', table: n.table, name: n.sync });
+    if (op.up && !fresh(op, ctx))
+      out.push({ kind: 'remove_sync', table: n.table, name: n.sync, notNull: notNullChecks(op, ctx) });
     out.push({ kind: 'drop_column', table: n.table, column: op.column.name });
     return out;
   },
