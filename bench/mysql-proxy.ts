@@ -10,15 +10,18 @@
  * /proc over the run, and utime alone: the relay's own code, which moves
  * less with machine load), with ratios against direct and the bare pipe
  * (median of the rounds). Then one client alone, per target: the
- * microseconds each round trip gains through the relay.
+ * microseconds each round trip gains through the relay (over the direct
+ * run of the same round, median of the rounds: many short rounds follow
+ * a loaded machine's drift better than a few long ones).
  *
  * Usage: npm run bench:mysql -- [--seconds 10] [--rounds 3] [--threads 16] [--table-size 10000]
  *          [--latency-seconds 5] [--workloads oltp_point_select,oltp_read_only] [--modes prepared,text]
- *          [--compare /path/to/other/checkout] [--rate 0] [--workers N]
+ *          [--compare /path/to/other/checkout]... [--rate 0] [--workers N]
  * `--workers N` adds a Shiftgate running `proxy.workers: N` beside the single-process one (its
  * CPU is the primary's and the workers' together).
  * `--compare` adds another built Shiftgate checkout (say, main) as a target of its own, so a
- * change is measured against it in the same run, under the same machine noise.
+ * change is measured against it in the same run, under the same machine noise; given several
+ * times, it adds each (`compared 1`, `compared 2`, ...).
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
 import { parseArgs } from 'node:util';
@@ -36,7 +39,7 @@ const { values } = parseArgs({
     'latency-seconds': { type: 'string', default: '5' },
     workloads: { type: 'string', default: 'oltp_point_select,oltp_read_only' },
     modes: { type: 'string', default: 'prepared,text' },
-    compare: { type: 'string' },
+    compare: { type: 'string', multiple: true },
     rate: { type: 'string', default: '0' },
     workers: { type: 'string' },
   },
@@ -113,15 +116,18 @@ async function main(): Promise<void> {
 
   const shiftgate = await startServe(db.url);
   const pipe = await startBarePipe(direct.hostname, Number(direct.port || 3306));
-  const other = values.compare === undefined ? null : await startServe(db.url, [], values.compare);
+  const checkouts = values.compare ?? [];
+  const others = await Promise.all(checkouts.map((checkout) => startServe(db.url, [], checkout)));
+  const comparedName = (i: number) => (others.length === 1 ? 'compared' : `compared ${i + 1}`);
   const pool = workers === null ? null : await startServe(db.url, ['--proxy-workers', String(workers)]);
   const targets: Target[] = [
     { name: 'direct', url: direct, pid: null },
     { name: 'shiftgate', url: new URL(withPort(db.url, shiftgate.port)), pid: shiftgate.proc.pid! },
     { name: 'bare pipe', url: new URL(withPort(db.url, pipe.port)), pid: pipe.pid },
   ];
-  if (other)
-    targets.push({ name: 'compared', url: new URL(withPort(db.url, other.port)), pid: other.proc.pid! });
+  others.forEach((other, i) =>
+    targets.push({ name: comparedName(i), url: new URL(withPort(db.url, other.port)), pid: other.proc.pid! }),
+  );
   if (pool)
     targets.push({
       name: `shiftgate ${workers}w`,
@@ -159,7 +165,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await shiftgate.stop();
-    await other?.stop();
+    for (const other of others) await other.stop();
     await pool?.stop();
     await pipe.stop();
     await db.drop();
@@ -167,7 +173,9 @@ async function main(): Promise<void> {
 
   const med = (map: Map<string, Result[]>, key: string, pick: (r: Result) => number) =>
     median(map.get(key)!.map(pick));
-  if (other) console.log(`\ncompared: the Shiftgate checkout at ${values.compare}`);
+  checkouts.forEach((checkout, i) =>
+    console.log(`\n${comparedName(i)}: the Shiftgate checkout at ${checkout}`),
+  );
   console.log(`\nsysbench, ${threads} threads, ${seconds} s x ${rounds} rounds (median)`);
   console.log(
     'workload          mode      target        tps  mean us  p99 ms  CPU us/tx  user us/tx  tps vs direct  shiftgate tps vs this  shiftgate CPU vs this  shiftgate user vs this',
@@ -198,9 +206,11 @@ async function main(): Promise<void> {
     }
   }
   const directUs = med(oneClient, 'direct', (r) => r.meanUs);
-  const added = (name: string) => med(oneClient, name, (r) => r.meanUs) - directUs;
+  // Each round's own direct run is the reference: on a shared machine the floor itself moves between rounds.
+  const directByRound = oneClient.get('direct')!.map((r) => r.meanUs);
+  const added = (name: string) => median(oneClient.get(name)!.map((r, i) => r.meanUs - directByRound[i]!));
   console.log(
-    `\n1 client, sysbench oltp_point_select (prepared), ${latencySeconds} s x ${rounds} rounds (median)`,
+    `\n1 client, sysbench oltp_point_select (prepared), ${latencySeconds} s x ${rounds} rounds (median; added: over the same round's direct run)`,
   );
   console.log(`direct: ${directUs.toFixed(1)} us per round trip`);
   for (const { name } of targets.filter((t) => t.pid !== null)) {

@@ -1,5 +1,5 @@
 import { ProtocolError } from '../../proxy/protocol-error.ts';
-import { MAX_PACKET_PAYLOAD, PACKET_HEADER_LENGTH } from './protocol.ts';
+import { MAX_PACKET_PAYLOAD, PACKET_HEADER_LENGTH, ResponseHeader } from './protocol.ts';
 
 /**
  * One physical packet. A logical message of 16 MB or more travels as
@@ -229,7 +229,8 @@ export class PacketFramer {
 }
 
 /**
- * Called once per physical packet, when its last byte has been scanned.
+ * Called once per physical packet, when its last byte has been scanned
+ * (except rows `PacketScanner.passOverRows` steps over).
  * The packet's first `min(length, prefixBytes)` payload bytes are
  * `buf[headStart, headStart + headLength)`: in place in the chunk when the
  * whole packet is in it, else in the scanner's own buffer; only valid
@@ -253,7 +254,8 @@ const EMPTY = Buffer.alloc(0);
  * Finds packet boundaries in a stream without buffering payloads: the relay
  * forwards each chunk as it arrives and learns from the scanner only the
  * first bytes of every packet (enough for OK / EOF / ERR status), so a
- * 20 MB row costs no copy.
+ * 20 MB row costs no copy. While `passOverRows` is set, the rows of a
+ * result set are stepped over by their 3-byte lengths without a visit each.
  */
 export class PacketScanner {
   private readonly header = Buffer.alloc(PACKET_HEADER_LENGTH);
@@ -268,6 +270,16 @@ export class PacketScanner {
   private continuation = false;
   private continues = false;
 
+  /**
+   * The stream is in the rows of a result set (the consumer sets this as
+   * it follows the response). A row is any packet that starts with neither
+   * 0xFE (the EOF / OK that ends the rows; a text row starting with 0xFE
+   * is 16 MB or more, so its packet is 0xFFFFFF long) nor 0xFF (ERR): such
+   * packets, when wholly in the chunk and not part of a 16 MB+ message,
+   * are passed over with no visit. The others are visited as always.
+   */
+  passOverRows = false;
+
   constructor(readonly prefixBytes = 64) {
     this.prefix = Buffer.alloc(prefixBytes);
   }
@@ -277,11 +289,34 @@ export class PacketScanner {
     return !this.inPayload && this.headerHave === 0;
   }
 
-  feed(chunk: Buffer, visit: PacketVisitor): void {
+  /**
+   * Scans one chunk, visiting every packet whose last byte is in it (but
+   * rows passed over). Returns the sequence id of the last packet that
+   * ended in the chunk, visited or passed over; -1 when none did.
+   */
+  feed(chunk: Buffer, visit: PacketVisitor): number {
     const n = chunk.length;
     let i = 0;
+    let lastSequenceId = -1;
     while (i < n) {
       if (!this.inPayload) {
+        if (this.passOverRows && this.headerHave === 0 && !this.continues) {
+          // Per row: its length, its first byte, nothing else. Anything else stops here and is visited below.
+          while (i + PACKET_HEADER_LENGTH < n) {
+            const length = chunk[i]! | (chunk[i + 1]! << 8) | (chunk[i + 2]! << 16);
+            const end = i + PACKET_HEADER_LENGTH + length;
+            // An empty packet (never sent among rows but to end a 16 MB+ one) may pass as a row: it ends nothing either.
+            if (
+              end > n ||
+              length === MAX_PACKET_PAYLOAD ||
+              chunk[i + PACKET_HEADER_LENGTH]! >= ResponseHeader.Eof
+            )
+              break;
+            lastSequenceId = chunk[i + 3]!;
+            i = end;
+          }
+          if (i === n) break;
+        }
         let length: number;
         if (this.headerHave === 0 && i + PACKET_HEADER_LENGTH <= n) {
           length = chunk[i]! | (chunk[i + 1]! << 8) | (chunk[i + 2]! << 16);
@@ -292,7 +327,7 @@ export class PacketScanner {
           chunk.copy(this.header, this.headerHave, i, i + take);
           this.headerHave += take;
           i += take;
-          if (this.headerHave < PACKET_HEADER_LENGTH) return;
+          if (this.headerHave < PACKET_HEADER_LENGTH) return lastSequenceId;
           this.headerHave = 0;
           length = this.header[0]! | (this.header[1]! << 8) | (this.header[2]! << 16);
           this.sequenceId = this.header[3]!;
@@ -304,6 +339,7 @@ export class PacketScanner {
         this.prefixWant = Math.min(length, this.prefixBytes);
         this.prefixHave = 0;
         if (length === 0) {
+          lastSequenceId = this.sequenceId;
           visit(EMPTY, 0, 0, 0, this.sequenceId, this.continuation, i);
           continue;
         }
@@ -315,6 +351,7 @@ export class PacketScanner {
         i += take;
         this.remaining = 0;
         this.inPayload = false;
+        lastSequenceId = this.sequenceId;
         visit(chunk, i - take, this.prefixWant, this.length, this.sequenceId, this.continuation, i);
         continue;
       }
@@ -327,8 +364,10 @@ export class PacketScanner {
       this.remaining -= take;
       if (this.remaining === 0) {
         this.inPayload = false;
+        lastSequenceId = this.sequenceId;
         visit(this.prefix, 0, this.prefixWant, this.length, this.sequenceId, this.continuation, i);
       }
     }
+    return lastSequenceId;
   }
 }

@@ -107,15 +107,18 @@ export class ResponseFollower {
    * A chunk of server bytes in the command phase: written to the client
    * whole unless the proxy must put its own answers (or, compressed, a new
    * compressed sequence) between two responses in it. The packet visitor
-   * is made once per session and the relayed sequence id passed on once
-   * per chunk: this runs for every packet the server sends.
+   * is made once per session, rows are passed over unvisited and the
+   * relayed sequence id is passed on once per chunk: this runs for every
+   * chunk the server sends.
    */
   relay(chunk: Buffer): void {
     this.chunk = chunk;
     this.written = 0;
     this.lastSequenceId = -1;
+    // Rows are passed over by the scanner, not visited: only the packets that can end them are.
+    this.scanner.passOverRows = this.tracker.inRows;
     try {
-      this.scanner.feed(chunk, this.visitPacket);
+      this.lastSequenceId = this.scanner.feed(chunk, this.visitPacket);
     } finally {
       // Also when the response cannot be followed: errors the proxy writes then carry the next id.
       if (this.lastSequenceId >= 0) this.sink.relayedSequenceId(this.lastSequenceId);
@@ -151,6 +154,7 @@ export class ResponseFollower {
         message: err.message,
       });
     }
+    this.scanner.passOverRows = this.tracker.inRows;
   };
 
   /** A command's response ended at `endOffset` in the chunk being relayed. */

@@ -120,6 +120,17 @@ export class ResponseTracker<T = unknown> {
     return (this.statusFlags & ServerStatus.InTrans) !== 0;
   }
 
+  /**
+   * The response being received is in its rows: until a packet that starts
+   * with 0xFE (a terminator shorter than 16 MB) or 0xFF (ERR), every packet
+   * is a row and leaves the tracker as it is (`onPacketAt` answers Continue).
+   */
+  get inRows(): boolean {
+    const current = this.queue[0];
+    // Phase.Rows is only ever reached in the results of a COM_QUERY / COM_STMT_EXECUTE.
+    return current !== undefined && (this.phase === Phase.Rows || current.kind === ResponseKind.Rows);
+  }
+
   /** Tag of the oldest pending response (the one being received), if any. */
   firstTag(): T | undefined {
     return this.queue[0]?.tag;
