@@ -79,6 +79,7 @@ const CLIMBING = 1.5;
 const TRIAL_MS = 5000;
 /** After a trial the p99 followed, the next one waits this long. */
 const TRIAL_SPACING_MS = 60_000;
+
 export type PaceReasonLabel = 'client_p99' | 'client_p99_ceiling' | 'replica_lag';
 
 export interface PaceState {
@@ -107,7 +108,7 @@ export interface PaceState {
   reasonLabel: PaceReasonLabel | null;
   /** The last change of the rate and why: `cut 40,000 -> 24,000 rows/s: client p99 ...`. */
   lastChange: string | null;
-  /** The last change as metric labels: `cut/client_p99`, `raised/ramp_up`, `raised/recovering`, `raised/probing`. */
+  /** The last change as metric labels: `cut/client_p99`, `cut/trial`, `raised/ramp_up`, `raised/recovering`, `raised/probing`, `raised/trial`. */
   lastChangeKey: string | null;
   /** Latency the migration costs the clients: the p99 level over the baseline (1.05 = 5% above). */
   latencyCost: number | null;
@@ -237,7 +238,8 @@ function startTrial(next: PaceState, knobs: ThrottleKnobs, reading: PaceReading,
 /**
  * The end of a trial: a p99 that did not rise past the hysteresis band
  * with the rate doubled is the floor, and the rate stays; one that rose is
- * the backfill's, and the rate goes back.
+ * the backfill's, and the rate goes back (`levelMs` infinite: replica lag
+ * ended the trial).
  */
 function endTrial(
   next: PaceState,
@@ -251,10 +253,13 @@ function endTrial(
     next.floorMs = Math.max(next.floorMs ?? 0, levelMs);
     return next;
   }
+  const why = Number.isFinite(levelMs)
+    ? `client p99 rose ${fmtMs(trial.levelMs)} -> ${fmtMs(levelMs)}ms with the rate`
+    : 'replica lag';
+  next.lastChange = `cut ${fmtRate(next.rate)} -> ${fmtRate(trial.fromRate)} rows/s (trial: ${why})`;
   next.trialAfterMs = reading.nowMs + TRIAL_SPACING_MS;
   next.lastCutAtMs = reading.nowMs;
   next.rate = trial.fromRate;
-  next.lastChange = `cut ${fmtRate(trial.fromRate * 2)} -> ${fmtRate(trial.fromRate)} rows/s (trial: client p99 rose ${fmtMs(trial.levelMs)} -> ${fmtMs(levelMs)}ms with the rate)`;
   next.lastChangeKey = 'cut/trial';
   return next;
 }
@@ -317,10 +322,11 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
   }
 
   if (state.trial !== null && levelMs !== null) {
-    // A p99 that climbs with the doubled rate ends the trial at once.
+    // A p99 that climbs with the doubled rate, or a replica falling behind, ends the trial at once.
     const climbs = levelMs > CLIMBING * state.trial.levelMs;
-    if (reading.nowMs < state.trial.untilMs && !climbs) return next;
-    return endTrial(next, state.trial, knobs, reading, levelMs);
+    const lagging = congestion?.label === 'replica_lag';
+    if (reading.nowMs < state.trial.untilMs && !climbs && !lagging) return next;
+    return endTrial(next, state.trial, knobs, reading, lagging ? Number.POSITIVE_INFINITY : levelMs);
   }
 
   if (congestion) {
@@ -337,8 +343,8 @@ export function paceStep(state: PaceState, knobs: ThrottleKnobs, reading: PaceRe
     const climbing = cutLevel !== null && levelMs !== null && levelMs > CLIMBING * cutLevel;
     if (cooling && !(congestion.severe && (!deep || climbing))) return next;
     // Gradient check: down to half of where the episode began, the last cut did not lower the p99.
-    // What holds latency up is not the backfill's rate: cutting further would only starve it. That
-    // p99 is the floor the backfill is judged against from now on, and the rate may climb back.
+    // What holds latency up may not be the backfill's rate: cutting further would only starve it.
+    // A trial at double the rate tells whether that p99 is a floor the backfill is judged above.
     if (deep && !climbing && cutLevel !== null && levelMs !== null && levelMs > FOLLOWED * cutLevel) {
       const trialDue = state.trialAfterMs === null || reading.nowMs >= state.trialAfterMs;
       if (congestion.label === 'client_p99' && trialDue) return startTrial(next, knobs, reading, levelMs);

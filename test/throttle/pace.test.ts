@@ -204,6 +204,21 @@ describe('pace law: synthetic series', () => {
     );
   });
 
+  test('replica lag during a trial sends the rate back at once', () => {
+    let s: PaceState = { ...steady(20_000), trial: { fromRate: 10_000, levelMs: 2, untilMs: 10_000 } };
+    s = paceStep(s, knobs, {
+      nowMs: 1000,
+      clientP99Ms: 2,
+      replicaLagMs: 5_000,
+      baselineP99Ms: 1,
+      capacity: null,
+    });
+    assert.equal(s.rate, 10_000);
+    assert.equal(s.trial, null);
+    assert.equal(s.lastChange, 'cut 20,000 -> 10,000 rows/s (trial: replica lag)');
+    assert.equal(s.floorMs, null);
+  });
+
   test('the absolute ceiling and replica lag never become a floor', () => {
     const k = { ...knobs, max_client_p99_ms: 5 };
     const states = feed(steady(40_000), Array(40).fill(8), 10, k);
