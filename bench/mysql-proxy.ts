@@ -125,9 +125,8 @@ async function main(): Promise<void> {
     { name: 'shiftgate', url: new URL(withPort(db.url, shiftgate.port)), pid: shiftgate.proc.pid! },
     { name: 'bare pipe', url: new URL(withPort(db.url, pipe.port)), pid: pipe.pid },
   ];
-  others.forEach((other, i) =>
-    targets.push({ name: comparedName(i), url: new URL(withPort(db.url, other.port)), pid: other.proc.pid! }),
-  );
+  for (const [i, other] of others.entries())
+    targets.push({ name: comparedName(i), url: new URL(withPort(db.url, other.port)), pid: other.proc.pid! });
   if (pool)
     targets.push({
       name: `shiftgate ${workers}w`,
@@ -173,9 +172,8 @@ async function main(): Promise<void> {
 
   const med = (map: Map<string, Result[]>, key: string, pick: (r: Result) => number) =>
     median(map.get(key)!.map(pick));
-  checkouts.forEach((checkout, i) =>
-    console.log(`\n${comparedName(i)}: the Shiftgate checkout at ${checkout}`),
-  );
+  for (const [i, checkout] of checkouts.entries())
+    console.log(`\n${comparedName(i)}: the Shiftgate checkout at ${checkout}`);
   console.log(`\nsysbench, ${threads} threads, ${seconds} s x ${rounds} rounds (median)`);
   console.log(
     'workload          mode      target        tps  mean us  p99 ms  CPU us/tx  user us/tx  tps vs direct  shiftgate tps vs this  shiftgate CPU vs this  shiftgate user vs this',
