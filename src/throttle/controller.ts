@@ -197,8 +197,10 @@ export class ThrottleController implements BackfillThrottle {
   private decidePace(): void {
     const now = this.now();
     if (this.lastDecisionAt === null) {
-      // The first batch runs at start_rate: there is no reading of the backfill's effect yet.
-      this.lastDecisionAt = now;
+      // The first batches run at start_rate, and the first reading is taken once its window covers
+      // the backfill alone: the seconds before hold the expand's DDL (ALTER and CREATE TRIGGER take
+      // locks client statements wait for), which the rate has no say in.
+      this.lastDecisionAt = now + PACE_P99_WINDOW_S * 1000 - DECISION_PERIOD_MS;
       return;
     }
     if (now - this.lastDecisionAt < DECISION_PERIOD_MS) return;

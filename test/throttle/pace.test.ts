@@ -431,10 +431,15 @@ describe('ThrottleController (pace)', () => {
       Array(9).fill(100),
       'one batch every 100 ms, its own 5 ms included',
     );
-    assert.equal(controller.state.targetRate, 5_000, 'no decision within the first second');
+    for (let i = 0; i < 10; i++) b.push(await batch(5));
+    assert.equal(
+      controller.state.targetRate,
+      5_000,
+      'no decision before the p99 window (2 s) covers the backfill alone: the expand DDL came before',
+    );
     const next = await batch(5);
-    assert.equal(next.start, 1000);
-    assert.equal(controller.state.targetRate, 10_000, 'one healthy second in: ramp doubled the rate');
+    assert.equal(next.start, 2000);
+    assert.equal(controller.state.targetRate, 10_000, 'two seconds in: ramp doubled the rate');
     assert.equal(next.size, 1000);
     assert.equal(controller.state.controller, 'pace');
   });
