@@ -187,6 +187,15 @@ export function fmtRate(rate: number): string {
 }
 
 /**
+ * The hysteresis band's upper edge as a multiple of a reference: halfway to
+ * the headroom. Below it the rate may rise; a p99 that moved by no more
+ * than it (a trial, the floor) is taken as not having moved.
+ */
+function bandOf(knobs: ThrottleKnobs): number {
+  return 1 + (knobs.latency_headroom - 1) / 2;
+}
+
+/**
  * What the backfill's latency is judged against: the baseline before START,
  * or the floor a trial found when that is higher.
  */
@@ -213,7 +222,7 @@ function limitsOf(
   if (reference !== null) {
     bounds.push({
       high: knobs.latency_headroom * reference.ms,
-      low: (1 + (knobs.latency_headroom - 1) / 2) * reference.ms,
+      low: bandOf(knobs) * reference.ms,
       reason: `${clientP99Text(level, fmtMs)} > ${knobs.latency_headroom} x ${reference.what} ${fmtMs(reference.ms)}ms`,
       label: 'client_p99',
     });
@@ -249,7 +258,7 @@ function endTrial(
   levelMs: number,
 ): PaceState {
   next.trial = null;
-  if (levelMs <= (1 + (knobs.latency_headroom - 1) / 2) * trial.levelMs) {
+  if (levelMs <= bandOf(knobs) * trial.levelMs) {
     next.floorMs = Math.max(next.floorMs ?? 0, levelMs);
     return next;
   }
@@ -272,7 +281,7 @@ function endTrial(
  */
 function floorAfter(floorMs: number | null, levelMs: number | null, knobs: ThrottleKnobs): number | null {
   if (floorMs === null || levelMs === null) return floorMs;
-  return levelMs * (1 + (knobs.latency_headroom - 1) / 2) < floorMs ? levelMs : floorMs;
+  return levelMs * bandOf(knobs) < floorMs ? levelMs : floorMs;
 }
 
 /**
