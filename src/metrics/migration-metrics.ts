@@ -21,6 +21,27 @@ export interface MigrationMetricSources {
 const THROTTLE_REASONS = ['client_p99', 'client_p99_ceiling', 'replica_lag', 'paused'] as const;
 
 /**
+ * A gauge of one value read at scrape time, the same on every worker
+ * (SHARED_STATE): NaN while the value is unknown, so a scrape tells it
+ * from zero.
+ */
+function valueGauge(registry: Registry, name: string, help: string, read: () => number | null): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    aggregator: SHARED_STATE,
+    collect() {
+      const value = read();
+      this.set(value === null ? Number.NaN : value);
+    },
+  });
+}
+
+/** Milliseconds as seconds, the unit of Prometheus durations; null stays null. */
+const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
+
+/**
  * Migration and throttle metrics (issue names, Prometheus conventions: base
  * units, `_total` counters). Gauges are read at scrape time; the backfill
  * counters and the batch histogram are fed by `onBatch` / `onProgress`.
@@ -86,36 +107,24 @@ export class MigrationMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'shiftgate_throttle_target_rate_rows_per_second',
-      help: 'Backfill rate the pacing controller aims at (NaN for the other controllers)',
-      registers: [registry],
-      aggregator: SHARED_STATE,
-      collect() {
-        const rate = sources.throttle().targetRate;
-        this.set(rate === null ? Number.NaN : rate);
-      },
-    });
-    new Gauge({
-      name: 'shiftgate_throttle_latency_cost_ratio',
-      help: 'Client p99 the throttle last acted on over the baseline p99 (1.05: the backfill costs 5%)',
-      registers: [registry],
-      aggregator: SHARED_STATE,
-      collect() {
-        const cost = sources.throttle().latencyCost;
-        this.set(cost === null ? Number.NaN : cost);
-      },
-    });
-    new Gauge({
-      name: 'shiftgate_throttle_floor_p99_seconds',
-      help: "Client p99 that a doubled backfill rate did not raise (the pacing controller's floor): its limit is headroom x the higher of this and the baseline",
-      registers: [registry],
-      aggregator: SHARED_STATE,
-      collect() {
-        const floor = sources.throttle().floorP99Ms;
-        this.set(floor === null ? Number.NaN : floor / 1000);
-      },
-    });
+    valueGauge(
+      registry,
+      'shiftgate_throttle_target_rate_rows_per_second',
+      'Backfill rate the pacing controller aims at (NaN for the other controllers)',
+      () => sources.throttle().targetRate,
+    );
+    valueGauge(
+      registry,
+      'shiftgate_throttle_latency_cost_ratio',
+      'Client p99 the throttle last acted on over the baseline p99 (1.05: the backfill costs 5%)',
+      () => sources.throttle().latencyCost,
+    );
+    valueGauge(
+      registry,
+      'shiftgate_throttle_floor_p99_seconds',
+      "Client p99 that a doubled backfill rate did not raise (the pacing controller's floor): its limit is headroom x the higher of this and the baseline",
+      () => seconds(sources.throttle().floorP99Ms),
+    );
     new Gauge({
       name: 'shiftgate_throttle_rate_changes',
       help: 'Rate changes of the pacing controller since START, by direction and reason (the reason of the last change is the one that moved)',
@@ -130,26 +139,18 @@ export class MigrationMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'shiftgate_client_p99_seconds',
-      help: 'Client statement p99 over the throttle window',
-      registers: [registry],
-      aggregator: SHARED_STATE,
-      collect() {
-        const p99 = sources.clientP99Ms();
-        this.set(p99 === null ? Number.NaN : p99 / 1000);
-      },
-    });
-    new Gauge({
-      name: 'shiftgate_client_p99_baseline_seconds',
-      help: 'Client statement p99 measured before the backfill started',
-      registers: [registry],
-      aggregator: SHARED_STATE,
-      collect() {
-        const base = sources.throttle().baselineP99Ms;
-        this.set(base === null ? Number.NaN : base / 1000);
-      },
-    });
+    valueGauge(
+      registry,
+      'shiftgate_client_p99_seconds',
+      'Client statement p99 over the throttle window',
+      () => seconds(sources.clientP99Ms()),
+    );
+    valueGauge(
+      registry,
+      'shiftgate_client_p99_baseline_seconds',
+      'Client statement p99 measured before the backfill started',
+      () => seconds(sources.throttle().baselineP99Ms),
+    );
     new Gauge({
       name: 'shiftgate_sessions',
       help: 'Client sessions by the schema version they are bound to',
