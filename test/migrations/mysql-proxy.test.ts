@@ -155,28 +155,25 @@ describe('migrations through the MySQL proxy', () => {
   it('refuses client statements that set @shiftgate_version or @shiftgate_backfill, in any spelling, and the session goes on', async () => {
     const conn = await connect({ multipleStatements: true });
     try {
-      for (const sql of [
-        "SET @shiftgate_version = 'x'",
-        "SELECT @shiftgate_version := 'x'",
-        'SET @`ShiftGate_Version` = 1',
-        "SELECT 1 INTO @'shiftgate_version'",
-        "SELECT 1; SET @shiftgate_version = 'x'",
-        "SET @a = 1, @shiftgate_version = 'x'",
-      ]) {
+      const attempts: [sql: string, variable: string][] = [
+        ...[
+          "SET @shiftgate_version = 'x'",
+          "SELECT @shiftgate_version := 'x'",
+          'SET @`ShiftGate_Version` = 1',
+          "SELECT 1 INTO @'shiftgate_version'",
+          "SELECT 1; SET @shiftgate_version = 'x'",
+          "SET @a = 1, @shiftgate_version = 'x'",
+        ].map((sql): [string, string] => [sql, '@shiftgate_version']),
+        // The backfill's mark: a client setting it would skip the sync triggers' assignments and NOT NULL checks.
+        ...[
+          'SET @shiftgate_backfill = CONNECTION_ID()',
+          'SELECT CONNECTION_ID() INTO @`Shiftgate_Backfill`',
+        ].map((sql): [string, string] => [sql, '@shiftgate_backfill']),
+      ];
+      for (const [sql, variable] of attempts) {
         await assert.rejects(conn.query(sql), (e: { errno?: number; message: string }) => {
           assert.equal(e.errno, 1227, sql);
-          assert.match(e.message, /@shiftgate_version is Shiftgate's own variable/);
-          return true;
-        });
-      }
-      // The backfill's mark: a client setting it would skip the sync triggers' assignments and NOT NULL checks.
-      for (const sql of [
-        'SET @shiftgate_backfill = CONNECTION_ID()',
-        'SELECT CONNECTION_ID() INTO @`Shiftgate_Backfill`',
-      ]) {
-        await assert.rejects(conn.query(sql), (e: { errno?: number; message: string }) => {
-          assert.equal(e.errno, 1227, sql);
-          assert.match(e.message, /@shiftgate_backfill is Shiftgate's own variable/);
+          assert.ok(e.message.startsWith(`${variable} is Shiftgate's own variable`), e.message);
           return true;
         });
       }
