@@ -436,6 +436,49 @@ export const MYSQL_CASES: MysqlCase[] = [
     sql: "UPDATE users SET bio = 'hi' ORDER BY age DESC LIMIT 1",
     out: "UPDATE users SET bio = 'hi' ORDER BY `_shiftgate_new_age` DESC LIMIT 1",
   },
+  // UPDATE ... JOIN: the parser reads only `UPDATE t, u`; the references are read as a FROM clause.
+  {
+    v: V3,
+    sql: "UPDATE users u JOIN tags t ON t.user_id = u.id SET u.age = u.age + 1 WHERE t.label = 'vip'",
+    out: "UPDATE users u JOIN tags t ON t.user_id = u.id SET u.`_shiftgate_new_age` = u.`_shiftgate_new_age` + 1 WHERE t.label = 'vip'",
+  },
+  {
+    v: V3,
+    sql: 'UPDATE purchases p INNER JOIN users u ON u.id = p.user_id SET p.note = u.full_name WHERE u.id = 1',
+    out: 'UPDATE `orders` p INNER JOIN users u ON u.id = p.user_id SET p.note = u.`name` WHERE u.id = 1',
+  },
+  {
+    v: V3,
+    sql: 'UPDATE users\n  JOIN purchases ON purchases.user_id = users.id\nSET purchases.note = full_name',
+    out: 'UPDATE users\n  JOIN `orders` AS `purchases` ON purchases.user_id = users.id\nSET purchases.note = `name`',
+  },
+  {
+    v: V3,
+    sql: "UPDATE LOW_PRIORITY users u LEFT JOIN (SELECT user_id, MAX(total) AS top FROM purchases GROUP BY user_id) m ON m.user_id = u.id SET u.bio = CONCAT(u.full_name, ':', COALESCE(m.top, 0))",
+    out: "UPDATE LOW_PRIORITY users u LEFT JOIN (SELECT user_id, MAX(total) AS top FROM `orders` AS `purchases` GROUP BY user_id) m ON m.user_id = u.id SET u.bio = CONCAT(u.`name`, ':', COALESCE(m.top, 0))",
+  },
+  {
+    v: V3,
+    sql: 'UPDATE users u STRAIGHT_JOIN purchases p ON p.user_id = u.id SET u.age = ? WHERE p.id = ?',
+    out: 'UPDATE users u STRAIGHT_JOIN `orders` p ON p.user_id = u.id SET u.`_shiftgate_new_age` = ? WHERE p.id = ?',
+    params: [41, 1],
+  },
+  {
+    v: V3,
+    sql: "UPDATE /* hi */ (users u JOIN tags t ON t.user_id = u.id) SET u.full_name = CONCAT(u.full_name, ';') WHERE u.id = 2; SELECT full_name FROM users WHERE id = 2",
+    out: "UPDATE /* hi */ (users u JOIN tags t ON t.user_id = u.id) SET u.`name` = CONCAT(u.`name`, ';') WHERE u.id = 2; SELECT `name` AS `full_name` FROM users WHERE id = 2",
+  },
+  {
+    v: V3,
+    sql: 'UPDATE "users" AS "u" JOIN "purchases" AS "p" ON "p"."user_id" = "u"."id" SET "p"."note" = "u"."full_name"',
+    out: 'UPDATE "users" AS "u" JOIN `orders` AS "p" ON "p"."user_id" = "u"."id" SET "p"."note" = "u".`name`',
+    sqlMode: 'ANSI_QUOTES',
+  },
+  {
+    v: V0,
+    sql: "UPDATE users JOIN users AS other ON other.id = users.id SET users.mail = CONCAT(other.mail, '.x') WHERE users.name = 'Bob'",
+    out: "UPDATE users JOIN users AS other ON other.id = users.id SET users.`email` = CONCAT(other.`email`, '.x') WHERE users.name = 'Bob'",
+  },
   {
     v: V3,
     sql: "DELETE FROM users WHERE full_name = 'Bob'",
@@ -553,12 +596,14 @@ export const MYSQL_CASES: MysqlCase[] = [
     refused: 'unsupported',
   },
   { v: V3, sql: 'SELECT /*!99999 full_name, */ id FROM users WHERE id = 1', refused: 'unsupported' },
-  // UPDATE ... JOIN is beyond the parser: refused rather than guessed at.
+  // UPDATE ... JOIN with an unknown column, a USING on a renamed one, a syntax error: refused.
   {
     v: V3,
-    sql: 'UPDATE users JOIN tags ON tags.user_id = users.id SET bio = label',
-    refused: 'syntax_error',
+    sql: "UPDATE users u JOIN tags t ON t.user_id = u.id SET u.legacy = 'x'",
+    refused: 'undefined_column',
   },
+  { v: V3, sql: "UPDATE users a JOIN users b USING (full_name) SET a.bio = 'x'", refused: 'unsupported' },
+  { v: V3, sql: 'UPDATE users JOIN tags ON SET bio = label', refused: 'syntax_error', run: false },
   { v: V3, sql: 'SHOW COLUMNS FROM users', refused: 'unsupported' },
   { v: V3, sql: 'SHOW CREATE TABLE purchases', refused: 'unsupported' },
   { v: V3, sql: 'EXPLAIN SELECT full_name FROM users', refused: 'unsupported' },

@@ -133,6 +133,21 @@ describe('MySQL translation through the proxy', () => {
       const [again] = await neu.execute('SELECT * FROM users WHERE id = ?', [1]);
       assert.deepEqual(again, [{ id: 1, full_name: 'Alice', age: 31 }]);
 
+      // UPDATE ... JOIN, the multi-table form the parser reads only in pieces, in both protocols.
+      await neu.execute(
+        'UPDATE users u JOIN users o ON o.id = ? SET u.full_name = CONCAT(o.full_name, ?) WHERE u.id = ?',
+        [1, '+', 3],
+      );
+      await old.query(
+        'UPDATE users u INNER JOIN users o ON o.id = 2 SET u.name = o.name, u.age = 41 WHERE u.id = 1',
+      );
+      const [joined] = await neu.query('SELECT id, full_name, age FROM users WHERE id IN (1, 3) ORDER BY id');
+      assert.deepEqual(joined, [
+        { id: 1, full_name: 'Bobby', age: 41 },
+        { id: 3, full_name: 'Alice+', age: 40 },
+      ]);
+      await old.query("UPDATE users SET name = 'Alice', age = 31 WHERE id = 1");
+
       // A refusal is a MySQL error; the session goes on.
       await assert.rejects(
         neu.query('SELECT name FROM users'),

@@ -14,6 +14,7 @@ import {
   mysqlErrorOf,
   sqlModeFlags,
 } from '../../src/dialects/mysql/translate/index.ts';
+import { joinedTables } from '../../src/dialects/mysql/translate/joined-update.ts';
 import { mysqlLiteralShape } from '../../src/dialects/mysql/translate/literal-shape.ts';
 import { newSessionInfo } from '../../src/proxy/session.ts';
 import { buildVersionMap, TranslationError } from '../../src/versions/index.ts';
@@ -193,6 +194,46 @@ describe('MySQL translator behind the router interface', () => {
     assert.equal(
       t.translate(V3, 'SELECT `full_name` FROM users WHERE email = "x@y"', changed)?.sql,
       'SELECT `name` AS `full_name` FROM users WHERE email = "x@y"',
+    );
+  });
+});
+
+describe('UPDATE ... JOIN read in pieces', () => {
+  const tablesOf = (sql: string) => {
+    const r = joinedTables(sql, 0, sql.length);
+    return r && sql.slice(...r);
+  };
+
+  test('the table references run from after UPDATE and its modifiers to the SET outside quotes, comments and parentheses', () => {
+    assert.equal(tablesOf('UPDATE t JOIN u ON t.id = u.id SET t.a = 1'), 't JOIN u ON t.id = u.id ');
+    assert.equal(
+      tablesOf('update low_priority IGNORE `t` join u using (id) set a = 1'),
+      '`t` join u using (id) ',
+    );
+    assert.equal(
+      tablesOf(
+        "UPDATE t JOIN u ON u.s = 'SET' /* SET */ -- SET\n AND CAST(u.s AS CHAR CHARACTER SET latin1) = t.`set` SET a = 1",
+      ),
+      "t JOIN u ON u.s = 'SET' /* SET */ -- SET\n AND CAST(u.s AS CHAR CHARACTER SET latin1) = t.`set` ",
+    );
+    assert.equal(tablesOf('UPDATE (t STRAIGHT_JOIN u ON 1) SET a = 1'), '(t STRAIGHT_JOIN u ON 1) ');
+  });
+
+  test('an UPDATE without a JOIN, or another statement, is left to the parser', () => {
+    assert.equal(tablesOf('UPDATE t, u SET t.a = u.a'), null);
+    assert.equal(tablesOf("UPDATE t SET a = 'JOIN'"), null);
+    assert.equal(tablesOf('SELECT * FROM t JOIN u ON 1'), null);
+    assert.equal(tablesOf('UPDATE t JOIN u ON 1'), null, 'no SET: a syntax error for the server to give');
+  });
+
+  test('positions in the joined references are positions in the client text, also after another statement', () => {
+    const t = new MysqlTranslator(map());
+    const sql =
+      "SELECT 1; UPDATE users u JOIN purchases p ON p.user_id = u.id SET u.age = 2 WHERE p.note = 'JOIN'";
+    const plan = t.translate(V3, sql);
+    assert.equal(
+      plan.sql,
+      "SELECT 1; UPDATE users u JOIN `orders` p ON p.user_id = u.id SET u.`_shiftgate_new_age` = 2 WHERE p.note = 'JOIN'",
     );
   });
 });

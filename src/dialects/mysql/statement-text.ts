@@ -79,17 +79,17 @@ export function statementSpans(sql: string, backslashEscapes = true): [number, n
 }
 
 /** `--` starts a comment only when a blank or control character (or the end) follows. */
-function isCommentSpace(c: number): boolean {
+export function isCommentSpace(c: number): boolean {
   return Number.isNaN(c) || c <= 0x20;
 }
 
-function lineEnd(sql: string, i: number): number {
+export function lineEnd(sql: string, i: number): number {
   const nl = sql.indexOf('\n', i);
   return nl < 0 ? sql.length : nl + 1;
 }
 
 /** Index just past the quoted token opened at `i` (doubled quotes and, unless disabled, backslashes escape). */
-function skipQuoted(sql: string, i: number, quote: number, backslashEscapes: boolean): number {
+export function skipQuoted(sql: string, i: number, quote: number, backslashEscapes: boolean): number {
   const n = sql.length;
   let j = i + 1;
   while (j < n) {

@@ -9,6 +9,7 @@ import type { StatementPlan, TextEdit, TranslationPlan } from '../../postgres/tr
 import { contextKey, defaultMysqlContext, type MysqlSqlContext } from './context.ts';
 import type { CstNode } from './cst.ts';
 import { mysqlMayTouch } from './fast-path.ts';
+import { parseJoinedUpdates } from './joined-update.ts';
 import { mysqlLiteralShape } from './literal-shape.ts';
 import { parserText } from './parser-text.ts';
 import { type CharEdit, type MysqlStatementPlan, rewriteMysqlStatements } from './rewriter.ts';
@@ -215,14 +216,16 @@ function rewriteUncached(
       'executable comments (/*! ... */) hold SQL the translation cannot see; write the SQL out',
     );
   }
+  const parseText = (t: string) =>
+    (parse(t, { dialect, includeRange: true, paramTypes: ['?'] }) as unknown as { statements: CstNode[] })
+      .statements;
   let statements: CstNode[];
   try {
-    const program = parse(text.text, { dialect, includeRange: true, paramTypes: ['?'] }) as unknown as {
-      statements: CstNode[];
-    };
-    statements = program.statements;
+    statements = parseText(text.text);
   } catch (e) {
     if (!touches) return { edits: [], statements: [], copied: [], passedUnparsed: true };
+    const joined = joinedUpdatesOrNull(text.text, parseText);
+    if (joined) return rewriteParsed(schema, context, sql, joined);
     const kind = statementKeyword(text.text);
     if (kind !== null && !TRANSLATED_KEYWORDS.has(kind)) {
       throw new TranslationError(
@@ -240,6 +243,24 @@ function rewriteUncached(
       `the translator cannot parse it (${first}); it may name a migrating table, so it was not sent`,
     );
   }
+  return rewriteParsed(schema, context, sql, statements);
+}
+
+/** The statements with joined UPDATEs read in pieces (see joined-update.ts), or null when that does not help. */
+function joinedUpdatesOrNull(text: string, parseText: (t: string) => CstNode[]): CstNode[] | null {
+  try {
+    return parseJoinedUpdates(text, parseText);
+  } catch {
+    return null;
+  }
+}
+
+function rewriteParsed(
+  schema: VersionSchema,
+  context: MysqlSqlContext,
+  sql: string,
+  statements: CstNode[],
+): Rewrite {
   try {
     return { ...rewriteMysqlStatements(schema, context, sql, statements), passedUnparsed: false };
   } catch (e) {
