@@ -385,3 +385,68 @@ describe('mysql packet scanner passing over rows', () => {
     }
   });
 });
+
+describe('mysql relay keeping the proxy’s own responses from the client', () => {
+  /** COM_STMT_PREPARE_OK for statement 7 with `params` parameters and one column, then their definitions. */
+  function prepareOk(params: number, deprecateEof: boolean): Buffer[] {
+    const ok = Buffer.alloc(12);
+    ok.writeUInt32LE(7, 1);
+    ok.writeUInt16LE(1, 5);
+    ok.writeUInt16LE(params, 7);
+    const eof = deprecateEof ? [] : [EOF(ServerStatus.Autocommit)];
+    return [ok, ...Array.from({ length: params }, () => column('?')), ...eof, column('c'), ...eof];
+  }
+
+  for (const deprecateEof of [false, true]) {
+    const style = deprecateEof ? 'CLIENT_DEPRECATE_EOF' : 'EOF packets';
+    const visible = responses(deprecateEof)[3]!;
+    for (const hiddenOk of [true, false]) {
+      const hidden = frame(
+        hiddenOk ? prepareOk(2, deprecateEof) : [encodeErr(1054, '42S22', "Unknown column 'x'")],
+      );
+      it(`drops a hidden ${hiddenOk ? 'prepare' : 'error'} behind a client response at every cut (${style})`, () => {
+        const server = Buffer.concat([visible.bytes, hidden]);
+        const expected = Buffer.concat([visible.bytes, marker(0), marker(1)]);
+        for (let cut = 0; cut < server.length; cut++) {
+          let written = Buffer.alloc(0);
+          let lastRelayed = -1;
+          let outcome: boolean | null = null;
+          const follower = new ResponseFollower(
+            {
+              writeClient: (buf) => {
+                written = Buffer.concat([written, buf]);
+              },
+              startClientResponse: () => {},
+              compressed: () => false,
+              relayedSequenceId: (seq) => {
+                lastRelayed = seq;
+              },
+              commandDone: () => {},
+            },
+            () => 1,
+          );
+          follower.startFollowing(deprecateEof);
+          follower.expect(visible.command, 0, null);
+          follower.answer(0, 0, () => marker(0));
+          follower.expectHidden(Command.StmtPrepare, (ok) => {
+            outcome = ok;
+          });
+          // An answer the proxy queues behind its own command still reaches the client.
+          follower.answer(0, 0, () => marker(1));
+          follower.relay(server.subarray(0, cut));
+          follower.relay(server.subarray(cut));
+          assert.deepEqual(written, expected, `cut at ${cut}`);
+          assert.equal(outcome, hiddenOk, `cut at ${cut}`);
+          assert.equal(follower.tracker.pending, 0);
+          const visibleStarts = packetStarts(visible.bytes);
+          assert.equal(
+            lastRelayed,
+            visible.bytes[visibleStarts.at(-1)! + 3],
+            `cut at ${cut}: the client's last id`,
+          );
+          if (hiddenOk) assert.equal(follower.tracker.lastPreparedId, 7);
+        }
+      });
+    }
+  }
+});

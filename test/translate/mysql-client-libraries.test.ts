@@ -345,14 +345,26 @@ describe('MariaDB clients through the MySQL translator', () => {
     assert.deepEqual([...rows], [{ id: 1n, full_name: 'Alice', balance: 10n, points: 7n }]);
     await neu.query('UPDATE users SET points = points + 1 WHERE full_name = ?', ['Alice']);
 
-    // A statement the connector prepared during the migration, still in its prepare cache:
-    // the proxy answers ER_NEED_REPREPARE rather than run the old translation (the connector
-    // does not re-prepare on it). A statement prepared now runs on the completed schema; the
-    // connector pipelines its PREPARE with an EXECUTE naming statement -1, "the one prepared last".
-    await assert.rejects(neu.execute('SELECT * FROM users WHERE id = ?', [1n]), { errno: 1615 });
+    // A statement the connector prepared during the migration, still in its prepare cache: the
+    // proxy prepares the completed schema's text in its place and runs the execution there (the
+    // connector would not re-prepare on ER_NEED_REPREPARE). Twice, to run on the mapped id too.
+    for (const points of [8n, 8n]) {
+      const cached = await neu.execute('SELECT * FROM users WHERE id = ?', [1n]);
+      assert.deepEqual(names(cached), NEW_COLUMNS);
+      assert.deepEqual([...cached], [{ id: 1n, full_name: 'Alice', balance: 10n, points }]);
+    }
+    // A statement prepared now runs on the completed schema; the connector pipelines its
+    // PREPARE with an EXECUTE naming statement -1, "the one prepared last" (the client's, not
+    // the one the proxy prepared just before).
     const fresh = await neu.execute('SELECT * FROM users WHERE id = ? AND balance >= 0', [1n]);
     assert.deepEqual(names(fresh), NEW_COLUMNS);
     assert.deepEqual([...fresh], [{ id: 1n, full_name: 'Alice', balance: 10n, points: 8n }]);
+    const write = await neu.execute('UPDATE users SET points = points + ? WHERE full_name = ?', [
+      1n,
+      'Alice',
+    ]);
+    assert.equal((write as mariadb.UpsertResult).affectedRows, 1);
+    await neu.query('UPDATE users SET points = points - 1 WHERE id = 1');
     const reconnected = await connectNew();
     try {
       const again = await reconnected.execute('SELECT * FROM users WHERE id = ?', [1n]);

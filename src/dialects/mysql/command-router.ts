@@ -37,6 +37,19 @@ import { mayChangeSqlMode, useStatementDatabase } from './session-sql-state.ts';
 import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
 import { versionAssignment } from './version-binding.ts';
 
+/**
+ * Whether an execution can run on a statement the proxy prepares anew: a
+ * plain COM_STMT_EXECUTE (the bulk form aside) of a statement with no long
+ * data, that carries its parameter types (a fresh statement has none bound).
+ */
+function canReprepare(msg: CommandMessage, entry: PreparedTranslation): boolean {
+  if (msg.command !== Command.StmtExecute || entry.longData) return false;
+  if (entry.params === 0) return true;
+  // command, id (4), flags, iteration count (4), NULL bitmap, then new-params-bound.
+  const bound = 10 + ((entry.params + 7) >> 3);
+  return msg.payload.length > bound && msg.payload[bound] === 1;
+}
+
 /** Commands that turn the connection into a replication stream; the proxy refuses them. */
 const REPLICATION_COMMANDS = new Set<number>([
   Command.BinlogDump,
@@ -94,8 +107,17 @@ export interface CommandRouterHost {
   remoteTargetOf(connectionId: number): Promise<number | null>;
   /** Asks the server for the account again once the current response is through. */
   requestAccountCheck(): void;
-  /** The statement id the server gave the last statement it prepared, or null. */
+  /** The statement id the server gave the last statement it prepared, or null, and its parameter count. */
   lastPreparedStatementId(): number | null;
+  lastPreparedParams(): number;
+  /**
+   * Sends a COM_STMT_PREPARE of the proxy's own upstream, behind every
+   * command already sent, its response kept from the client: the new
+   * statement's id and parameter count, or null when the server refused it.
+   */
+  prepareOwn(sql: string): Promise<{ id: number; params: number } | null>;
+  /** Sends a COM_STMT_CLOSE of a server statement upstream (it has no response). */
+  closeServerStatement(id: number): void;
 }
 
 /** Routes the whole client commands of one session. */
@@ -120,15 +142,17 @@ export class CommandRouter {
       const sql = this.statements.get(id);
       if (sql !== undefined) return this.onLocalStatementCommand(msg, id, sql);
     }
-    if (this.prepared.watching) {
-      if (STATEMENT_ID_COMMANDS.has(command) && this.prepared.namesRefused(payload)) {
-        return this.onRefusedStatementCommand(msg);
-      }
+    if (this.prepared.watching && STATEMENT_ID_COMMANDS.has(command)) {
+      if (this.prepared.namesRefused(payload)) return this.onRefusedStatementCommand(msg);
+      const entry = this.prepared.named(payload);
       if (EXECUTE_COMMANDS.has(command)) {
-        const entry = this.prepared.named(payload);
         if (entry) return this.checkPrepared(msg, entry);
-      } else if (command === Command.StmtClose) {
-        this.prepared.close(payload);
+      } else if (entry) {
+        if (command === Command.StmtSendLongData) entry.longData = true;
+        if (command === Command.StmtClose) this.prepared.close(payload);
+        const raw = this.toServerStatement(msg, entry);
+        if (raw === null) return null;
+        if (raw !== msg.raw) return { raw, onSuccess: null };
       }
     }
     switch (command) {
@@ -357,6 +381,9 @@ export class CommandRouter {
       sent: forward.raw.subarray(5).toString('utf8'),
       version: this.host.info.boundVersion,
       generation: router.generation,
+      serverId: null,
+      params: 0,
+      longData: false,
     };
     this.prepared.sent(entry);
     const prior = forward.onSuccess;
@@ -365,7 +392,7 @@ export class CommandRouter {
       onSuccess: () => {
         prior?.();
         const id = this.host.lastPreparedStatementId();
-        if (id !== null) this.prepared.record(id, entry);
+        if (id !== null) this.prepared.record(id, this.host.lastPreparedParams(), entry);
       },
     };
   }
@@ -373,33 +400,107 @@ export class CommandRouter {
   /**
    * An execution of a statement prepared under another version map or
    * binding: run when the client's text still translates to what the server
-   * prepared, else refused so the client prepares it again (and gets the
-   * current translation, or its refusal).
+   * prepared; else run on a statement the proxy prepares from the new
+   * translation in its place (see `reprepare`), or, when that cannot be
+   * done, refused so the client prepares it again (and gets the current
+   * translation, or its refusal).
    */
   private checkPrepared(msg: CommandMessage, entry: PreparedTranslation): Forward | Promise<Forward> {
     const router = this.router;
     const version = this.host.info.boundVersion;
     if (router === null || (entry.generation === router.generation && entry.version === version)) {
-      return { raw: msg.raw, onSuccess: null };
+      return this.forwardTo(msg, entry);
     }
     const generation = router.generation;
-    const decide = (route: Route): Forward => {
+    const decide = (route: Route): Forward | Promise<Forward> => {
       const now = route.kind === 'forward' ? entry.original : route.kind === 'rewrite' ? route.sql : null;
       if (now === entry.sent) {
         entry.generation = generation;
         entry.version = version;
-        return { raw: msg.raw, onSuccess: null };
+        return this.forwardTo(msg, entry);
       }
-      this.answerError(
-        msg,
-        ErrorCode.NeedReprepare,
-        'HY000',
-        'Prepared statement needs to be re-prepared: the schema version it was translated for changed (a migration started, completed or rolled back, or the session was bound to another version)',
-      );
-      return null;
+      if (now === null || !canReprepare(msg, entry)) {
+        this.refuseStale(msg);
+        return null;
+      }
+      return this.reprepare(msg, entry, now, generation, version);
     };
     const route = router.route(this.host.info, entry.original);
     return route instanceof Promise ? route.then(decide) : decide(route);
+  }
+
+  /**
+   * Prepares `text`, the statement's new translation, on the server and
+   * sends the execution to it, closing the statement it replaces: the
+   * client keeps its statement id, which the proxy maps to the new one from
+   * now on. Waits for the server's answer to the prepare, so nothing runs
+   * if the new text is refused or takes other parameters (1615 then, and
+   * the client's own prepare gets the server's error).
+   */
+  private reprepare(
+    msg: CommandMessage,
+    entry: PreparedTranslation,
+    text: string,
+    generation: number,
+    version: string | null,
+  ): Promise<Forward> {
+    this.prepared.preparedByProxy();
+    // Started once `inspect` has returned: the relay writes the commands before this one upstream first.
+    return Promise.resolve()
+      .then(() => this.host.prepareOwn(text))
+      .then((prepared) => {
+        const replaced = entry.serverId;
+        if (prepared === null || prepared.params !== entry.params || replaced === null) {
+          if (prepared !== null) this.host.closeServerStatement(prepared.id);
+          this.refuseStale(msg);
+          return null;
+        }
+        entry.serverId = prepared.id;
+        entry.sent = text;
+        entry.generation = generation;
+        entry.version = version;
+        this.host.closeServerStatement(replaced);
+        return this.forwardTo(msg, entry);
+      });
+  }
+
+  /** The command as sent upstream for `entry`: its statement id the server's. */
+  private forwardTo(msg: CommandMessage, entry: PreparedTranslation): Forward {
+    const raw = this.toServerStatement(msg, entry);
+    return raw === null ? null : { raw, onSuccess: null };
+  }
+
+  /**
+   * The command's packets with the statement id the server knows for
+   * `entry` (the client's own when nothing was re-prepared); null, the
+   * command answered with an error, when -1 cannot be resolved.
+   */
+  private toServerStatement(msg: CommandMessage, entry: PreparedTranslation): Buffer | null {
+    const id = this.prepared.serverIdFor(msg.payload, entry);
+    if (id === msg.payload.readUInt32LE(1)) return msg.raw;
+    if (id === null) {
+      if (msg.command === Command.StmtClose || msg.command === Command.StmtSendLongData) return null;
+      this.answerError(
+        msg,
+        ErrorCode.UnknownStmtHandler,
+        'HY000',
+        'Unknown prepared statement handler (4294967295): name the statement by the id its prepare returned',
+      );
+      return null;
+    }
+    const raw = Buffer.from(msg.raw);
+    // The first packet's payload starts after its 4-byte header: the command byte, then the id.
+    raw.writeUInt32LE(id >>> 0, 5);
+    return raw;
+  }
+
+  private refuseStale(msg: CommandMessage): void {
+    this.answerError(
+      msg,
+      ErrorCode.NeedReprepare,
+      'HY000',
+      'Prepared statement needs to be re-prepared: the schema version it was translated for changed (a migration started, completed or rolled back, or the session was bound to another version)',
+    );
   }
 
   /** Turns a routing decision into what goes upstream, or into the proxy's own answer. */

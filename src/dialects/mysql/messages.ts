@@ -406,6 +406,18 @@ export function encodeQuery(sql: string): Buffer {
   return Buffer.concat([Buffer.from([0x03]), Buffer.from(sql, 'utf8')]);
 }
 
+export function encodeStmtPrepare(sql: string): Buffer {
+  return Buffer.concat([Buffer.from([0x16]), Buffer.from(sql, 'utf8')]);
+}
+
+/** COM_STMT_CLOSE of a statement id (the server sends no answer). */
+export function encodeStmtClose(statementId: number): Buffer {
+  const out = Buffer.alloc(5);
+  out[0] = 0x19;
+  out.writeUInt32LE(statementId >>> 0, 1);
+  return out;
+}
+
 /** COM_PROCESS_KILL: the 4-byte connection id. */
 export function decodeProcessKill(payload: Buffer): number {
   const r = new PayloadReader(payload, 'COM_PROCESS_KILL');

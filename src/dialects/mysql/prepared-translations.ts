@@ -8,17 +8,28 @@ import { Command } from './protocol.ts';
  * `SELECT *` prepared before START would then list the shadow columns. So
  * at each execution after the version map or the session's binding
  * changed, the client's text is translated again; when that no longer
- * gives the text the statement was prepared with, the execution is refused
- * (ER_NEED_REPREPARE) instead of run against the wrong columns.
+ * gives the text the statement was prepared with, the proxy prepares the
+ * new text itself and runs the execution on that statement (the client
+ * keeps its statement id), or, when it cannot, refuses the execution
+ * (ER_NEED_REPREPARE) instead of running it against the wrong columns.
  */
 export interface PreparedTranslation {
   /** The client's text. */
   readonly original: string;
   /** What the server prepared. */
-  readonly sent: string;
+  sent: string;
   /** The session's binding and the router's map generation it was translated under. */
   version: string | null;
   generation: number;
+  /**
+   * The server's id of the statement: the one the client was given until
+   * the proxy prepares it again; null until the server answers.
+   */
+  serverId: number | null;
+  /** Parameter markers, from the server's answer to the client's prepare. */
+  params: number;
+  /** COM_STMT_SEND_LONG_DATA went to the statement: its data is the server statement's, not movable. */
+  longData: boolean;
 }
 
 /** MariaDB: statement id -1 names the statement prepared last. */
@@ -45,6 +56,11 @@ export class PreparedTranslations {
    * execution arrives before the prepare's id does.
    */
   private last: PreparedTranslation | typeof REFUSED_PREPARE | undefined;
+  /**
+   * The proxy prepared a statement of its own since the client's last
+   * COM_STMT_PREPARE: to the server, -1 names that one now.
+   */
+  private preparedSinceClient = false;
 
   /** Whether executions need looking at: statements are followed, or -1 names a refused prepare. */
   get watching(): boolean {
@@ -57,16 +73,38 @@ export class PreparedTranslations {
    */
   sent(entry: PreparedTranslation | undefined): void {
     this.last = entry;
+    this.preparedSinceClient = false;
   }
 
   /** The proxy answered a COM_STMT_PREPARE itself with an error: -1 names no statement now. */
   refused(): void {
     this.last = REFUSED_PREPARE;
+    this.preparedSinceClient = false;
   }
 
-  /** The server prepared the statement last sent, under `id`. */
-  record(id: number, entry: PreparedTranslation): void {
+  /** The proxy sends a COM_STMT_PREPARE of its own (a re-prepare). */
+  preparedByProxy(): void {
+    this.preparedSinceClient = true;
+  }
+
+  /** The server prepared the statement last sent, under `id`, with `params` parameter markers. */
+  record(id: number, params: number, entry: PreparedTranslation): void {
+    entry.serverId = id;
+    entry.params = params;
     this.byId.set(id, entry);
+  }
+
+  /**
+   * The statement id to send the server in place of the one a COM_STMT_*
+   * payload names for `entry`: the id of the statement the proxy prepared
+   * in its place, or, for -1 after a prepare of the proxy's, the client's
+   * statement's own id. The payload's id when nothing changed; null when
+   * -1 cannot be resolved (the server has not answered the client's prepare).
+   */
+  serverIdFor(payload: Buffer, entry: PreparedTranslation): number | null {
+    const id = payload.readUInt32LE(1);
+    if (id === LAST_PREPARED && !this.preparedSinceClient) return id;
+    return entry.serverId;
   }
 
   /** The statement a COM_STMT_* payload names (MariaDB's -1: the one prepared last). */
@@ -90,5 +128,6 @@ export class PreparedTranslations {
   forget(): void {
     this.byId.clear();
     this.last = undefined;
+    this.preparedSinceClient = false;
   }
 }

@@ -29,6 +29,11 @@ export interface CommandTag {
   after: (() => Buffer)[] | null;
   /** Applied to the session when the command succeeds (COM_INIT_DB, COM_CHANGE_USER). */
   onSuccess: (() => void) | null;
+  /**
+   * Set for a command the proxy sent on its own behalf (a re-prepare): its
+   * response never reaches the client, and this gets whether it succeeded.
+   */
+  hidden: ((ok: boolean) => void) | null;
 }
 
 /** Where followed responses go. */
@@ -78,8 +83,26 @@ export class ResponseFollower {
         compressedSeq,
         after: null,
         onSuccess,
+        hidden: null,
       });
     }
+  }
+
+  /**
+   * The proxy sends a command of its own upstream: its response is
+   * followed like any other, but kept from the client. Only sent while the
+   * client's commands wait (a routing decision), so no client response
+   * follows it in the queue.
+   */
+  expectHidden(command: number, done: (ok: boolean) => void): void {
+    this.tracker.expect(responseKindOf(command), {
+      command,
+      start: performance.now(),
+      compressedSeq: 0,
+      after: null,
+      onSuccess: null,
+      hidden: done,
+    });
   }
 
   /**
@@ -115,23 +138,34 @@ export class ResponseFollower {
     this.chunk = chunk;
     this.written = 0;
     this.lastSequenceId = -1;
+    this.hideFrom = this.tracker.firstTag()?.hidden ? 0 : -1;
+    this.sawHidden = false;
     // Rows are passed over by the scanner, not visited: only the packets that can end them are.
     this.scanner.passOverRows = this.tracker.inRows;
     try {
-      this.lastSequenceId = this.scanner.feed(chunk, this.visitPacket);
+      const last = this.scanner.feed(chunk, this.visitPacket);
+      // Client responses come before a hidden one in a chunk and end with a visited packet.
+      this.lastSequenceId = this.sawHidden ? this.visibleSequenceId : last;
     } finally {
       // Also when the response cannot be followed: errors the proxy writes then carry the next id.
       if (this.lastSequenceId >= 0) this.sink.relayedSequenceId(this.lastSequenceId);
       this.chunk = EMPTY;
     }
     const from = this.written;
-    if (from < chunk.length) this.sink.writeClient(from === 0 ? chunk : chunk.subarray(from));
+    const to = this.hideFrom >= 0 ? this.hideFrom : chunk.length;
+    if (from < to)
+      this.sink.writeClient(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
   }
 
   /** The chunk being relayed, how much of it is written, and the sequence id of its last packet (-1: none yet). */
   private chunk: Buffer = EMPTY;
   private written = 0;
   private lastSequenceId = -1;
+  /** Where in the chunk a hidden response's bytes start (-1: none is being received). */
+  private hideFrom = -1;
+  /** Whether the chunk held packets of a hidden response, and the last packet's id before them. */
+  private sawHidden = false;
+  private visibleSequenceId = -1;
 
   private readonly visitPacket: PacketVisitor = (
     buf,
@@ -143,6 +177,8 @@ export class ResponseFollower {
     endOffset,
   ) => {
     this.lastSequenceId = sequenceId;
+    if (this.hideFrom >= 0) this.sawHidden = true;
+    else this.visibleSequenceId = sequenceId;
     const tracker = this.tracker;
     const outcome = tracker.onPacketAt(buf, headStart, headLength, length, continuation);
     if (outcome === Outcome.Complete) this.onComplete(endOffset);
@@ -161,15 +197,28 @@ export class ResponseFollower {
   private onComplete(endOffset: number): void {
     const tracker = this.tracker;
     const tag = tracker.completedTag!;
+    if (tag.hidden !== null) {
+      // The proxy's own response: its bytes, [hideFrom, endOffset), are dropped.
+      this.written = endOffset;
+      this.hideFrom = -1;
+      tag.hidden(!tracker.completedWithError);
+      if (tag.after !== null) for (const build of tag.after) this.sink.writeClient(build());
+      const next = this.sink.compressed() ? tracker.firstTag() : undefined;
+      if (next !== undefined) this.sink.startClientResponse(next.compressedSeq);
+      return;
+    }
     this.sink.commandDone(Math.round((performance.now() - tag.start) * 1000));
     if (!tracker.completedWithError) tag.onSuccess?.();
-    const next = this.sink.compressed() ? tracker.firstTag() : undefined;
-    if (tag.after === null && next === undefined) return;
+    const head = tracker.firstTag();
+    const hideNext = head !== undefined && head.hidden !== null;
+    const next = this.sink.compressed() && !hideNext ? head : undefined;
+    if (tag.after === null && next === undefined && !hideNext) return;
     this.sink.relayedSequenceId(this.lastSequenceId);
     this.sink.writeClient(this.chunk.subarray(this.written, endOffset));
     this.written = endOffset;
     if (tag.after !== null) for (const build of tag.after) this.sink.writeClient(build());
     // The next pipelined response starts its own run of compressed sequence ids.
     if (next !== undefined) this.sink.startClientResponse(next.compressedSeq);
+    if (hideNext) this.hideFrom = endOffset;
   }
 }

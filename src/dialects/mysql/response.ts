@@ -100,8 +100,9 @@ export class ResponseTracker<T = unknown> {
   private prepareColumns = 0;
   /** Status flags of the last OK / EOF seen (SERVER_STATUS_IN_TRANS tells an open transaction). */
   statusFlags = 0;
-  /** The statement id of the last COM_STMT_PREPARE the server answered with an OK. */
+  /** The statement id of the last COM_STMT_PREPARE the server answered with an OK, and its parameter count. */
   lastPreparedId: number | null = null;
+  lastPreparedParams = 0;
   awaiting: AwaitingClient = AwaitingClient.Nothing;
   /** Tag of the response that just completed, and whether it ended in an ERR. */
   completedTag: T | undefined;
@@ -303,6 +304,7 @@ export class ResponseTracker<T = unknown> {
         }
         const ok = decodeStmtPrepareOk(buf.subarray(at, end));
         this.lastPreparedId = ok.statementId;
+        this.lastPreparedParams = ok.numParams;
         this.prepareColumns = ok.numColumns;
         if (ok.numParams > 0) {
           this.count = ok.numParams;

@@ -39,7 +39,7 @@ import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { PacketFramer } from './framer.ts';
 import { proxyConnectionId } from './kill.ts';
 import { Login, Phase } from './login.ts';
-import { encodeErr, encodePacket } from './messages.ts';
+import { encodeErr, encodePacket, encodeStmtClose, encodeStmtPrepare } from './messages.ts';
 import { LocalStatements } from './prepared-statements.ts';
 import { Capability, Command, ErrorCode } from './protocol.ts';
 import type { ResponseTracker } from './response.ts';
@@ -143,6 +143,9 @@ export class MysqlSession implements ProxySession {
         info: this.info,
         statusFlags: () => this.tracker.statusFlags,
         lastPreparedStatementId: () => this.tracker.lastPreparedId,
+        lastPreparedParams: () => this.tracker.lastPreparedParams,
+        prepareOwn: (sql) => this.prepareOwn(sql),
+        closeServerStatement: (id) => this.writeUpstream(encodePacket(0, encodeStmtClose(id))),
         clientCapabilities: () => this.login.clientCapabilities,
         answerLocally: (msg, build) =>
           this.responses.answer((msg.lastSequenceId + 1) & 0xff, this.relay.clientFrameSeq, build),
@@ -547,6 +550,21 @@ export class MysqlSession implements ProxySession {
       return;
     }
     this.responses.expect(command, this.relay.clientFrameSeq, onSuccess);
+  }
+
+  /** A COM_STMT_PREPARE of the proxy's own (see CommandRouterHost.prepareOwn). */
+  private prepareOwn(sql: string): Promise<{ id: number; params: number } | null> {
+    return new Promise((resolve) => {
+      if (this.phase !== Phase.Command || !this.upstreamOpen) {
+        resolve(null);
+        return;
+      }
+      this.responses.expectHidden(Command.StmtPrepare, (ok) => {
+        const id = this.tracker.lastPreparedId;
+        resolve(ok && id !== null ? { id, params: this.tracker.lastPreparedParams } : null);
+      });
+      this.writeUpstream(encodePacket(0, encodeStmtPrepare(sql)));
+    });
   }
 
   /** The upstream thread id behind a connection id this proxy handed out, or null. */
