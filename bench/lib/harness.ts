@@ -132,6 +132,8 @@ export async function startServe(
   const proc = spawn(
     process.execPath,
     [
+      // For example `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where the proxy spends its time.
+      ...(process.env.SHIFTGATE_BENCH_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       checkout === null
         ? new URL('../../bin/shiftgate.js', import.meta.url).pathname
         : join(checkout, 'bin', 'shiftgate.js'),

@@ -39,6 +39,8 @@ interface TranslatorCounters {
   passthrough: number;
   hits: number;
   misses: number;
+  /** The proxy process's CPU time, seconds (prom-client's process_cpu_seconds_total). */
+  cpuSeconds: number;
 }
 
 /**
@@ -61,10 +63,12 @@ export async function startTranslateMigration(
 }
 
 /** One load run against one target: the load tool's figures and what the translator did meanwhile. */
-export interface TranslateRound extends TranslatorCounters {
+export interface TranslateRound extends Omit<TranslatorCounters, 'cpuSeconds'> {
   tps: number;
   latencyMs: number;
   transactions: number;
+  /** CPU the proxy spent per transaction of the round, microseconds (all of the proxy's work, for any target). */
+  proxyCpuUs: number;
 }
 
 async function translatorCounters(httpPort: number): Promise<TranslatorCounters> {
@@ -73,6 +77,7 @@ async function translatorCounters(httpPort: number): Promise<TranslatorCounters>
     passthrough: await scrapeMetric(httpPort, 'shiftgate_translations_total', { result: 'passthrough' }),
     hits: await scrapeMetric(httpPort, 'shiftgate_translation_cache_total', { result: 'hit' }),
     misses: await scrapeMetric(httpPort, 'shiftgate_translation_cache_total', { result: 'miss' }),
+    cpuSeconds: await scrapeMetric(httpPort, 'process_cpu_seconds_total'),
   };
 }
 
@@ -96,6 +101,7 @@ export async function measureTranslateRound(
     passthrough: after.passthrough - before.passthrough,
     hits: after.hits - before.hits,
     misses: after.misses - before.misses,
+    proxyCpuUs: ((after.cpuSeconds - before.cpuSeconds) * 1e6) / Math.max(1, r.transactions),
   };
   const name = `${key.mode}/${key.via}/${key.name}`;
   results.set(name, [...(results.get(name) ?? []), measured]);
@@ -103,7 +109,7 @@ export async function measureTranslateRound(
     `round ${key.round} ${name.padEnd(28)} ${r.tps.toFixed(0).padStart(7)} tps  ${r.latencyMs.toFixed(3)} ms  ` +
       (key.via === 'direct'
         ? ''
-        : `rewritten ${measured.rewritten}  passthrough ${measured.passthrough}  cache hit ${measured.hits} miss ${measured.misses}`),
+        : `proxy cpu ${measured.proxyCpuUs.toFixed(0)} us/tx  rewritten ${measured.rewritten}  passthrough ${measured.passthrough}  cache hit ${measured.hits} miss ${measured.misses}`),
   );
 }
 
@@ -168,42 +174,54 @@ export interface TranslateReport {
   costs: TranslationCosts;
 }
 
+/** The median over rounds of a / b within each round (round i of both ran back to back). */
+function pairedRatio(a: readonly TranslateRound[], b: readonly TranslateRound[]): number {
+  return median(a.map((x, i) => x.tps / b[i]!.tps));
+}
+
 export function printTranslateReport(r: TranslateReport): void {
   console.log(`\n${r.load} through Shiftgate, ${r.clients} clients, median of ${r.rounds} rounds`);
   console.log(
-    'mode      migrating tps  untouched tps   ratio   latency ms (mig / untouched)   translator per statement (migrating)',
+    'mode      migrating tps  untouched tps   ratio  paired*  latency ms (mig / untouched)   proxy cpu us/tx (mig / untouched)   translator per statement (migrating)',
   );
   for (const mode of r.modes) {
     const mig = r.results.get(`${mode}/shiftgate/migrating`)!;
     const plain = r.results.get(`${mode}/shiftgate/untouched`)!;
     const migTps = median(mig.map((x) => x.tps));
     const plainTps = median(plain.map((x) => x.tps));
+    const paired = pairedRatio(mig, plain);
     const stmts = mig.reduce((a, x) => a + x.transactions * r.statementsPerTransaction, 0);
     const rewritten = mig.reduce((a, x) => a + x.rewritten, 0);
     const hits = mig.reduce((a, x) => a + x.hits, 0);
     const lookups = hits + mig.reduce((a, x) => a + x.misses, 0);
     console.log(
-      `${mode.padEnd(9)} ${migTps.toFixed(0).padStart(13)}  ${plainTps.toFixed(0).padStart(13)}  ${(migTps / plainTps).toFixed(2).padStart(5)}x` +
+      `${mode.padEnd(9)} ${migTps.toFixed(0).padStart(13)}  ${plainTps.toFixed(0).padStart(13)}  ${(migTps / plainTps).toFixed(2).padStart(5)}x  ${paired.toFixed(2).padStart(5)}x` +
         `   ${median(mig.map((x) => x.latencyMs)).toFixed(3)} / ${median(plain.map((x) => x.latencyMs)).toFixed(3)}`.padEnd(
           33,
+        ) +
+        `${median(mig.map((x) => x.proxyCpuUs)).toFixed(0)} / ${median(plain.map((x) => x.proxyCpuUs)).toFixed(0)}`.padEnd(
+          36,
         ) +
         `rewritten ${(rewritten / stmts).toFixed(3)}/stmt, cache hit rate ${lookups ? ((100 * hits) / lookups).toFixed(1) : '-'}% of ${lookups} lookups`,
     );
   }
-  console.log('goal: migrating >= 0.9x untouched');
+  console.log(
+    'goal: migrating >= 0.9x untouched\n* paired: the median over rounds of migrating / untouched within one round (the two run back to back, so drift between rounds cancels)',
+  );
   console.log(
     `\ncontrol: the same script straight to ${r.server} (no proxy): what the migration itself costs (sync trigger, wider rows)`,
   );
   console.log(
-    'mode      migrating tps  untouched tps   ratio   proxy ratio / direct ratio (translation alone)',
+    'mode      migrating tps  untouched tps   ratio  paired*  proxy / direct, paired (translation alone)',
   );
   for (const mode of r.modes) {
-    const tps = (via: string, name: string) =>
-      median(r.results.get(`${mode}/${via}/${name}`)!.map((x) => x.tps));
+    const runs = (via: string, name: string) => r.results.get(`${mode}/${via}/${name}`)!;
+    const tps = (via: string, name: string) => median(runs(via, name).map((x) => x.tps));
     const direct = tps('direct', 'migrating') / tps('direct', 'untouched');
-    const proxied = tps('shiftgate', 'migrating') / tps('shiftgate', 'untouched');
+    const directPaired = pairedRatio(runs('direct', 'migrating'), runs('direct', 'untouched'));
+    const proxiedPaired = pairedRatio(runs('shiftgate', 'migrating'), runs('shiftgate', 'untouched'));
     console.log(
-      `${mode.padEnd(9)} ${tps('direct', 'migrating').toFixed(0).padStart(13)}  ${tps('direct', 'untouched').toFixed(0).padStart(13)}  ${direct.toFixed(2).padStart(5)}x   ${(proxied / direct).toFixed(2)}x`,
+      `${mode.padEnd(9)} ${tps('direct', 'migrating').toFixed(0).padStart(13)}  ${tps('direct', 'untouched').toFixed(0).padStart(13)}  ${direct.toFixed(2).padStart(5)}x  ${directPaired.toFixed(2).padStart(5)}x  ${(proxiedPaired / directPaired).toFixed(2)}x`,
     );
   }
 

@@ -25,6 +25,8 @@ const RESERVED_VARIABLE = /@[`'"]?(shiftgate_(?:version|backfill))[`'"]?(?![A-Za
  * also says SET is refused too, which only errs on the safe side.
  */
 function assigned(sql: string): string | null {
+  // Runs on every routed statement: most name no user variable at all.
+  if (!sql.includes('@')) return null;
   for (const m of sql.matchAll(RESERVED_VARIABLE)) {
     const before = sql.slice(0, m.index);
     const after = sql.slice(m.index + m[0].length);

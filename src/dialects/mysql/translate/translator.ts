@@ -134,9 +134,9 @@ export class MysqlTranslator {
           start: movePosition(st.start, sibling.spans, shape.spans),
           end: movePosition(st.end, sibling.spans, shape.spans),
         }));
-        const plan = planOf(version, sql, edits, statements);
-        this.cache.set(key, plan);
-        return plan;
+        // Not kept by text, as on PostgreSQL: texts that differ only in their constants (ids inlined
+        // by the client) would each take a cache entry and evict one, which costs more than this reuse.
+        return planOf(version, sql, edits, statements);
       }
     }
     this.counters.misses++;
