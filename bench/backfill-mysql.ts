@@ -37,6 +37,7 @@ import { stringify } from 'yaml';
 import { connectMigrationEngine } from '../src/dialects/index.ts';
 import type { EngineEvent } from '../src/migrations/engine.ts';
 import { parseMigration } from '../src/migrations/parse.ts';
+import { dropMysqlState } from '../test/helpers/databases.ts';
 import { startServe, withPort } from './lib/harness.ts';
 
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -405,8 +406,7 @@ ${settled.map((x) => `  ${x}`).join('\n')}
 } finally {
   await db.end();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
-  // Shiftgate's state rows of this database go with it.
-  for (const table of ['migrations', 'events'])
-    await admin.query(`DELETE FROM shiftgate.${table} WHERE schema_name = ?`, [dbName]).catch(() => {});
+  // Shiftgate's state rows of this database go with it (checkpoints, heartbeats and fleet controls too).
+  await dropMysqlState(admin, dbName);
   await admin.end();
 }

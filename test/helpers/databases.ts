@@ -50,6 +50,13 @@ const MYSQL_STATE_ROWS = [
   ['fleet_controls', 'scope'],
 ] as const;
 
+/** Deletes Shiftgate's rows of database `name` from the server's shared `shiftgate` database. */
+export async function dropMysqlState(conn: mysql.Connection, name: string): Promise<void> {
+  for (const [table, column] of MYSQL_STATE_ROWS) {
+    await conn.query(`DELETE FROM shiftgate.${table} WHERE ${column} = ?`, [name]).catch(() => {});
+  }
+}
+
 export async function createMysqlDatabase(prefix: string): Promise<TestDatabase> {
   const name = uniqueName(prefix);
   const admin = await mysql.createConnection(MYSQL_URL);
@@ -64,9 +71,7 @@ export async function createMysqlDatabase(prefix: string): Promise<TestDatabase>
       const c = await mysql.createConnection(MYSQL_URL);
       await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
       // The shiftgate database is shared by every database of the server: this one's rows go too.
-      for (const [table, column] of MYSQL_STATE_ROWS) {
-        await c.query(`DELETE FROM shiftgate.${table} WHERE ${column} = ?`, [name]).catch(() => {});
-      }
+      await dropMysqlState(c, name);
       await c.end();
     },
   };

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
 import { type Shiftgate, startShiftgate } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { MYSQL_URL } from '../helpers/databases.ts';
+import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
 
 const suffix = randomBytes(4).toString('hex');
 /** A name no account has: only the anonymous account lets it in. */
@@ -24,6 +24,8 @@ describe('mysql admin authorisation by the authenticated account', () => {
   let sg: Shiftgate;
   let root: mysql.Connection;
   let createdAnonymous = false;
+  // The proxy's own state (its heartbeat) is kept under this database, and dropped with it.
+  let db: TestDatabase;
 
   before(async () => {
     root = await mysql.createConnection(MYSQL_URL);
@@ -34,15 +36,16 @@ describe('mysql admin authorisation by the authenticated account', () => {
     await root.query("CREATE USER ''@'%' IDENTIFIED BY ?", [anonymousPassword]);
     createdAnonymous = true;
     await root.query('CREATE USER ?@? IDENTIFIED BY ?', [patternAdmin, '127.0.0.%', patternPassword]);
+    db = await createMysqlDatabase('account');
     const config = loadConfig({
       env: {},
       flags: {
-        upstream: MYSQL_URL,
+        upstream: db.url,
         listen: '127.0.0.1:0',
         'admin.users': `${claimedAdmin},${patternAdmin},root`,
       },
     });
-    sg = await startShiftgate(config, MYSQL_URL, { http: false });
+    sg = await startShiftgate(config, db.url, { http: false });
   });
 
   after(async () => {
@@ -50,6 +53,7 @@ describe('mysql admin authorisation by the authenticated account', () => {
     if (createdAnonymous) await root.query("DROP USER IF EXISTS ''@'%'");
     await root.query('DROP USER IF EXISTS ?@?', [patternAdmin, '127.0.0.%']);
     await root.end();
+    await db?.drop();
   });
 
   const connect = (user: string, password: string) =>
