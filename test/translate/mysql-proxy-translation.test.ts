@@ -227,21 +227,22 @@ describe('MySQL translation through the proxy', () => {
       const [mine] = await neu.execute(star, [1]);
       assert.deepEqual(mine, [{ id: 1, full_name: 'Alice', age: 31 }]);
       // The same over the compressed protocol, where the proxy's own prepare must leave no trace.
-      zipped = await connect({ connectAttributes: { shiftgate_version: NAME }, compress: true });
-      const [zippedRows] = await zipped.execute(star, [2]);
+      const z = await connect({ connectAttributes: { shiftgate_version: NAME }, compress: true });
+      zipped = z;
+      const [zippedRows] = await z.execute(star, [2]);
       assert.deepEqual(zippedRows, [{ id: 2, full_name: 'Bobby', age: 17 }]);
 
       await admin.query('SHIFTGATE COMPLETE FORCE');
       await waitForPhase(admin, 'none');
       for (const id of [2, 1]) {
-        const [rows, zippedFields] = await zipped.execute(star, [id]);
+        const [rows, zippedFields] = await z.execute(star, [id]);
         assert.deepEqual(
           (zippedFields as mysql.FieldPacket[]).map((f) => f.name),
           ['id', 'full_name', 'age'],
         );
         assert.equal((rows as { id: number }[])[0]?.id, id, 'compressed, after COMPLETE');
       }
-      const [[ping]] = (await zipped.query('SELECT 1 AS one')) as unknown as [[{ one: number }]];
+      const [[ping]] = (await z.query('SELECT 1 AS one')) as unknown as [[{ one: number }]];
       assert.equal(ping.one, 1, 'the compressed session goes on');
       // The server would re-prepare the translated text on the renamed column: the proxy
       // prepares the completed schema's text in its place; the client's statement id stays.
