@@ -116,7 +116,7 @@ export class MigrationMetrics {
     valueGauge(
       registry,
       'shiftgate_throttle_latency_cost_ratio',
-      'Client p99 the throttle last acted on over the baseline p99 (1.05: the backfill costs 5%)',
+      'Client p99 the throttle last acted on over the pre-START baseline p99 (1.05: the migration, backfill and sync triggers together, costs clients 5%)',
       () => sources.throttle().latencyCost,
     );
     valueGauge(
