@@ -444,6 +444,11 @@ export const MYSQL_CASES: MysqlCase[] = [
   },
   {
     v: V3,
+    sql: "UPDATE users JOIN tags ON tags.user_id = users.id SET full_name = CONCAT(label, '!'), age = age + 1 WHERE label = 'vip'",
+    out: "UPDATE users JOIN tags ON tags.user_id = users.id SET `name` = CONCAT(label, '!'), `_shiftgate_new_age` = `_shiftgate_new_age` + 1 WHERE label = 'vip'",
+  },
+  {
+    v: V3,
     sql: 'UPDATE purchases p INNER JOIN users u ON u.id = p.user_id SET p.note = u.full_name WHERE u.id = 1',
     out: 'UPDATE `orders` p INNER JOIN users u ON u.id = p.user_id SET p.note = u.`name` WHERE u.id = 1',
   },
