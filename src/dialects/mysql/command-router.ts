@@ -107,8 +107,9 @@ export interface CommandRouterHost {
   remoteTargetOf(connectionId: number): Promise<number | null>;
   /** Asks the server for the account again once the current response is through. */
   requestAccountCheck(): void;
-  /** The statement id the server gave the last statement it prepared, or null, and its parameter count. */
+  /** The statement id the server gave the last statement it prepared, or null. */
   lastPreparedStatementId(): number | null;
+  /** The parameter count of that statement. */
   lastPreparedParams(): number;
   /**
    * Sends a COM_STMT_PREPARE of the proxy's own upstream, behind every
