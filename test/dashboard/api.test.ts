@@ -57,6 +57,16 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     }
   }
 
+  /** /api/migrations once `check` holds (its read is shared for half a second, like the status's). */
+  async function migrationsWhen(check: (m: { name: string; phase: string }[]) => boolean) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const r = await api('/api/migrations');
+      if (check(r.migrations) || Date.now() > deadline) return r;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   before(async () => {
     db = await createPgDatabase('dashboard_api');
     const u = new URL(db.url);
@@ -220,7 +230,7 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     assert.equal(s.migration.inFlight, false);
     assert.ok(s.migration.completedAt);
     assert.ok(s.migration.timeline.every((t: Step) => t.state === 'done'));
-    const { migrations } = await api('/api/migrations');
+    const { migrations } = await migrationsWhen((m) => m[0]?.phase === 'completed');
     assert.equal(migrations.length, 1);
     const h = migrations[0];
     assert.equal(h.name, '02_email');
@@ -255,7 +265,7 @@ describe('dashboard JSON API (PostgreSQL)', () => {
       m.timeline.every((t: Step) => t.at),
       `every step has its date: ${JSON.stringify(m.timeline)}`,
     );
-    const { migrations } = await api('/api/migrations');
+    const { migrations } = await migrationsWhen((m) => m.some((x) => x.phase === 'rolled_back'));
     assert.deepEqual(
       migrations.map((x: { name: string; phase: string }) => `${x.name}:${x.phase}`),
       ['02_email:completed', '03_nick:rolled_back'],
