@@ -92,6 +92,14 @@ function coerce(key: ConfigKey, raw: string, source: string): unknown {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  if (key.kind === 'json') {
+    // Lists of objects (`proxy.version_rules`) come as JSON; the schema checks their shape.
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch (err) {
+      throw new ConfigError(key.path, source, `expected JSON, got '${raw}' (${(err as Error).message})`);
+    }
+  }
   return raw;
 }
 

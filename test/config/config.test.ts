@@ -58,6 +58,29 @@ describe('config', () => {
     assert.equal(fromFlag.listen, '127.0.0.1:7002');
   });
 
+  test('proxy.version_rules: a list from the file, or JSON from the environment or a flag', () => {
+    const rules = [
+      { user: 'app', version: '02_split' },
+      { application_name: 'worker', version: '01_x' },
+    ];
+    const file = yamlFile('proxy:\n  version_rules:\n    - { user: app, version: 02_split }\n');
+    assert.deepEqual(loadConfig({ file, env: {} }).proxy.version_rules, [rules[0]]);
+    const json = JSON.stringify(rules);
+    assert.deepEqual(loadConfig({ env: { SHIFTGATE_PROXY_VERSION_RULES: json } }).proxy.version_rules, rules);
+    assert.deepEqual(
+      loadConfig({ env: {}, flags: { 'proxy.version_rules': json } }).proxy.version_rules,
+      rules,
+    );
+    assert.throws(
+      () => loadConfig({ env: { SHIFTGATE_PROXY_VERSION_RULES: '[{user: app}]' } }),
+      /invalid config key 'proxy\.version_rules' \(environment SHIFTGATE_PROXY_VERSION_RULES\): expected JSON/,
+    );
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { 'proxy.version_rules': '[{"user":"app"}]' } }),
+      /invalid config key 'proxy\.version_rules\.0\.version'/,
+    );
+  });
+
   test("proxy.workers: a count from the file, the environment or a flag, or 'auto'", () => {
     assert.equal(loadConfig({ env: {} }).proxy.workers, 1);
     assert.equal(loadConfig({ file: yamlFile('proxy: { workers: 3 }\n'), env: {} }).proxy.workers, 3);

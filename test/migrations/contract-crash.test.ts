@@ -285,6 +285,31 @@ async function cloneDatabase(template: TestDatabase, suffix: string): Promise<Te
   };
 }
 
+/**
+ * Waits until the server has ended every backend of the killed runner in
+ * these databases. Their sockets are closed by the kill, but a busy server
+ * may take a moment to notice; until then the runner lock is still held and
+ * a resume is rightly refused as a second runner.
+ */
+async function deadRunnerGone(names: string[]): Promise<void> {
+  const admin = await connect(PG_URL);
+  try {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const r = await admin.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()',
+        [names],
+      );
+      if (Number(r.rows[0]!.n) === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(`backends of the killed runner still live in ${names.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Everything a run leaves in one schema: the fingerprint, every row of every table, the migration's phase. */
 async function snapshot(client: pg.Client, schema: string): Promise<unknown> {
   const tables = await client.query<{ name: string }>(
@@ -450,6 +475,7 @@ describe('COMPLETE and ROLLBACK killed at every crash point', () => {
     const killed = await runChild(childScript, completing.url, rolling.url, at);
     if (killed.signal !== 'SIGKILL') return [`crash point ${at}: the child was not killed: ${killed.stderr}`];
     if (killed.held.length === 0) return [`crash point ${at} held no runner`];
+    await deadRunnerGone([completing.name, rolling.name]);
     for (const [db, command, expected] of [
       [completing, 'complete', expectComplete],
       [rolling, 'rollback', expectRollback],
