@@ -55,7 +55,17 @@ describe('following the state store (PostgreSQL)', () => {
 
     await run(process.execPath, [...CLI, 'migrate', 'start', '--upstream', db.url, file]);
     await within(1500, () => map()?.latest === 'rename_name');
-    await client.query("SET shiftgate.version = 'rename_name'");
+    // The map may show the version one poll before it shows it active (then SET answers "not ready yet").
+    const started = Date.now();
+    for (;;) {
+      try {
+        await client.query("SET shiftgate.version = 'rename_name'");
+        break;
+      } catch (err) {
+        if (!/not ready yet/.test((err as Error).message) || Date.now() - started > 1500) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     assert.deepEqual((await client.query('SELECT * FROM users')).rows, [{ id: 1, full_name: 'ada' }]);
 
     await run(process.execPath, [...CLI, 'migrate', 'rollback', '--upstream', db.url]);
