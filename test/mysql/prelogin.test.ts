@@ -13,7 +13,7 @@ import mysql from 'mysql2/promise';
 import { type Packet, PacketFramer } from '../../src/dialects/mysql/framer.ts';
 import { encodePacket } from '../../src/dialects/mysql/messages.ts';
 import { CLI } from '../helpers/cli.ts';
-import { MYSQL_URL } from '../helpers/databases.ts';
+import { createMysqlDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { RAW_CLIENT_CAPABILITIES } from './raw-client.ts';
 
 const MiB = 1024 * 1024;
@@ -85,9 +85,12 @@ async function flood(socket: Socket, total: number, stallMs: number): Promise<nu
 describe('mysql memory before login', () => {
   let child: ChildProcess;
   let port: number;
+  // The proxy's heartbeat is kept under this database and goes with it (the proxy is SIGKILLed).
+  let db: TestDatabase;
 
   before(async () => {
-    child = spawn(process.execPath, [...CLI, 'serve', '--upstream', MYSQL_URL, '--listen', '127.0.0.1:0'], {
+    db = await createMysqlDatabase('prelogin');
+    child = spawn(process.execPath, [...CLI, 'serve', '--upstream', db.url, '--listen', '127.0.0.1:0'], {
       env: { ...process.env, SHIFTGATE_LOG_LEVEL: 'error', SHIFTGATE_HTTP: '127.0.0.1:0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -102,8 +105,11 @@ describe('mysql memory before login', () => {
     });
   });
 
-  after(() => {
+  after(async () => {
+    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await exited;
+    await db.drop();
   });
 
   const query = async (sql: string) => {
