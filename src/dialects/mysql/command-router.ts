@@ -28,6 +28,7 @@ import {
   encodeErr,
   encodePacket,
   encodeQuery,
+  encodeTextCommand,
 } from './messages.ts';
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
 import { EXECUTE_COMMANDS, type PreparedTranslation, PreparedTranslations } from './prepared-translations.ts';
@@ -511,7 +512,7 @@ export class CommandRouter {
         return { raw: msg.raw, onSuccess: null };
       case 'rewrite':
         return {
-          raw: encodePacket(0, Buffer.concat([Buffer.from([msg.command]), Buffer.from(route.sql, 'utf8')])),
+          raw: encodePacket(0, encodeTextCommand(msg.command, route.sql)),
           onSuccess: null,
         };
       case 'result': {

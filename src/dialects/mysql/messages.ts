@@ -5,7 +5,7 @@
  * that breaks the format.
  */
 import { ProtocolError } from '../../proxy/protocol-error.ts';
-import { Capability, MAX_PACKET_PAYLOAD, PACKET_HEADER_LENGTH, ResponseHeader } from './protocol.ts';
+import { Capability, Command, MAX_PACKET_PAYLOAD, PACKET_HEADER_LENGTH, ResponseHeader } from './protocol.ts';
 import { lenencIntBytes, PayloadReader } from './reader.ts';
 
 /** Frames `payload` as one or more packets starting at `sequenceId` (payloads >= 16 MB are split). */
@@ -402,18 +402,19 @@ export function decodeQueryText(payload: Buffer): string {
   return payload.toString('utf8', 1);
 }
 
-export function encodeQuery(sql: string): Buffer {
-  return Buffer.concat([Buffer.from([0x03]), Buffer.from(sql, 'utf8')]);
+/** A command whose payload is SQL text after the command byte (COM_QUERY, COM_STMT_PREPARE). */
+export function encodeTextCommand(command: number, sql: string): Buffer {
+  return Buffer.concat([Buffer.from([command]), Buffer.from(sql, 'utf8')]);
 }
 
-export function encodeStmtPrepare(sql: string): Buffer {
-  return Buffer.concat([Buffer.from([0x16]), Buffer.from(sql, 'utf8')]);
+export function encodeQuery(sql: string): Buffer {
+  return encodeTextCommand(Command.Query, sql);
 }
 
 /** COM_STMT_CLOSE of a statement id (the server sends no answer). */
 export function encodeStmtClose(statementId: number): Buffer {
   const out = Buffer.alloc(5);
-  out[0] = 0x19;
+  out[0] = Command.StmtClose;
   out.writeUInt32LE(statementId >>> 0, 1);
   return out;
 }
