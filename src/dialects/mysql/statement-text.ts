@@ -78,6 +78,18 @@ export function statementSpans(sql: string, backslashEscapes = true): [number, n
   return out;
 }
 
+/** [A-Za-z0-9_$] and everything from U+0080: what may continue an unquoted word (a name, a keyword, a number). */
+export function isWordChar(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x5f ||
+    c === 0x24 ||
+    c >= 0x80
+  );
+}
+
 /** `--` starts a comment only when a blank or control character (or the end) follows. */
 export function isCommentSpace(c: number): boolean {
   return Number.isNaN(c) || c <= 0x20;

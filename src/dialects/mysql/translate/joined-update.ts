@@ -8,7 +8,7 @@
  * alone as a FROM clause, whose tree then takes the blank's place. The
  * rewriter walks the result as it walks `UPDATE t, u` and a SELECT's joins.
  */
-import { isCommentSpace, lineEnd, skipQuoted, statementSpans } from '../statement-text.ts';
+import { isCommentSpace, isWordChar, lineEnd, skipQuoted, statementSpans } from '../statement-text.ts';
 import { type CstNode, child, children, isNode } from './cst.ts';
 
 type Parse = (text: string) => CstNode[];
@@ -121,17 +121,6 @@ function* words(sql: string, start: number, end: number): Generator<Word> {
       i++;
     }
   }
-}
-
-function isWordChar(c: number): boolean {
-  return (
-    (c >= 0x30 && c <= 0x39) ||
-    (c >= 0x41 && c <= 0x5a) ||
-    (c >= 0x61 && c <= 0x7a) ||
-    c === 0x5f ||
-    c === 0x24 ||
-    c > 0x7f
-  );
 }
 
 /** Moves every source range in a freshly parsed tree by `delta`. */

@@ -1,3 +1,4 @@
+import { isWordChar } from '../statement-text.ts';
 import type { MysqlSqlContext } from './context.ts';
 
 /**
@@ -24,9 +25,6 @@ const NUMBER = /^(?:\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|0x[0-9a-fA-F]+|0b[01]+)$/;
  * expression per character cost more than the cache lookup it leads to.
  */
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-/** [A-Za-z0-9_$] and everything from U+0080: what may continue a word. */
-const isWord = (c: number) =>
-  isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x24 || c >= 0x80;
 /** JavaScript's `\s`, and the end of the text (NaN), where `--` also starts a comment. */
 const isSpaceOrEnd = (c: number) =>
   Number.isNaN(c) ||
@@ -75,10 +73,10 @@ export function mysqlLiteralShape(sql: string, context: MysqlSqlContext): MysqlL
       if (end < 0) return null;
       constant(i, end, MARK_STRING);
       i = end;
-    } else if (isWord(c)) {
+    } else if (isWordChar(c)) {
       let end = i + 1;
       let digits = isDigit(c);
-      while (end < n && isWord(sql.charCodeAt(end))) {
+      while (end < n && isWordChar(sql.charCodeAt(end))) {
         digits &&= isDigit(sql.charCodeAt(end));
         end++;
       }
@@ -95,7 +93,7 @@ export function mysqlLiteralShape(sql: string, context: MysqlSqlContext): MysqlL
       // A word after a dot is a qualified name's part (`t.1col`), never a number.
       if (
         isDigit(c) &&
-        (i === 0 || (sql.charCodeAt(i - 1) !== 0x2e && !isWord(sql.charCodeAt(i - 1)))) &&
+        (i === 0 || (sql.charCodeAt(i - 1) !== 0x2e && !isWordChar(sql.charCodeAt(i - 1)))) &&
         NUMBER.test(sql.slice(i, end))
       )
         constant(i, end, MARK_NUMBER);
