@@ -100,8 +100,9 @@ export class ResponseTracker<T = unknown> {
   private prepareColumns = 0;
   /** Status flags of the last OK / EOF seen (SERVER_STATUS_IN_TRANS tells an open transaction). */
   statusFlags = 0;
-  /** The statement id of the last COM_STMT_PREPARE the server answered with an OK, and its parameter count. */
+  /** The statement id of the last COM_STMT_PREPARE the server answered with an OK. */
   lastPreparedId: number | null = null;
+  /** The parameter count of that statement. */
   lastPreparedParams = 0;
   awaiting: AwaitingClient = AwaitingClient.Nothing;
   /** Tag of the response that just completed, and whether it ended in an ERR. */
