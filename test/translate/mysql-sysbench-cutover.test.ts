@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { sysbenchConnectionArgs } from '../../bench/lib/sysbench.ts';
 import { type Shiftgate, startShiftgate } from '../../src/cli/runtime.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createMysqlDatabase, MYSQL_URL, type TestDatabase } from '../helpers/databases.ts';
@@ -72,17 +73,13 @@ describe('sysbench prepared statements across COMPLETE (mysql)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** sysbench's table options, through `host:port` as `login` (user and password flags). */
-  const sysbench = (host: string, port: number, login: string[], args: string[], timeout: number) =>
+  /** sysbench's table options, connected as `url` says. */
+  const sysbench = (url: URL, args: string[], timeout: number) =>
     run(
       'sysbench',
       [
         'oltp_read_write',
-        '--db-driver=mysql',
-        `--mysql-host=${host}`,
-        `--mysql-port=${port}`,
-        ...login,
-        `--mysql-db=${db.name}`,
+        ...sysbenchConnectionArgs(url, db.name),
         '--tables=1',
         '--table-size=50000',
         ...args,
@@ -97,17 +94,7 @@ describe('sysbench prepared statements across COMPLETE (mysql)', () => {
     todo: 'the MySQL contract runs without the switch hold: new-version statements get 1054 until the proxy has the new map',
   }, async () => {
     // Straight to MariaDB: the table exists before the migration that alters it.
-    const server = new URL(db.url);
-    await sysbench(
-      server.hostname,
-      Number(server.port || 3306),
-      [
-        `--mysql-user=${decodeURIComponent(server.username)}`,
-        ...(server.password ? [`--mysql-password=${decodeURIComponent(server.password)}`] : []),
-      ],
-      ['prepare'],
-      120_000,
-    );
+    await sysbench(new URL(db.url), ['prepare'], 120_000);
     const admin = await mysql.createConnection({
       host: '127.0.0.1',
       port: sg.proxy.address.port,
@@ -124,9 +111,7 @@ describe('sysbench prepared statements across COMPLETE (mysql)', () => {
       }
       // The proxy's version map has the new version once a session can bind to it.
       const bench = sysbench(
-        '127.0.0.1',
-        sg.proxy.address.port,
-        [`--mysql-user=${user}`, '--mysql-password=sb'],
+        new URL(`mysql://${user}:sb@127.0.0.1:${sg.proxy.address.port}/`),
         ['--threads=4', '--time=8', '--report-interval=0', 'run'],
         90_000,
       ).then(
