@@ -48,24 +48,20 @@ describe('dashboard JSON API (PostgreSQL)', () => {
     return c;
   }
 
-  async function statusWhen(check: (s: { migration: { phase: string } | null }) => boolean) {
+  /** `path`'s answer once `check` holds, or the last one after 10 s (each read is shared for half a second). */
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are checked field by field
+  async function apiWhen(path: string, check: (answer: any) => boolean) {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const s = await api('/api/status');
-      if (check(s) || Date.now() > deadline) return s;
+      const answer = await api(path);
+      if (check(answer) || Date.now() > deadline) return answer;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-
-  /** /api/migrations once `check` holds (its read is shared for half a second, like the status's). */
-  async function migrationsWhen(check: (m: { name: string; phase: string }[]) => boolean) {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const r = await api('/api/migrations');
-      if (check(r.migrations) || Date.now() > deadline) return r;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const statusWhen = (check: (s: { migration: { phase: string } | null }) => boolean) =>
+    apiWhen('/api/status', check);
+  const migrationsWhen = (check: (m: { name: string; phase: string }[]) => boolean) =>
+    apiWhen('/api/migrations', (r) => check(r.migrations));
 
   before(async () => {
     db = await createPgDatabase('dashboard_api');
