@@ -20,6 +20,7 @@ import pg from 'pg';
 import { connectMigrationEngine } from '../../src/dialects/index.ts';
 import type { MigrationEngine } from '../../src/migrations/engine.ts';
 import { createPgDatabase, PG_URL, type TestDatabase } from '../helpers/databases.ts';
+import { eventually } from '../helpers/serve-process.ts';
 import { migration } from './helpers/db.ts';
 import { fingerprint, leftovers } from './helpers/fingerprint.ts';
 
@@ -294,17 +295,17 @@ async function cloneDatabase(template: TestDatabase, suffix: string): Promise<Te
 async function deadRunnerGone(names: string[]): Promise<void> {
   const admin = await connect(PG_URL);
   try {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const r = await admin.query<{ n: string }>(
-        'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()',
-        [names],
-      );
-      if (Number(r.rows[0]!.n) === 0) return;
-      if (Date.now() > deadline)
-        throw new Error(`backends of the killed runner still live in ${names.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(
+      `the killed runner's backends in ${names.join(', ')} end`,
+      async () => {
+        const r = await admin.query<{ n: string }>(
+          'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()',
+          [names],
+        );
+        return Number(r.rows[0]!.n) === 0 ? true : undefined;
+      },
+      15_000,
+    );
   } finally {
     await admin.end();
   }
