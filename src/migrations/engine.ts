@@ -24,6 +24,7 @@ import {
   runBackfill,
 } from './backfill.ts';
 import {
+  backoffDelay,
   DEFAULT_LOCK_POLICY,
   type LockPolicy,
   type MigrationConnection,
@@ -55,6 +56,34 @@ import { describePlan, type VersionHistory, versionHistory } from './version-his
 const SWITCH_COMMIT_MARGIN_MS = 250;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type SwitchPhase = Extract<Phase, 'contracting' | 'rolling_back'>;
+
+/**
+ * Actions after which a client statement translated for the schema before
+ * them fails or loses a write: the sync triggers go (an old-version write
+ * no longer reaches the new column), a column or table goes or takes its
+ * new name.
+ */
+const SWITCHING_KINDS: ReadonlySet<PlannedAction['action']['kind']> = new Set([
+  'remove_sync',
+  'drop_column',
+  'drop_table',
+  'rename_column',
+  'rename_table',
+]);
+
+/**
+ * Where a switch phase's switching tail begins on an engine without
+ * transactional DDL: the first action that changes what a client statement
+ * meets. From there to the end the proxies hold statements on the
+ * migration's tables, so none meets a half-switched schema; the actions
+ * before it (setting NOT NULL, which the planner puts first) run outside.
+ */
+export function switchingTail(list: readonly PlannedAction[]): number {
+  const at = list.findIndex((planned) => SWITCHING_KINDS.has(planned.action.kind));
+  return at < 0 ? list.length : at;
+}
 
 /** JSON with sorted keys: the state store's jsonb does not keep key order. */
 function canonical(value: unknown): string {
@@ -528,7 +557,9 @@ export class MigrationEngine {
    * client ever sees a half-switched schema, and proxies learn of the new
    * schema from the same commit that makes it. Raw SQL and online
    * statements stay in transactions of their own (raw SQL may refuse a
-   * transaction block; CONCURRENTLY cannot run in one).
+   * transaction block; CONCURRENTLY cannot run in one). Without
+   * transactional DDL the actions commit one by one, and the switching tail
+   * (see `switchingTail`) runs inside one hold of the proxies instead.
    */
   private async actions(
     record: MigrationRecord,
@@ -537,14 +568,15 @@ export class MigrationEngine {
     from: number,
     finish?: () => Promise<void>,
   ): Promise<void> {
-    const switching =
-      (phase === 'contracting' || phase === 'rolling_back') && this.dialect.capabilities.transactionalDdl;
+    const switchPhase = phase === 'contracting' || phase === 'rolling_back';
+    const switching = switchPhase && this.dialect.capabilities.transactionalDdl;
     const rendered = list.map((planned) => this.dialect.render(planned.action, this.schema));
     const joinable = (i: number) =>
       switching && list[i]!.action.kind !== 'raw_sql' && rendered[i]!.every((s) => !s.online);
-    for (let i = from; i < list.length; ) {
-      let end = i + 1;
-      if (joinable(i)) while (end < list.length && joinable(end)) end++;
+    const gate = this.options.switchGate;
+    const tail = switchPhase && !switching && gate ? switchingTail(list) : list.length;
+    /** Runs actions [i, end) as one step (one transaction where joined), recorded as it commits. */
+    const run = async (i: number, end: number, policy: LockPolicy, committed?: () => void) => {
       for (let k = i; k < end; k++) {
         this.emit({
           type: 'action',
@@ -556,26 +588,32 @@ export class MigrationEngine {
         });
       }
       const statements = rendered.slice(i, end).flat();
-      const onRetry = (notice: RetryNotice) => {
-        this.emit({ type: 'retry', migration: record.name, phase, notice });
-        void this.conn.state.event(this.schema, record.name, phase, 'retry', notice).catch(() => {});
-      };
+      const onRetry = (notice: RetryNotice) => this.retried(record, phase, notice);
       const recordStep = async () => {
+        committed?.();
         await this.crashPoint(phase);
         await this.conn.state.update(this.schema, record.name, { step: end });
         if (end === list.length) await finish?.();
       };
       try {
-        const gate = this.options.switchGate;
-        if (gate && joinable(i) && (phase === 'contracting' || phase === 'rolling_back')) {
-          await this.gatedSwitch(gate, record, phase, statements, onRetry, recordStep);
+        if (gate && joinable(i)) {
+          await this.gatedSwitch(gate, record, phase as SwitchPhase, statements, onRetry, recordStep);
         } else {
-          await this.conn.runAction(statements, this.policy, onRetry, recordStep);
+          await this.conn.runAction(statements, policy, onRetry, recordStep);
         }
       } catch (err) {
         if (err instanceof MigrationError) throw err;
         throw new MigrationStepError(record.name, phase, statements.map((s) => s.sql).join(';\n'), err);
       }
+    };
+    for (let i = from; i < list.length; ) {
+      if (i >= tail) {
+        await this.gatedTail(gate!, record, phase as SwitchPhase, i, list.length, run);
+        return;
+      }
+      let end = i + 1;
+      if (joinable(i)) while (end < list.length && joinable(end)) end++;
+      await run(i, end, this.policy);
       i = end;
     }
   }
@@ -592,7 +630,7 @@ export class MigrationEngine {
   private async gatedSwitch(
     gate: SwitchGate,
     record: MigrationRecord,
-    phase: 'contracting' | 'rolling_back',
+    phase: SwitchPhase,
     statements: Statement[],
     onRetry: (notice: RetryNotice) => void,
     recordStep: () => Promise<void>,
@@ -600,15 +638,7 @@ export class MigrationEngine {
     const tables = this.switchTables(record);
     const single: LockPolicy = { ...this.policy, maxAttempts: 1 };
     for (let attempt = 1; ; attempt++) {
-      const conn = this.conn;
-      const info: SwitchInfo = {
-        schema: this.schema,
-        migration: record.name,
-        phase,
-        tables,
-        attempt,
-        ...(conn.lockHolders ? { lockHolders: () => conn.lockHolders!(this.schema, tables) } : {}),
-      };
+      const info = this.switchInfo(record, phase, tables, attempt);
       // The marker other readers of the state store see (the proxies of this process hear it directly).
       await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt, tables });
       const lease = await gate.hold(info);
@@ -629,8 +659,7 @@ export class MigrationEngine {
       } catch (err) {
         gate.end(info, lease);
         if (!(err instanceof LockTimeoutError) || attempt >= this.policy.maxAttempts) throw err;
-        const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
-        const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+        const delayMs = backoffDelay(attempt, this.policy);
         onRetry({ sql: err.statement, attempt, delayMs, code: '55P03' });
         await sleep(delayMs);
         continue;
@@ -638,6 +667,75 @@ export class MigrationEngine {
       gate.end(info, lease);
       return;
     }
+  }
+
+  /**
+   * The switching tail of a phase on an engine without transactional DDL
+   * (actions [from, end), each committing on its own), inside one hold of
+   * the proxies. Until its first action commits nothing has changed, so a
+   * lock timeout there ends the hold and the attempt is tried again after a
+   * pause, as a switch transaction is. Once it has committed there is no
+   * way back: the hold is pinned (it lasts until the tail ends, while each
+   * held statement still gets its retryable error at the bound), and the
+   * rest runs under the usual lock policy. The last action's record is the
+   * phase's end, so the proxies' fresh read at the end of the hold finds
+   * the new schema's map.
+   */
+  private async gatedTail(
+    gate: SwitchGate,
+    record: MigrationRecord,
+    phase: SwitchPhase,
+    from: number,
+    end: number,
+    run: (i: number, end: number, policy: LockPolicy, committed?: () => void) => Promise<void>,
+  ): Promise<void> {
+    const tables = this.switchTables(record);
+    const single: LockPolicy = { ...this.policy, maxAttempts: 1 };
+    for (let attempt = 1; ; attempt++) {
+      const info = this.switchInfo(record, phase, tables, attempt);
+      await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt, tables });
+      const lease = await gate.hold(info);
+      let began = false;
+      try {
+        await run(from, from + 1, single, () => {
+          began = true;
+          gate.pin?.(info, lease);
+        });
+        for (let i = from + 1; i < end; i++) await run(i, i + 1, this.policy);
+      } catch (err) {
+        gate.end(info, lease);
+        if (began || !(err instanceof LockTimeoutError) || attempt >= this.policy.maxAttempts) throw err;
+        const delayMs = backoffDelay(attempt, this.policy);
+        this.retried(record, phase, { sql: err.statement, attempt, delayMs, code: 'lock_timeout' });
+        await sleep(delayMs);
+        continue;
+      }
+      gate.end(info, lease);
+      return;
+    }
+  }
+
+  private switchInfo(
+    record: MigrationRecord,
+    phase: SwitchPhase,
+    tables: string[],
+    attempt: number,
+  ): SwitchInfo {
+    const conn = this.conn;
+    return {
+      schema: this.schema,
+      migration: record.name,
+      phase,
+      tables,
+      attempt,
+      ...(conn.lockHolders ? { lockHolders: () => conn.lockHolders!(this.schema, tables) } : {}),
+    };
+  }
+
+  /** A step is tried again after a pause: told to the listeners and recorded with the migration. */
+  private retried(record: MigrationRecord, phase: Phase, notice: RetryNotice): void {
+    this.emit({ type: 'retry', migration: record.name, phase, notice });
+    void this.conn.state.event(this.schema, record.name, phase, 'retry', notice).catch(() => {});
   }
 
   /** Every name of the tables the migration changes: logical in both versions, and physical. */

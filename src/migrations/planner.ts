@@ -42,8 +42,17 @@ export interface MigrationPlan {
  * Renames run after every other contract action, column renames before table
  * renames: the other actions of the migration name objects by their physical
  * names of the expand phase, which stay valid until the renames.
+ *
+ * Without transactional DDL each action commits on its own, and the engine
+ * holds the proxies' statements from the first action that changes what a
+ * client statement meets to the end (see `switchingTail` in engine.ts). So
+ * setting NOT NULL, the one contract action that rewrites the table and may
+ * run for minutes, goes first: it runs while the sync triggers still carry
+ * every write over, outside the hold, which only the quick drops and
+ * renames share.
  */
-function completeRank(action: Action): number {
+function completeRank(action: Action, caps: MigrationCapabilities): number {
+  if (action.kind === 'set_not_null' && !caps.transactionalDdl) return -1;
   if (action.kind === 'rename_column') return 1;
   if (action.kind === 'rename_table') return 2;
   return 0;
@@ -138,7 +147,7 @@ export function planMigration(
   plan.backfill = mergeBackfill(backfill);
   plan.complete = plan.complete
     .map((a, i) => ({ a, i }))
-    .sort((x, y) => completeRank(x.a.action) - completeRank(y.a.action) || x.i - y.i)
+    .sort((x, y) => completeRank(x.a.action, caps) - completeRank(y.a.action, caps) || x.i - y.i)
     .map((x) => x.a);
   plan.rollback = rollbacks.reverse().flat();
   return plan;

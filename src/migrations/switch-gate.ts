@@ -34,5 +34,12 @@ export interface SwitchLease {
  */
 export interface SwitchGate {
   hold(info: SwitchInfo): Promise<SwitchLease>;
+  /**
+   * The switch has begun changing the schema and cannot go back (an engine
+   * without transactional DDL committed its first switching action): the
+   * hold must last until `end`, past its deadline, so that no statement
+   * meets the half-switched schema. Each held statement is still bounded.
+   */
+  pin?(info: SwitchInfo, lease: SwitchLease): void;
   end(info: SwitchInfo, lease: SwitchLease): void;
 }

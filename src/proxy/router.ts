@@ -181,6 +181,10 @@ export class ShiftgateRouter implements StatementRouter {
     });
   }
 
+  get switching(): boolean {
+    return this.hold !== null;
+  }
+
   get versionMap(): VersionMap | null {
     return this.map;
   }

@@ -55,6 +55,12 @@ export type Route =
 export interface StatementRouter {
   /** Changes whenever translation may change (a new version map): prepared statements are re-checked. */
   readonly generation: number;
+  /**
+   * A schema switch holds statements now: a prepared statement checked
+   * while it does is checked again at its next use (a transaction exempt
+   * from the hold now may not be at its next statement).
+   */
+  readonly switching?: boolean;
   /** The schema versions translation follows now; null before the first map (or without translation). */
   readonly versionMap?: VersionMap | null;
   /**

@@ -30,9 +30,10 @@ interface Waiter {
 export class SwitchHold {
   private readonly matcher: TouchMatcher;
   private readonly waiters = new Set<Waiter>();
-  /** performance.now() at which the hold ends on its own. */
+  /** performance.now() at which the hold ends on its own (unless pinned). */
   readonly deadline: number;
-  private readonly expiry: NodeJS.Timeout;
+  private expiry: NodeJS.Timeout;
+  private readonly expire: () => void;
   private ended = false;
   /**
    * Sessions whose open transaction held a lock on the tables when the
@@ -41,7 +42,6 @@ export class SwitchHold {
    * would only deadlock. Null until known (then every statement waits).
    */
   private exempt: ReadonlyMap<number, number> | null = null;
-  private exemptAll = false;
 
   constructor(
     readonly migration: string,
@@ -53,10 +53,11 @@ export class SwitchHold {
   ) {
     this.matcher = new TouchMatcher(tables);
     this.deadline = performance.now() + boundMs;
-    this.expiry = setTimeout(() => {
+    this.expire = () => {
       this.fail();
       onExpired(this);
-    }, boundMs);
+    };
+    this.expiry = setTimeout(this.expire, boundMs);
     this.expiry.unref();
   }
 
@@ -65,23 +66,28 @@ export class SwitchHold {
     return this.matcher.test(sql);
   }
 
+  /** Released, failed or expired: statements on the tables flow. */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
   get held(): number {
     return this.waiters.size;
   }
 
   /** True while `session`'s transaction is one the switch waits for: its statements are not held. */
   exempts(session: SessionInfo): boolean {
-    return this.exemptAll || this.exempt?.get(session.id) === session.transactionsEnded;
+    return this.exempt?.get(session.id) === session.transactionsEnded;
   }
 
   /**
-   * The transactions holding locks on the tables are known (`all`: they
-   * cannot be told apart, so every open transaction is taken as one). Their
-   * statements held meanwhile go on: the switch cannot commit before they end.
+   * The transactions holding locks on the tables are known (when the server
+   * cannot tell, every transaction open now is taken as one). Their
+   * statements held meanwhile go on: the switch cannot commit before they
+   * end. A transaction begun later is held like any statement.
    */
-  exemptTransactions(holders: readonly SessionInfo[] | 'all'): void {
-    if (holders === 'all') this.exemptAll = true;
-    else this.exempt = new Map(holders.map((s) => [s.id, s.transactionsEnded]));
+  exemptTransactions(holders: readonly SessionInfo[]): void {
+    this.exempt = new Map(holders.map((s) => [s.id, s.transactionsEnded]));
     for (const w of this.waiters) {
       if (!w.session.inTransaction || !this.exempts(w.session)) continue;
       this.waiters.delete(w);
@@ -105,6 +111,22 @@ export class SwitchHold {
       waiter.timer.unref();
       this.waiters.add(waiter);
     });
+  }
+
+  /**
+   * The switch cannot go back: the hold no longer ends at its deadline but
+   * when the switch ends, or after `backstopMs` should nobody end it. Each
+   * statement held still gets its retryable error at the bound.
+   */
+  pin(backstopMs: number): void {
+    if (this.ended) return;
+    // The switch's first action had the tables to itself, so no transaction exempted then holds a
+    // lock on them now; one that takes its first lock from here on would meet the next action's
+    // schema with the old translation: held, like any statement.
+    this.exempt = new Map();
+    clearTimeout(this.expiry);
+    this.expiry = setTimeout(this.expire, backstopMs);
+    this.expiry.unref();
   }
 
   /** Takes over the statements another hold of the same switch still holds (a retried switch). */
@@ -158,6 +180,21 @@ export class SwitchHold {
  */
 const IN_FLIGHT_WAIT_MS = 250;
 
+/**
+ * Longest wait, at the start of a hold the server cannot name lock holders
+ * for, for the transactions open then to end. A longer one is left to the
+ * switch's lock timeout, which rolls the attempt back and retries.
+ */
+const OPEN_TRANSACTION_WAIT_MS = 500;
+
+/** Settles once each of `open` has ended the transaction it had (or after `maxMs`). */
+async function transactionsEnded(open: readonly SessionInfo[], maxMs: number): Promise<void> {
+  const ended = open.map((s) => s.transactionsEnded);
+  const until = performance.now() + maxMs;
+  const stillOpen = () => open.some((s, i) => s.inTransaction && s.transactionsEnded === ended[i]);
+  while (stillOpen() && performance.now() < until) await new Promise((r) => setTimeout(r, 2));
+}
+
 /** What the gate needs of the proxy: the router that holds, the sessions, and a fresh read of the state store. */
 export interface SwitchGateTarget {
   router: SwitchingRouter;
@@ -172,8 +209,15 @@ interface SwitchingRouter {
 }
 
 interface ProxyLease extends SwitchLease {
-  readonly hold: SwitchHold;
+  hold: SwitchHold;
 }
+
+/**
+ * A pinned hold (a switch that cannot go back) ends when the switch does;
+ * should the runner hang mid-switch, this bounds it. Each statement held
+ * still gets its retryable error after `proxy.switch_hold_ms`.
+ */
+const PINNED_HOLD_BACKSTOP_MS = 60_000;
 
 /**
  * The switch gate of the proxy the engine runs in: the router holds the
@@ -207,16 +251,27 @@ export class ProxySwitchGate implements SwitchGate {
     }
     // Asked after the statements in flight were answered, so locks they took are counted.
     const holders = await info.lockHolders?.().catch(() => null);
+    const open = sessions.map((s) => s.info).filter((s) => s.inTransaction);
     if (holders) {
       const pids = new Set(holders);
-      hold.exemptTransactions(
-        sessions
-          .map((s) => s.info)
-          .filter((s) => s.inTransaction && s.backendId !== null && pids.has(s.backendId)),
-      );
-    } else hold.exemptTransactions('all');
+      hold.exemptTransactions(open.filter((s) => s.backendId !== null && pids.has(s.backendId)));
+    } else {
+      // Without the server's word every open transaction is taken as a holder, and the switch starts
+      // once they have ended: one that takes its first lock on the tables after the switch's first
+      // statement (MySQL DDL commits statement by statement) would meet the next with the old schema.
+      hold.exemptTransactions(open);
+      await transactionsEnded(open, OPEN_TRANSACTION_WAIT_MS);
+    }
     const lease: ProxyLease = { deadline: hold.deadline, hold };
     return lease;
+  }
+
+  pin(info: SwitchInfo, lease: SwitchLease): void {
+    const proxyLease = lease as ProxyLease;
+    // Past its deadline the hold has let statements flow again: hold anew, the switch is under way.
+    if (proxyLease.hold.hasEnded)
+      proxyLease.hold = this.target.router.beginSwitch(info.migration, info.tables);
+    proxyLease.hold.pin(PINNED_HOLD_BACKSTOP_MS);
   }
 
   end(_info: SwitchInfo, lease: SwitchLease): void {

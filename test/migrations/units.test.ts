@@ -1,9 +1,12 @@
 /** Pure parts of the engine: no database. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mysqlMigrationDialect } from '../../src/dialects/mysql/migration-driver.ts';
 import { renameIdentifiers } from '../../src/dialects/postgres/ddl.ts';
 import { postgresMigrationDialect } from '../../src/dialects/postgres/migration-driver.ts';
 import { nextBatchSize } from '../../src/migrations/backfill.ts';
+import type { MigrationCapabilities } from '../../src/migrations/dialect.ts';
+import { switchingTail } from '../../src/migrations/engine.ts';
 import type { SchemaModel } from '../../src/migrations/model.ts';
 import { boundedName } from '../../src/migrations/names.ts';
 import { planMigration } from '../../src/migrations/planner.ts';
@@ -118,6 +121,34 @@ describe('planner', () => {
       [{ kind: 'set_comment', table: 'users', column: 'id', comment: 'key' }],
     );
     assert.equal(plan.before.tables[0]!.name, 'users', 'the input model is not changed');
+  });
+  it('without transactional DDL sets NOT NULL first at complete, before the switching tail the proxies are held for', () => {
+    const plan = (caps: MigrationCapabilities) =>
+      planMigration(
+        migration('nn', [
+          {
+            alter_column: {
+              table: 'users',
+              column: 'name',
+              nullable: false,
+              up: "COALESCE(name, '')",
+              down: 'name',
+            },
+          },
+        ]),
+        model,
+        caps,
+      ).complete;
+    const mysql = plan(mysqlMigrationDialect.capabilities);
+    const kinds = mysql.map((a) => a.action.kind);
+    assert.equal(kinds[0], 'set_not_null', kinds.join(', '));
+    // The table rewrite runs while the sync triggers still carry every write over; the hold starts at their removal.
+    assert.equal(kinds[switchingTail(mysql)], 'remove_sync');
+    assert.equal(switchingTail(mysql), 1);
+    assert.ok(kinds.indexOf('rename_column') > kinds.indexOf('remove_sync'));
+    // With transactional DDL the order is the planner's own: the switch is one transaction anyway.
+    const pg = plan(postgresMigrationDialect.capabilities).map((a) => a.action.kind);
+    assert.ok(pg.indexOf('set_not_null') > pg.indexOf('remove_sync'), pg.join(', '));
   });
   it('accepts the three spellings of index columns', () => {
     for (const columns of [

@@ -31,8 +31,14 @@ import {
   encodeTextCommand,
 } from './messages.ts';
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
-import { EXECUTE_COMMANDS, type PreparedTranslation, PreparedTranslations } from './prepared-translations.ts';
-import { Command, ErrorCode, ServerStatus } from './protocol.ts';
+import {
+  EXECUTE_COMMANDS,
+  noteParamTypes,
+  type PreparedTranslation,
+  PreparedTranslations,
+  withParamTypes,
+} from './prepared-translations.ts';
+import { Command, ErrorCode, MAX_PACKET_PAYLOAD, ServerStatus } from './protocol.ts';
 import { reservedVariableUse } from './reserved-variables.ts';
 import { mayChangeSqlMode, useStatementDatabase } from './session-sql-state.ts';
 import { shiftgateStatementKind, splitStatements } from './statement-text.ts';
@@ -40,15 +46,14 @@ import { versionAssignment } from './version-binding.ts';
 
 /**
  * Whether an execution can run on a statement the proxy prepares anew: a
- * plain COM_STMT_EXECUTE (the bulk form aside) of a statement with no long
- * data, that carries its parameter types (a fresh statement has none bound).
+ * plain COM_STMT_EXECUTE (the bulk form aside, and in one packet) of a
+ * statement with no long data, whose parameter types it carries or an
+ * earlier execution sent (a fresh statement has none bound).
  */
 function canReprepare(msg: CommandMessage, entry: PreparedTranslation): boolean {
   if (msg.command !== Command.StmtExecute || entry.longData) return false;
-  if (entry.params === 0) return true;
-  // command, id (4), flags, iteration count (4), NULL bitmap, then new-params-bound.
-  const bound = 10 + ((entry.params + 7) >> 3);
-  return msg.payload.length > bound && msg.payload[bound] === 1;
+  if (msg.payload.length + 2 * entry.params >= MAX_PACKET_PAYLOAD) return false;
+  return withParamTypes(msg.payload, entry) !== null;
 }
 
 /** Commands that turn the connection into a replication stream; the proxy refuses them. */
@@ -123,6 +128,16 @@ export interface CommandRouterHost {
 }
 
 /** Routes the whole client commands of one session. */
+/**
+ * The router generation a prepared statement translated now counts as
+ * checked at: none while a switch's hold is in force, so that it is checked
+ * again at its next execution (its transaction, exempt from the hold now,
+ * may not be then).
+ */
+function checkedAt(router: StatementRouter): number {
+  return router.switching ? -1 : router.generation;
+}
+
 export class CommandRouter {
   constructor(
     private readonly host: CommandRouterHost,
@@ -382,10 +397,11 @@ export class CommandRouter {
       original: decodeQueryText(msg.payload),
       sent: forward.raw.subarray(5).toString('utf8'),
       version: this.host.info.boundVersion,
-      generation: router.generation,
+      generation: checkedAt(router),
       serverId: null,
       params: 0,
       longData: false,
+      paramTypes: null,
     };
     this.prepared.sent(entry);
     const prior = forward.onSuccess;
@@ -408,13 +424,19 @@ export class CommandRouter {
    * translation, or its refusal).
    */
   private checkPrepared(msg: CommandMessage, entry: PreparedTranslation): Forward | Promise<Forward> {
+    if (msg.command === Command.StmtExecute) noteParamTypes(msg.payload, entry);
     const router = this.router;
     const version = this.host.info.boundVersion;
     if (router === null || (entry.generation === router.generation && entry.version === version)) {
       return this.forwardTo(msg, entry);
     }
-    const generation = router.generation;
+    const generation = checkedAt(router);
     const decide = (route: Route): Forward | Promise<Forward> => {
+      if (route.kind === 'error') {
+        // Refused now (the text no longer translates, or a switch held it too long): the reason, not 1615.
+        this.host.answerLocally(msg, (seq) => encodePacket(seq, encodeClientError(route.error)));
+        return null;
+      }
       const now = route.kind === 'forward' ? entry.original : route.kind === 'rewrite' ? route.sql : null;
       if (now === entry.sent) {
         entry.generation = generation;
@@ -462,7 +484,10 @@ export class CommandRouter {
         entry.generation = generation;
         entry.version = version;
         this.host.closeServerStatement(replaced);
-        return this.forwardTo(msg, entry);
+        // The new server statement has no parameter types yet: this execution binds them.
+        const payload = withParamTypes(msg.payload, entry)!;
+        if (payload === msg.payload) return this.forwardTo(msg, entry);
+        return this.forwardTo({ ...msg, payload, raw: encodePacket(msg.raw[3]!, payload) }, entry);
       });
   }
 

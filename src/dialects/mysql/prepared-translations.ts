@@ -30,6 +30,51 @@ export interface PreparedTranslation {
   params: number;
   /** COM_STMT_SEND_LONG_DATA went to the statement: its data is the server statement's, not movable. */
   longData: boolean;
+  /**
+   * The parameter types the client's last execution that sent them bound
+   * (two bytes a parameter); null before one did. Clients send them once
+   * (libmariadb, for one) and then execute with new-params-bound 0: a
+   * statement the proxy prepares anew gets them from here.
+   */
+  paramTypes: Buffer | null;
+}
+
+/** Where new-params-bound sits in a COM_STMT_EXECUTE: after command, id (4), flags, iteration count (4) and the NULL bitmap. */
+function typesFlagAt(params: number): number {
+  return 10 + ((params + 7) >> 3);
+}
+
+/** Notes the parameter types a COM_STMT_EXECUTE of `entry` binds, when it sends them. */
+export function noteParamTypes(payload: Buffer, entry: PreparedTranslation): void {
+  const params = entry.params;
+  if (params === 0) return;
+  const flag = typesFlagAt(params);
+  const end = flag + 1 + 2 * params;
+  if (payload.length < end || payload[flag] !== 1) return;
+  const known = entry.paramTypes;
+  // Most executions repeat the types: compared in place, copied only when they change.
+  if (known !== null && payload.compare(known, 0, known.length, flag + 1, end) === 0) return;
+  entry.paramTypes = Buffer.from(payload.subarray(flag + 1, end));
+}
+
+/**
+ * A COM_STMT_EXECUTE payload of `entry` that binds its parameter types:
+ * the payload itself when it does (or there are none), with the last types
+ * it was given spliced in when it does not; null when none are known.
+ */
+export function withParamTypes(payload: Buffer, entry: PreparedTranslation): Buffer | null {
+  const params = entry.params;
+  if (params === 0) return payload;
+  const flag = typesFlagAt(params);
+  if (payload.length <= flag) return null;
+  if (payload[flag] === 1) return payload;
+  if (entry.paramTypes === null) return null;
+  return Buffer.concat([
+    payload.subarray(0, flag),
+    Buffer.of(1),
+    entry.paramTypes,
+    payload.subarray(flag + 1),
+  ]);
 }
 
 /** MariaDB: statement id -1 names the statement prepared last. */

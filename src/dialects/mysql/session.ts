@@ -70,6 +70,8 @@ export class MysqlSession implements ProxySession {
   /** Sequence id the client expects next in the current response (for errors the proxy writes). */
   private nextClientSeq = 1;
   private draining = false;
+  /** Callers of `requestsAnswered`, resolved once no client command is in flight. */
+  private answeredWaiters: (() => void)[] = [];
   private quitSent = false;
   private clientOpen = true;
   private upstreamOpen = false;
@@ -96,6 +98,7 @@ export class MysqlSession implements ProxySession {
     this.client = socket;
     this.clientFramer = new PacketFramer(ctx.config.proxy.max_message_bytes, STREAM_FROM_BYTES);
     this.upstream = parseMysqlUpstream(ctx.upstream);
+    const recordLatency = statementLatencyRecorder(ctx, this.info);
     this.responses = new ResponseFollower(
       {
         writeClient: (buf) => this.writeClient(buf),
@@ -104,7 +107,10 @@ export class MysqlSession implements ProxySession {
         relayedSequenceId: (sequenceId) => {
           this.nextClientSeq = (sequenceId + 1) & 0xff;
         },
-        commandDone: statementLatencyRecorder(ctx, this.info),
+        commandDone: (micros) => {
+          recordLatency(micros);
+          this.commandAnswered();
+        },
       },
       () => this.info.id,
     );
@@ -203,8 +209,37 @@ export class MysqlSession implements ProxySession {
     return this.responses.tracker;
   }
 
+  /**
+   * A client command was answered: the session's transaction is what the
+   * server's last status flags say (an ERR carries none, so the flags of
+   * the OK or EOF before it stand until the next), and callers waiting for
+   * the commands in flight go on once none is left.
+   */
+  private commandAnswered(): void {
+    const info = this.info;
+    const inTransaction = this.tracker.inTransaction;
+    if (info.inTransaction && !inTransaction) info.transactionsEnded++;
+    info.inTransaction = inTransaction;
+    if (this.answeredWaiters.length > 0 && this.tracker.pending === 0) {
+      const waiters = this.answeredWaiters;
+      this.answeredWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
   // -------------------------------------------------------------------------
   // ProxySession
+
+  /**
+   * Settles once the client commands in flight now are answered (a switch
+   * waits for them, see SwitchGate); null when none is. Answers the proxy
+   * takes out of the stream are not waited for on their own: the wait ends
+   * at the next client answer that leaves nothing in flight.
+   */
+  requestsAnswered(): Promise<void> | null {
+    if (this.phase !== Phase.Command || this.tracker.pending === 0) return null;
+    return new Promise((resolve) => this.answeredWaiters.push(resolve));
+  }
 
   isIdle(): boolean {
     if (this.phase !== Phase.Command) return this.phase !== Phase.Auth && this.phase !== Phase.Account;

@@ -91,6 +91,11 @@ export class PreparedStatements {
     ]);
   }
 
+  /** `name` is looked at again at its next use (checked during a schema switch's hold). */
+  recheck(name: string): void {
+    if (this.entries.has(name) && !this.local.has(name) && name !== '') this.stale.add(name);
+  }
+
   private noteGeneration(generation: number): void {
     if (generation === this.generation) return;
     this.generation = generation;

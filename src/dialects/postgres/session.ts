@@ -892,6 +892,7 @@ export class PgSession implements ProxySession {
           return route.kind === 'rewrite' ? route.sql : route.kind === 'forward' ? sql : null;
         })
       : null;
+    if (router?.switching) this.prepared.recheck(name);
     if (reprepare instanceof ClientError) return this.refuse(reprepare, false);
     if (!reprepare) return undefined;
     // Their CloseComplete and ParseComplete answer nothing the client asked: drop them in this batch.
