@@ -44,7 +44,7 @@ import type { SchemaModel } from './model.ts';
 import { parseMigration } from './parse.ts';
 import { type MigrationPlan, type PlannedAction, planMigration } from './planner.ts';
 import type { MigrationRecord, Phase } from './state.ts';
-import type { SwitchGate, SwitchInfo } from './switch-gate.ts';
+import type { SwitchGate, SwitchInfo, SwitchLease } from './switch-gate.ts';
 import { type BackfillThrottle, passThroughThrottle } from './throttle.ts';
 import { describePlan, type VersionHistory, versionHistory } from './version-history.ts';
 
@@ -597,7 +597,7 @@ export class MigrationEngine {
       };
       try {
         if (gate && joinable(i)) {
-          await this.gatedSwitch(gate, record, phase as SwitchPhase, statements, onRetry, recordStep);
+          await this.gatedSwitch(gate, record, phase as SwitchPhase, statements, recordStep);
         } else {
           await this.conn.runAction(statements, policy, onRetry, recordStep);
         }
@@ -632,41 +632,23 @@ export class MigrationEngine {
     record: MigrationRecord,
     phase: SwitchPhase,
     statements: Statement[],
-    onRetry: (notice: RetryNotice) => void,
     recordStep: () => Promise<void>,
   ): Promise<void> {
-    const tables = this.switchTables(record);
-    const single: LockPolicy = { ...this.policy, maxAttempts: 1 };
-    for (let attempt = 1; ; attempt++) {
-      const info = this.switchInfo(record, phase, tables, attempt);
-      // The marker other readers of the state store see (the proxies of this process hear it directly).
-      await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt, tables });
-      const lease = await gate.hold(info);
+    await this.underHold(gate, record, phase, '55P03', async (lease, single) => {
       // A short hold bound must still leave an attempt most of it.
       const margin = Math.min(SWITCH_COMMIT_MARGIN_MS, (lease.deadline - performance.now()) / 4);
-      try {
-        await this.conn.runAction(statements, single, undefined, async () => {
-          await recordStep();
-          if (performance.now() > lease.deadline - margin) {
-            throw Object.assign(
-              new Error('the proxies stopped holding statements before the switch could commit'),
-              {
-                code: '55P03',
-              },
-            );
-          }
-        });
-      } catch (err) {
-        gate.end(info, lease);
-        if (!(err instanceof LockTimeoutError) || attempt >= this.policy.maxAttempts) throw err;
-        const delayMs = backoffDelay(attempt, this.policy);
-        onRetry({ sql: err.statement, attempt, delayMs, code: '55P03' });
-        await sleep(delayMs);
-        continue;
-      }
-      gate.end(info, lease);
-      return;
-    }
+      await this.conn.runAction(statements, single, undefined, async () => {
+        await recordStep();
+        if (performance.now() > lease.deadline - margin) {
+          throw Object.assign(
+            new Error('the proxies stopped holding statements before the switch could commit'),
+            {
+              code: '55P03',
+            },
+          );
+        }
+      });
+    });
   }
 
   /**
@@ -689,24 +671,51 @@ export class MigrationEngine {
     end: number,
     run: (i: number, end: number, policy: LockPolicy, committed?: () => void) => Promise<void>,
   ): Promise<void> {
-    const tables = this.switchTables(record);
-    const single: LockPolicy = { ...this.policy, maxAttempts: 1 };
-    for (let attempt = 1; ; attempt++) {
-      const info = this.switchInfo(record, phase, tables, attempt);
-      await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt, tables });
-      const lease = await gate.hold(info);
-      let began = false;
-      try {
+    let began = false;
+    await this.underHold(
+      gate,
+      record,
+      phase,
+      'lock_timeout',
+      async (lease, single, info) => {
         await run(from, from + 1, single, () => {
           began = true;
           gate.pin?.(info, lease);
         });
         for (let i = from + 1; i < end; i++) await run(i, i + 1, this.policy);
+      },
+      () => !began,
+    );
+  }
+
+  /**
+   * Attempts of a switch, each inside a hold of the proxies: `attempt` runs
+   * with a single-attempt lock policy; a lock timeout ends the hold and,
+   * while `retryable` says nothing has changed yet, the next attempt follows
+   * a pause (the proxies let statements flow in between).
+   */
+  private async underHold(
+    gate: SwitchGate,
+    record: MigrationRecord,
+    phase: SwitchPhase,
+    retryCode: string,
+    attempt: (lease: SwitchLease, single: LockPolicy, info: SwitchInfo) => Promise<void>,
+    retryable: () => boolean = () => true,
+  ): Promise<void> {
+    const tables = this.switchTables(record);
+    const single: LockPolicy = { ...this.policy, maxAttempts: 1 };
+    for (let n = 1; ; n++) {
+      const info = this.switchInfo(record, phase, tables, n);
+      // The marker other readers of the state store see (the proxies of this process hear it directly).
+      await this.conn.state.event(this.schema, record.name, phase, 'switch', { attempt: n, tables });
+      const lease = await gate.hold(info);
+      try {
+        await attempt(lease, single, info);
       } catch (err) {
         gate.end(info, lease);
-        if (began || !(err instanceof LockTimeoutError) || attempt >= this.policy.maxAttempts) throw err;
-        const delayMs = backoffDelay(attempt, this.policy);
-        this.retried(record, phase, { sql: err.statement, attempt, delayMs, code: 'lock_timeout' });
+        if (!(err instanceof LockTimeoutError) || !retryable() || n >= this.policy.maxAttempts) throw err;
+        const delayMs = backoffDelay(n, this.policy);
+        this.retried(record, phase, { sql: err.statement, attempt: n, delayMs, code: retryCode });
         await sleep(delayMs);
         continue;
       }
