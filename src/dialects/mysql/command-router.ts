@@ -127,7 +127,6 @@ export interface CommandRouterHost {
   closeServerStatement(id: number): void;
 }
 
-/** Routes the whole client commands of one session. */
 /**
  * The router generation a prepared statement translated now counts as
  * checked at: none while a switch's hold is in force, so that it is checked
@@ -138,6 +137,7 @@ function checkedAt(router: StatementRouter): number {
   return router.switching ? -1 : router.generation;
 }
 
+/** Routes the whole client commands of one session. */
 export class CommandRouter {
   constructor(
     private readonly host: CommandRouterHost,
