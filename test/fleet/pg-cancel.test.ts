@@ -85,6 +85,8 @@ describe('cancel across proxies (PostgreSQL, two proxy processes)', () => {
         (e: { code?: string }) => e,
       );
       await running(client.processID);
+      // B finds A's session through A's heartbeat: a cancel sent before B has read it finds nothing.
+      await listedOnB();
       await sendCancel(b.port, client.processID, client.secretKey);
       const listed = await queryOn(b, 'SHOW SHIFTGATE PROXIES');
       const peer = listed.find((r) => r.proxy === 'proxy-a')?.peer;
