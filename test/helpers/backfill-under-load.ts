@@ -29,7 +29,8 @@ export function assertStillBackfilling(s: StatusRow): void {
   assert.equal(s.phase, 'backfilling', `still backfilling: ${JSON.stringify(s)}`);
   // No progress yet: the backfill is still counting its table (it has no checkpoint before that).
   if (s.rows_done === null && s.rows_total === null) return;
-  assert.ok(Number(s.rows_done) < Number(s.rows_total), `rows ${s.rows_done} of ${s.rows_total}`);
+  // The total of a large table is the planner's estimate, raised to the rows done as they pass it.
+  assert.ok(Number(s.rows_done) <= Number(s.rows_total), `rows ${s.rows_done} of ${s.rows_total}`);
 }
 
 /** A database with `rows` events and a Shiftgate (with these config flags) holding migration `add_digest`. */

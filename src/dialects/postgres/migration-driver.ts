@@ -124,11 +124,17 @@ export function batchUpdateStatement(
 UPDATE ${CHECKPOINT_TABLE} ck
    SET last_key = COALESCE($7::text[], ck.last_key),
        rows_done = ck.rows_done + (SELECT count(*) FROM upd),
+       -- The total may be an estimate: never below the rows done, and the rows done once done.
+       rows_total = CASE WHEN $8 THEN ck.rows_done + (SELECT count(*) FROM upd)
+                         ELSE GREATEST(ck.rows_total, ck.rows_done + (SELECT count(*) FROM upd)) END,
        done = $8, batch_size = $1, rows_per_second = $5, throttle_reason = $6, updated_at = clock_timestamp()
  WHERE schema_name = $2 AND migration = $4 AND table_name = $3
 RETURNING ck.*, (SELECT count(*) FROM upd) AS updated`;
   return { sql, params };
 }
+
+/** A table the planner estimates below this many rows is counted exactly for progress reports (a short scan). */
+const EXACT_COUNT_BELOW = 100_000;
 
 /** `lock_timeout` for one action or batch, in milliseconds (0 would mean no limit). */
 function lockTimeoutSetting(policy: LockPolicy): string {
@@ -252,12 +258,38 @@ export class PostgresMigrationConnection implements MigrationConnection {
     const { schema, task } = scope;
     const table = qualified(schema, task.table);
     const keys = task.key.map(ident);
-    const count = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
     const max = await this.client.query<{ key: string[] }>(
       `SELECT ARRAY[${keys.map((k) => `${k}::text`).join(', ')}] AS key FROM ${table}
         ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`,
     );
-    return { rows: Number(count.rows[0]!.n), maxKey: max.rows[0]?.key ?? null };
+    return { rows: await this.rowCount(table), maxKey: max.rows[0]?.key ?? null };
+  }
+
+  /**
+   * The table's rows for progress reports: the planner's estimate once the
+   * table has statistics, counted exactly below EXACT_COUNT_BELOW. A count(*) of a large table is a
+   * parallel scan that takes the machine's cores from the clients right at
+   * START (80 ms on 300k rows here, the clients' worst statement 95-143 ms
+   * meanwhile), for a figure only progress shows; gh-ost and pt-osc
+   * estimate too. Each batch raises the total to the rows done, and the
+   * last sets it to them (see `batchUpdateStatement`).
+   */
+  private async rowCount(table: string): Promise<number> {
+    // Never analyzed (reltuples -1), the planner guesses from the pages and a default row width: off
+    // by half on a freshly loaded table. Such a table is counted.
+    const stats = await this.client.query<{ analyzed: boolean }>(
+      'SELECT reltuples >= 0 AS analyzed FROM pg_class WHERE oid = $1::regclass',
+      [table],
+    );
+    if (stats.rows[0]?.analyzed) {
+      const plan = await this.client.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+        `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table}`,
+      );
+      const estimate = Math.round(plan.rows[0]!['QUERY PLAN'][0].Plan['Plan Rows']);
+      if (estimate >= EXACT_COUNT_BELOW) return estimate;
+    }
+    const count = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    return Number(count.rows[0]!.n);
   }
 
   async batch(
