@@ -267,12 +267,13 @@ export class PostgresMigrationConnection implements MigrationConnection {
 
   /**
    * The table's rows for progress reports: the planner's estimate once the
-   * table has statistics, counted exactly below EXACT_COUNT_BELOW. A count(*) of a large table is a
-   * parallel scan that takes the machine's cores from the clients right at
-   * START (80 ms on 300k rows here, the clients' worst statement 95-143 ms
-   * meanwhile), for a figure only progress shows; gh-ost and pt-osc
-   * estimate too. Each batch raises the total to the rows done, and the
-   * last sets it to them (see `batchUpdateStatement`).
+   * table has statistics, counted exactly below EXACT_COUNT_BELOW. A
+   * count(*) of a large table is a parallel scan that takes the machine's
+   * cores from the clients right at START (80 ms on 300k rows here, the
+   * clients' worst statement 95-143 ms meanwhile), for a figure only
+   * progress shows; gh-ost and pt-osc estimate too. Each batch raises the
+   * total to the rows done, and the last sets it to them (see
+   * `batchUpdateStatement`).
    */
   private async rowCount(table: string): Promise<number> {
     // Never analyzed (reltuples -1), the planner guesses from the pages and a default row width: off
