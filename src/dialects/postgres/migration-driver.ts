@@ -120,16 +120,17 @@ export function batchUpdateStatement(
   const sql = `WITH upd AS (
   UPDATE ${qualified(schema, task.table)} SET ${set}${where.length ? `\n   WHERE ${where.join(' AND ')}` : ''}
   RETURNING 1
-)
+), batch AS (SELECT count(*) AS updated FROM upd)
 UPDATE ${CHECKPOINT_TABLE} ck
    SET last_key = COALESCE($7::text[], ck.last_key),
-       rows_done = ck.rows_done + (SELECT count(*) FROM upd),
+       rows_done = ck.rows_done + batch.updated,
        -- The total may be an estimate: never below the rows done, and the rows done once done.
-       rows_total = CASE WHEN $8 THEN ck.rows_done + (SELECT count(*) FROM upd)
-                         ELSE GREATEST(ck.rows_total, ck.rows_done + (SELECT count(*) FROM upd)) END,
+       rows_total = CASE WHEN $8 THEN ck.rows_done + batch.updated
+                         ELSE GREATEST(ck.rows_total, ck.rows_done + batch.updated) END,
        done = $8, batch_size = $1, rows_per_second = $5, throttle_reason = $6, updated_at = clock_timestamp()
+  FROM batch
  WHERE schema_name = $2 AND migration = $4 AND table_name = $3
-RETURNING ck.*, (SELECT count(*) FROM upd) AS updated`;
+RETURNING ck.*, batch.updated`;
   return { sql, params };
 }
 
