@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  canBindParamTypes,
   noteParamTypes,
   type PreparedTranslation,
   withParamTypes,
@@ -39,7 +40,9 @@ describe('parameter types of prepared executions', () => {
     const e = entry(2);
     const bare = execute(null, [1, 2, 3]);
     assert.equal(withParamTypes(bare, e), null, 'none known yet: cannot run on a fresh statement');
+    assert.equal(canBindParamTypes(bare, e), false);
     noteParamTypes(execute([...LONGLONG, ...STRING], [9]), e);
+    assert.equal(canBindParamTypes(bare, e), true);
     assert.deepEqual(withParamTypes(bare, e), execute([...LONGLONG, ...STRING], [1, 2, 3]));
   });
 

@@ -32,6 +32,7 @@ import {
 } from './messages.ts';
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
 import {
+  canBindParamTypes,
   EXECUTE_COMMANDS,
   noteParamTypes,
   type PreparedTranslation,
@@ -53,7 +54,7 @@ import { versionAssignment } from './version-binding.ts';
 function canReprepare(msg: CommandMessage, entry: PreparedTranslation): boolean {
   if (msg.command !== Command.StmtExecute || entry.longData) return false;
   if (msg.payload.length + 2 * entry.params >= MAX_PACKET_PAYLOAD) return false;
-  return withParamTypes(msg.payload, entry) !== null;
+  return canBindParamTypes(msg.payload, entry);
 }
 
 /** Commands that turn the connection into a replication stream; the proxy refuses them. */

@@ -58,21 +58,36 @@ export function noteParamTypes(payload: Buffer, entry: PreparedTranslation): voi
 }
 
 /**
+ * Where a COM_STMT_EXECUTE of `entry` gets its parameter types: `own` when
+ * it sends them (or there are none), `known` when an earlier execution
+ * sent the ones it runs with, null when none are known.
+ */
+function paramTypesOf(payload: Buffer, entry: PreparedTranslation): 'own' | 'known' | null {
+  if (entry.params === 0) return 'own';
+  const flag = typesFlagAt(entry.params);
+  if (payload.length <= flag) return null;
+  if (payload[flag] === 1) return 'own';
+  return entry.paramTypes === null ? null : 'known';
+}
+
+/** True when a COM_STMT_EXECUTE of `entry` can bind its parameter types on a fresh statement. */
+export function canBindParamTypes(payload: Buffer, entry: PreparedTranslation): boolean {
+  return paramTypesOf(payload, entry) !== null;
+}
+
+/**
  * A COM_STMT_EXECUTE payload of `entry` that binds its parameter types:
  * the payload itself when it does (or there are none), with the last types
  * it was given spliced in when it does not; null when none are known.
  */
 export function withParamTypes(payload: Buffer, entry: PreparedTranslation): Buffer | null {
-  const params = entry.params;
-  if (params === 0) return payload;
-  const flag = typesFlagAt(params);
-  if (payload.length <= flag) return null;
-  if (payload[flag] === 1) return payload;
-  if (entry.paramTypes === null) return null;
+  const source = paramTypesOf(payload, entry);
+  if (source !== 'known') return source === 'own' ? payload : null;
+  const flag = typesFlagAt(entry.params);
   return Buffer.concat([
     payload.subarray(0, flag),
     Buffer.of(1),
-    entry.paramTypes,
+    entry.paramTypes!,
     payload.subarray(flag + 1),
   ]);
 }
