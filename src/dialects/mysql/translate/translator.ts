@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { type DialectName, parse } from 'sql-parser-cst';
+import type { DialectName } from 'sql-parser-cst';
 import { log } from '../../../proxy/log.ts';
 import { TranslationError } from '../../../versions/translation-error.ts';
 import type { VersionMap } from '../../../versions/version-map.ts';
@@ -8,6 +8,7 @@ import { moveEdits, movePosition } from '../../postgres/translate/literal-shape.
 import type { StatementPlan, TextEdit, TranslationPlan } from '../../postgres/translate/plan.ts';
 import { contextKey, defaultMysqlContext, type MysqlSqlContext } from './context.ts';
 import type { CstNode } from './cst.ts';
+import { parseCstStatements } from './cst-parser.ts';
 import { mysqlMayTouch } from './fast-path.ts';
 import { parseJoinedUpdates } from './joined-update.ts';
 import { mysqlLiteralShape } from './literal-shape.ts';
@@ -216,9 +217,7 @@ function rewriteUncached(
       'executable comments (/*! ... */) hold SQL the translation cannot see; write the SQL out',
     );
   }
-  const parseText = (t: string) =>
-    (parse(t, { dialect, includeRange: true, paramTypes: ['?'] }) as unknown as { statements: CstNode[] })
-      .statements;
+  const parseText = (t: string) => parseCstStatements(t, { dialect, paramTypes: ['?'] });
   let statements: CstNode[];
   try {
     statements = parseText(text.text);

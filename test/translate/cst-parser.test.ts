@@ -1,0 +1,122 @@
+/**
+ * The MySQL translator's parser is sql-parser-cst's generated parser with
+ * its tables built once (src/dialects/mysql/translate/cst-parser.ts). It
+ * must be in use with the installed release, and must give the same trees
+ * and the same syntax errors as the library's own parse, whatever the calls
+ * before it left behind (a failed parse, other options).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parse as libraryParse } from 'sql-parser-cst';
+import {
+  builtOnceParserSource,
+  type CstParseOptions,
+  cstParserBuiltOnce,
+  parseCstStatements,
+} from '../../src/dialects/mysql/translate/cst-parser.ts';
+import { CASES } from './cases.ts';
+import { MYSQL_CASES } from './mysql-cases.ts';
+
+type Outcome = { tree: unknown } | { error: string };
+
+function ours(sql: string, options: CstParseOptions): Outcome {
+  try {
+    return { tree: parseCstStatements(sql, options) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+function library(sql: string, options: CstParseOptions): Outcome {
+  try {
+    const program = libraryParse(sql, { ...options, includeRange: true } as Parameters<
+      typeof libraryParse
+    >[1]);
+    return { tree: (program as unknown as { statements: unknown }).statements };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+const MARIADB: CstParseOptions = { dialect: 'mariadb', paramTypes: ['?'] };
+const MYSQL: CstParseOptions = { dialect: 'mysql', paramTypes: ['?'] };
+
+/** Texts that parse and texts that do not, MySQL's and PostgreSQL's, in one interleaved list. */
+const TEXTS = [
+  ...MYSQL_CASES.map((c) => c.sql),
+  ...CASES.map((c) => c.sql),
+  'SELECT 1; SELECT 2 /* two */; -- three',
+  'SELEC x',
+  'SELECT * FROM t WHERE a = ? AND b = ?',
+  "INSERT INTO t (a) VALUES ('it''s'), (\"x\") ON DUPLICATE KEY UPDATE a = VALUES(a)",
+  'SELECT * FROM t WHERE',
+  'UPDATE t JOIN u ON u.id = t.id SET t.a = 1',
+];
+
+describe('the built-once sql-parser-cst parser', () => {
+  test('is in use with the installed sql-parser-cst (an upgrade that changes the generated shape fails here)', () => {
+    assert.equal(cstParserBuiltOnce, true);
+  });
+
+  test('gives the library parse’s trees and errors for every text, in both dialects, interleaved', () => {
+    let errors = 0;
+    let trees = 0;
+    for (const sql of TEXTS) {
+      for (const options of [MARIADB, MYSQL]) {
+        const expected = library(sql, options);
+        assert.deepEqual(ours(sql, options), expected, `${options.dialect}: ${sql}`);
+        if ('error' in expected) errors++;
+        else trees++;
+      }
+    }
+    // Both kinds of outcome were compared, so a failed parse was followed by others.
+    assert.ok(errors >= 20, `${errors} syntax errors compared`);
+    assert.ok(trees >= 250, `${trees} trees compared`);
+  });
+
+  test('reads each call’s own options, not the previous call’s', () => {
+    assert.ok('tree' in ours('SELECT ?', MARIADB));
+    const noParams = ours('SELECT ?', { dialect: 'mariadb' });
+    assert.ok('error' in noParams, 'a ? without the ? parameter type is a syntax error');
+    assert.deepEqual(noParams, library('SELECT ?', { dialect: 'mariadb' }));
+    assert.ok('tree' in ours('SELECT ?', MARIADB));
+  });
+
+  test('starts each parse from the beginning after one that failed deep into its text', () => {
+    const fresh = ours('SELECT a FROM t', MARIADB);
+    assert.ok('error' in ours(`SELECT ${'(1 + '.repeat(40)} FROM t`, MARIADB));
+    assert.deepEqual(ours('SELECT a FROM t', MARIADB), fresh);
+    const error = ours('SELECT a FROM t WHERE', MARIADB);
+    assert.ok('error' in error && error.error.includes('1:22'), JSON.stringify(error));
+  });
+
+  test('the transform resets the per-parse state at each call, and leaves a text without Peggy’s shape alone', () => {
+    const peggyLike = [
+      'function peg$parse(input, options) {',
+      '    options = options !== undefined ? options : {};',
+      '    var peg$source = options.grammarSource;',
+      '    var peg$startRuleFunction = peg$parsestart;',
+      '    var peg$currPos = 0;',
+      '    var peg$result;',
+      '    if ("startRule" in options) {',
+      '    }',
+      '    function peg$parsestart() {',
+      '        peg$currPos++;',
+      '        return input + peg$currPos;',
+      '    }',
+      '    peg$result = peg$startRuleFunction();',
+      '    return peg$result;',
+      '}',
+    ].join('\n');
+    const built = builtOnceParserSource(peggyLike);
+    assert.ok(built !== null);
+    const parse = new Function(`${built}\nreturn peg$parse;`)() as (input: string) => string;
+    assert.equal(parse('first'), 'first1');
+    assert.equal(parse('second'), 'second1');
+    assert.equal(
+      builtOnceParserSource(peggyLike.replace('if ("startRule" in options) {', 'if (true) {')),
+      null,
+    );
+    assert.equal(builtOnceParserSource('function peg$parse(input, options) {\n  return 1;\n}\n'), null);
+  });
+});
