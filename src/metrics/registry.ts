@@ -58,10 +58,11 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
-  readonly translations = new Counter({
+  /** Added to per client statement while a migration is in flight: a running total, moved into the counter when scraped. */
+  readonly translations = new BatchedCounter({
     name: 'shiftgate_translations_total',
     help: 'Client statements looked at by the translator, by result: rewritten, passthrough, refused',
-    labelNames: ['result'] as const,
+    labelName: 'result',
     registers: [this.registry],
   });
 

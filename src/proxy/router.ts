@@ -2,6 +2,7 @@ import { mayBeAdminCommand, parseAdminCommand } from '../admin/command.ts';
 import type { AdminConsole } from '../admin/console.ts';
 import { adminResultColumns } from '../admin/result-columns.ts';
 import type { Config } from '../config/schema.ts';
+import type { CounterHandle } from '../metrics/batched-counter.ts';
 import type { ProxyMetrics } from '../metrics/registry.ts';
 import { TranslationError, type VersionMap } from '../versions/index.ts';
 import { ClientError, clientError } from './client-error.ts';
@@ -77,7 +78,16 @@ export class ShiftgateRouter implements StatementRouter {
     private readonly console: AdminConsole | null,
     private readonly translator: SqlTranslator | null,
     private readonly metrics: ProxyMetrics,
-  ) {}
+  ) {
+    this.translationCounts = {
+      passthrough: metrics.translations.labels('passthrough'),
+      rewritten: metrics.translations.labels('rewritten'),
+      refused: metrics.translations.labels('refused'),
+    };
+  }
+
+  /** Per-result handles of shiftgate_translations_total, counted per statement at the cost of an addition. */
+  private readonly translationCounts: Record<'passthrough' | 'rewritten' | 'refused', CounterHandle>;
 
   /** A version whose migration is still expanding or backfilling: sessions cannot bind to it yet. */
   private notReady: string | null = null;
@@ -294,14 +304,14 @@ export class ShiftgateRouter implements StatementRouter {
     try {
       const rewritten = this.translator!.translate(version, sql, session);
       if (rewritten === null) {
-        this.metrics.translations.labels('passthrough').inc();
+        this.translationCounts.passthrough.inc(1);
         return { kind: 'forward' };
       }
-      this.metrics.translations.labels('rewritten').inc();
+      this.translationCounts.rewritten.inc(1);
       return { kind: 'rewrite', sql: rewritten.sql, copyHeader: rewritten.copyHeader };
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
-      this.metrics.translations.labels('refused').inc();
+      this.translationCounts.refused.inc(1);
       const mapped = this.translator!.errorOf?.(err);
       const sqlstate = mapped?.sqlstate ?? err.sqlstate;
       const errno = mapped?.code ?? MYSQL_ERRNO[err.kind];

@@ -29,10 +29,11 @@ import {
   encodeHandshakeV10,
   encodeOk,
   encodePacket,
+  encodeTextCommandPacket,
   patchHandshakeResponseCapabilities,
   terminatorStatusAt,
 } from '../../src/dialects/mysql/messages.ts';
-import { Capability, MAX_PACKET_PAYLOAD, ServerStatus } from '../../src/dialects/mysql/protocol.ts';
+import { Capability, Command, MAX_PACKET_PAYLOAD, ServerStatus } from '../../src/dialects/mysql/protocol.ts';
 import { lenencIntBytes, PayloadReader } from '../../src/dialects/mysql/reader.ts';
 import { Outcome, ResponseKind, ResponseTracker } from '../../src/dialects/mysql/response.ts';
 import { ProtocolError } from '../../src/proxy/protocol-error.ts';
@@ -373,6 +374,26 @@ describe('mysql packet framer, streaming large packets', () => {
       (err) => err instanceof ProtocolError && /exceeds the limit of 1000/.test(err.message),
     );
     assert.equal(asked, false);
+  });
+});
+
+describe('mysql text command packets', () => {
+  it('frame the command byte and the UTF-8 text as one packet, or split at 16 MB', () => {
+    for (const sql of [
+      '',
+      'SELECT 1',
+      "SELECT 'héllo €𝄞' AS `naïve`",
+      'z'.repeat(MAX_PACKET_PAYLOAD - 2),
+      'x'.repeat(MAX_PACKET_PAYLOAD - 1),
+      'y'.repeat(MAX_PACKET_PAYLOAD + 5),
+    ]) {
+      const text = Buffer.from(sql, 'utf8');
+      const expected = encodePacket(0, Buffer.concat([Buffer.from([Command.Query]), text]));
+      const packet = encodeTextCommandPacket(Command.Query, sql);
+      assert.ok(packet.equals(expected), `${text.length} bytes`);
+    }
+    const packet = encodeTextCommandPacket(Command.StmtPrepare, 'SELECT ?');
+    assert.deepEqual([...packet.subarray(0, 5)], [9, 0, 0, 0, Command.StmtPrepare]);
   });
 });
 

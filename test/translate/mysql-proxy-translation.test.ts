@@ -161,6 +161,13 @@ describe('MySQL translation through the proxy', () => {
         errno: 1235,
         sqlState: '42000',
       });
+      // shiftgate_translations_total counts each statement the translator looked at, by result.
+      const counted = Object.fromEntries(
+        (await sg.proxy.ctx.metrics.translations.get()).values.map((v) => [v.labels.result, v.value]),
+      );
+      assert.ok(counted.rewritten! >= 3, JSON.stringify(counted));
+      assert.ok(counted.passthrough! >= 1, JSON.stringify(counted));
+      assert.equal(counted.refused, 2, JSON.stringify(counted));
       const [[after]] = (await neu.query('SELECT full_name FROM users WHERE id = 1')) as unknown as [
         [{ full_name: string }],
       ];

@@ -3,8 +3,8 @@
  * the server which account it authenticated: admin authorisation needs the
  * account the server chose, not the name the client claimed.
  */
-import { decodeErr, encodePacket, encodeQuery } from './messages.ts';
-import { ResponseHeader } from './protocol.ts';
+import { decodeErr, encodeTextCommandPacket } from './messages.ts';
+import { Command, ResponseHeader } from './protocol.ts';
 import { PayloadReader } from './reader.ts';
 import { versionValue } from './version-binding.ts';
 
@@ -23,7 +23,7 @@ const ACCOUNT_QUERY = 'SELECT CURRENT_USER()';
 export function accountQuery(version: string | null): Buffer {
   const sql =
     version === null ? ACCOUNT_QUERY : `${ACCOUNT_QUERY}, @shiftgate_version := ${versionValue(version)}`;
-  return encodePacket(0, encodeQuery(sql));
+  return encodeTextCommandPacket(Command.Query, sql);
 }
 
 /** The user name of a `user@host` account (user names may hold '@', host names may not); null for none. */

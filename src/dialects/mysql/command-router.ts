@@ -28,7 +28,7 @@ import {
   encodeErr,
   encodePacket,
   encodeQuery,
-  encodeTextCommand,
+  encodeTextCommandPacket,
 } from './messages.ts';
 import { type LocalStatements, STATEMENT_ID_COMMANDS } from './prepared-statements.ts';
 import {
@@ -207,7 +207,12 @@ export class CommandRouter {
         const id = kill.connectionIds[0]!;
         // A server thread id (CONNECTION_ID(), SHOW PROCESSLIST): the server's own KILL.
         if (!isProxyConnectionId(id)) return { raw: msg.raw, onSuccess: null };
-        return this.killOf(msg, id, (target) => encodePacket(0, encodeQuery(kill.rewrite(() => target))));
+        return this.killOf(msg, id, (target) =>
+          encodeTextCommandPacket(
+            Command.Query,
+            kill.rewrite(() => target),
+          ),
+        );
       }
       case Command.StmtPrepare: {
         this.statements.preparedUpstream();
@@ -538,7 +543,7 @@ export class CommandRouter {
         return { raw: msg.raw, onSuccess: null };
       case 'rewrite':
         return {
-          raw: encodePacket(0, encodeTextCommand(msg.command, route.sql)),
+          raw: encodeTextCommandPacket(msg.command, route.sql),
           onSuccess: null,
         };
       case 'result': {

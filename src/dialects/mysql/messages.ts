@@ -404,11 +404,29 @@ export function decodeQueryText(payload: Buffer): string {
 
 /** A command whose payload is SQL text after the command byte (COM_QUERY, COM_STMT_PREPARE). */
 export function encodeTextCommand(command: number, sql: string): Buffer {
-  return Buffer.concat([Buffer.from([command]), Buffer.from(sql, 'utf8')]);
+  const out = Buffer.allocUnsafe(1 + Buffer.byteLength(sql, 'utf8'));
+  out[0] = command;
+  out.write(sql, 1, 'utf8');
+  return out;
 }
 
 export function encodeQuery(sql: string): Buffer {
   return encodeTextCommand(Command.Query, sql);
+}
+
+/**
+ * `encodePacket(0, encodeTextCommand(command, sql))` in one buffer: every
+ * statement the proxy rewrites goes upstream through here.
+ */
+export function encodeTextCommandPacket(command: number, sql: string): Buffer {
+  const length = 1 + Buffer.byteLength(sql, 'utf8');
+  if (length >= MAX_PACKET_PAYLOAD) return encodePacket(0, encodeTextCommand(command, sql));
+  const out = Buffer.allocUnsafe(PACKET_HEADER_LENGTH + length);
+  out.writeUIntLE(length, 0, 3);
+  out[3] = 0;
+  out[PACKET_HEADER_LENGTH] = command;
+  out.write(sql, PACKET_HEADER_LENGTH + 1, 'utf8');
+  return out;
 }
 
 /** COM_STMT_CLOSE of a statement id (the server sends no answer). */

@@ -39,7 +39,7 @@ import { CompressedLink, MAX_COMPRESSED_FIELD } from './compression.ts';
 import { PacketFramer } from './framer.ts';
 import { proxyConnectionId } from './kill.ts';
 import { Login, Phase } from './login.ts';
-import { encodeErr, encodePacket, encodeStmtClose, encodeTextCommand } from './messages.ts';
+import { encodeErr, encodePacket, encodeStmtClose, encodeTextCommandPacket } from './messages.ts';
 import { LocalStatements } from './prepared-statements.ts';
 import { Capability, Command, ErrorCode } from './protocol.ts';
 import type { ResponseTracker } from './response.ts';
@@ -598,7 +598,7 @@ export class MysqlSession implements ProxySession {
         const id = this.tracker.lastPreparedId;
         resolve(ok && id !== null ? { id, params: this.tracker.lastPreparedParams } : null);
       });
-      this.writeUpstream(encodePacket(0, encodeTextCommand(Command.StmtPrepare, sql)));
+      this.writeUpstream(encodeTextCommandPacket(Command.StmtPrepare, sql));
     });
   }
 

@@ -4,7 +4,8 @@
  * session's upstream connection, at login and when the client binds a
  * version with `SET shiftgate.version`.
  */
-import { encodePacket, encodeQuery } from './messages.ts';
+import { encodeTextCommandPacket } from './messages.ts';
+import { Command } from './protocol.ts';
 
 /** The version as SQL: hex, so it means the same whatever the session's sql_mode. */
 export function versionValue(version: string | null): string {
@@ -15,5 +16,5 @@ export function versionValue(version: string | null): string {
 
 /** Sent upstream in place of a client's `SET shiftgate.version`: the binding holds once the server has it. */
 export function versionAssignment(version: string | null): Buffer {
-  return encodePacket(0, encodeQuery(`SET @shiftgate_version = ${versionValue(version)}`));
+  return encodeTextCommandPacket(Command.Query, `SET @shiftgate_version = ${versionValue(version)}`);
 }

@@ -113,7 +113,8 @@ export class MysqlTranslator {
       return passThrough(version, sql, true);
     }
     const ctx = context ?? defaultMysqlContext(schema.schema);
-    const key = `${version}\u0000${contextKey(ctx)}\u0000${sql}`;
+    const prefix = `${version}\u0000${contextKey(ctx)}\u0000`;
+    const key = prefix + sql;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.counters.hits++;
@@ -124,7 +125,7 @@ export class MysqlTranslator {
       return cached;
     }
     const shape = mysqlLiteralShape(sql, ctx);
-    const shapeKey = shape ? `${version}\u0000${contextKey(ctx)}\u0000\u0003${shape.key}` : null;
+    const shapeKey = shape ? `${prefix}\u0003${shape.key}` : null;
     const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
     if (shape && sibling) {
       const edits = moveEdits(sibling.edits, sibling.spans, shape.spans);
