@@ -1,11 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { compileFunction } from 'node:vm';
-import type { DialectName } from 'sql-parser-cst';
-import { log } from '../../../proxy/log.ts';
-import type { CstNode } from './cst.ts';
-
 /**
  * sql-parser-cst's `parse`, with its generated parser's tables built once.
  *
@@ -29,6 +21,15 @@ import type { CstNode } from './cst.ts';
  * Parses are not re-entrant, as with the library itself: its node helpers
  * read the current position through module-level state.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { compileFunction } from 'node:vm';
+import type { DialectName } from 'sql-parser-cst';
+import { log } from '../../../proxy/log.ts';
+import type { CstNode } from './cst.ts';
+
+/** What the translator parses with: the server flavour, and `?` as a parameter. */
 export interface CstParseOptions {
   readonly dialect: DialectName;
   readonly paramTypes?: readonly string[];
