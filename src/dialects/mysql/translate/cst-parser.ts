@@ -40,7 +40,8 @@ interface PeggyParser {
   PeggySyntaxError: new (...args: never[]) => Error;
 }
 
-const requireHere = createRequire(import.meta.url);
+// import.meta is empty where this module is bundled to CommonJS (the crash tests' child); __filename is set there.
+const requireHere = createRequire(import.meta.url ?? __filename);
 const libraryDir = dirname(requireHere.resolve('sql-parser-cst'));
 const parserPath = join(libraryDir, 'parser.js');
 const requireFromLibrary = createRequire(parserPath);
