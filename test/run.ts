@@ -2,7 +2,9 @@
  * The test entry point: makes sure a PostgreSQL answers at
  * SHIFTGATE_TEST_PG_URL (starting the embedded one when nothing does), then
  * runs every `*.test.ts` under test/ with node's test runner, one file at a
- * time (the files share the database servers).
+ * time (the files share the database servers). Afterwards it drops the
+ * MySQL server's `shiftgate` database if the run created it and left it
+ * empty (each test deletes its own rows from it).
  *
  * Usage: npm test [-- FILTER...]   (FILTER: substrings of test file paths)
  */
@@ -11,6 +13,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/cli/embedded-postgres.ts';
+import { dropEmptyMysqlStateDatabase, mysqlStateDatabaseExists } from './helpers/databases.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const pgUrl = process.env.SHIFTGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -48,6 +51,9 @@ if (!(await answers(pgUrl))) {
   stopEmbedded = server.stop;
 }
 
+// The MySQL migrations the tests run create the server's shared `shiftgate` database: tidied after.
+const mysqlStateExisted = await mysqlStateDatabaseExists();
+
 const filters = process.argv.slice(2);
 const files = findTests(join(root, 'test')).filter(
   (f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)),
@@ -58,5 +64,8 @@ const child = spawn(
   { stdio: 'inherit', env: { ...process.env, SHIFTGATE_TEST_PG_URL: pgUrl } },
 );
 const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+if (mysqlStateExisted === false && (await mysqlStateDatabaseExists())) {
+  console.log(`# ${await dropEmptyMysqlStateDatabase()}`);
+}
 await stopEmbedded?.();
 process.exit(code);

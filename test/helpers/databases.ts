@@ -57,6 +57,51 @@ export async function dropMysqlState(conn: mysql.Connection, name: string): Prom
   }
 }
 
+/**
+ * Whether the MySQL server's shared `shiftgate` database exists; null when
+ * no MySQL server answers (the test run then has nothing to tidy there).
+ */
+export async function mysqlStateDatabaseExists(): Promise<boolean | null> {
+  let conn: mysql.Connection | null = null;
+  try {
+    conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 });
+    const [rows] = await conn.query("SHOW DATABASES LIKE 'shiftgate'");
+    return (rows as unknown[]).length > 0;
+  } catch {
+    return null;
+  } finally {
+    await conn?.end().catch(() => {});
+  }
+}
+
+/**
+ * Drops the `shiftgate` database the tests' migrations created on the MySQL
+ * server, once every test has deleted its rows (see `dropMysqlState`): what
+ * is left otherwise is an empty database no one asked for. One that still
+ * holds a row is left alone, and its tables are named.
+ */
+export async function dropEmptyMysqlStateDatabase(): Promise<string> {
+  const conn = await mysql.createConnection(MYSQL_URL);
+  try {
+    const [tables] = (await conn.query(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'shiftgate'",
+    )) as unknown as [{ name: string }[]];
+    const holding: string[] = [];
+    for (const { name } of tables) {
+      const [[row]] = (await conn.query(`SELECT count(*) AS n FROM shiftgate.\`${name}\``)) as unknown as [
+        [{ n: number }],
+      ];
+      if (Number(row!.n) > 0) holding.push(`${name} (${row!.n})`);
+    }
+    if (holding.length > 0)
+      return `left the shiftgate database on MySQL: rows remain in ${holding.join(', ')}`;
+    await conn.query('DROP DATABASE IF EXISTS shiftgate');
+    return 'dropped the empty shiftgate database the tests created on MySQL';
+  } finally {
+    await conn.end();
+  }
+}
+
 export async function createMysqlDatabase(prefix: string): Promise<TestDatabase> {
   const name = uniqueName(prefix);
   const admin = await mysql.createConnection(MYSQL_URL);
