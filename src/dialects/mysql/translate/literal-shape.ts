@@ -6,8 +6,9 @@ import type { MysqlSqlContext } from './context.ts';
  * text, as most ORMs and sysbench do) translate the same way: the rewriter
  * edits identifiers, stars and insertion points, never the inside of a
  * string or number. This gives such statements one cache key, so only the
- * first of a shape pays for the parse, which with sql-parser-cst costs
- * hundreds of microseconds. Positions are UTF-16 positions of the text.
+ * first of a shape pays for the parse (30 to 150 us with sql-parser-cst,
+ * against about 2 us for a statement whose shape was seen). Positions are
+ * UTF-16 positions of the text.
  */
 export interface MysqlLiteralShape {
   key: string;
