@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { createPgDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { createPgDatabase, PG_URL, type TestDatabase } from '../helpers/databases.ts';
 import { startTestShiftgate, type TestShiftgate } from '../helpers/shiftgate.ts';
 
 const MIGRATION = 'split_names';
@@ -16,6 +16,8 @@ const MIGRATION = 'split_names';
 describe('search_path and string rules (PostgreSQL)', () => {
   let db: TestDatabase;
   let sg: TestShiftgate;
+  /** A login role of this run's own (roles are the server's, not the database's): dropped after. */
+  let appRole: string;
 
   before(async () => {
     db = await createPgDatabase('search_path');
@@ -34,13 +36,12 @@ describe('search_path and string rules (PostgreSQL)', () => {
       CREATE SCHEMA other;
       CREATE TABLE other.customers (id int PRIMARY KEY, name text NOT NULL);
       INSERT INTO other.customers VALUES (1, 'oth-1');`);
-    // A role default in this database only (dropped with it): sessions of the role "app_other" start with it.
-    await setup.query(
-      `DO $$ BEGIN CREATE ROLE sg_path_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
-    );
-    await setup.query('GRANT USAGE ON SCHEMA archive, other TO sg_path_app');
-    await setup.query('GRANT SELECT ON ALL TABLES IN SCHEMA public, archive, other TO sg_path_app');
-    await setup.query(`ALTER ROLE sg_path_app IN DATABASE ${db.name} SET search_path = other, public`);
+    // A role default in this database only (dropped with it): sessions of the role start with it.
+    appRole = `${db.name}_app`;
+    await setup.query(`CREATE ROLE ${appRole} LOGIN`);
+    await setup.query(`GRANT USAGE ON SCHEMA archive, other TO ${appRole}`);
+    await setup.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public, archive, other TO ${appRole}`);
+    await setup.query(`ALTER ROLE ${appRole} IN DATABASE ${db.name} SET search_path = other, public`);
     await setup.end();
     sg = await startTestShiftgate(db.url);
     sg.writeMigration(
@@ -58,11 +59,12 @@ describe('search_path and string rules (PostgreSQL)', () => {
 
   after(async () => {
     await sg?.stop();
-    const cleanup = new pg.Client({ connectionString: db.url });
-    await cleanup.connect();
-    await cleanup.query(`ALTER ROLE sg_path_app IN DATABASE ${db.name} RESET search_path`);
-    await cleanup.end();
     await db.drop();
+    // The database took the role's grants and its setting there with it; the role itself is the server's.
+    const cleanup = new pg.Client({ connectionString: PG_URL });
+    await cleanup.connect();
+    await cleanup.query(`DROP ROLE IF EXISTS ${appRole}`);
+    await cleanup.end();
   });
 
   async function session(version: string | null, options = ''): Promise<pg.Client> {
@@ -150,7 +152,7 @@ describe('search_path and string rules (PostgreSQL)', () => {
       await viaOptions.end();
     }
     const url = new URL(sg.via(db.url));
-    url.username = 'sg_path_app';
+    url.username = appRole;
     const role = new pg.Client({
       connectionString: url.toString(),
       options: `-c shiftgate.version=${MIGRATION}`,
