@@ -68,6 +68,15 @@ export interface LockPolicy {
   maxDelayMs: number;
 }
 
+/**
+ * A table the server estimates below this many rows is counted exactly for
+ * the backfill's progress total (a short scan); a larger one takes the
+ * estimate, since a count would scan it at START for a figure only progress
+ * shows. Each batch raises the total to the rows done, and the last sets it
+ * to them.
+ */
+export const EXACT_ROW_COUNT_BELOW = 100_000;
+
 export const DEFAULT_LOCK_POLICY: LockPolicy = {
   lockTimeoutMs: 500,
   maxAttempts: 30,
@@ -143,7 +152,10 @@ export interface MigrationConnection {
   /** Session-level lock keeping a second runner out; false when someone else holds it. */
   tryLock(schema: string): Promise<boolean>;
   unlock(schema: string): Promise<void>;
-  /** Counts the rows of the task's table and finds the largest key. */
+  /**
+   * The rows of the task's table for progress (the server's estimate from
+   * EXACT_ROW_COUNT_BELOW rows up, counted below) and its largest key.
+   */
   measure(scope: BackfillScope): Promise<{ rows: number; maxKey: string[] | null }>;
   /**
    * One batch in one short transaction: the next `limit` keys after

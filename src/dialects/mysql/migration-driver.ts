@@ -16,6 +16,7 @@ import {
   type BatchOutcome,
   type BatchRequestSpec,
   backoffDelay,
+  EXACT_ROW_COUNT_BELOW,
   type LockPolicy,
   type MigrationConnection,
   type MigrationDialect,
@@ -50,9 +51,6 @@ const ALGORITHM_REFUSED = new Set([
   1845, // ER_ALTER_OPERATION_NOT_SUPPORTED
   1846, // ER_ALTER_OPERATION_NOT_SUPPORTED_REASON
 ]);
-
-/** A table InnoDB estimates below this many rows is counted exactly for progress reports (a short scan). */
-const EXACT_COUNT_BELOW = 100_000;
 
 /** Rows a validation read covers at a time: a short read that keeps its metadata lock briefly. */
 const VALIDATION_BATCH = 10000;
@@ -492,7 +490,7 @@ export class MysqlMigrationConnection implements MigrationConnection {
 
   /**
    * The table's rows for progress reports: InnoDB's estimate, counted
-   * exactly only below EXACT_COUNT_BELOW: a COUNT(*) of a large table is a
+   * exactly only below EXACT_ROW_COUNT_BELOW: a COUNT(*) of a large table is a
    * full index scan at START for a figure only progress shows (gh-ost and
    * pt-osc estimate too). Each batch raises the total to the rows done, and
    * the last sets it to them (CHECKPOINT_UPDATE_ROWS).
@@ -503,7 +501,7 @@ export class MysqlMigrationConnection implements MigrationConnection {
       [schema, table],
     );
     const estimate = Number(stats[0]?.n ?? 0);
-    if (estimate >= EXACT_COUNT_BELOW) return estimate;
+    if (estimate >= EXACT_ROW_COUNT_BELOW) return estimate;
     const count = await this.rows(`SELECT COUNT(*) AS n FROM ${qualified(schema, table)}`);
     return Number(count[0]!.n);
   }

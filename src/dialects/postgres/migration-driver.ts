@@ -10,6 +10,7 @@ import {
   type BatchOutcome,
   type BatchRequestSpec,
   backoffDelay,
+  EXACT_ROW_COUNT_BELOW,
   type LockPolicy,
   type MigrationConnection,
   type MigrationDialect,
@@ -133,9 +134,6 @@ UPDATE ${CHECKPOINT_TABLE} ck
 RETURNING ck.*, batch.updated`;
   return { sql, params };
 }
-
-/** A table the planner estimates below this many rows is counted exactly for progress reports (a short scan). */
-const EXACT_COUNT_BELOW = 100_000;
 
 /** `lock_timeout` for one action or batch, in milliseconds (0 would mean no limit). */
 function lockTimeoutSetting(policy: LockPolicy): string {
@@ -268,7 +266,7 @@ export class PostgresMigrationConnection implements MigrationConnection {
 
   /**
    * The table's rows for progress reports: the planner's estimate once the
-   * table has statistics, counted exactly below EXACT_COUNT_BELOW. A
+   * table has statistics, counted exactly below EXACT_ROW_COUNT_BELOW. A
    * count(*) of a large table is a parallel scan that takes the machine's
    * cores from the clients right at START (80 ms on 300k rows here, the
    * clients' worst statement 95-143 ms meanwhile), for a figure only
@@ -288,7 +286,7 @@ export class PostgresMigrationConnection implements MigrationConnection {
         `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table}`,
       );
       const estimate = Math.round(plan.rows[0]!['QUERY PLAN'][0].Plan['Plan Rows']);
-      if (estimate >= EXACT_COUNT_BELOW) return estimate;
+      if (estimate >= EXACT_ROW_COUNT_BELOW) return estimate;
     }
     const count = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
     return Number(count.rows[0]!.n);
