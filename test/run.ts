@@ -4,12 +4,14 @@
  * runs every `*.test.ts` under test/ with node's test runner, one file at a
  * time (the files share the database servers). Afterwards it drops the
  * MySQL server's `shiftgate` database if the run created it and left it
- * empty (each test deletes its own rows from it).
+ * empty (each test deletes its own rows from it), and repeats the failed
+ * tests with their errors last, where the tail of a long log shows them.
  *
  * Usage: npm test [-- FILTER...]   (FILTER: substrings of test file paths)
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/cli/embedded-postgres.ts';
@@ -58,12 +60,26 @@ const filters = process.argv.slice(2);
 const files = findTests(join(root, 'test')).filter(
   (f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)),
 );
+const summaryDir = mkdtempSync(join(tmpdir(), 'shiftgate-test-'));
+const summaryFile = join(summaryDir, 'failed.txt');
+const reporters = [
+  '--test-reporter=tap',
+  '--test-reporter-destination=stdout',
+  `--test-reporter=${join(root, 'test/helpers/failure-summary-reporter.mjs')}`,
+  `--test-reporter-destination=${summaryFile}`,
+];
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...reporters, ...files],
   { stdio: 'inherit', env: { ...process.env, SHIFTGATE_TEST_PG_URL: pgUrl } },
 );
 const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+try {
+  process.stdout.write(readFileSync(summaryFile, 'utf8'));
+} catch {
+  // The runner died before its reporters wrote anything: its own output says why.
+}
+rmSync(summaryDir, { recursive: true, force: true });
 if (mysqlStateExisted === false && (await mysqlStateDatabaseExists())) {
   console.log(`# ${await dropEmptyMysqlStateDatabase()}`);
 }
