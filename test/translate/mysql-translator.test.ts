@@ -170,6 +170,35 @@ describe('MySQL translator behind the router interface', () => {
     assert.deepEqual(t.cacheCounters(), { hits: 0, misses: 3 });
   });
 
+  test('one session that changes database, ANSI_QUOTES and NO_BACKSLASH_ESCAPES between statements is read anew each time', async () => {
+    const t = await createMysqlSqlTranslator();
+    t.setVersionMap(map());
+    const s = session('app');
+    s.sqlContext.standardConformingStrings = false; // the server's default: backslash escapes
+    const sql = 'SELECT full_name FROM users WHERE email = "a\\" FROM users"';
+    const inApp = t.translate(V3, sql, s)?.sql;
+    assert.equal(inApp, 'SELECT `name` AS `full_name` FROM users WHERE email = "a\\" FROM users"');
+    s.database = 'other';
+    assert.equal(t.translate(V3, sql, s), null, 'users of another database');
+    s.database = 'app';
+    assert.equal(t.translate(V3, sql, s)?.sql, inApp);
+    // ANSI_QUOTES: "..." names a column, so `a\` is not a column of version 03_split.
+    s.sqlContext.ansiQuotes = true;
+    assert.throws(
+      () => t.translate(V3, sql, s),
+      (e: unknown) => e instanceof TranslationError,
+    );
+    // NO_BACKSLASH_ESCAPES without ANSI_QUOTES: the string ends at `a\"`, and ` FROM users"` opens another.
+    s.sqlContext.ansiQuotes = false;
+    s.sqlContext.standardConformingStrings = true;
+    assert.equal(
+      t.translate(V3, 'SELECT full_name FROM users WHERE email = "a\\"', s)?.sql,
+      'SELECT `name` AS `full_name` FROM users WHERE email = "a\\"',
+    );
+    s.sqlContext.standardConformingStrings = false;
+    assert.equal(t.translate(V3, sql, s)?.sql, inApp);
+  });
+
   test('a session context with ANSI_QUOTES reads double quotes as identifiers', async () => {
     const t = await createMysqlSqlTranslator({
       contextOf: (s) => ({ ...defaultMysqlContext(s.database), ansiQuotes: true }),

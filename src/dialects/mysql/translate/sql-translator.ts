@@ -34,6 +34,27 @@ export function mysqlSessionContext(
   };
 }
 
+const sessionContexts = new WeakMap<SessionInfo, MysqlSqlContext>();
+
+/**
+ * mysqlSessionContext, kept per session while what it is built from holds:
+ * the same object each statement, so the translator's cache key part for
+ * it is built once, not per statement.
+ */
+function keptSessionContext(session: SessionInfo): MysqlSqlContext {
+  const kept = sessionContexts.get(session);
+  if (
+    kept !== undefined &&
+    kept.database === session.database &&
+    kept.ansiQuotes === (session.sqlContext.ansiQuotes === true) &&
+    kept.backslashEscapes === !session.sqlContext.standardConformingStrings
+  )
+    return kept;
+  const context = mysqlSessionContext(session);
+  sessionContexts.set(session, context);
+  return context;
+}
+
 /**
  * The MySQL translator behind the router's dialect-neutral interface, the
  * way the PostgreSQL dialect plugs its own in (`createTranslator`). The
@@ -47,7 +68,7 @@ export function mysqlSessionContext(
 export async function createMysqlSqlTranslator(
   options: MysqlSqlTranslatorOptions = {},
 ): Promise<SqlTranslator> {
-  const contextOf = options.contextOf ?? mysqlSessionContext;
+  const contextOf = options.contextOf ?? keptSessionContext;
   let translator: MysqlTranslator | null = null;
   return {
     translate(version, sql, session) {

@@ -38,8 +38,9 @@ export interface MysqlTranslatorOptions {
 
 /**
  * The MySQL translator a proxy session calls for every COM_QUERY and
- * COM_STMT_PREPARE text: fast path, then the plan cache keyed by (version,
- * context, text), then parse + rewrite. Placeholders (`?`) are never added,
+ * COM_STMT_PREPARE text: fast path, then the rewrite of a statement of the
+ * same literal shape, then the plan cache keyed by (version, context,
+ * text), then parse + rewrite. Placeholders (`?`) are never added,
  * removed or reordered, so a prepared statement keeps its parameters.
  * Plans have the PostgreSQL translator's shape (edits at UTF-8 byte
  * offsets of the original text).
@@ -113,7 +114,19 @@ export class MysqlTranslator {
       return passThrough(version, sql, true);
     }
     const ctx = context ?? defaultMysqlContext(schema.schema);
-    const prefix = `${version}\u0000${contextKey(ctx)}\u0000`;
+    const prefix = `${version}\u0000${memoizedContextKey(ctx)}\u0000`;
+    // Text with constants is looked up by its shape first: its own text is rarely seen twice
+    // (ids inlined by the client), so a look-up by text would cost a hash of it for nothing.
+    const shape = mysqlLiteralShape(sql, ctx);
+    const shapeKey = shape ? `${prefix}\u0003${shape.key}` : null;
+    const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
+    if (shape && sibling) {
+      const plan = movedPlan(version, sql, sibling, shape.spans);
+      if (plan) {
+        this.counters.hits++;
+        return plan;
+      }
+    }
     const key = prefix + sql;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
@@ -123,23 +136,6 @@ export class MysqlTranslator {
         throw cached;
       }
       return cached;
-    }
-    const shape = mysqlLiteralShape(sql, ctx);
-    const shapeKey = shape ? `${prefix}\u0003${shape.key}` : null;
-    const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
-    if (shape && sibling) {
-      const edits = moveEdits(sibling.edits, sibling.spans, shape.spans);
-      if (edits) {
-        this.counters.hits++;
-        const statements = sibling.statements.map((st) => ({
-          ...st,
-          start: movePosition(st.start, sibling.spans, shape.spans),
-          end: movePosition(st.end, sibling.spans, shape.spans),
-        }));
-        // Not kept by text, as on PostgreSQL: texts that differ only in their constants (ids inlined
-        // by the client) would each take a cache entry and evict one, which costs more than this reuse.
-        return planOf(version, sql, edits, statements);
-      }
     }
     this.counters.misses++;
     let rewrite: Rewrite;
@@ -284,6 +280,28 @@ function copiesConstant(copied: readonly [number, number][], spans: readonly num
   return false;
 }
 
+/**
+ * The plan of `sql` from a sibling's rewrite (same shape, other constants),
+ * or null when its edits do not move onto this text's constants. Not kept
+ * by text, as on PostgreSQL: texts that differ only in their constants
+ * would each take a cache entry and evict one, which costs more than this.
+ */
+function movedPlan(
+  version: string,
+  sql: string,
+  sibling: ShapedRewrite,
+  spans: number[],
+): TranslationPlan | null {
+  const edits = moveEdits(sibling.edits, sibling.spans, spans);
+  if (!edits) return null;
+  const statements = sibling.statements.map((st) => ({
+    ...st,
+    start: movePosition(st.start, sibling.spans, spans),
+    end: movePosition(st.end, sibling.spans, spans),
+  }));
+  return planOf(version, sql, edits, statements);
+}
+
 /** The plan of `sql` with these edits: the rewritten text, and edits and ranges in UTF-8 bytes. */
 function planOf(
   version: string,
@@ -347,6 +365,18 @@ function applyCharEdits(sql: string, edits: readonly CharEdit[]): string {
 function byteOffsets(sql: string): (position: number) => number {
   if (!/[^\u0000-\u007f]/.test(sql)) return (p) => p;
   return (p) => Buffer.byteLength(sql.slice(0, p), 'utf8');
+}
+
+const contextKeys = new WeakMap<MysqlSqlContext, string>();
+
+/** contextKey, once per context object (a session keeps its object until its context changes). */
+function memoizedContextKey(context: MysqlSqlContext): string {
+  let key = contextKeys.get(context);
+  if (key === undefined) {
+    key = contextKey(context);
+    contextKeys.set(context, key);
+  }
+  return key;
 }
 
 function passThrough(version: string, sql: string, fastPath: boolean): TranslationPlan {
