@@ -4,7 +4,8 @@
  * runs every `*.test.ts` under test/ with node's test runner, one file at a
  * time (the files share the database servers). Afterwards it drops the
  * MySQL server's `shiftgate` database if the run created it and left it
- * empty (each test deletes its own rows from it), and repeats the failed
+ * empty (each test deletes its own rows from it) and no other test run is
+ * using that server, and repeats the failed
  * tests with their errors last, where the tail of a long log shows them.
  *
  * Usage: npm test [-- FILTER...]   (FILTER: substrings of test file paths)
@@ -15,7 +16,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/cli/embedded-postgres.ts';
-import { dropEmptyMysqlStateDatabase, mysqlStateDatabaseExists } from './helpers/databases.ts';
+import {
+  dropEmptyMysqlStateDatabase,
+  holdMysqlTestRunSlot,
+  mysqlStateDatabaseExists,
+} from './helpers/databases.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const pgUrl = process.env.SHIFTGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -55,6 +60,8 @@ if (!(await answers(pgUrl))) {
 
 // The MySQL migrations the tests run create the server's shared `shiftgate` database: tidied after.
 const mysqlStateExisted = await mysqlStateDatabaseExists();
+// Another run on the same server may be using that database when this one ends: it then stays.
+const runSlot = await holdMysqlTestRunSlot();
 
 const filters = process.argv.slice(2);
 const files = findTests(join(root, 'test')).filter(
@@ -81,7 +88,12 @@ try {
 }
 rmSync(summaryDir, { recursive: true, force: true });
 if (mysqlStateExisted === false && (await mysqlStateDatabaseExists())) {
-  console.log(`# ${await dropEmptyMysqlStateDatabase()}`);
+  console.log(
+    (await runSlot?.othersRunning())
+      ? '# left the shiftgate database on MySQL: another test run is using the server'
+      : `# ${await dropEmptyMysqlStateDatabase()}`,
+  );
 }
+await runSlot?.release();
 await stopEmbedded?.();
 process.exit(code);

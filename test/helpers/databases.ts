@@ -102,6 +102,52 @@ export async function dropEmptyMysqlStateDatabase(): Promise<string> {
   }
 }
 
+/** How many test runs may share one MySQL server and still see each other (one named lock each). */
+const TEST_RUN_SLOTS = 32;
+const testRunLock = (slot: number) => `shiftgate_test_run_${slot}`;
+
+export interface MysqlTestRunSlot {
+  /** True while another test run holds a slot: the shared `shiftgate` database may be in its use. */
+  othersRunning(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+/**
+ * A named lock this test run holds on the MySQL server for as long as it
+ * runs (the server frees it if the run dies), so that a run that ends while
+ * another is running leaves the shared `shiftgate` database alone. Null
+ * when no MySQL server answers or every slot is taken.
+ */
+export async function holdMysqlTestRunSlot(): Promise<MysqlTestRunSlot | null> {
+  let conn: mysql.Connection;
+  try {
+    conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 });
+  } catch {
+    return null;
+  }
+  for (let slot = 1; slot <= TEST_RUN_SLOTS; slot++) {
+    const [[row]] = (await conn.query('SELECT GET_LOCK(?, 0) AS got', [testRunLock(slot)])) as unknown as [
+      [{ got: number | null }],
+    ];
+    if (row?.got !== 1) continue;
+    return {
+      async othersRunning() {
+        for (let other = 1; other <= TEST_RUN_SLOTS; other++) {
+          if (other === slot) continue;
+          const [[used]] = (await conn.query('SELECT IS_USED_LOCK(?) AS holder', [
+            testRunLock(other),
+          ])) as unknown as [[{ holder: number | null }]];
+          if (used?.holder !== null && used?.holder !== undefined) return true;
+        }
+        return false;
+      },
+      release: () => conn.end(),
+    };
+  }
+  await conn.end();
+  return null;
+}
+
 export async function createMysqlDatabase(prefix: string): Promise<TestDatabase> {
   const name = uniqueName(prefix);
   const admin = await mysql.createConnection(MYSQL_URL);
