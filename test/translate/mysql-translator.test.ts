@@ -48,6 +48,33 @@ describe('MySQL translator', () => {
     assert.equal(t.counters.misses, 2);
   });
 
+  test('rewrite gives the text translate plans, or null when it goes unchanged, from the cache, a shape or a parse', () => {
+    const texts = [
+      'SELECT * FROM users WHERE id = 1',
+      'SELECT * FROM users WHERE id = 12345',
+      'SELECT * FROM users WHERE id = 1',
+      "SELECT full_name FROM users WHERE email = 'ßü' AND id = 7",
+      "SELECT full_name FROM users WHERE email = 'x' AND id = 70000",
+      'SELECT id, email FROM users WHERE id = 3',
+      'SELECT id, email FROM users WHERE id = 4',
+      'SELECT sku FROM order_items WHERE order_id = 5',
+      'UPDATE users SET age = 2 WHERE id = ?',
+      'UPDATE users SET age = 2 WHERE id = ?',
+    ];
+    const planned = new MysqlTranslator(map());
+    const rewriting = new MysqlTranslator(map());
+    for (const sql of texts) {
+      const plan = planned.translate(V3, sql);
+      assert.equal(rewriting.rewrite(V3, sql), plan.rewritten ? plan.sql : null, sql);
+    }
+    assert.deepEqual(rewriting.counters, planned.counters);
+    assert.deepEqual(planned.counters, { hits: 5, misses: 4, fastPath: 1, refused: 0 });
+    assert.throws(
+      () => rewriting.rewrite(V3, 'SELECT legacy FROM users WHERE id = 1'),
+      (e: unknown) => e instanceof TranslationError && e.kind === 'undefined_column',
+    );
+  });
+
   test('statements that differ only in their constants share one parse', () => {
     const t = new MysqlTranslator(map());
     const a = t.translate(V3, "SELECT full_name FROM users WHERE id = 1 AND email = 'a@x'");

@@ -74,11 +74,11 @@ export async function createMysqlSqlTranslator(
     translate(version, sql, session) {
       if (!translator) return null;
       const context = contextOf(session);
-      const plan = translator.translate(version, sql, context);
+      const sent = translator.rewrite(version, sql, context);
       if (session.sqlContext.ansiQuotes === null && sql.includes('"')) {
         // The session changed sql_mode to something the proxy did not see: both readings must agree.
-        const other = translator.translate(version, sql, { ...context, ansiQuotes: !context.ansiQuotes });
-        if (other.sql !== plan.sql) {
+        const other = translator.rewrite(version, sql, { ...context, ansiQuotes: !context.ansiQuotes });
+        if (other !== sent) {
           throw new TranslationError(
             'unsupported',
             version,
@@ -87,7 +87,7 @@ export async function createMysqlSqlTranslator(
           );
         }
       }
-      return plan.rewritten ? plan : null;
+      return sent === null ? null : { sql: sent };
     },
     setVersionMap(map: VersionMap) {
       if (translator) translator.setVersionMap(map);

@@ -99,6 +99,36 @@ export class MysqlTranslator {
 
   /** Translates `sql` for `version` as the session's server reads it (`context`; the defaults without). */
   translate(version: string, sql: string, context?: MysqlSqlContext): TranslationPlan {
+    const found = this.lookUp(version, sql, context);
+    if (found === null) return passThrough(version, sql, true);
+    if ('plan' in found) return found.plan;
+    const statements = found.sibling.statements.map((st) => ({
+      ...st,
+      start: movePosition(st.start, found.sibling.spans, found.spans),
+      end: movePosition(st.end, found.sibling.spans, found.spans),
+    }));
+    return planOf(version, sql, found.edits, statements);
+  }
+
+  /**
+   * The text to send in place of `sql`, or null when it goes as it is: what
+   * the proxy needs of `translate`, without building a plan for a
+   * statement served by its shape (the common case of constants in the text).
+   */
+  rewrite(version: string, sql: string, context?: MysqlSqlContext): string | null {
+    const found = this.lookUp(version, sql, context);
+    if (found === null) return null;
+    if ('plan' in found) return found.plan.rewritten ? found.plan.sql : null;
+    const out = applyCharEdits(sql, found.edits);
+    return out === sql ? null : out;
+  }
+
+  /**
+   * Null on the fast path; else the cached or new plan, or the edits of a
+   * statement of the same shape moved onto this text's constants. Throws
+   * the refusal, cached or new.
+   */
+  private lookUp(version: string, sql: string, context: MysqlSqlContext | undefined): Found | null {
     const schema = this.map.version(version);
     if (!schema) {
       this.counters.refused++;
@@ -111,20 +141,22 @@ export class MysqlTranslator {
     }
     if (!mysqlMayTouch(schema, sql)) {
       this.counters.fastPath++;
-      return passThrough(version, sql, true);
+      return null;
     }
     const ctx = context ?? defaultMysqlContext(schema.schema);
     const prefix = `${version}\u0000${memoizedContextKey(ctx)}\u0000`;
     // Text with constants is looked up by its shape first: its own text is rarely seen twice
     // (ids inlined by the client), so a look-up by text would cost a hash of it for nothing.
+    // Not kept by text, as on PostgreSQL: texts that differ only in their constants would each
+    // take a cache entry and evict one, which costs more than moving the edits.
     const shape = mysqlLiteralShape(sql, ctx);
     const shapeKey = shape ? `${prefix}\u0003${shape.key}` : null;
     const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
     if (shape && sibling) {
-      const plan = movedPlan(version, sql, sibling, shape.spans);
-      if (plan) {
+      const edits = moveEdits(sibling.edits, sibling.spans, shape.spans);
+      if (edits) {
         this.counters.hits++;
-        return plan;
+        return { sibling, spans: shape.spans, edits };
       }
     }
     const key = prefix + sql;
@@ -135,7 +167,7 @@ export class MysqlTranslator {
         this.counters.refused++;
         throw cached;
       }
-      return cached;
+      return { plan: cached };
     }
     this.counters.misses++;
     let rewrite: Rewrite;
@@ -153,9 +185,12 @@ export class MysqlTranslator {
     // Refusals are not shared by shape: a constant may hold what refused it (`'/*!'`).
     if (shape && shapeKey && !rewrite.passedUnparsed && !copiesConstant(rewrite.copied, shape.spans))
       this.shapes.set(shapeKey, { edits: rewrite.edits, statements: rewrite.statements, spans: shape.spans });
-    return plan;
+    return { plan };
   }
 }
+
+/** What the translator found for a text: a plan, or a sibling's edits moved onto its constants. */
+type Found = { plan: TranslationPlan } | { sibling: ShapedRewrite; spans: number[]; edits: CharEdit[] };
 
 /**
  * Parse + rewrite with no cache and no fast path: the pure core, for tests
@@ -278,28 +313,6 @@ function copiesConstant(copied: readonly [number, number][], spans: readonly num
     for (let i = 0; i < spans.length; i += 2) if (spans[i]! < b && spans[i + 1]! > a) return true;
   }
   return false;
-}
-
-/**
- * The plan of `sql` from a sibling's rewrite (same shape, other constants),
- * or null when its edits do not move onto this text's constants. Not kept
- * by text, as on PostgreSQL: texts that differ only in their constants
- * would each take a cache entry and evict one, which costs more than this.
- */
-function movedPlan(
-  version: string,
-  sql: string,
-  sibling: ShapedRewrite,
-  spans: number[],
-): TranslationPlan | null {
-  const edits = moveEdits(sibling.edits, sibling.spans, spans);
-  if (!edits) return null;
-  const statements = sibling.statements.map((st) => ({
-    ...st,
-    start: movePosition(st.start, sibling.spans, spans),
-    end: movePosition(st.end, sibling.spans, spans),
-  }));
-  return planOf(version, sql, edits, statements);
 }
 
 /** The plan of `sql` with these edits: the rewritten text, and edits and ranges in UTF-8 bytes. */
