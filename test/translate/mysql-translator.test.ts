@@ -170,6 +170,9 @@ describe('MySQL translator', () => {
     assert.equal(mysqlLiteralShape('SELECT a FROM t', ctx), null);
     const ansi = mysqlLiteralShape('SELECT "a" FROM t WHERE x = 1', { ...ctx, ansiQuotes: true });
     assert.equal(ansi?.key, 'SELECT "a" FROM t WHERE x = \u0002');
+    // Digits alone are a number; a word that starts with digits is one only as the number grammar says.
+    const words = mysqlLiteralShape('SELECT 42, 1.5e3, 1.5e3e3, 2e5, 3e4x, 7abc, 0b101 FROM t', ctx);
+    assert.equal(words?.key, 'SELECT \u0002, \u0002, 1.5e3e3, \u0002, 3e4x, 7abc, \u0002 FROM t');
   });
 });
 

@@ -81,6 +81,7 @@ export function mysqlLiteralShape(sql: string, context: MysqlSqlContext): MysqlL
         digits &&= isDigit(sql.charCodeAt(end));
         end++;
       }
+      const wordEnd = end;
       // 1.5, 1.5e3: the dot and what follows belong to the number.
       if (digits && sql.charCodeAt(end) === 0x2e && (i === 0 || sql.charCodeAt(i - 1) !== 0x2e)) {
         end++;
@@ -91,11 +92,12 @@ export function mysqlLiteralShape(sql: string, context: MysqlSqlContext): MysqlL
           while (end < n && isDigit(sql.charCodeAt(end))) end++;
         }
       }
-      // A word after a dot is a qualified name's part (`t.1col`), never a number.
+      // A word after a dot is a qualified name's part (`t.1col`), never a number. Digits alone,
+      // the common case, are one without the expression (and the slice it reads).
       if (
         isDigit(c) &&
         (i === 0 || (sql.charCodeAt(i - 1) !== 0x2e && !isWordChar(sql.charCodeAt(i - 1)))) &&
-        NUMBER.test(sql.slice(i, end))
+        ((digits && end === wordEnd) || NUMBER.test(sql.slice(i, end)))
       )
         constant(i, end, MARK_NUMBER);
       i = end;

@@ -144,7 +144,7 @@ export class MysqlTranslator {
       return null;
     }
     const ctx = context ?? defaultMysqlContext(schema.schema);
-    const prefix = `${version}\u0000${memoizedContextKey(ctx)}\u0000`;
+    const prefix = cacheKeyPrefix(version, ctx);
     // Text with constants is looked up by its shape first: its own text is rarely seen twice
     // (ids inlined by the client), so a look-up by text would cost a hash of it for nothing.
     // Not kept by text, as on PostgreSQL: texts that differ only in their constants would each
@@ -380,16 +380,25 @@ function byteOffsets(sql: string): (position: number) => number {
   return (p) => Buffer.byteLength(sql.slice(0, p), 'utf8');
 }
 
-const contextKeys = new WeakMap<MysqlSqlContext, string>();
+const keyPrefixes = new WeakMap<MysqlSqlContext, Map<string, string>>();
 
-/** contextKey, once per context object (a session keeps its object until its context changes). */
-function memoizedContextKey(context: MysqlSqlContext): string {
-  let key = contextKeys.get(context);
-  if (key === undefined) {
-    key = contextKey(context);
-    contextKeys.set(context, key);
+/**
+ * What the cache keys of `version` read in `context` begin with, built once
+ * per context object and version (a session keeps its context object until
+ * its database or sql_mode changes): not a string built per statement.
+ */
+function cacheKeyPrefix(version: string, context: MysqlSqlContext): string {
+  let byVersion = keyPrefixes.get(context);
+  if (byVersion === undefined) {
+    byVersion = new Map();
+    keyPrefixes.set(context, byVersion);
   }
-  return key;
+  let prefix = byVersion.get(version);
+  if (prefix === undefined) {
+    prefix = `${version}\u0000${contextKey(context)}\u0000`;
+    byVersion.set(version, prefix);
+  }
+  return prefix;
 }
 
 function passThrough(version: string, sql: string, fastPath: boolean): TranslationPlan {
