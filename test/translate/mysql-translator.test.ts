@@ -15,7 +15,8 @@ import {
   sqlModeFlags,
 } from '../../src/dialects/mysql/translate/index.ts';
 import { joinedTables } from '../../src/dialects/mysql/translate/joined-update.ts';
-import { mysqlLiteralShape } from '../../src/dialects/mysql/translate/literal-shape.ts';
+import { mysqlLiteralShape, sameShape } from '../../src/dialects/mysql/translate/literal-shape.ts';
+import { cacheKeyPrefix } from '../../src/dialects/mysql/translate/translator.ts';
 import { newSessionInfo } from '../../src/proxy/session.ts';
 import { buildVersionMap, TranslationError } from '../../src/versions/index.ts';
 import { HISTORY } from './fixture.ts';
@@ -46,6 +47,35 @@ describe('MySQL translator', () => {
     const elsewhere = t.translate(V3, sql, { ...defaultMysqlContext('other'), database: 'other' });
     assert.equal(elsewhere.rewritten, false);
     assert.equal(t.counters.misses, 2);
+  });
+
+  test('a statement whose shape only hashes like a translated one is translated on its own', () => {
+    // Two texts of other shapes with the same 32-bit hash under the translator's seed for V3, found by
+    // a search that is the same every run: the second must not take the first's edits, which would
+    // land some characters off.
+    const ctx = defaultMysqlContext('app');
+    const { seed } = cacheKeyPrefix(V3, ctx);
+    const seen = new Map<number, string>();
+    let x = 12345;
+    const next = () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x;
+    };
+    let pair: [string, string] | null = null;
+    for (let n = 0; n < 2_000_000 && pair === null; n++) {
+      const tag = (next().toString(36) + next().toString(36)).slice(0, 6 + (next() % 6));
+      const sql = `SELECT /*${tag}*/ full_name FROM users WHERE id = 1`;
+      const hash = mysqlLiteralShape(sql, ctx, seed)!.hash;
+      const before = seen.get(hash);
+      if (before !== undefined && before.length !== sql.length) pair = [before, sql];
+      seen.set(hash, sql);
+    }
+    assert.ok(pair, 'no collision found');
+    const t = new MysqlTranslator(map());
+    for (const sql of pair) {
+      assert.equal(t.translate(V3, sql, ctx).sql, sql.replace('full_name', '`name` AS `full_name`'));
+    }
+    assert.deepEqual(t.counters, { hits: 0, misses: 2, fastPath: 0, refused: 0 });
   });
 
   test('rewrite gives the text translate plans, or null when it goes unchanged, from the cache, a shape or a parse', () => {
@@ -164,15 +194,48 @@ describe('MySQL translator', () => {
 
   test('literal shapes blank strings and numbers, never identifiers', () => {
     const ctx = defaultMysqlContext('app');
-    const s = mysqlLiteralShape("SELECT t1.c2, `3` FROM t1 WHERE a = 'x\\'y' AND b = 1.5 AND c = 0x1F", ctx);
-    assert.ok(s);
-    assert.equal(s.key, 'SELECT t1.c2, `3` FROM t1 WHERE a = \u0001 AND b = \u0002 AND c = \u0002');
+    const constants = (sql: string, context = ctx) => {
+      const spans = mysqlLiteralShape(sql, context)?.spans ?? [];
+      return spans.flatMap((start, k) => (k % 2 ? [] : [sql.slice(start, spans[k + 1])]));
+    };
+    assert.deepEqual(constants("SELECT t1.c2, `3` FROM t1 WHERE a = 'x\\'y' AND b = 1.5 AND c = 0x1F"), [
+      "'x\\'y'",
+      '1.5',
+      '0x1F',
+    ]);
     assert.equal(mysqlLiteralShape('SELECT a FROM t', ctx), null);
-    const ansi = mysqlLiteralShape('SELECT "a" FROM t WHERE x = 1', { ...ctx, ansiQuotes: true });
-    assert.equal(ansi?.key, 'SELECT "a" FROM t WHERE x = \u0002');
+    assert.deepEqual(constants('SELECT "a" FROM t WHERE x = 1', { ...ctx, ansiQuotes: true }), ['1']);
+    assert.deepEqual(constants('SELECT "a" FROM t WHERE x = 1'), ['"a"', '1']);
     // Digits alone are a number; a word that starts with digits is one only as the number grammar says.
-    const words = mysqlLiteralShape('SELECT 42, 1.5e3, 1.5e3e3, 2e5, 3e4x, 7abc, 0b101 FROM t', ctx);
-    assert.equal(words?.key, 'SELECT \u0002, \u0002, 1.5e3e3, \u0002, 3e4x, 7abc, \u0002 FROM t');
+    assert.deepEqual(constants('SELECT 42, 1.5e3, 1.5e3e3, 2e5, 3e4x, 7abc, 0b101 FROM t'), [
+      '42',
+      '1.5e3',
+      '2e5',
+      '0b101',
+    ]);
+  });
+
+  test('texts of one literal shape hash alike and match; other shapes, kinds and seeds do not', () => {
+    const ctx = defaultMysqlContext('app');
+    const shape = (sql: string, seed = 0) => ({ sql, ...mysqlLiteralShape(sql, ctx, seed)! });
+    const matches = (a: ReturnType<typeof shape>, b: ReturnType<typeof shape>) =>
+      sameShape(a.sql, a.spans, b.sql, b.spans);
+    const base = shape("SELECT * FROM users WHERE id = 1 AND email = 'a'");
+    const same = shape("SELECT * FROM users WHERE id = 123456 AND email = 'ßü''x'");
+    assert.equal(same.hash, base.hash);
+    assert.ok(matches(base, same) && matches(same, base));
+    for (const other of [
+      "SELECT * FROM users WHERE id = 'x' AND email = 'a'", // a string where the number was
+      "SELECT * FROM users WHERE id = 1 AND email = 'a' ", // one more space
+      "SELECT * FROM users WHERE id = 1 AND email = 'a' AND age = 2", // one more constant
+      "SELECT * FROM userz WHERE id = 1 AND email = 'a'", // one other character
+      "SELECT * FROM users WHERE id <= 1 AND email = 'a'",
+    ]) {
+      const s = shape(other);
+      assert.notEqual(s.hash, base.hash, other);
+      assert.ok(!matches(base, s) && !matches(s, base), other);
+    }
+    assert.notEqual(shape(base.sql, 7).hash, base.hash, 'another seed (version or context): another key');
   });
 });
 

@@ -11,7 +11,7 @@ import type { CstNode } from './cst.ts';
 import { parseCstStatements } from './cst-parser.ts';
 import { mysqlMayTouch } from './fast-path.ts';
 import { parseJoinedUpdates } from './joined-update.ts';
-import { mysqlLiteralShape } from './literal-shape.ts';
+import { mysqlLiteralShape, sameShape, textHash } from './literal-shape.ts';
 import { parserText } from './parser-text.ts';
 import { type CharEdit, type MysqlStatementPlan, rewriteMysqlStatements } from './rewriter.ts';
 
@@ -54,11 +54,12 @@ export class MysqlTranslator {
   private map: VersionMap;
   private readonly cache: LRUCache<string, TranslationPlan | TranslationError>;
   /**
-   * Rewrites by literal shape (the text with its constants blanked out), so
-   * a statement that differs from a translated one only in its constants
-   * reuses its edits instead of being parsed.
+   * Rewrites by literal shape (the hash of the text with its constants
+   * blanked out, and of its version and context), so a statement that
+   * differs from a translated one only in its constants reuses its edits
+   * instead of being parsed.
    */
-  private readonly shapes: LRUCache<string, ShapedRewrite>;
+  private readonly shapes: LRUCache<number, ShapedRewrite>;
   private readonly dialect: DialectName;
   readonly counters: MysqlTranslatorCounters = { hits: 0, misses: 0, fastPath: 0, refused: 0 };
 
@@ -77,7 +78,7 @@ export class MysqlTranslator {
       max: options.maxEntries ?? 10_000,
       maxSize,
       maxEntrySize: Math.max(1, Math.floor(maxSize / 8)),
-      sizeCalculation: (value, key) => key.length + value.edits.reduce((n, e) => n + e.text.length + 2, 1),
+      sizeCalculation: (value) => value.text.length + value.edits.reduce((n, e) => n + e.text.length + 2, 1),
     });
   }
 
@@ -149,17 +150,21 @@ export class MysqlTranslator {
     // (ids inlined by the client), so a look-up by text would cost a hash of it for nothing.
     // Not kept by text, as on PostgreSQL: texts that differ only in their constants would each
     // take a cache entry and evict one, which costs more than moving the edits.
-    const shape = mysqlLiteralShape(sql, ctx);
-    const shapeKey = shape ? `${prefix}\u0003${shape.key}` : null;
-    const sibling = shapeKey ? this.shapes.get(shapeKey) : undefined;
-    if (shape && sibling) {
+    const shape = mysqlLiteralShape(sql, ctx, prefix.seed);
+    const sibling = shape ? this.shapes.get(shape.hash) : undefined;
+    if (
+      shape &&
+      sibling &&
+      sibling.prefix === prefix.text &&
+      sameShape(sibling.text, sibling.spans, sql, shape.spans)
+    ) {
       const edits = moveEdits(sibling.edits, sibling.spans, shape.spans);
       if (edits) {
         this.counters.hits++;
         return { sibling, spans: shape.spans, edits };
       }
     }
-    const key = prefix + sql;
+    const key = prefix.text + sql;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.counters.hits++;
@@ -183,8 +188,10 @@ export class MysqlTranslator {
     const plan = planOf(version, sql, rewrite.edits, rewrite.statements);
     this.cache.set(key, plan);
     // Refusals are not shared by shape: a constant may hold what refused it (`'/*!'`).
-    if (shape && shapeKey && !rewrite.passedUnparsed && !copiesConstant(rewrite.copied, shape.spans))
-      this.shapes.set(shapeKey, { edits: rewrite.edits, statements: rewrite.statements, spans: shape.spans });
+    if (shape && !rewrite.passedUnparsed && !copiesConstant(rewrite.copied, shape.spans)) {
+      const { edits, statements } = rewrite;
+      this.shapes.set(shape.hash, { prefix: prefix.text, text: sql, spans: shape.spans, edits, statements });
+    }
     return { plan };
   }
 }
@@ -219,8 +226,14 @@ interface Rewrite {
   readonly passedUnparsed: boolean;
 }
 
-/** What the shape cache keeps of a translation: its edits, and where its constants were. */
+/**
+ * What the shape cache keeps of a translation: its text and key prefix (to
+ * tell a statement of its shape from one whose hash is only the same),
+ * where its constants were, and its edits.
+ */
 interface ShapedRewrite {
+  readonly prefix: string;
+  readonly text: string;
   readonly edits: readonly CharEdit[];
   readonly statements: readonly MysqlStatementPlan[];
   readonly spans: number[];
@@ -380,14 +393,21 @@ function byteOffsets(sql: string): (position: number) => number {
   return (p) => Buffer.byteLength(sql.slice(0, p), 'utf8');
 }
 
-const keyPrefixes = new WeakMap<MysqlSqlContext, Map<string, string>>();
+/** What a cache key of one version in one context begins with, and its hash (a literal shape's seed). */
+interface KeyPrefix {
+  readonly text: string;
+  readonly seed: number;
+}
+
+const keyPrefixes = new WeakMap<MysqlSqlContext, Map<string, KeyPrefix>>();
 
 /**
- * What the cache keys of `version` read in `context` begin with, built once
- * per context object and version (a session keeps its context object until
- * its database or sql_mode changes): not a string built per statement.
+ * The key prefix of `version` read in `context`, built once per context
+ * object and version (a session keeps its context object until its
+ * database or sql_mode changes): not a string built per statement.
+ * Exported for tests (the seed the literal shapes of a version are hashed with).
  */
-function cacheKeyPrefix(version: string, context: MysqlSqlContext): string {
+export function cacheKeyPrefix(version: string, context: MysqlSqlContext): KeyPrefix {
   let byVersion = keyPrefixes.get(context);
   if (byVersion === undefined) {
     byVersion = new Map();
@@ -395,7 +415,8 @@ function cacheKeyPrefix(version: string, context: MysqlSqlContext): string {
   }
   let prefix = byVersion.get(version);
   if (prefix === undefined) {
-    prefix = `${version}\u0000${contextKey(context)}\u0000`;
+    const text = `${version}\u0000${contextKey(context)}\u0000`;
+    prefix = { text, seed: textHash(text) };
     byVersion.set(version, prefix);
   }
   return prefix;
