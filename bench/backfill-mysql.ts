@@ -37,7 +37,7 @@ import { stringify } from 'yaml';
 import { connectMigrationEngine } from '../src/dialects/index.ts';
 import type { EngineEvent } from '../src/migrations/engine.ts';
 import { parseMigration } from '../src/migrations/parse.ts';
-import { dropMysqlState } from '../test/helpers/databases.ts';
+import { dropMysqlState, watchMysqlStateDatabase } from '../test/helpers/databases.ts';
 import { startServe, withPort } from './lib/harness.ts';
 
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -159,6 +159,8 @@ function ensurePtOsc(): void {
 }
 
 ensurePtOsc();
+// The migrations create the server's `shiftgate` database; left as it was found.
+const mysqlState = await watchMysqlStateDatabase();
 const admin = await connect(ADMIN_URL);
 const dbName = `sg_bench_${randomBytes(4).toString('hex')}`;
 await admin.query(`CREATE DATABASE ${dbName}`);
@@ -409,4 +411,6 @@ ${settled.map((x) => `  ${x}`).join('\n')}
   // Shiftgate's state rows of this database go with it (checkpoints, heartbeats and fleet controls too).
   await dropMysqlState(admin, dbName);
   await admin.end();
+  const tidied = await mysqlState.tidy();
+  if (tidied) console.log(tidied);
 }

@@ -32,7 +32,12 @@ import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { createMysqlDatabase, createPgDatabase, type TestDatabase } from '../test/helpers/databases.ts';
+import {
+  createMysqlDatabase,
+  createPgDatabase,
+  type TestDatabase,
+  watchMysqlStateDatabase,
+} from '../test/helpers/databases.ts';
 import { percentileSorted, startServe, withPort } from './lib/harness.ts';
 
 const BIG = 20 * 1024 * 1024;
@@ -302,6 +307,8 @@ async function main(): Promise<void> {
   const table: string[] = [];
   const handlers: string[] = [];
   for (const dialect of dialects) {
+    // A proxy in front of MariaDB creates the server's `shiftgate` database; left as it was found.
+    const mysqlState = dialect === 'mysql' ? await watchMysqlStateDatabase() : null;
     const db = await setUp(dialect);
     const direct = new URL(db.url);
     const serve = await startServe(db.url);
@@ -332,6 +339,8 @@ async function main(): Promise<void> {
       await pipe.stop();
       await db.drop();
       rmSync(INFILE, { force: true });
+      const tidied = await mysqlState?.tidy();
+      if (tidied) console.log(tidied);
     }
     const of = (name: string) => stats(samples.get(name)!);
     const d = of('direct');

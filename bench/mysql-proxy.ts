@@ -25,7 +25,7 @@
  * Environment: SHIFTGATE_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/)
  */
 import { parseArgs } from 'node:util';
-import { createMysqlDatabase } from '../test/helpers/databases.ts';
+import { createMysqlDatabase, watchMysqlStateDatabase } from '../test/helpers/databases.ts';
 import { median, run, startServe, withPort } from './lib/harness.ts';
 import { processTreeCpuTimes, startBarePipe } from './lib/relay-controls.ts';
 import { SYSBENCH_PS_MODE, sysbenchConnectionArgs, sysbenchRun } from './lib/sysbench.ts';
@@ -109,6 +109,8 @@ const fixed = (n: number, digits: number, width: number) =>
   Number.isNaN(n) ? '-'.padStart(width) : n.toFixed(digits).padStart(width);
 
 async function main(): Promise<void> {
+  // The proxy creates the server's `shiftgate` database; left as it was found.
+  const mysqlState = await watchMysqlStateDatabase();
   const db = await createMysqlDatabase('bench_mysql');
   const direct = new URL(db.url);
   console.log(`database ${db.name}: sysbench prepare, 4 tables x ${values['table-size']} rows`);
@@ -168,6 +170,8 @@ async function main(): Promise<void> {
     await pool?.stop();
     await pipe.stop();
     await db.drop();
+    const tidied = await mysqlState.tidy();
+    if (tidied) console.log(tidied);
   }
 
   const med = (map: Map<string, Result[]>, key: string, pick: (r: Result) => number) =>

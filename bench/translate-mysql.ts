@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { MysqlTranslator, translateMysqlUncached } from '../src/dialects/mysql/translate/index.ts';
-import { createMysqlDatabase } from '../test/helpers/databases.ts';
+import { createMysqlDatabase, watchMysqlStateDatabase } from '../test/helpers/databases.ts';
 import { startServe, withPort } from './lib/harness.ts';
 import { SYSBENCH_PS_MODE, sysbenchConnectionArgs, sysbenchRun } from './lib/sysbench.ts';
 import {
@@ -60,6 +60,8 @@ const statements = (table: string, form: 'prepared' | 'text') =>
     : [`SELECT * FROM ${table} WHERE id = 73421`, `UPDATE ${table} SET balance = 4711 WHERE id = 1234`];
 
 export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Promise<void> {
+  // The proxy creates the server's `shiftgate` database; left as it was found.
+  const mysqlState = await watchMysqlStateDatabase();
   const db = await createMysqlDatabase('bench_translate');
   const dir = mkdtempSync(join(tmpdir(), 'shiftgate-bench-translate-mysql-'));
   let serve: Awaited<ReturnType<typeof startServe>> | null = null;
@@ -163,5 +165,7 @@ export async function runMysqlTranslateBench(o: MysqlTranslateBenchOptions): Pro
     await serve?.stop();
     rmSync(dir, { recursive: true, force: true });
     await db.drop();
+    const tidied = await mysqlState.tidy();
+    if (tidied) console.log(tidied);
   }
 }

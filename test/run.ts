@@ -16,11 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/cli/embedded-postgres.ts';
-import {
-  dropEmptyMysqlStateDatabase,
-  holdMysqlTestRunSlot,
-  mysqlStateDatabaseExists,
-} from './helpers/databases.ts';
+import { watchMysqlStateDatabase } from './helpers/databases.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const pgUrl = process.env.SHIFTGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -59,9 +55,7 @@ if (!(await answers(pgUrl))) {
 }
 
 // The MySQL migrations the tests run create the server's shared `shiftgate` database: tidied after.
-const mysqlStateExisted = await mysqlStateDatabaseExists();
-// Another run on the same server may be using that database when this one ends: it then stays.
-const runSlot = await holdMysqlTestRunSlot();
+const mysqlState = await watchMysqlStateDatabase();
 
 const filters = process.argv.slice(2);
 const files = findTests(join(root, 'test')).filter(
@@ -87,13 +81,7 @@ try {
   // The runner died before its reporters wrote anything: its own output says why.
 }
 rmSync(summaryDir, { recursive: true, force: true });
-if (mysqlStateExisted === false && (await mysqlStateDatabaseExists())) {
-  console.log(
-    (await runSlot?.othersRunning())
-      ? '# left the shiftgate database on MySQL: another test run is using the server'
-      : `# ${await dropEmptyMysqlStateDatabase()}`,
-  );
-}
-await runSlot?.release();
+const tidied = await mysqlState.tidy();
+if (tidied !== null) console.log(`# ${tidied}`);
 await stopEmbedded?.();
 process.exit(code);

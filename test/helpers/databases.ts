@@ -75,10 +75,11 @@ export async function mysqlStateDatabaseExists(): Promise<boolean | null> {
 }
 
 /**
- * Drops the `shiftgate` database the tests' migrations created on the MySQL
- * server, once every test has deleted its rows (see `dropMysqlState`): what
- * is left otherwise is an empty database no one asked for. One that still
- * holds a row is left alone, and its tables are named.
+ * Drops the `shiftgate` database a run's migrations and proxies created on
+ * the MySQL server, once every test or bench has deleted its rows (see
+ * `dropMysqlState`): what is left otherwise is an empty database no one
+ * asked for. One that still holds a row is left alone, and its tables are
+ * named. See `watchMysqlStateDatabase` for when it is safe to call.
  */
 export async function dropEmptyMysqlStateDatabase(): Promise<string> {
   const conn = await mysql.createConnection(MYSQL_URL);
@@ -96,56 +97,79 @@ export async function dropEmptyMysqlStateDatabase(): Promise<string> {
     if (holding.length > 0)
       return `left the shiftgate database on MySQL: rows remain in ${holding.join(', ')}`;
     await conn.query('DROP DATABASE IF EXISTS shiftgate');
-    return 'dropped the empty shiftgate database the tests created on MySQL';
+    return 'dropped the empty shiftgate database this run created on MySQL';
   } finally {
     await conn.end();
   }
 }
 
-/** How many test runs may share one MySQL server and still see each other (one named lock each). */
-const TEST_RUN_SLOTS = 32;
-const testRunLock = (slot: number) => `shiftgate_test_run_${slot}`;
-
-export interface MysqlTestRunSlot {
-  /** True while another test run holds a slot: the shared `shiftgate` database may be in its use. */
-  othersRunning(): Promise<boolean>;
-  release(): Promise<void>;
-}
+/** How many runs may share one MySQL server and still see each other (one named lock each). */
+const RUN_SLOTS = 32;
+const runLock = (slot: number) => `shiftgate_test_run_${slot}`;
 
 /**
- * A named lock this test run holds on the MySQL server for as long as it
- * runs (the server frees it if the run dies), so that a run that ends while
- * another is running leaves the shared `shiftgate` database alone. Null
- * when no MySQL server answers or every slot is taken.
+ * A named lock this run (of the tests, or a benchmark) holds on the MySQL
+ * server for as long as it runs (the server frees it if the run dies), so
+ * that a run that ends while another is running leaves the shared
+ * `shiftgate` database alone. Null when every slot is taken.
  */
-export async function holdMysqlTestRunSlot(): Promise<MysqlTestRunSlot | null> {
-  let conn: mysql.Connection;
-  try {
-    conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 });
-  } catch {
-    return null;
-  }
-  for (let slot = 1; slot <= TEST_RUN_SLOTS; slot++) {
-    const [[row]] = (await conn.query('SELECT GET_LOCK(?, 0) AS got', [testRunLock(slot)])) as unknown as [
+async function holdRunSlot(conn: mysql.Connection): Promise<{ othersRunning(): Promise<boolean> } | null> {
+  for (let slot = 1; slot <= RUN_SLOTS; slot++) {
+    const [[row]] = (await conn.query('SELECT GET_LOCK(?, 0) AS got', [runLock(slot)])) as unknown as [
       [{ got: number | null }],
     ];
     if (row?.got !== 1) continue;
     return {
       async othersRunning() {
-        for (let other = 1; other <= TEST_RUN_SLOTS; other++) {
+        for (let other = 1; other <= RUN_SLOTS; other++) {
           if (other === slot) continue;
           const [[used]] = (await conn.query('SELECT IS_USED_LOCK(?) AS holder', [
-            testRunLock(other),
+            runLock(other),
           ])) as unknown as [[{ holder: number | null }]];
           if (used?.holder !== null && used?.holder !== undefined) return true;
         }
         return false;
       },
-      release: () => conn.end(),
     };
   }
-  await conn.end();
   return null;
+}
+
+export interface MysqlStateWatch {
+  /**
+   * Drops the `shiftgate` database if it did not exist when the watch
+   * began, every table is empty, and no other run holds a slot; says what
+   * it did (null: nothing to tidy, or no MySQL server).
+   */
+  tidy(): Promise<string | null>;
+}
+
+/**
+ * Begins a run that may create the MySQL server's shared `shiftgate`
+ * database (any MySQL migration does; each test or bench deletes only its
+ * own rows): `tidy` at its end leaves the server as the run found it.
+ */
+export async function watchMysqlStateDatabase(): Promise<MysqlStateWatch> {
+  const existed = await mysqlStateDatabaseExists();
+  let conn: mysql.Connection | null = null;
+  try {
+    conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 });
+  } catch {
+    // No MySQL server: nothing to tidy.
+  }
+  const slot = conn ? await holdRunSlot(conn) : null;
+  return {
+    async tidy() {
+      try {
+        if (existed !== false || !(await mysqlStateDatabaseExists())) return null;
+        if (slot === null || (await slot.othersRunning()))
+          return 'left the shiftgate database on MySQL: another run is using the server';
+        return await dropEmptyMysqlStateDatabase();
+      } finally {
+        await conn?.end().catch(() => {});
+      }
+    },
+  };
 }
 
 export async function createMysqlDatabase(prefix: string): Promise<TestDatabase> {
