@@ -154,6 +154,8 @@ export async function watchMysqlStateDatabase(): Promise<MysqlStateWatch> {
   let conn: mysql.Connection | null = null;
   try {
     conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 });
+    // Idle for the whole run: if the server drops it, the slot is gone and tidy leaves the database.
+    conn.on('error', () => {});
   } catch {
     // No MySQL server: nothing to tidy.
   }
@@ -165,6 +167,9 @@ export async function watchMysqlStateDatabase(): Promise<MysqlStateWatch> {
         if (slot === null || (await slot.othersRunning()))
           return 'left the shiftgate database on MySQL: another run is using the server';
         return await dropEmptyMysqlStateDatabase();
+      } catch (err) {
+        // Tidying is a courtesy: it must never fail the run it follows.
+        return `left the shiftgate database on MySQL: ${(err as Error).message}`;
       } finally {
         await conn?.end().catch(() => {});
       }
