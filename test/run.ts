@@ -2,11 +2,11 @@
  * The test entry point: makes sure a PostgreSQL answers at
  * SHIFTGATE_TEST_PG_URL (starting the embedded one when nothing does), then
  * runs every `*.test.ts` under test/ with node's test runner, one file at a
- * time (the files share the database servers). Afterwards it drops the
- * MySQL server's `shiftgate` database if the run created it and left it
- * empty (each test deletes its own rows from it) and no other test run is
- * using that server, and repeats the failed
- * tests with their errors last, where the tail of a long log shows them.
+ * time (the files share the database servers). Afterwards it repeats the
+ * failed tests with their errors, where the tail of a long log shows them,
+ * and drops the MySQL server's `shiftgate` database if the run created it,
+ * left it empty (each test deletes its own rows from it) and no other run
+ * is using that server.
  *
  * Usage: npm test [-- FILTER...]   (FILTER: substrings of test file paths)
  */

@@ -57,21 +57,10 @@ export async function dropMysqlState(conn: mysql.Connection, name: string): Prom
   }
 }
 
-/**
- * Whether the MySQL server's shared `shiftgate` database exists; null when
- * no MySQL server answers (the test run then has nothing to tidy there).
- */
-export async function mysqlStateDatabaseExists(): Promise<boolean | null> {
-  let conn: mysql.Connection | null = null;
-  try {
-    conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 });
-    const [rows] = await conn.query("SHOW DATABASES LIKE 'shiftgate'");
-    return (rows as unknown[]).length > 0;
-  } catch {
-    return null;
-  } finally {
-    await conn?.end().catch(() => {});
-  }
+/** Whether the MySQL server's shared `shiftgate` database exists. */
+async function mysqlStateDatabaseExists(conn: mysql.Connection): Promise<boolean> {
+  const [rows] = await conn.query("SHOW DATABASES LIKE 'shiftgate'");
+  return (rows as unknown[]).length > 0;
 }
 
 /**
@@ -79,28 +68,22 @@ export async function mysqlStateDatabaseExists(): Promise<boolean | null> {
  * the MySQL server, once every test or bench has deleted its rows (see
  * `dropMysqlState`): what is left otherwise is an empty database no one
  * asked for. One that still holds a row is left alone, and its tables are
- * named. See `watchMysqlStateDatabase` for when it is safe to call.
+ * named. Only `watchMysqlStateDatabase` knows when it is safe to call.
  */
-export async function dropEmptyMysqlStateDatabase(): Promise<string> {
-  const conn = await mysql.createConnection(MYSQL_URL);
-  try {
-    const [tables] = (await conn.query(
-      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'shiftgate'",
-    )) as unknown as [{ name: string }[]];
-    const holding: string[] = [];
-    for (const { name } of tables) {
-      const [[row]] = (await conn.query(`SELECT count(*) AS n FROM shiftgate.\`${name}\``)) as unknown as [
-        [{ n: number }],
-      ];
-      if (Number(row!.n) > 0) holding.push(`${name} (${row!.n})`);
-    }
-    if (holding.length > 0)
-      return `left the shiftgate database on MySQL: rows remain in ${holding.join(', ')}`;
-    await conn.query('DROP DATABASE IF EXISTS shiftgate');
-    return 'dropped the empty shiftgate database this run created on MySQL';
-  } finally {
-    await conn.end();
+async function dropEmptyMysqlStateDatabase(conn: mysql.Connection): Promise<string> {
+  const [tables] = (await conn.query(
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'shiftgate'",
+  )) as unknown as [{ name: string }[]];
+  const holding: string[] = [];
+  for (const { name } of tables) {
+    const [[row]] = (await conn.query(`SELECT count(*) AS n FROM shiftgate.\`${name}\``)) as unknown as [
+      [{ n: number }],
+    ];
+    if (Number(row!.n) > 0) holding.push(`${name} (${row!.n})`);
   }
+  if (holding.length > 0) return `left the shiftgate database on MySQL: rows remain in ${holding.join(', ')}`;
+  await conn.query('DROP DATABASE IF EXISTS shiftgate');
+  return 'dropped the empty shiftgate database this run created on MySQL';
 }
 
 /** How many runs may share one MySQL server and still see each other (one named lock each). */
@@ -150,28 +133,32 @@ export interface MysqlStateWatch {
  * own rows): `tidy` at its end leaves the server as the run found it.
  */
 export async function watchMysqlStateDatabase(): Promise<MysqlStateWatch> {
-  const existed = await mysqlStateDatabaseExists();
   let conn: mysql.Connection | null = null;
+  let existed: boolean;
+  let slot: Awaited<ReturnType<typeof holdRunSlot>>;
   try {
     conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 3000 });
     // Idle for the whole run: if the server drops it, the slot is gone and tidy leaves the database.
     conn.on('error', () => {});
+    existed = await mysqlStateDatabaseExists(conn);
+    slot = await holdRunSlot(conn);
   } catch {
-    // No MySQL server: nothing to tidy.
+    await conn?.end().catch(() => {});
+    return { tidy: async () => null }; // No MySQL server to tidy.
   }
-  const slot = conn ? await holdRunSlot(conn) : null;
+  const held = conn;
   return {
     async tidy() {
       try {
-        if (existed !== false || !(await mysqlStateDatabaseExists())) return null;
+        if (existed || !(await mysqlStateDatabaseExists(held))) return null;
         if (slot === null || (await slot.othersRunning()))
           return 'left the shiftgate database on MySQL: another run is using the server';
-        return await dropEmptyMysqlStateDatabase();
+        return await dropEmptyMysqlStateDatabase(held);
       } catch (err) {
         // Tidying is a courtesy: it must never fail the run it follows.
         return `left the shiftgate database on MySQL: ${(err as Error).message}`;
       } finally {
-        await conn?.end().catch(() => {});
+        await held.end().catch(() => {});
       }
     },
   };
