@@ -16,6 +16,11 @@ export interface MysqlSqlTranslatorOptions extends MysqlTranslatorOptions {
   contextOf?: (session: SessionInfo) => MysqlSqlContext;
 }
 
+/** ANSI_QUOTES as the session follows it (unknown after a sql_mode change the proxy did not see: off). */
+const ansiQuotesOf = (session: SessionInfo) => session.sqlContext.ansiQuotes === true;
+/** Backslash escapes: off when the server reports NO_BACKSLASH_ESCAPES (kept as standardConformingStrings). */
+const backslashEscapesOf = (session: SessionInfo) => !session.sqlContext.standardConformingStrings;
+
 /**
  * How a MySQL session's server reads its text, from what the session
  * follows: its current database, NO_BACKSLASH_ESCAPES (the server's
@@ -28,8 +33,8 @@ export function mysqlSessionContext(
 ): MysqlSqlContext {
   return {
     ...defaultMysqlContext(session.database),
-    ansiQuotes: session.sqlContext.ansiQuotes === true,
-    backslashEscapes: !session.sqlContext.standardConformingStrings,
+    ansiQuotes: ansiQuotesOf(session),
+    backslashEscapes: backslashEscapesOf(session),
     lowerCaseTableNames,
   };
 }
@@ -46,8 +51,8 @@ function keptSessionContext(session: SessionInfo): MysqlSqlContext {
   if (
     kept !== undefined &&
     kept.database === session.database &&
-    kept.ansiQuotes === (session.sqlContext.ansiQuotes === true) &&
-    kept.backslashEscapes === !session.sqlContext.standardConformingStrings
+    kept.ansiQuotes === ansiQuotesOf(session) &&
+    kept.backslashEscapes === backslashEscapesOf(session)
   )
     return kept;
   const context = mysqlSessionContext(session);
