@@ -6,7 +6,11 @@
  * whose shape was translated before (no parse). No server needed.
  */
 import { parse as libraryParse } from 'sql-parser-cst';
-import { cstParserBuiltOnce, parseCstStatements } from '../../src/dialects/mysql/translate/cst-parser.ts';
+import {
+  cstParserBuiltOnce,
+  cstParserFastPaths,
+  parseCstStatements,
+} from '../../src/dialects/mysql/translate/cst-parser.ts';
 import {
   defaultMysqlContext,
   MysqlTranslator,
@@ -39,7 +43,10 @@ export function runMysqlMissBench(iterations: number): void {
   const libraryOptions = { dialect: 'mariadb' as const, includeRange: true, paramTypes: ['?' as const] };
 
   console.log(`MySQL translation cache miss, ${iterations} iterations per statement, version ${VERSION}\n`);
-  console.log(`parser tables built once: ${cstParserBuiltOnce ? 'yes' : 'NO (the library parse is used)'}\n`);
+  console.log(`parser tables built once: ${cstParserBuiltOnce ? 'yes' : 'NO (the library parse is used)'}`);
+  console.log(
+    `parser fast paths: ${cstParserFastPaths.literalTests} literal tests without substrings, whitespace ${cstParserFastPaths.whitespace ? 'yes' : 'NO'}\n`,
+  );
   console.log(
     `${'miss us'.padStart(8)} ${'parse us'.padStart(9)} ${'rewrite'.padStart(8)} ${'library parse'.padStart(14)}  statement`,
   );

@@ -172,6 +172,8 @@ export interface TranslateReport {
   version: string;
   iterations: number;
   costs: TranslationCosts;
+  /** When the costs were timed, when not after the load (printed with them). */
+  costsTimed?: string;
 }
 
 /** The median over rounds of a / b within each round (round i of both ran back to back). */
@@ -230,7 +232,9 @@ export function printTranslateReport(r: TranslateReport): void {
     );
   }
 
-  console.log(`\ncache miss (parse + rewrite), version "${r.version}", ${r.iterations} iterations each`);
+  console.log(
+    `\ncache miss (parse + rewrite), version "${r.version}", ${r.iterations} iterations each${r.costsTimed ? `, ${r.costsTimed}` : ''}`,
+  );
   for (const m of r.costs.misses) {
     console.log(`${m.miss.toFixed(1).padStart(7)} us  ${m.rewritten ? 'rewritten' : 'unchanged'}  ${m.sql}`);
   }

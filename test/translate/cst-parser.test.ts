@@ -12,8 +12,10 @@ import {
   builtOnceParserSource,
   type CstParseOptions,
   cstParserBuiltOnce,
+  cstParserFastPaths,
   parseCstStatements,
 } from '../../src/dialects/mysql/translate/cst-parser.ts';
+import { withFastPaths } from '../../src/dialects/mysql/translate/parser-fast-paths.ts';
 import { CASES } from './cases.ts';
 import { MYSQL_CASES } from './mysql-cases.ts';
 
@@ -51,6 +53,19 @@ const TEXTS = [
   "INSERT INTO t (a) VALUES ('it''s'), (\"x\") ON DUPLICATE KEY UPDATE a = VALUES(a)",
   'SELECT * FROM t WHERE',
   'UPDATE t JOIN u ON u.id = t.id SET t.a = 1',
+  // Whitespace and comments of every kind against tokens (the whitespace fast path), keywords in any case.
+  'SeLeCt/*c*/a#x\nFROM--  y\r\n\tt WHERE/*!50000 a=1*/ AND b=2 /*M!100000 OR c */',
+  'select a from t where a--1',
+  'SELECT a FROM t WHERE a = 1 -- trailing',
+  'SELECT a FROM t WHERE a = 1 #',
+  'SELECT a FROM t /* unterminated',
+  'SELECT 1 UNIO',
+  'SELECT 1 UNION',
+  // Characters toLowerCase maps across the ASCII line: the Kelvin sign lowers to k, the dotted capital I to two characters.
+  'INSERT INTO t (a) VALUES (1) ON DUPLICATE \u212aEY UPDATE a = 2',
+  'SELECT \u0130d FROM t',
+  'SEL\u0130CT a FROM t',
+  'SELECT a FROM t LIMIT 1 OFFSE',
 ];
 
 describe('the built-once sql-parser-cst parser', () => {
@@ -72,6 +87,57 @@ describe('the built-once sql-parser-cst parser', () => {
     // Both kinds of outcome were compared, so a failed parse was followed by others.
     assert.ok(errors >= 20, `${errors} syntax errors compared`);
     assert.ok(trees >= 250, `${trees} trees compared`);
+  });
+
+  test('has its fast paths with the installed sql-parser-cst (an upgrade that changes the whitespace rules fails here)', () => {
+    assert.equal(cstParserFastPaths.whitespace, true);
+    assert.ok(
+      cstParserFastPaths.literalTests > 500,
+      `${cstParserFastPaths.literalTests} literal tests rewritten`,
+    );
+  });
+
+  test('rewrites a literal or keyword test only where the constant is the tested length (and lowercase ASCII)', () => {
+    const source = [
+      'function peg$buildParse() {',
+      '    var peg$c1 = "select";',
+      '    var peg$c2 = "--";',
+      '    var peg$c3 = "Mixed";',
+      '    var peg$c4 = "abc";',
+      '    a(input.substr(peg$currPos, 6).toLowerCase() === peg$c1);',
+      '    b(input.substr(peg$currPos, 2) === peg$c2);',
+      '    c(input.substr(peg$currPos, 5).toLowerCase() === peg$c3);',
+      '    d(input.substr(peg$currPos, 4) === peg$c4);',
+      '}',
+    ].join('\n');
+    const { source: out, literalTests, whitespace } = withFastPaths(source, 'function peg$buildParse() {');
+    assert.equal(literalTests, 2);
+    assert.equal(whitespace, false, 'no whitespace rules to read');
+    assert.ok(out.includes('a(peg$keywordAt(peg$c1));'));
+    assert.ok(out.includes('b(input.startsWith(peg$c2, peg$currPos));'));
+    assert.ok(out.includes('c(input.substr(peg$currPos, 5).toLowerCase() === peg$c3);'));
+    assert.ok(out.includes('d(input.substr(peg$currPos, 4) === peg$c4);'));
+    // The keyword test gives the original expression's answer, at the end of the input and past ASCII too.
+    const keywordAt = new Function(
+      'input',
+      'peg$currPos',
+      'keyword',
+      `${out.slice(out.indexOf('function peg$keywordAt'), out.indexOf('var peg$c1'))}\nreturn peg$keywordAt(keyword);`,
+    ) as (input: string, at: number, keyword: string) => boolean;
+    const cases: [string, number, string][] = [
+      ['SELECT 1', 0, 'select'],
+      ['xSeLeCt', 1, 'select'],
+      ['SELEC', 0, 'select'],
+      ['SELECX', 0, 'select'],
+      ['\u212aEY', 0, 'key'],
+      ['\u0130D', 0, 'id'],
+      ['[]', 0, '{}'],
+      ['', 0, 'a'],
+    ];
+    for (const [input, at, keyword] of cases) {
+      const original = input.substr(at, keyword.length).toLowerCase() === keyword;
+      assert.equal(keywordAt(input, at, keyword), original, JSON.stringify([input, at, keyword]));
+    }
   });
 
   test('reads each call’s own options, not the previous call’s', () => {

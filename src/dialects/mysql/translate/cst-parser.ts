@@ -28,6 +28,7 @@ import { compileFunction } from 'node:vm';
 import type { DialectName } from 'sql-parser-cst';
 import { log } from '../../../proxy/log.ts';
 import type { CstNode } from './cst.ts';
+import { type FastPaths, withFastPaths } from './parser-fast-paths.ts';
 
 /** What the translator parses with: the server flavour, and `?` as a parameter. */
 export interface CstParseOptions {
@@ -49,11 +50,19 @@ const { FormattedSyntaxError } = requireFromLibrary('./FormattedSyntaxError.js')
   FormattedSyntaxError: new (e: Error, sql: string, filename?: string) => Error;
 };
 
+const FACTORY_START = 'function peg$buildParse() {';
+
 const builtOnce = loadBuiltOnceParser();
-const parser: PeggyParser = builtOnce ?? (requireFromLibrary('./parser.js') as PeggyParser);
+const parser: PeggyParser = builtOnce?.parser ?? (requireFromLibrary('./parser.js') as PeggyParser);
 
 /** True when parsing goes through the built-once parser (false: the library's own parse, see above). */
 export const cstParserBuiltOnce = builtOnce !== null;
+
+/** Which of parser-fast-paths.ts's rewrites the built-once parser has. */
+export const cstParserFastPaths: Omit<FastPaths, 'source'> = {
+  literalTests: builtOnce?.fastPaths.literalTests ?? 0,
+  whitespace: builtOnce?.fastPaths.whitespace ?? false,
+};
 
 /** The statements of `sql` with source ranges, or a syntax error worded as sql-parser-cst words it. */
 export function parseCstStatements(sql: string, options: CstParseOptions): CstNode[] {
@@ -66,9 +75,9 @@ export function parseCstStatements(sql: string, options: CstParseOptions): CstNo
   }
 }
 
-function loadBuiltOnceParser(): PeggyParser | null {
-  const source = builtOnceParserSource(readFileSync(parserPath, 'utf8'));
-  if (source === null) {
+function loadBuiltOnceParser(): { parser: PeggyParser; fastPaths: FastPaths } | null {
+  const builtOnceSource = builtOnceParserSource(readFileSync(parserPath, 'utf8'));
+  if (builtOnceSource === null) {
     log.warn(
       'sql-parser-cst: its generated parser has an unexpected shape; using its own parse (slower per miss)',
       {
@@ -77,12 +86,25 @@ function loadBuiltOnceParser(): PeggyParser | null {
     );
     return null;
   }
+  const fastPaths = withFastPaths(builtOnceSource, FACTORY_START);
+  if (!fastPaths.whitespace) {
+    log.warn(
+      'sql-parser-cst: its whitespace rules are not the ones read for the fast path; parsing without it',
+      {
+        file: parserPath,
+      },
+    );
+  }
   const module = { exports: {} as PeggyParser };
-  const init = compileFunction(source, ['exports', 'require', 'module', '__filename', '__dirname'], {
-    filename: parserPath,
-  });
+  const init = compileFunction(
+    fastPaths.source,
+    ['exports', 'require', 'module', '__filename', '__dirname'],
+    {
+      filename: parserPath,
+    },
+  );
   init(module.exports, requireFromLibrary, module, parserPath, libraryDir);
-  return module.exports;
+  return { parser: module.exports, fastPaths };
 }
 
 /**
@@ -139,7 +161,7 @@ export function builtOnceParserSource(source: string): string | null {
   }
   return [
     ...lines.slice(0, open),
-    `${indent}function peg$buildParse() {`,
+    `${indent}${FACTORY_START}`,
     `${body}var input, options, peg$source, ${state.join(', ')};`,
     ...lines.slice(open + 1, optionsDefault),
     ...lines.slice(optionsDefault + 1, sourceLine),
