@@ -76,6 +76,27 @@ export function microsPerCall(fn: () => void, iterations: number): number {
   return best;
 }
 
+/**
+ * Microseconds per call of each of `fns`, the best of twenty batches of
+ * `iterations / 20` each, the functions' batches taken in turn after a
+ * warm-up: a slow spell of a shared host (seconds long at times, when
+ * another machine's work shares the core) then meets some batches of each
+ * function, never all of one.
+ */
+export function microsPerCallInTurn(fns: (() => void)[], iterations: number): number[] {
+  for (const fn of fns) for (let i = 0; i < Math.min(2000, iterations); i++) fn();
+  const batch = Math.max(1, Math.floor(iterations / 20));
+  const best = fns.map(() => Number.POSITIVE_INFINITY);
+  for (let b = 0; b < 20; b++) {
+    fns.forEach((fn, f) => {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) fn();
+      best[f] = Math.min(best[f]!, Number(process.hrtime.bigint() - start) / 1000 / batch);
+    });
+  }
+  return best;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -66,6 +66,11 @@ const TEXTS = [
   'SELECT \u0130d FROM t',
   'SEL\u0130CT a FROM t',
   'SELECT a FROM t LIMIT 1 OFFSE',
+  // Runs of spaces and tabs before what may start a comment, and before what does not.
+  'SELECT a  -- c\n,\t\t# d\n b \t/* e */ FROM t WHERE a = 1 \t-1 AND b = 4  /2',
+  'SELECT a \t\r\n  FROM t  \n WHERE a\t=\t- 1',
+  'SELECT a FROM t WHERE a = 1  --',
+  'SELECT a FROM t WHERE   ',
 ];
 
 describe('the built-once sql-parser-cst parser', () => {
@@ -110,7 +115,11 @@ describe('the built-once sql-parser-cst parser', () => {
       '    d(input.substr(peg$currPos, 4) === peg$c4);',
       '}',
     ].join('\n');
-    const { source: out, literalTests, whitespace } = withFastPaths(source, 'function peg$buildParse() {');
+    const {
+      source: out,
+      literalTests,
+      whitespace,
+    } = withFastPaths(source, 'function peg$buildParse() {', '');
     assert.equal(literalTests, 2);
     assert.equal(whitespace, false, 'no whitespace rules to read');
     assert.ok(out.includes('a(peg$keywordAt(peg$c1));'));

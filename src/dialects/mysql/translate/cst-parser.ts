@@ -86,7 +86,11 @@ function loadBuiltOnceParser(): { parser: PeggyParser; fastPaths: FastPaths } | 
     );
     return null;
   }
-  const fastPaths = withFastPaths(builtOnceSource, FACTORY_START);
+  const fastPaths = withFastPaths(
+    builtOnceSource,
+    FACTORY_START,
+    readFileSync(join(libraryDir, 'utils', 'parserState.js'), 'utf8'),
+  );
   if (!fastPaths.whitespace) {
     log.warn(
       'sql-parser-cst: its whitespace rules are not the ones read for the fast path; parsing without it',

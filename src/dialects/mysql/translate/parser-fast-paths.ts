@@ -15,16 +15,19 @@
  *   (and, for keywords, is lowercase ASCII), so the two are the same test.
  * - **No whitespace, fast.** The `__` rule (optional whitespace and
  *   comments) runs between every two tokens and at every alternative the
- *   parser tries; where the next character is a letter, a digit or a
- *   quote, it still tried a space, a newline and five kinds of comment.
- *   Whitespace and comments can only start with one of SPACE, TAB, CR, LF,
- *   `-`, `/` or `#`: elsewhere the rule now answers at once what it
- *   answered before, an empty list, with the same failure record for the
- *   error message. That knowledge is the grammar's, so the fast path is
- *   applied only while the rules it summarises are the ones read for it
- *   (`WHITESPACE_RULES_SHA256` over their text and constants); another
- *   release of the library parses without it, and
- *   test/translate/cst-parser.test.ts fails until it is read again.
+ *   parser tries; at a letter, a digit or a quote it still tried a space, a
+ *   newline and five kinds of comment, and after the one space between two
+ *   words, all of them again. Whitespace and comments can only start with
+ *   one of SPACE, TAB, CR, LF, `-`, `/` or `#`. Where the next character
+ *   is none of them, or a run of spaces and tabs is followed by none of
+ *   them (and spaces are not asked for, `includeSpaces`), the rule now
+ *   answers at once what it answered before: an empty list, at the same
+ *   position, with the same failure record for the error message. That
+ *   knowledge is the grammar's, so the fast path is applied only while
+ *   what it summarises is what was read for it (`WHITESPACE_RULES_SHA256`
+ *   over the rules' text, their constants and actions, and the library's
+ *   whitespace filter); another release of the library parses without it,
+ *   and test/translate/cst-parser.test.ts fails until it is read again.
  *
  * test/translate/cst-parser.test.ts compares this parser's trees and
  * syntax errors with the library's own over a few hundred texts.
@@ -40,7 +43,7 @@ export interface FastPaths {
 }
 
 /** The rules `__` can match, in the text `whitespaceRulesText` reads: sql-parser-cst 0.42.1's. */
-export const WHITESPACE_RULES_SHA256 = 'bb45b3b16f1d4f0faf4166f3d5dc8fd6a04d3f477c7610a0ff5f88d8aaaebf4f';
+export const WHITESPACE_RULES_SHA256 = '09dd760250dbc74180398462a571bd32ec1088ceab9d827edb9c62a4454d6ffe';
 
 /** The characters whitespace or a comment can start with (see the file comment). */
 const WHITESPACE_STARTS = [32, 9, 13, 10, 45, 47, 35];
@@ -66,29 +69,40 @@ function ruleText(source: string, rule: string): string | null {
   return source.slice(start, next < 0 ? source.length : next);
 }
 
+/** The declaration of `name` (`var peg$xN = ...`), up to the next one; actions span lines. */
+function declarationText(source: string, name: string): string | null {
+  const at = source.indexOf(`var ${name} = `);
+  if (at < 0) return null;
+  const next = source.indexOf('var peg$', at + 1);
+  return source.slice(at, next < 0 ? source.length : next);
+}
+
 /**
  * The text the fast path's knowledge rests on: the whitespace rules'
- * functions and the declarations of the constants they test with.
+ * functions, the declarations of the constants and actions they use, and
+ * `whitespaceFilter` (the library's parserState.js, whose
+ * isEnabledWhitespace decides which whitespace the rule keeps).
  */
-export function whitespaceRulesText(source: string): string | null {
+export function whitespaceRulesText(source: string, whitespaceFilter: string): string | null {
   const parts: string[] = [];
-  const constants = new Set<string>();
+  const declared = new Set<string>();
   for (const rule of WHITESPACE_RULES) {
     const text = ruleText(source, rule);
     if (text === null) return null;
     parts.push(text);
-    for (const m of text.matchAll(/peg\$[cre]\d+/g)) constants.add(m[0]);
+    for (const m of text.matchAll(/peg\$[cref]\d+/g)) declared.add(m[0]);
   }
-  for (const name of [...constants].sort()) {
-    const at = source.indexOf(`var ${name} = `);
-    if (at < 0) return null;
-    parts.push(source.slice(at, source.indexOf('\n', at)));
+  for (const name of [...declared].sort()) {
+    const text = declarationText(source, name);
+    if (text === null) return null;
+    parts.push(text);
   }
+  parts.push(whitespaceFilter);
   return parts.join('\n');
 }
 
-export function whitespaceRulesHash(source: string): string | null {
-  const text = whitespaceRulesText(source);
+export function whitespaceRulesHash(source: string, whitespaceFilter: string): string | null {
+  const text = whitespaceRulesText(source, whitespaceFilter);
   return text === null ? null : createHash('sha256').update(text).digest('hex');
 }
 
@@ -122,9 +136,10 @@ const KEYWORD_TEST = `
 
 /**
  * `source` (the built-once parser, whose factory starts with the line
- * `factoryStart`) with the fast paths that apply to it.
+ * `factoryStart`) with the fast paths that apply to it; `whitespaceFilter`
+ * is the library's parserState.js (see `whitespaceRulesText`).
  */
-export function withFastPaths(source: string, factoryStart: string): FastPaths {
+export function withFastPaths(source: string, factoryStart: string, whitespaceFilter: string): FastPaths {
   const constants = stringConstants(source);
   let literalTests = 0;
   let out = source.replace(
@@ -144,15 +159,21 @@ export function withFastPaths(source: string, factoryStart: string): FastPaths {
     out = `${out.slice(0, end)}${KEYWORD_TEST}${out.slice(end)}`;
   }
 
-  const whitespace = whitespaceRulesHash(source) === WHITESPACE_RULES_SHA256;
+  const whitespace = whitespaceRulesHash(source, whitespaceFilter) === WHITESPACE_RULES_SHA256;
   if (whitespace) {
     const head = /(function peg\$parse__\(\) \{\n(?:[ \t]*\/\/.*\n)*[ \t]*var s0, s1, s2;\n)/;
-    const condition = WHITESPACE_STARTS.map((c) => `peg$next !== ${c}`).join(' && ');
+    const noStart = (v: string) => WHITESPACE_STARTS.map((c) => `${v} !== ${c}`).join(' && ');
     const replaced = out.replace(
       head,
-      `$1        var peg$next = input.charCodeAt(peg$currPos);
-        if (${condition}) {
-            peg$savedPos = peg$currPos;
+      `$1        var peg$start = peg$currPos;
+        var peg$end = peg$start;
+        if (!options.includeSpaces) {
+            while (input.charCodeAt(peg$end) === 32 || input.charCodeAt(peg$end) === 9) peg$end++;
+        }
+        var peg$next = input.charCodeAt(peg$end);
+        if (${noStart('peg$next')}) {
+            peg$currPos = peg$end;
+            peg$savedPos = peg$start;
             if (peg$silentFails === 0) peg$fail(peg$e102);
             return [];
         }
