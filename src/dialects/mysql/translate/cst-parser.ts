@@ -86,11 +86,7 @@ function loadBuiltOnceParser(): { parser: PeggyParser; fastPaths: FastPaths } | 
     );
     return null;
   }
-  const fastPaths = withFastPaths(
-    builtOnceSource,
-    FACTORY_START,
-    readFileSync(join(libraryDir, 'utils', 'parserState.js'), 'utf8'),
-  );
+  const fastPaths = withFastPaths(builtOnceSource, FACTORY_START, whitespaceFilterSource());
   if (!fastPaths.whitespace) {
     log.warn(
       'sql-parser-cst: its whitespace rules are not the ones read for the fast path; parsing without it',
@@ -109,6 +105,15 @@ function loadBuiltOnceParser(): { parser: PeggyParser; fastPaths: FastPaths } | 
   );
   init(module.exports, requireFromLibrary, module, parserPath, libraryDir);
   return { parser: module.exports, fastPaths };
+}
+
+/** The library's parserState.js (its whitespace filter), or '' where a release has none: no fast path then. */
+function whitespaceFilterSource(): string {
+  try {
+    return readFileSync(join(libraryDir, 'utils', 'parserState.js'), 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**

@@ -61,7 +61,7 @@ const WHITESPACE_RULES = [
   'nested_block_comment',
 ];
 
-/** Where each `function peg$parseNAME() {` of the generated source starts and ends. */
+/** The text of the generated `function peg$parseNAME() {`, up to the next function declaration. */
 function ruleText(source: string, rule: string): string | null {
   const start = source.indexOf(`function peg$parse${rule}() {`);
   if (start < 0) return null;
