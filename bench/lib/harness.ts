@@ -60,34 +60,15 @@ export function withPort(url: string, port: number, params: Record<string, strin
 }
 
 /**
- * Microseconds per call of `fn`, the best of five batches of
- * `iterations / 5` after a warm-up: on a shared machine the other
- * processes only ever add time.
+ * Microseconds per call of each of `fns`, the best of `batches` batches of
+ * `iterations / batches` each, the functions' batches taken in turn after
+ * a warm-up: on a shared machine the other processes only ever add time.
  */
-export function microsPerCall(fn: () => void, iterations: number): number {
-  for (let i = 0; i < Math.min(2000, iterations); i++) fn();
-  const batch = Math.max(1, Math.floor(iterations / 5));
-  let best = Number.POSITIVE_INFINITY;
-  for (let b = 0; b < 5; b++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1000 / batch);
-  }
-  return best;
-}
-
-/**
- * Microseconds per call of each of `fns`, the best of twenty batches of
- * `iterations / 20` each, the functions' batches taken in turn after a
- * warm-up: a slow spell of a shared host (seconds long at times, when
- * another machine's work shares the core) then meets some batches of each
- * function, never all of one.
- */
-export function microsPerCallInTurn(fns: (() => void)[], iterations: number): number[] {
+function bestOfBatches(fns: (() => void)[], iterations: number, batches: number): number[] {
   for (const fn of fns) for (let i = 0; i < Math.min(2000, iterations); i++) fn();
-  const batch = Math.max(1, Math.floor(iterations / 20));
+  const batch = Math.max(1, Math.floor(iterations / batches));
   const best = fns.map(() => Number.POSITIVE_INFINITY);
-  for (let b = 0; b < 20; b++) {
+  for (let b = 0; b < batches; b++) {
     fns.forEach((fn, f) => {
       const start = process.hrtime.bigint();
       for (let i = 0; i < batch; i++) fn();
@@ -95,6 +76,21 @@ export function microsPerCallInTurn(fns: (() => void)[], iterations: number): nu
     });
   }
   return best;
+}
+
+/** Microseconds per call of `fn`, the best of five batches of `iterations / 5` after a warm-up. */
+export function microsPerCall(fn: () => void, iterations: number): number {
+  return bestOfBatches([fn], iterations, 5)[0]!;
+}
+
+/**
+ * Microseconds per call of each of `fns`, the best of twenty batches, the
+ * functions' batches taken in turn: a slow spell of a shared host (seconds
+ * long at times, when another machine's work shares the core) then meets
+ * some batches of each function, never all of one.
+ */
+export function microsPerCallInTurn(fns: (() => void)[], iterations: number): number[] {
+  return bestOfBatches(fns, iterations, 20);
 }
 
 export function median(xs: number[]): number {

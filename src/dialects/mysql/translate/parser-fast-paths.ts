@@ -83,7 +83,7 @@ function declarationText(source: string, name: string): string | null {
  * `whitespaceFilter` (the library's parserState.js, whose
  * isEnabledWhitespace decides which whitespace the rule keeps).
  */
-export function whitespaceRulesText(source: string, whitespaceFilter: string): string | null {
+function whitespaceRulesText(source: string, whitespaceFilter: string): string | null {
   const parts: string[] = [];
   const declared = new Set<string>();
   for (const rule of WHITESPACE_RULES) {
@@ -101,7 +101,7 @@ export function whitespaceRulesText(source: string, whitespaceFilter: string): s
   return parts.join('\n');
 }
 
-export function whitespaceRulesHash(source: string, whitespaceFilter: string): string | null {
+function whitespaceRulesHash(source: string, whitespaceFilter: string): string | null {
   const text = whitespaceRulesText(source, whitespaceFilter);
   return text === null ? null : createHash('sha256').update(text).digest('hex');
 }
